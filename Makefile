@@ -1,0 +1,115 @@
+# qwrap: plain GNU make.  `make check` runs every test, `make demo` shows the
+# main job end to end; both install the Debian packages they need when run
+# as root.  The compiled-in paths derive from PREFIX, SYSCONFDIR and
+# LOCALSTATEDIR, so a private install under any prefix is complete.
+
+PREFIX        ?= /usr/local
+SBINDIR       ?= $(PREFIX)/sbin
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+MANDIR        ?= $(PREFIX)/share/man
+DESTDIR       ?=
+REAL_SENDMAIL ?= /var/qmail/bin/sendmail-qmail
+QWRAP_GROUP   ?= qwrap
+
+# Objects go to BUILD, so builds with other paths or sanitizers never mix.
+SAN   ?=
+BUILD ?= build$(if $(SAN),-san)
+
+CONF_PATH  = $(SYSCONFDIR)/qwrap/qwrap.conf
+LOG_PATH   = $(LOCALSTATEDIR)/log/qwrap/capture.log
+STATE_DIR  = $(LOCALSTATEDIR)/lib/qwrap
+SPOOL_DIR  = $(LOCALSTATEDIR)/spool/qwrap
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WERROR  ?= -Werror
+# Messages are cut to their buffers on purpose: truncation is not a bug here.
+WARN     = -std=c11 -Wall -Wextra -Wformat=2 -Wshadow -Wno-format-truncation $(WERROR)
+ifeq ($(SAN),1)
+HARDEN   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDHARDEN = -fsanitize=address,undefined
+else
+HARDEN   = -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection -fPIE
+LDHARDEN = -pie -Wl,-z,relro,-z,now
+endif
+PATHS    = -DQWRAP_CONF_PATH='"$(CONF_PATH)"' -DQWRAP_LOG_PATH='"$(LOG_PATH)"' \
+           -DQWRAP_STATE_DIR='"$(STATE_DIR)"' -DQWRAP_SPOOL_DIR='"$(SPOOL_DIR)"' \
+           -DQWRAP_REAL_SENDMAIL='"$(REAL_SENDMAIL)"'
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(HARDEN) $(CFLAGS) $(PATHS) -Icommon -Iwrapper
+ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
+
+COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c
+WRAPPER_SRC = wrapper/sanitize.c wrapper/classify.c wrapper/caller.c \
+              wrapper/message.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c
+COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o)
+WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
+
+PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap
+UNITS    = classify json record idheader message caller config logfile
+UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
+HELPERS  = $(BUILD)/tests/standin $(BUILD)/tests/launch
+MANPAGES = man/qwrap-sendmail.8 man/qwrap.8 man/qwrap.conf.5
+
+.PHONY: all check test unit integration install uninstall demo bench fuzz clean deps
+
+all: $(PROGRAMS)
+
+$(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
+
+$(BUILD)/qwrap: $(BUILD)/tools/qwrap.o $(COMMON_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(WRAPPER_OBJ) $(COMMON_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka -lconfig
+
+$(BUILD)/tests/standin: $(BUILD)/tests/standin/standin.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(BUILD)/tests/launch: $(BUILD)/tests/tools/launch.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+# Debian packages the build and tests need; installed when run as root.
+deps:
+	@sh tests/deps.sh
+
+# Every test: unit drivers, integration against a private install, the same
+# again under ASan and UBSan, and a short run of each fuzzer.
+check: deps
+	@sh tests/check.sh
+
+test: check
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do $$t; done
+
+integration: $(PROGRAMS) $(HELPERS)
+	python3 tests/integration/run.py --build $(BUILD) $(if $(SAN),--san)
+
+install: $(PROGRAMS)
+	@REAL_SENDMAIL="$(REAL_SENDMAIL)" sh installer/install.sh "$(DESTDIR)" "$(SBINDIR)" "$(MANDIR)" "$(SYSCONFDIR)" \
+	    "$(LOCALSTATEDIR)" "$(BUILD)" "$(QWRAP_GROUP)"
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/qwrap-sendmail $(DESTDIR)$(SBINDIR)/qwrap
+	rm -f $(DESTDIR)$(MANDIR)/man8/qwrap-sendmail.8 $(DESTDIR)$(MANDIR)/man8/qwrap.8
+	rm -f $(DESTDIR)$(MANDIR)/man5/qwrap.conf.5
+	@echo "kept $(DESTDIR)$(CONF_PATH) and $(DESTDIR)$(LOG_PATH): remove them by hand if you want them gone"
+
+demo: deps
+	@sh tests/demo.sh
+
+bench: deps
+	@python3 tests/bench/bench.py
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build build-san build-* 

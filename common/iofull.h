@@ -1,0 +1,10 @@
+/* iofull.h: write(2) until everything is written, retrying on EINTR. */
+#ifndef QWRAP_IOFULL_H
+#define QWRAP_IOFULL_H
+
+#include <stddef.h>
+
+/* 0 when all N bytes were written, -1 (errno set) otherwise. */
+int write_full(int fd, const void *p, size_t n);
+
+#endif

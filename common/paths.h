@@ -1,0 +1,24 @@
+/*
+ * paths.h: the compiled-in paths.  The Makefile derives them from PREFIX,
+ * SYSCONFDIR and LOCALSTATEDIR; nothing at run time can change them.
+ */
+#ifndef QWRAP_PATHS_H
+#define QWRAP_PATHS_H
+
+#ifndef QWRAP_CONF_PATH
+#define QWRAP_CONF_PATH "/etc/qwrap/qwrap.conf"
+#endif
+#ifndef QWRAP_LOG_PATH
+#define QWRAP_LOG_PATH "/var/log/qwrap/capture.log"
+#endif
+#ifndef QWRAP_STATE_DIR
+#define QWRAP_STATE_DIR "/var/lib/qwrap"
+#endif
+#ifndef QWRAP_SPOOL_DIR
+#define QWRAP_SPOOL_DIR "/var/spool/qwrap"
+#endif
+#ifndef QWRAP_REAL_SENDMAIL
+#define QWRAP_REAL_SENDMAIL "/var/qmail/bin/sendmail-qmail"
+#endif
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * record.c: encode a capture record as one bounded JSON line.  Runs in the
+ * set-gid wrapper; everything written comes through the escaping writer.
+ */
+#include "record.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+/* How much of each value survives; later steps are used when a record is too long. */
+struct caps {
+	size_t str;		/* any one string */
+	size_t list;		/* elements of argv and rcpt */
+	size_t item;		/* one element */
+	int parents;
+	size_t pargs;		/* argv elements per parent */
+};
+
+static const struct caps steps[] = {
+	{ 1024, 64, 256, RECORD_MAX_PARENTS, 8 },
+	{ 512, 16, 128, RECORD_MAX_PARENTS, 4 },
+	{ 160, 8, 64, 2, 2 },
+	{ 64, 4, 32, 1, 1 },	/* always fits: about 2.5 KiB at the very most */
+};
+
+void
+record_format_ts(const struct timespec *ts, char out[32])
+{
+	struct tm tm;
+	time_t t = ts->tv_sec;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
+}
+
+void
+record_make_id(const struct timespec *ts, char id[RECORD_ID_LEN])
+{
+	unsigned long long rnd = 0;
+	struct tm tm;
+	time_t t = ts->tv_sec;
+
+	/* getrandom can only fail this early in boot; time and pid still separate ids. */
+	if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != sizeof rnd)
+		rnd = ((unsigned long long)getpid() << 32) ^ (unsigned long long)ts->tv_nsec;
+	gmtime_r(&t, &tm);
+	snprintf(id, RECORD_ID_LEN, "%04d%02d%02d%02d%02d%02d.%016llx",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, rnd);
+}
+
+static void
+key_str(struct jbuf *b, const char *k, const char *v, const struct caps *c)
+{
+	jb_key(b, k, 0);
+	jb_cstr(b, v, c->str);
+}
+
+static void
+key_strv(struct jbuf *b, const char *k, struct strv v, const struct caps *c)
+{
+	if (v.p == NULL)
+		return;
+	jb_key(b, k, 0);
+	jb_str(b, v.p, v.n, c->str);
+}
+
+static void
+key_long(struct jbuf *b, const char *k, long v)
+{
+	jb_key(b, k, 0);
+	jb_long(b, v);
+}
+
+static void
+encode_parents(struct jbuf *b, const struct record *r, const struct caps *c)
+{
+	jb_key(b, "parents", 0);
+	jb_raw(b, "[");
+	for (int i = 0; i < r->nparents; i++) {
+		const struct rec_parent *p = &r->parents[i];
+		size_t off = 0, k = 0;
+
+		if (i >= c->parents) {
+			b->truncated = 1;
+			break;
+		}
+		if (i > 0)
+			jb_raw(b, ",");
+		jb_raw(b, "{");
+		jb_key(b, "pid", 1);
+		jb_long(b, p->pid);
+		key_long(b, "uid", p->uid);
+		key_str(b, "exe", p->exe, c);
+		jb_key(b, "argv", 0);
+		jb_raw(b, "[");
+		while (off < p->argvlen) {
+			size_t n = strnlen(p->argv + off, p->argvlen - off);
+
+			if (k == c->pargs) {
+				b->truncated = 1;
+				break;
+			}
+			if (k++ > 0)
+				jb_raw(b, ",");
+			jb_str(b, p->argv + off, n, c->item);
+			off += n + 1;
+		}
+		jb_raw(b, "]}");
+	}
+	jb_raw(b, "]");
+}
+
+static void
+encode(struct jbuf *b, const struct record *r, const struct caps *c)
+{
+	char ts[32];
+
+	record_format_ts(&r->ts, ts);
+	jb_raw(b, "{\"v\":1");
+	key_str(b, "ts", ts, c);
+	key_str(b, "id", r->id, c);
+	key_str(b, "host", r->host, c);
+	key_str(b, "action", r->action, c);
+	key_str(b, "mode", r->mode, c);
+	key_long(b, "uid", r->uid);
+	key_long(b, "gid", r->gid);
+	key_long(b, "pid", r->pid);
+	key_str(b, "cwd", r->cwd, c);
+	key_str(b, "script", r->script, c);
+	key_str(b, "script_from", r->script_from, c);
+	encode_parents(b, r, c);
+
+	jb_key(b, "env", 0);
+	jb_raw(b, "{");
+	for (int i = 0; i < r->nenv; i++) {
+		jb_key(b, r->env[i].name, i == 0);
+		jb_cstr(b, r->env[i].value, c->str);
+	}
+	jb_raw(b, "}");
+
+	jb_key(b, "argv", 0);
+	jb_raw(b, "[");
+	for (int i = 0; i < r->argc; i++) {
+		if ((size_t)i == c->list) {
+			b->truncated = 1;
+			break;
+		}
+		if (i > 0)
+			jb_raw(b, ",");
+		jb_cstr(b, r->argv[i], c->item);
+	}
+	jb_raw(b, "]");
+
+	key_str(b, "sender", r->sender, c);
+	key_strv(b, "from", r->from, c);
+	if (r->rcpt != NULL) {
+		jb_key(b, "rcpt", 0);
+		jb_raw(b, "[");
+		for (size_t i = 0; i < r->nrcpt; i++) {
+			if (i == c->list) {
+				b->truncated = 1;
+				break;
+			}
+			if (i > 0)
+				jb_raw(b, ",");
+			jb_str(b, r->rcpt[i].p, r->rcpt[i].n, c->item);
+		}
+		jb_raw(b, "]");
+		key_long(b, "rcpt_count", r->rcpt_count);
+	}
+	key_strv(b, "subject", r->subject, c);
+	key_strv(b, "message_id", r->message_id, c);
+	key_strv(b, "php_script", r->php_script, c);
+	if (r->forged_header > 0)
+		key_long(b, "forged_header", r->forged_header);
+	if (r->error != NULL)
+		key_str(b, "error", r->error, c);
+	if (b->truncated)
+		jb_raw(b, ",\"truncated\":true");
+	jb_raw(b, "}\n");
+}
+
+size_t
+record_encode(const struct record *r, char *out)
+{
+	struct jbuf b;
+
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		jb_init(&b, out, RECORD_MAX + 1);
+		encode(&b, r, &steps[i]);
+		if (!b.overflow)
+			return b.len;
+	}
+	/* Unreachable with the last step's caps; an empty line would be worse than this. */
+	jb_init(&b, out, RECORD_MAX + 1);
+	jb_raw(&b, "{\"v\":1,\"error\":\"record too long\",\"truncated\":true}\n");
+	return b.len;
+}

@@ -1,0 +1,72 @@
+/*
+ * record.h: the capture log record (JSON Lines, version 1), shared by the
+ * wrapper that writes it and the tools that write release/discard records.
+ */
+#ifndef QWRAP_RECORD_H
+#define QWRAP_RECORD_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define RECORD_MAX 4096		/* one write(2), so appends never interleave */
+#define RECORD_ID_LEN 40
+#define RECORD_MAX_PARENTS 4
+
+/* A byte string that may hold anything, NUL included (message header values). */
+struct strv {
+	const char *p;		/* NULL: the field is absent */
+	size_t n;
+};
+
+struct rec_parent {
+	long pid;
+	long uid;
+	const char *exe;
+	const char *argv;	/* NUL-separated, ARGC elements */
+	size_t argvlen;
+};
+
+struct rec_env {
+	const char *name;
+	const char *value;
+};
+
+struct record {
+	const char *id;
+	struct timespec ts;
+	const char *host;
+	const char *action;	/* deliver, hold, reject, passthrough, release, discard */
+	const char *mode;	/* message, smtp, queue-list, other */
+	long uid, gid, pid;
+	const char *cwd;
+	const char *script;	/* NULL when none was found */
+	const char *script_from;
+	const struct rec_parent *parents;
+	int nparents;
+	const struct rec_env *env;
+	int nenv;
+	char *const *argv;
+	int argc;
+	const char *sender;	/* envelope -f, NULL when not given */
+	struct strv from, subject, message_id, php_script;
+	const struct strv *rcpt;	/* NULL: no recipient list (not message mode) */
+	size_t nrcpt;
+	long rcpt_count;
+	int forged_header;	/* caller-supplied headers of our name, renamed */
+	const char *error;	/* what went wrong, NULL when nothing did */
+};
+
+/*
+ * Encodes R as one JSON line ending in '\n', at most RECORD_MAX bytes, into
+ * OUT (at least RECORD_MAX + 1 bytes).  Long values and lists are cut, in
+ * steps, until it fits; "truncated": true then says so.  Returns the length.
+ */
+size_t record_encode(const struct record *r, char *out);
+
+/* "20261126185412.<16 hex digits of randomness>": unique, sortable by time. */
+void record_make_id(const struct timespec *ts, char id[RECORD_ID_LEN]);
+
+/* RFC 3339 UTC with milliseconds: "2026-11-26T18:54:12.123Z". */
+void record_format_ts(const struct timespec *ts, char out[32]);
+
+#endif

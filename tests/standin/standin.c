@@ -1,0 +1,821 @@
+/* standin: a recording stand-in for qmail's /var/qmail/bin/sendmail. It parses options exactly like
+ * qmail's sendmail and records argv, stdin and the process state it inherited for qwrap's tests. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+enum mode { MODE_MESSAGE, MODE_SMTP, MODE_QUEUE, MODE_USAGE };
+
+static const char *const mode_names[] = { "message", "smtp", "queue-list", "usage" };
+
+#define BUFSIZE 65536
+static char iobuf[BUFSIZE];
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void err_puts(const char *s)
+{
+	/* Nowhere left to report a failing stderr; the exit status still tells the story. */
+	(void)write_all(2, s, strlen(s));
+}
+
+static _Noreturn void die(const char *msg)
+{
+	err_puts("standin: fatal: ");
+	err_puts(msg);
+	err_puts("\n");
+	_exit(111);
+}
+
+static _Noreturn void die_sys(const char *what)
+{
+	const char *e = strerror(errno);
+
+	err_puts("standin: fatal: ");
+	err_puts(what);
+	err_puts(": ");
+	err_puts(e);
+	err_puts("\n");
+	_exit(111);
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		die("out of memory");
+	return q;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		die("out of memory");
+	return d;
+}
+
+/* Strict unsigned decimal; no sign, no spaces, no trailing junk. */
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; ++s) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (max - (unsigned long)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- growable string buffer (for argv and info.json) -------------------------------------- */
+
+struct sb {
+	char *p;
+	size_t len, cap;
+};
+
+static void sb_add(struct sb *b, const void *s, size_t n)
+{
+	if (n > SIZE_MAX - b->len - 1)
+		die("out of memory");
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1) {
+			if (cap > SIZE_MAX / 2)
+				die("out of memory");
+			cap *= 2;
+		}
+		b->p = xrealloc(b->p, cap);
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+static void sb_puts(struct sb *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+static void sb_ll(struct sb *b, long long v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof tmp, "%lld", v);
+
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		die("snprintf failed");
+	sb_add(b, tmp, (size_t)n);
+}
+
+/* JSON string; every byte outside printable ASCII becomes \u00XX so the output is always valid. */
+static void sb_json_str(struct sb *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	sb_add(b, "\"", 1);
+	for (; *s; ++s) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			sb_add(b, e, 2);
+		} else if (c < 0x20 || c >= 0x7f) {
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			sb_add(b, e, 6);
+		} else {
+			sb_add(b, s, 1);
+		}
+	}
+	sb_add(b, "\"", 1);
+}
+
+static void sb_key(struct sb *b, const char *key)
+{
+	if (b->len > 1)
+		sb_add(b, ",", 1);
+	sb_json_str(b, key);
+	sb_add(b, ":", 1);
+}
+
+/* ---- state captured at start ---------------------------------------------------------------- */
+
+struct fdent {
+	int fd;
+	char *target;
+};
+
+static struct fdent *fds;
+static size_t nfds;
+
+static char *readlink_str(const char *path)
+{
+	static char buf[PATH_MAX + 1];
+	ssize_t n = readlink(path, buf, sizeof buf - 1);
+
+	if (n < 0)
+		return NULL;
+	buf[n] = 0;
+	return buf;
+}
+
+static void add_fd(int fd)
+{
+	char path[64];
+	const char *t;
+	int n = snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+
+	if (n < 0 || (size_t)n >= sizeof path)
+		die("snprintf failed");
+	t = readlink_str(path);
+	fds = xrealloc(fds, (nfds + 1) * sizeof *fds);
+	fds[nfds].fd = fd;
+	fds[nfds].target = xstrdup(t ? t : "");
+	++nfds;
+}
+
+static int cmp_fd(const void *a, const void *b)
+{
+	const struct fdent *x = a, *y = b;
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+/* Must run before anything else opens a file, so the list is exactly what the caller left open. */
+static void capture_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d) {
+		int fd;
+		/* A hostile RLIMIT_NOFILE can leave no slot for the directory: probe one by one. */
+		if (errno != EMFILE && errno != ENFILE)
+			die_sys("unable to open /proc/self/fd");
+		for (fd = 0; fd < 65536; ++fd)
+			if (fcntl(fd, F_GETFD) != -1)
+				add_fd(fd);
+		return;
+	}
+	int self = dirfd(d);
+	if (self < 0)
+		die_sys("dirfd");
+	for (;;) {
+		struct dirent *de;
+		unsigned long v;
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno)
+				die_sys("unable to read /proc/self/fd");
+			break;
+		}
+		if (parse_uint(de->d_name, INT_MAX, &v) < 0 || (int)v == self)
+			continue;
+		add_fd((int)v);
+	}
+	if (closedir(d) < 0)
+		die_sys("closedir");
+	qsort(fds, nfds, sizeof *fds, cmp_fd);
+}
+
+static int fd_was_open(int fd)
+{
+	size_t i;
+
+	for (i = 0; i < nfds; ++i)
+		if (fds[i].fd == fd)
+			return 1;
+	return 0;
+}
+
+/* Park an O_PATH descriptor on a closed 0/1/2 so our own files cannot land there; reads and
+ * writes on an O_PATH fd still fail with EBADF, just as on the closed fd. */
+static void guard_std_fds(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; ++fd) {
+		int n;
+		if (fd_was_open(fd))
+			continue;
+		n = open("/dev/null", O_PATH | O_CLOEXEC);
+		if (n < 0)
+			die_sys("unable to open /dev/null");
+		if (n != fd) {
+			if (dup3(n, fd, O_CLOEXEC) < 0)
+				die_sys("dup3");
+			if (close(n) < 0)
+				die_sys("close");
+		}
+	}
+}
+
+static int have_umask;
+static long umask_val;
+static char *sigblk, *sigign;
+
+static char *status_field(char *status, const char *name)
+{
+	size_t nl = strlen(name);
+	char *line = status;
+
+	while (line && *line) {
+		char *end = strchr(line, '\n');
+		if (!strncmp(line, name, nl) && line[nl] == ':') {
+			char *v = line + nl + 1;
+			size_t len;
+			while (*v == ' ' || *v == '\t')
+				++v;
+			len = end ? (size_t)(end - v) : strlen(v);
+			char *r = xrealloc(NULL, len + 1);
+			memcpy(r, v, len);
+			r[len] = 0;
+			return r;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* Reading Umask: from /proc is the only way to learn the umask without changing it. */
+static void capture_status(void)
+{
+	static char buf[16384];
+	size_t len = 0;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	char *u;
+
+	if (fd < 0)
+		die_sys("unable to open /proc/self/status");
+	for (;;) {
+		ssize_t r;
+		if (len >= sizeof buf - 1)
+			die("/proc/self/status too large");
+		r = read(fd, buf + len, sizeof buf - 1 - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			die_sys("unable to read /proc/self/status");
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = 0;
+	if (close(fd) < 0)
+		die_sys("close");
+
+	u = status_field(buf, "Umask");
+	if (u) {
+		char *end;
+		errno = 0;
+		umask_val = strtol(u, &end, 8);
+		have_umask = !errno && end != u && !*end;
+		free(u);
+	}
+	sigblk = status_field(buf, "SigBlk");
+	sigign = status_field(buf, "SigIgn");
+}
+
+/* ---- qmail sendmail's option parsing (DJB subgetopt + sendmail.c) ----------------------------- */
+
+static const char optstring[] = "vimte:f:p:o:B:F:EJxb:";
+static const char usage_line[] =
+	"sendmail: usage: sendmail [ -t ] [ -fsender ] [ -Fname ] [ -bp ] [ -bs ] [ arg ... ]\n";
+
+static void opt_problem(const char *what, char c)
+{
+	char s[2] = { c, '\n' };
+
+	err_puts("sendmail: ");
+	err_puts(what);
+	(void)write_all(2, s, 2); /* as err_puts: nowhere to report a failing stderr */
+	err_puts(usage_line);
+}
+
+static enum mode parse_args(int argc, char **argv)
+{
+	const char *prog = (argc > 0 && argv[0]) ? argv[0] : "";
+	const char *p;
+	int ind = 1, pos = 0;
+
+	for (p = prog; *p; ++p)
+		if (*p == '/')
+			prog = p + 1;
+
+	for (;;) {
+		const char *s;
+		const char *arg = NULL;
+		char c;
+
+		if (ind >= argc || !argv[ind])
+			break;
+		if (pos && !argv[ind][pos]) {
+			++ind;
+			pos = 0;
+			if (ind >= argc || !argv[ind])
+				break;
+		}
+		if (!pos) {
+			if (argv[ind][0] != '-')
+				break;
+			pos = 1;
+			c = argv[ind][1];
+			/* "-" stays as an operand; any word starting "--" ends options and is consumed. */
+			if (c == '-' || c == 0) {
+				if (c)
+					++ind;
+				break;
+			}
+		}
+		c = argv[ind][pos++];
+		for (s = optstring; *s; ++s) {
+			if (c == *s)
+				break;
+			if (s[1] == ':')
+				++s;
+		}
+		if (!*s) {
+			opt_problem("illegal option -- ", c);
+			return MODE_USAGE;
+		}
+		if (s[1] == ':') {
+			arg = argv[ind] + pos;
+			++ind;
+			pos = 0;
+			if (!*arg) {
+				if (ind >= argc || !argv[ind]) {
+					opt_problem("option requires an argument -- ", c);
+					return MODE_USAGE;
+				}
+				arg = argv[ind++];
+			}
+		}
+		switch (c) {
+		case 'E':
+		case 'J':
+			/* optional argument glued to the option: skip the rest of the word */
+			pos += (int)strlen(argv[ind] + pos);
+			break;
+		case 'b':
+			switch (arg[0]) {
+			case 'm':
+				break;
+			case 'p':
+				return MODE_QUEUE;
+			case 's':
+				return MODE_SMTP;
+			default:
+				err_puts(usage_line);
+				return MODE_USAGE;
+			}
+			break;
+		default:
+			break; /* everything else is accepted and ignored */
+		}
+	}
+
+	if (!strcmp(prog, "mailq"))
+		return MODE_QUEUE;
+	if (!strcmp(prog, "newaliases")) {
+		err_puts("sendmail: fatal: please use fastforward/newaliases instead\n");
+		return MODE_USAGE;
+	}
+	return MODE_MESSAGE;
+}
+
+/* ---- recording ------------------------------------------------------------------------------ */
+
+static int open_file(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		die_sys(name);
+	/* a hostile umask must not make the record unreadable */
+	if (fchmod(fd, 0644) < 0)
+		die_sys("fchmod");
+	return fd;
+}
+
+static void write_file(int dirfd, const char *name, const void *p, size_t n)
+{
+	int fd = open_file(dirfd, name);
+
+	if (write_all(fd, p, n) < 0)
+		die_sys(name);
+	if (close(fd) < 0)
+		die_sys(name);
+}
+
+/* A new unique directory per invocation; pid + time + counter keeps concurrent runs apart. */
+static int make_record_dir(const char *base)
+{
+	struct sb path = { 0 };
+	unsigned counter;
+	int fd;
+
+	for (counter = 0;; ++counter) {
+		struct timespec ts;
+		char name[96];
+		int n;
+
+		if (counter >= 10000)
+			die("unable to create a unique record directory");
+		if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+			die_sys("clock_gettime");
+		n = snprintf(name, sizeof name, "/%ld.%llu.%u", (long)getpid(),
+			     (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec,
+			     counter);
+		if (n < 0 || (size_t)n >= sizeof name)
+			die("snprintf failed");
+		path.len = 0;
+		sb_puts(&path, base);
+		sb_puts(&path, name);
+		if (mkdir(path.p, 0755) == 0)
+			break;
+		if (errno != EEXIST)
+			die_sys("unable to create record directory");
+	}
+	/* chmod by path first: under umask 0777 the new directory could not even be opened */
+	if (chmod(path.p, 0755) < 0)
+		die_sys("chmod record directory");
+	fd = open(path.p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		die_sys("unable to open record directory");
+	free(path.p);
+	return fd;
+}
+
+static void wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (poll(&p, 1, -1) < 0)
+		if (errno != EINTR)
+			die_sys("poll");
+}
+
+/* Streams stdin to out (or discards it when out < 0) in constant memory.
+ * Returns 0, or -1 on a read error (the count so far stays valid). */
+static int copy_stdin(int out, unsigned long long *total)
+{
+	for (;;) {
+		ssize_t r = read(0, iobuf, sizeof iobuf);
+		if (r == 0)
+			return 0;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				/* a caller may hand us a non-blocking descriptor */
+				wait_readable(0);
+				continue;
+			}
+			return -1;
+		}
+		*total += (unsigned long long)r;
+		if (out >= 0 && write_all(out, iobuf, (size_t)r) < 0)
+			die_sys("unable to write stdin record");
+	}
+}
+
+static long long rlim_json(int res)
+{
+	struct rlimit rl;
+
+	if (getrlimit(res, &rl) < 0)
+		die_sys("getrlimit");
+	return rl.rlim_cur == RLIM_INFINITY ? -1 : (long long)rl.rlim_cur;
+}
+
+static void write_info(int dirfd, enum mode mode, int argc, unsigned long long stdin_bytes,
+		       int exit_code, int exit_sig)
+{
+	struct sb j = { 0 };
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	gid_t *groups;
+	int ngroups, i;
+	size_t k;
+	const char *exe;
+	static char cwd[PATH_MAX + 1];
+	int fd;
+
+	if (getresuid(&ru, &eu, &su) < 0)
+		die_sys("getresuid");
+	if (getresgid(&rg, &eg, &sg) < 0)
+		die_sys("getresgid");
+	ngroups = getgroups(0, NULL);
+	if (ngroups < 0)
+		die_sys("getgroups");
+	groups = xrealloc(NULL, (size_t)ngroups * sizeof *groups);
+	ngroups = getgroups(ngroups, groups);
+	if (ngroups < 0)
+		die_sys("getgroups");
+
+	sb_puts(&j, "{");
+	sb_key(&j, "mode");
+	sb_json_str(&j, mode_names[mode]);
+	sb_key(&j, "pid");
+	sb_ll(&j, (long long)getpid());
+	sb_key(&j, "ruid");
+	sb_ll(&j, (long long)ru);
+	sb_key(&j, "euid");
+	sb_ll(&j, (long long)eu);
+	sb_key(&j, "suid");
+	sb_ll(&j, (long long)su);
+	sb_key(&j, "rgid");
+	sb_ll(&j, (long long)rg);
+	sb_key(&j, "egid");
+	sb_ll(&j, (long long)eg);
+	sb_key(&j, "sgid");
+	sb_ll(&j, (long long)sg);
+	sb_key(&j, "groups");
+	sb_puts(&j, "[");
+	for (i = 0; i < ngroups; ++i) {
+		if (i)
+			sb_puts(&j, ",");
+		sb_ll(&j, (long long)groups[i]);
+	}
+	sb_puts(&j, "]");
+	free(groups);
+	sb_key(&j, "umask");
+	if (have_umask)
+		sb_ll(&j, umask_val);
+	else
+		sb_puts(&j, "null");
+	sb_key(&j, "sigblk");
+	if (sigblk)
+		sb_json_str(&j, sigblk);
+	else
+		sb_puts(&j, "null");
+	sb_key(&j, "sigign");
+	if (sigign)
+		sb_json_str(&j, sigign);
+	else
+		sb_puts(&j, "null");
+	sb_key(&j, "fds");
+	sb_puts(&j, "[");
+	for (k = 0; k < nfds; ++k) {
+		if (k)
+			sb_puts(&j, ",");
+		sb_puts(&j, "{\"fd\":");
+		sb_ll(&j, fds[k].fd);
+		sb_puts(&j, ",\"target\":");
+		sb_json_str(&j, fds[k].target);
+		sb_puts(&j, "}");
+	}
+	sb_puts(&j, "]");
+	sb_key(&j, "at_secure");
+	sb_ll(&j, (long long)getauxval(AT_SECURE));
+	sb_key(&j, "exe");
+	exe = readlink_str("/proc/self/exe");
+	sb_json_str(&j, exe ? exe : "");
+	sb_key(&j, "cwd");
+	sb_json_str(&j, getcwd(cwd, sizeof cwd) ? cwd : "");
+	sb_key(&j, "rlimit_fsize");
+	sb_ll(&j, rlim_json(RLIMIT_FSIZE));
+	sb_key(&j, "rlimit_nofile");
+	sb_ll(&j, rlim_json(RLIMIT_NOFILE));
+	sb_key(&j, "argc");
+	sb_ll(&j, argc);
+	sb_key(&j, "stdin_bytes");
+	sb_ll(&j, (long long)stdin_bytes);
+	sb_key(&j, "exit");
+	if (exit_sig) {
+		char s[32];
+		int n = snprintf(s, sizeof s, "sig:%d", exit_sig);
+		if (n < 0 || (size_t)n >= sizeof s)
+			die("snprintf failed");
+		sb_json_str(&j, s);
+	} else {
+		sb_ll(&j, exit_code);
+	}
+	sb_puts(&j, "}\n");
+
+	/* rename last: a reader that sees info.json knows the record is complete */
+	fd = open_file(dirfd, "info.json.tmp");
+	if (write_all(fd, j.p, j.len) < 0)
+		die_sys("info.json.tmp");
+	if (close(fd) < 0)
+		die_sys("info.json.tmp");
+	if (renameat(dirfd, "info.json.tmp", dirfd, "info.json") < 0)
+		die_sys("rename info.json");
+	free(j.p);
+}
+
+/* ---- main ----------------------------------------------------------------------------------- */
+
+static void sleep_ms(unsigned long ms)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0)
+		if (errno != EINTR)
+			die_sys("nanosleep");
+}
+
+static _Noreturn void die_by_signal(int sig)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	if (sigemptyset(&sa.sa_mask) < 0)
+		die_sys("sigemptyset");
+	if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, &sa, NULL) < 0)
+		die_sys("sigaction");
+	if (sigemptyset(&set) < 0 || sigaddset(&set, sig) < 0)
+		die_sys("sigaddset");
+	if (sigprocmask(SIG_UNBLOCK, &set, NULL) < 0)
+		die_sys("sigprocmask");
+	if (raise(sig) != 0)
+		die_sys("raise");
+	/* signals whose default action is to ignore (or stop, then continue) land here */
+	die("still alive after raising STANDIN_EXIT signal");
+}
+
+int main(int argc, char **argv)
+{
+	const char *v;
+	int sink, dirfd = -1, exit_code = -1, exit_sig = 0, i;
+	unsigned long sleep_for = 0, u;
+	unsigned long long stdin_bytes = 0;
+	enum mode mode;
+
+	v = getenv("STANDIN_SINK");
+	sink = v && !strcmp(v, "1");
+	if (!sink) {
+		capture_fds();
+		guard_std_fds();
+		capture_status();
+	}
+
+	v = getenv("STANDIN_EXIT");
+	if (v && *v) {
+		if (!strncmp(v, "sig:", 4)) {
+			if (parse_uint(v + 4, (unsigned long)SIGRTMAX, &u) < 0 || u == 0)
+				die("STANDIN_EXIT: bad signal number");
+			exit_sig = (int)u;
+		} else {
+			if (parse_uint(v, 255, &u) < 0)
+				die("STANDIN_EXIT must be empty, 0..255 or sig:N");
+			exit_code = (int)u;
+		}
+	}
+	v = getenv("STANDIN_SLEEP_MS");
+	if (v && *v && parse_uint(v, 86400000UL, &sleep_for) < 0)
+		die("STANDIN_SLEEP_MS must be a number of milliseconds");
+
+	v = getenv("STANDIN_DIR");
+	if (!sink && (!v || !*v))
+		die("STANDIN_DIR is not set");
+
+	mode = parse_args(argc, argv);
+	if (exit_code < 0)
+		exit_code = mode == MODE_USAGE ? 100 : 0;
+
+	if (!sink) {
+		struct sb a = { 0 };
+		dirfd = make_record_dir(v);
+		for (i = 0; i < argc && argv[i]; ++i)
+			sb_add(&a, argv[i], strlen(argv[i]) + 1);
+		write_file(dirfd, "argv", a.p ? a.p : "", a.len);
+		free(a.p);
+	}
+
+	{
+		int out = sink ? -1 : open_file(dirfd, "stdin");
+		int io_failed = 0;
+
+		switch (mode) {
+		case MODE_MESSAGE:
+			if (copy_stdin(out, &stdin_bytes) < 0) {
+				err_puts("standin: unable to read message\n");
+				io_failed = 1;
+			}
+			break;
+		case MODE_SMTP: {
+			static const char hello[] = "220 standin ESMTP\r\n";
+			static const char bye[] = "221 standin closing\r\n";
+			if (write_all(1, hello, sizeof hello - 1) < 0) {
+				err_puts("standin: unable to write to stdout\n");
+				io_failed = 1;
+			} else if (copy_stdin(out, &stdin_bytes) < 0) {
+				err_puts("standin: unable to read stdin\n");
+				io_failed = 1;
+			} else if (write_all(1, bye, sizeof bye - 1) < 0) {
+				err_puts("standin: unable to write to stdout\n");
+				io_failed = 1;
+			}
+			break;
+		}
+		case MODE_QUEUE: {
+			static const char list[] = "standin: queue listing\n";
+			if (write_all(1, list, sizeof list - 1) < 0) {
+				err_puts("standin: unable to write to stdout\n");
+				io_failed = 1;
+			}
+			break;
+		}
+		case MODE_USAGE:
+			break;
+		}
+		/* like qmail, an I/O failure is a temporary error whatever STANDIN_EXIT asked for */
+		if (io_failed) {
+			exit_code = 111;
+			exit_sig = 0;
+		}
+		if (out >= 0 && close(out) < 0)
+			die_sys("unable to write stdin record");
+	}
+
+	if (!sink) {
+		write_info(dirfd, mode, argc, stdin_bytes, exit_code, exit_sig);
+		if (close(dirfd) < 0)
+			die_sys("close record directory");
+	}
+
+	if (sleep_for)
+		sleep_ms(sleep_for);
+	if (exit_sig)
+		die_by_signal(exit_sig);
+	return exit_code;
+}

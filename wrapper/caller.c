@@ -1,0 +1,390 @@
+/*
+ * caller.c: identify the process that ran sendmail, from /proc (PROCROOT, so
+ * tests can hand in a made-up tree).  Runs without the qwrap group, with the
+ * caller's own credentials, so it can read exactly what the caller could.
+ */
+#include "caller.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ENVIRON_MAX 65536	/* of a php-cgi parent's environment, enough for a CGI request */
+
+static const char *const cgi_vars[CALLER_ENV_MAX] = {
+	"SCRIPT_FILENAME", "DOCUMENT_ROOT", "HTTP_HOST", "SERVER_NAME",
+	"REMOTE_ADDR", "REQUEST_URI",
+};
+
+const char *
+caller_getenv(char *const envp[], const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+/* Reads at most CAP-1 bytes of PATH into BUF, NUL-terminated; -1 on error. */
+static ssize_t
+read_small(const char *path, char *buf, size_t cap)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+/* readlink into OUT, NUL-terminated; -1 on error or when the target does not fit. */
+static int
+read_link(const char *path, char *out, size_t cap)
+{
+	ssize_t n = readlink(path, out, cap);
+
+	if (n < 0 || (size_t)n >= cap) {
+		out[0] = '\0';
+		return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int
+is_php_file(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (path[0] != '/' || dot == NULL || ends_with(path, " (deleted)"))
+		return 0;
+	/* .php, .php5, .php8, .phtml */
+	if (strcmp(dot, ".phtml") == 0)
+		return 1;
+	if (strncmp(dot, ".php", 4) != 0)
+		return 0;
+	for (dot += 4; *dot; dot++)
+		if (*dot < '0' || *dot > '9')
+			return 0;
+	return 1;
+}
+
+int
+caller_scan_fds(const char *procroot, char out[PATH_MAX])
+{
+	char dir[PATH_MAX], link[PATH_MAX + 32], target[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	long best = -1;
+	DIR *d;
+
+	out[0] = '\0';
+	snprintf(dir, sizeof dir, "%s/self/fd", procroot);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+
+		if (*end != '\0' || end == e->d_name || fd < 3 || fd == dirfd(d))
+			continue;
+		if (best >= 0 && fd > best)
+			continue;
+		snprintf(link, sizeof link, "%s/%ld", dir, fd);
+		/* readlink and stat only: the caller's fds are never read from. */
+		if (read_link(link, target, sizeof target) < 0 || !is_php_file(target))
+			continue;
+		if (stat(link, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		best = fd;
+		memcpy(out, target, strlen(target) + 1);
+	}
+	closedir(d);
+	return best >= 0;
+}
+
+static long
+status_field(const char *status, const char *name)
+{
+	const char *p = status;
+	size_t n = strlen(name);
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == status || p[-1] == '\n') && p[n] == ':')
+			return strtol(p + n + 1, NULL, 10);
+		p += n;
+	}
+	return -1;
+}
+
+/* The second value on the Uid: line, the effective uid. */
+static long
+status_euid(const char *status)
+{
+	const char *p = strstr(status, "\nUid:");
+	char *end;
+
+	if (p == NULL)
+		return -1;
+	strtol(p + 5, &end, 10);
+	return strtol(end, NULL, 10);
+}
+
+void
+caller_identify(const char *procroot, long uid, long gid, long pid,
+    long ppid, char *const envp[], struct caller *c)
+{
+	char path[PATH_MAX], status[4096];
+
+	c->uid = uid;
+	c->gid = gid;
+	c->pid = pid;
+	if (getcwd(c->cwd, sizeof c->cwd) == NULL || c->cwd[0] != '/')
+		snprintf(c->cwd, sizeof c->cwd, "?");
+
+	c->nparents = 0;
+	while (ppid > 0 && c->nparents < RECORD_MAX_PARENTS) {
+		struct caller_parent *p = &c->parents[c->nparents];
+		ssize_t n;
+		long next;
+
+		snprintf(path, sizeof path, "%s/%ld/status", procroot, ppid);
+		if (read_small(path, status, sizeof status) < 0)
+			break;
+		/* Another user's process (root's cron, the FPM master) is not ours to record. */
+		if (status_field(status, "Uid") != uid || status_euid(status) != uid)
+			break;
+		next = status_field(status, "PPid");
+		p->pid = ppid;
+		p->uid = uid;
+		snprintf(path, sizeof path, "%s/%ld/exe", procroot, ppid);
+		read_link(path, p->exe, sizeof p->exe);
+		snprintf(path, sizeof path, "%s/%ld/cmdline", procroot, ppid);
+		n = read_small(path, p->argv, sizeof p->argv);
+		p->argvlen = n > 0 ? (size_t)n : 0;
+		/* A cut argument still ends in NUL: the record encoder splits on it. */
+		if (p->argvlen > 0 && p->argv[p->argvlen - 1] == '\0')
+			p->argvlen--;
+		c->nparents++;
+		ppid = next;
+	}
+
+	c->nenv = 0;
+	for (int i = 0; i < CALLER_ENV_MAX; i++) {
+		const char *v = caller_getenv(envp, cgi_vars[i]);
+
+		if (v != NULL)
+			c->env[c->nenv++] = (struct rec_env){ cgi_vars[i], v };
+	}
+}
+
+/* Program name without directory, version digits and dots: "php-cgi8.2" is "php-cgi". */
+static void
+program_family(const struct caller_parent *p, char *out, size_t cap)
+{
+	const char *name = p->exe[0] ? p->exe : p->argv;
+	const char *base = strrchr(name, '/');
+	size_t n;
+
+	base = base ? base + 1 : name;
+	n = strlen(base);
+	while (n > 0 && ((base[n - 1] >= '0' && base[n - 1] <= '9') || base[n - 1] == '.'))
+		n--;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, base, n);
+	out[n] = '\0';
+}
+
+static int
+set_script(struct caller *c, const char *path, size_t n, const char *from)
+{
+	if (n == 0 || n >= sizeof c->script || path[0] != '/' || memchr(path, '\0', n))
+		return 0;
+	memcpy(c->script, path, n);
+	c->script[n] = '\0';
+	c->script_from = from;
+	return 1;
+}
+
+/* SCRIPT_FILENAME as the web server set it, in a php-cgi parent's environment. */
+static int
+from_cgi_environ(const char *procroot, struct caller *c)
+{
+	static char env[ENVIRON_MAX];
+	char family[64], path[PATH_MAX];
+
+	for (int i = 0; i < c->nparents; i++) {
+		const char *script = NULL;
+		int cgi = 0;
+		ssize_t n;
+
+		program_family(&c->parents[i], family, sizeof family);
+		if (strcmp(family, "php-cgi") != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%ld/environ", procroot, c->parents[i].pid);
+		if ((n = read_small(path, env, sizeof env)) <= 0)
+			return 0;
+		for (char *e = env; e < env + n; e += strlen(e) + 1) {
+			if (strncmp(e, "GATEWAY_INTERFACE=", 18) == 0)
+				cgi = 1;
+			else if (strncmp(e, "SCRIPT_FILENAME=", 16) == 0 && script == NULL)
+				script = e + 16;
+		}
+		return cgi && script != NULL &&
+		    set_script(c, script, strlen(script), "cgi-environ");
+	}
+	return 0;
+}
+
+/*
+ * The script argument of an interpreter ancestor.  Returns NULL for "sh -c",
+ * "php -r" and the like, whose code is not in a file.
+ */
+static const char *
+script_arg(const struct caller_parent *p, const char *family)
+{
+	int php = strncmp(family, "php", 3) == 0;
+	int shell = strcmp(family, "sh") == 0 || strcmp(family, "bash") == 0 ||
+	    strcmp(family, "dash") == 0 || strcmp(family, "zsh") == 0 ||
+	    strcmp(family, "ksh") == 0 || strcmp(family, "mksh") == 0;
+	const char *end = p->argv + p->argvlen;
+	const char *a = p->argv + strlen(p->argv) + 1;	/* skip argv[0] */
+
+	if (!php && !shell && strcmp(family, "perl") != 0 &&
+	    strcmp(family, "python") != 0 && strcmp(family, "ruby") != 0)
+		return NULL;
+	for (; a < end; a += strlen(a) + 1) {
+		if (strcmp(a, "--") == 0)
+			return a + 3 < end ? a + 3 : NULL;
+		if (a[0] != '-')
+			return a;
+		if ((php && strcmp(a, "-f") == 0))
+			return a + 3 < end ? a + 3 : NULL;
+		/* Code given inline: no file to name. */
+		if (strcmp(a, "-c") == 0 && !php)
+			return NULL;
+		if (strcmp(a, "-r") == 0 || strcmp(a, "-e") == 0 ||
+		    strcmp(a, "-E") == 0 || strcmp(a, "-m") == 0)
+			return NULL;
+		/* Options whose value is the next word. */
+		if ((php && (strcmp(a, "-d") == 0 || strcmp(a, "-c") == 0 ||
+		    strcmp(a, "-z") == 0)) || strcmp(a, "-o") == 0 ||
+		    strcmp(a, "-W") == 0 || strcmp(a, "-X") == 0 || strcmp(a, "-I") == 0)
+			a += strlen(a) + 1;
+	}
+	return NULL;
+}
+
+static int
+from_argv(const char *procroot, struct caller *c)
+{
+	char family[64], path[PATH_MAX], cwd[PATH_MAX], full[PATH_MAX];
+	struct stat st;
+
+	for (int i = 0; i < c->nparents; i++) {
+		const char *arg;
+		int n;
+
+		program_family(&c->parents[i], family, sizeof family);
+		if ((arg = script_arg(&c->parents[i], family)) == NULL)
+			continue;
+		if (arg[0] == '/')
+			n = snprintf(full, sizeof full, "%s", arg);
+		else {
+			snprintf(path, sizeof path, "%s/%ld/cwd", procroot, c->parents[i].pid);
+			if (read_link(path, cwd, sizeof cwd) < 0)
+				continue;
+			n = snprintf(full, sizeof full, "%s/%s", strcmp(cwd, "/") ? cwd : "", arg);
+		}
+		if (n < 0 || (size_t)n >= sizeof full || stat(full, &st) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		return set_script(c, full, (size_t)n, "argv");
+	}
+	return 0;
+}
+
+/* "UID:basename" joined with the cwd, when that file exists and UID owns it. */
+static int
+from_php_header(const char *hdr, size_t n, struct caller *c)
+{
+	char base[NAME_MAX + 1], full[PATH_MAX];
+	const char *colon = memchr(hdr, ':', n);
+	struct stat st;
+	long owner = 0;
+	size_t blen;
+	int len;
+
+	if (colon == NULL || colon == hdr || c->cwd[0] != '/')
+		return 0;
+	for (const char *p = hdr; p < colon; p++) {
+		if (*p < '0' || *p > '9' || owner > 0x7fffffffL / 10)
+			return 0;
+		owner = owner * 10 + (*p - '0');
+	}
+	blen = n - (size_t)(colon + 1 - hdr);
+	if (blen == 0 || blen > NAME_MAX || memchr(colon + 1, '/', blen) ||
+	    memchr(colon + 1, '\0', blen))
+		return 0;
+	memcpy(base, colon + 1, blen);
+	base[blen] = '\0';
+	if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return 0;
+	len = snprintf(full, sizeof full, "%s/%s", strcmp(c->cwd, "/") ? c->cwd : "", base);
+	if (len < 0 || (size_t)len >= sizeof full || stat(full, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || (long)st.st_uid != owner)
+		return 0;
+	return set_script(c, full, (size_t)len, "php-header");
+}
+
+void
+caller_resolve_script(const char *procroot, char *const envp[],
+    const char *php_header, size_t php_header_len, struct caller *c)
+{
+	const char *v;
+
+	c->script[0] = '\0';
+	c->script_from = "none";
+	if (set_script(c, c->fd_script, strlen(c->fd_script), "fd"))
+		return;
+	if (from_cgi_environ(procroot, c))
+		return;
+	if ((v = caller_getenv(envp, "SCRIPT_FILENAME")) != NULL &&
+	    set_script(c, v, strlen(v), "env"))
+		return;
+	if ((v = caller_getenv(envp, CALLER_PREPEND_VAR)) != NULL &&
+	    set_script(c, v, strlen(v), "prepend"))
+		return;
+	if (from_argv(procroot, c))
+		return;
+	if (php_header != NULL && from_php_header(php_header, php_header_len, c))
+		return;
+}

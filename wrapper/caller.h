@@ -1,0 +1,65 @@
+/*
+ * caller.h: who is sending.  Kernel facts (uid, gid, pid, cwd, ancestors)
+ * first, then the script, with the source it was found in.  Runs after the
+ * group was dropped, except caller_scan_fds, which runs before fds are closed.
+ */
+#ifndef QWRAP_CALLER_H
+#define QWRAP_CALLER_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "record.h"
+
+#define CALLER_ARGV_MAX 1024	/* bytes of an ancestor's argv kept */
+#define CALLER_ENV_MAX 6
+
+struct caller_parent {
+	long pid;
+	long uid;
+	char exe[PATH_MAX];	/* "" when unreadable (not dumpable) */
+	char argv[CALLER_ARGV_MAX];	/* NUL-separated */
+	size_t argvlen;
+};
+
+struct caller {
+	long uid, gid, pid;
+	char cwd[PATH_MAX];	/* "?" when it cannot be had */
+	struct caller_parent parents[RECORD_MAX_PARENTS];
+	int nparents;
+	char fd_script[PATH_MAX];	/* from the inherited fds; "" if none */
+	char script[PATH_MAX];
+	const char *script_from;	/* fd, cgi-environ, env, prepend, argv, php-header, none */
+	struct rec_env env[CALLER_ENV_MAX];	/* claimed CGI variables, from envp */
+	int nenv;
+};
+
+/* The variable contrib/qwrap-prepend.php sets to the entry script's real path. */
+#define CALLER_PREPEND_VAR "QWRAP_SCRIPT_FILENAME"
+
+/*
+ * Looks at fds 3 and up of the process under PROCROOT/self/fd, by readlink
+ * and stat only, and copies the lowest that is a regular *.php file into OUT.
+ * Returns 1 when one was found.
+ */
+int caller_scan_fds(const char *procroot, char out[PATH_MAX]);
+
+/*
+ * Fills the kernel facts: UID, GID, PID as given, the cwd, and the
+ * ancestors from PPID up while they run as UID (at most RECORD_MAX_PARENTS);
+ * also the claimed CGI variables of ENVP.  Leaves fd_script alone.
+ */
+void caller_identify(const char *procroot, long uid, long gid, long pid,
+    long ppid, char *const envp[], struct caller *c);
+
+/*
+ * Picks the script from the best source available (BRIEF §3 order).
+ * PHP_HEADER is the X-PHP-Originating-Script value, or NULL.
+ */
+void caller_resolve_script(const char *procroot, char *const envp[],
+    const char *php_header, size_t php_header_len, struct caller *c);
+
+/* The value of NAME in ENVP (first occurrence), or NULL. */
+const char *caller_getenv(char *const envp[], const char *name);
+
+#endif

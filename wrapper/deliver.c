@@ -1,0 +1,213 @@
+/*
+ * deliver.c: feed stdin and exec the real sendmail.  The body streams in
+ * constant memory: splice(2) moves the caller's pages into the pipe.
+ */
+#include "deliver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "iofull.h"
+
+#define PIPE_WANT (256 * 1024)	/* enough for the whole first buffer and the header */
+#define PUMP_CHUNK (1024 * 1024)
+
+int
+deliver_check_target(const char *path, uid_t trusted, char err[DELIVER_ERR_MAX])
+{
+	struct stat st, self;
+
+	if (path[0] != '/') {
+		snprintf(err, DELIVER_ERR_MAX, "real sendmail %s is not an absolute path", path);
+		return -1;
+	}
+	if (stat(path, &st) < 0) {
+		snprintf(err, DELIVER_ERR_MAX, "real sendmail %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (stat("/proc/self/exe", &self) == 0 && self.st_dev == st.st_dev &&
+	    self.st_ino == st.st_ino) {
+		snprintf(err, DELIVER_ERR_MAX,
+		    "real sendmail %s is qwrap-sendmail itself; set 'sendmail' in the config to the MTA's program",
+		    path);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0) {
+		snprintf(err, DELIVER_ERR_MAX, "real sendmail %s is not an executable file", path);
+		return -1;
+	}
+	if ((st.st_uid != 0 && st.st_uid != trusted) || (st.st_mode & 022)) {
+		snprintf(err, DELIVER_ERR_MAX,
+		    "real sendmail %s must be owned by root and writable by nobody else", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+deliver_channel_open(struct channel *ch)
+{
+	int fds[2], cap;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	ch->rfd = fds[0];
+	ch->wfd = fds[1];
+	/* A user over the pipe quota keeps the default size: the pump takes over then. */
+	fcntl(ch->wfd, F_SETPIPE_SZ, PIPE_WANT);
+	cap = fcntl(ch->wfd, F_GETPIPE_SZ);
+	ch->cap = cap > 0 ? (size_t)cap : 4096;
+	return 0;
+}
+
+static int
+write_prefix(int fd, const char *hdr, size_t hdrlen, const struct message *m,
+    const struct msgfields *f, const char *ourname)
+{
+	if (write_full(fd, hdr, hdrlen) < 0)
+		return -1;
+	return message_write(fd, m, f, ourname);
+}
+
+/* Copies the rest of stdin to FD: -1 on a read error, -2 when FD is closed. */
+static int
+copy_stdin(int fd)
+{
+	static char buf[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = splice(0, NULL, fd, NULL, PUMP_CHUNK, SPLICE_F_MOVE);
+		if (n == 0)
+			return 0;
+		if (n > 0)
+			continue;
+		if (errno == EINTR)
+			continue;
+		if (errno == EPIPE)
+			return -2;
+		if (errno != EINVAL && errno != ESPIPE)
+			return -1;
+		break;		/* stdin cannot be spliced (a tty, say): copy it */
+	}
+	for (;;) {
+		n = read(0, buf, sizeof buf);
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (write_full(fd, buf, (size_t)n) < 0)
+			return -2;
+	}
+}
+
+/*
+ * The pump, a grandchild so that the real sendmail never sees an unexpected
+ * child.  If the caller's stdin fails mid-message, it kills the real
+ * sendmail, so that a cut message is refused, never queued.
+ */
+static void
+pump(int wfd, int pidfd, pid_t sendmail, const char *hdr, size_t hdrlen,
+    const struct message *m, const struct msgfields *f, const char *ourname)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* Nobody waits on our stdout or stderr: the caller reads the real sendmail's. */
+	if (null >= 0) {
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	if (write_prefix(wfd, hdr, hdrlen, m, f, ourname) < 0)
+		_exit(0);	/* the real sendmail stopped reading; its status tells the caller */
+	if (copy_stdin(wfd) == -1) {
+		if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+			kill(sendmail, SIGKILL);
+	}
+	_exit(0);
+}
+
+/* Last resort when no process can be started: the message goes into memory. */
+static int
+feed_memfd(struct channel *ch, const char *hdr, size_t hdrlen,
+    const struct message *m, const struct msgfields *f, const char *ourname)
+{
+	int fd;
+
+	close(ch->rfd);
+	close(ch->wfd);
+	if ((fd = memfd_create("qwrap-message", MFD_CLOEXEC)) < 0)
+		return -1;
+	if (write_prefix(fd, hdr, hdrlen, m, f, ourname) < 0 || copy_stdin(fd) != 0 ||
+	    lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, 0) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+deliver_feed(struct channel *ch, const char *hdr, size_t hdrlen,
+    const struct message *m, const struct msgfields *f, const char *ourname,
+    char err[DELIVER_ERR_MAX])
+{
+	size_t total = hdrlen + message_written_size(m, f);
+	pid_t self = getpid(), child;
+	int pidfd, status;
+
+	if (m->eof && total + 4096 <= ch->cap) {
+		/* It all fits in the pipe: no process needed. */
+		if (write_prefix(ch->wfd, hdr, hdrlen, m, f, ourname) < 0) {
+			snprintf(err, DELIVER_ERR_MAX, "cannot write the message: %s", strerror(errno));
+			return -1;
+		}
+	} else {
+		pidfd = (int)syscall(SYS_pidfd_open, self, 0);
+		child = fork();
+		if (child == 0) {
+			pid_t grandchild = fork();
+
+			if (grandchild != 0)	/* failing to fork tells the wrapper by status 1 */
+				_exit(grandchild < 0);
+			close(ch->rfd);
+			pump(ch->wfd, pidfd, self, hdr, hdrlen, m, f, ourname);
+		}
+		if (pidfd >= 0)
+			close(pidfd);
+		if (child < 0 || waitpid(child, &status, 0) < 0 || status != 0) {
+			if (feed_memfd(ch, hdr, hdrlen, m, f, ourname) < 0) {
+				snprintf(err, DELIVER_ERR_MAX, "cannot stream the message: %s",
+				    strerror(errno));
+				return -1;
+			}
+			return 0;
+		}
+	}
+	close(ch->wfd);
+	if (dup2(ch->rfd, 0) < 0) {
+		snprintf(err, DELIVER_ERR_MAX, "cannot set up stdin: %s", strerror(errno));
+		return -1;
+	}
+	close(ch->rfd);
+	return 0;
+}
+
+int
+deliver_exec(const char *path, char *const argv[], char *const envp[],
+    const struct procstate *ps)
+{
+	if (sanitize_restore(ps) < 0)
+		return -1;
+	execve(path, argv, envp);
+	return -1;
+}

@@ -1,0 +1,194 @@
+/*
+ * qwrap-sendmail: stands in for /var/qmail/bin/sendmail.  Records who sent
+ * each message, adds an identification header, and execs the real sendmail.
+ *
+ * WARNING: this program is set-gid qwrap.  The caller controls argv (argc 0
+ * included), the environment, open and closed fds, the cwd, the umask,
+ * rlimits, the signal mask and dispositions, interval timers, stdin, and the
+ * timing of all of it.  The group is used for one thing only, opening the
+ * capture log, and is dropped for good before anything the caller wrote
+ * (stdin, /proc, the environment) is looked at.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <syslog.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "caller.h"
+#include "classify.h"
+#include "config.h"
+#include "deliver.h"
+#include "idheader.h"
+#include "logfile.h"
+#include "message.h"
+#include "paths.h"
+#include "record.h"
+#include "sanitize.h"
+
+#define PROBLEMS_MAX 1024
+
+static struct conf conf;
+static struct caller caller;
+static struct message msg;
+static struct msgfields fields;
+static char problems[PROBLEMS_MAX];	/* what went wrong, for the record and the report */
+
+static void
+problem(const char *what)
+{
+	size_t n = strlen(problems);
+
+	snprintf(problems + n, sizeof problems - n, "%s%s", n ? "; " : "", what);
+}
+
+/* Fixed texts and our own error strings only: nothing of the caller's is echoed. */
+static void __attribute__((noreturn))
+die(int status, const char *what)
+{
+	fprintf(stderr, "qwrap-sendmail: %s\n", what);
+	syslog(LOG_MAIL | LOG_ERR, "%s", what);
+	_exit(status);
+}
+
+/* Whoever owns the installed binary could replace it, so they may own its files too. */
+static uid_t
+binary_owner(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/exe", &st) == 0 ? st.st_uid : 0;
+}
+
+int
+main(int argc, char *argv[], char *envp[])
+{
+	struct procstate ps;
+	struct invocation inv;
+	struct channel ch = { -1, -1, 0 };
+	struct rec_parent parents[RECORD_MAX_PARENTS];
+	struct record rec;
+	struct utsname uts;
+	struct idvalues idv;
+	struct timespec now;
+	char id[RECORD_ID_LEN], err[PATH_MAX + 128], target_err[DELIVER_ERR_MAX];
+	char line[RECORD_MAX + 1], hdr[IDHEADER_MAX];
+	size_t hdrlen, linelen;
+	int logfd, capture, target_ok;
+	uid_t trusted;
+
+	/* Open 0-2 first, so nothing we open later can land on stdio. */
+	if (sanitize_stdio() < 0)
+		_exit(EX_TEMPFAIL);
+	/* The PHP script is often among the inherited fds: look before closing them. */
+	caller_scan_fds("/proc", caller.fd_script);
+	sanitize_close_fds();
+	openlog("qwrap-sendmail", LOG_PID, LOG_MAIL);
+	if (sanitize_state(&ps) < 0)
+		die(EX_TEMPFAIL, "cannot reset the process state");
+	if (argc < 1 || argv[0] == NULL)
+		die(EX_USAGE, "called without a program name");
+	/* Set-gid without the loader's secure mode would honour LD_PRELOAD and friends. */
+	if (getegid() != getgid() && getauxval(AT_SECURE) != 1)
+		die(EX_TEMPFAIL, "set-gid without secure mode; refusing to run");
+	if (geteuid() != getuid())
+		die(EX_TEMPFAIL, "must be installed set-gid, not set-uid");
+
+	/* The configuration comes from the compiled-in path only. */
+	trusted = binary_owner();
+	if (conf_load(QWRAP_CONF_PATH, trusted, &conf, err) == CONF_BAD)
+		problem(err);
+
+	/* Open the log while we still hold the group, then drop it for good. */
+	if ((logfd = logfile_open(conf.log_file, trusted, err)) < 0)
+		problem(err);
+	if (sanitize_drop_group() < 0)
+		die(EX_TEMPFAIL, "cannot drop the qwrap group");
+
+	classify(argc, argv, &inv);
+	capture = inv.mode == MODE_MESSAGE;
+	caller_identify("/proc", (long)getuid(), (long)getgid(), (long)getpid(),
+	    (long)getppid(), envp, &caller);
+
+	/* The real sendmail must be there before any of the message is read. */
+	target_ok = deliver_check_target(conf.sendmail, trusted, target_err) == 0;
+	if (!target_ok) {
+		problem(target_err);
+		capture = 0;
+	}
+	if (capture && deliver_channel_open(&ch) < 0) {
+		problem("cannot open a pipe: message delivered without the header");
+		capture = 0;
+	}
+	if (capture) {
+		if (message_read(0, &msg) < 0)
+			die(EX_TEMPFAIL, "cannot read the message from standard input");
+		message_parse(&msg, inv.headers_rcpt, argv + inv.first_rcpt,
+		    argc - inv.first_rcpt, conf.header_name, &fields);
+	}
+	caller_resolve_script("/proc", envp, fields.php_script.p, fields.php_script.n, &caller);
+
+	/* One record, one write. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	record_make_id(&now, id);
+	for (int i = 0; i < caller.nparents; i++)
+		parents[i] = (struct rec_parent){ caller.parents[i].pid, caller.parents[i].uid,
+		    caller.parents[i].exe, caller.parents[i].argv, caller.parents[i].argvlen };
+	rec = (struct record){
+		.id = id, .ts = now, .host = uname(&uts) == 0 ? uts.nodename : "?",
+		.action = !target_ok ? "reject" :
+		    inv.mode != MODE_MESSAGE ? "passthrough" : "deliver",
+		.mode = mode_name(inv.mode),
+		.uid = caller.uid, .gid = caller.gid, .pid = caller.pid, .cwd = caller.cwd,
+		.script = caller.script[0] ? caller.script : NULL, .script_from = caller.script_from,
+		.parents = parents, .nparents = caller.nparents,
+		.env = caller.env, .nenv = caller.nenv,
+		.argv = argv, .argc = argc, .sender = inv.sender,
+		.from = fields.from, .subject = fields.subject,
+		.message_id = fields.message_id, .php_script = fields.php_script,
+		.rcpt = capture ? fields.rcpt : NULL, .nrcpt = fields.nrcpt,
+		.rcpt_count = fields.rcpt_count, .forged_header = fields.nforged,
+		.error = problems[0] ? problems : NULL,
+	};
+	linelen = record_encode(&rec, line);
+	if (logfd >= 0 && logfile_append(logfd, conf.log_file, line, linelen, err) < 0) {
+		problem(err);
+		rec.error = problems;
+		linelen = record_encode(&rec, line);
+	}
+	if (logfd >= 0)
+		close(logfd);
+	if (conf.log_syslog)
+		syslog(LOG_MAIL | LOG_INFO, "%.*s", (int)linelen - 1, line);
+
+	if (!target_ok)
+		die(EX_UNAVAILABLE, target_err);
+	if (problems[0]) {
+		/* The record that could not be kept goes to syslog and stderr. */
+		syslog(LOG_MAIL | LOG_WARNING, "%s; record: %.*s", problems, (int)linelen - 1, line);
+		if (conf.on_error == ON_ERROR_TEMPFAIL)
+			die(EX_TEMPFAIL, "capture failed and on_error is tempfail; message not sent");
+		fprintf(stderr, "qwrap-sendmail: warning: %s; message sent anyway\n", problems);
+	}
+
+	if (capture) {
+		idv = (struct idvalues){ id, caller.uid, caller.gid, caller.pid, caller.cwd,
+		    caller.script[0] ? caller.script : NULL };
+		hdrlen = idheader_build(conf.header_name, conf.fields, conf.nfields, &idv,
+		    msg.crlf ? "\r\n" : "\n", hdr);
+		if (deliver_feed(&ch, hdr, hdrlen, &msg, &fields, conf.header_name, err) < 0)
+			die(EX_TEMPFAIL, err);
+	}
+	closelog();
+	deliver_exec(conf.sendmail, argv, envp, &ps);
+	snprintf(err, sizeof err, "cannot run the real sendmail %s: %s", conf.sendmail,
+	    strerror(errno));
+	die(EX_UNAVAILABLE, err);
+}

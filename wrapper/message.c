@@ -1,0 +1,297 @@
+/*
+ * message.c: read the start of the message and pick the header fields the
+ * record needs.  The input is the caller's and fully hostile: every index is
+ * bounded by the buffer, nothing is recursive, and nothing is allocated.
+ */
+#include "message.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "iofull.h"
+
+int
+message_read(int fd, struct message *m)
+{
+	const char *nl;
+	ssize_t n;
+
+	m->len = 0;
+	m->eof = 0;
+	while (m->len < sizeof m->buf) {
+		n = read(fd, m->buf + m->len, sizeof m->buf - m->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			m->eof = 1;
+			break;
+		}
+		m->len += (size_t)n;
+	}
+	nl = memchr(m->buf, '\n', m->len);
+	m->crlf = nl != NULL && nl > m->buf && nl[-1] == '\r';
+	return 0;
+}
+
+/* One header field: its name and its raw value (continuation lines included). */
+struct field {
+	const char *name;
+	size_t namelen;
+	const char *value;
+	size_t valuelen;
+};
+
+/* Length of the field name at LINE, or 0 if LINE does not start a header field. */
+static size_t
+field_name_len(const char *line, size_t n)
+{
+	size_t i = 0, end;
+
+	while (i < n && line[i] > 0x20 && line[i] < 0x7f && line[i] != ':')
+		i++;
+	end = i;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;		/* obsolete syntax allows space before the colon */
+	return end > 0 && i < n && line[i] == ':' ? end : 0;
+}
+
+/*
+ * Finds the next header field at *POS in [0, END); returns 0 at the end of
+ * the section, setting *POS to where the body starts.
+ */
+static int
+next_field(const char *buf, size_t end, int eof_in_buf, size_t *pos,
+    struct field *fl, int *cut)
+{
+	size_t p = *pos, colon, lineend;
+	const char *nl;
+
+	if (p >= end)
+		return 0;
+	if (buf[p] == '\n') {
+		*pos = p + 1;
+		return 0;
+	}
+	if (buf[p] == '\r' && p + 1 < end && buf[p + 1] == '\n') {
+		*pos = p + 2;
+		return 0;
+	}
+	if ((fl->namelen = field_name_len(buf + p, end - p)) == 0)
+		return 0;	/* not a header line: the body starts here */
+	fl->name = buf + p;
+	colon = p + fl->namelen;
+	while (buf[colon] != ':')
+		colon++;
+	/* The field runs on over continuation lines that start with a space or tab. */
+	lineend = p;
+	for (;;) {
+		nl = memchr(buf + lineend, '\n', end - lineend);
+		if (nl == NULL) {
+			if (!eof_in_buf)
+				*cut = 1;
+			lineend = end;
+			break;
+		}
+		lineend = (size_t)(nl - buf) + 1;
+		if (lineend >= end || (buf[lineend] != ' ' && buf[lineend] != '\t'))
+			break;
+	}
+	fl->value = buf + colon + 1;
+	fl->valuelen = lineend - colon - 1;
+	*pos = lineend;
+	return 1;
+}
+
+static int
+named(const struct field *fl, const char *name)
+{
+	return strlen(name) == fl->namelen && strncasecmp(fl->name, name, fl->namelen) == 0;
+}
+
+/* To, Cc or Bcc; with RESENT, Resent-To, Resent-Cc or Resent-Bcc. */
+static int
+is_rcpt_field(const struct field *fl, int resent)
+{
+	const char *n = fl->name;
+	size_t len = fl->namelen;
+
+	if (resent) {
+		if (len < 7 || strncasecmp(n, "Resent-", 7) != 0)
+			return 0;
+		n += 7;
+		len -= 7;
+	}
+	return (len == 2 && (strncasecmp(n, "To", 2) == 0 || strncasecmp(n, "Cc", 2) == 0)) ||
+	    (len == 3 && strncasecmp(n, "Bcc", 3) == 0);
+}
+
+/* Copies an unfolded, trimmed value of at most CAP bytes into the pool. */
+static struct strv
+pool_add(struct msgfields *f, const char *v, size_t n, size_t cap)
+{
+	char *out = f->pool + f->pool_len;
+	size_t room = sizeof f->pool - f->pool_len, k = 0;
+
+	if (cap > room)
+		cap = room;
+	while (n > 0 && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	for (size_t i = 0; i < n && k < cap; i++)
+		if (v[i] != '\r' && v[i] != '\n')
+			out[k++] = v[i];
+	while (k > 0 && (out[k - 1] == ' ' || out[k - 1] == '\t'))
+		k--;
+	f->pool_len += k;
+	return (struct strv){ out, k };
+}
+
+static void
+add_rcpt(struct msgfields *f, const char *a, size_t n)
+{
+	while (n > 0 && (*a == ' ' || *a == '\t' || *a == '\r' || *a == '\n'))
+		a++, n--;
+	while (n > 0 && (a[n - 1] == ' ' || a[n - 1] == '\t' || a[n - 1] == '\r' || a[n - 1] == '\n'))
+		n--;
+	if (n == 0)
+		return;
+	f->rcpt_count++;
+	if (f->nrcpt < MSG_RCPT_MAX && f->pool_len + MSG_ADDR_MAX <= MSG_RCPT_POOL)
+		f->rcpt[f->nrcpt++] = pool_add(f, a, n, MSG_ADDR_MAX);
+}
+
+/*
+ * An address list: "A <a@x>, b@y (c), "d, e" <e@z>, group: f@w;".  Commas
+ * split only outside quotes, angle brackets and comments; the address is the
+ * <...> part when there is one, else the element without its comments.
+ */
+static void
+parse_addresses(struct msgfields *f, const char *v, size_t n)
+{
+	char addr[MSG_ADDR_MAX];
+	size_t alen = 0, i;
+	int quote = 0, comment = 0, angle = 0, had_angle = 0;
+
+	for (i = 0; i <= n; i++) {
+		char c = i < n ? v[i] : ',';
+
+		if (quote) {
+			if (c == '\\' && i + 1 < n)
+				i++;
+			else if (c == '"')
+				quote = 0;
+			if (!had_angle && alen < sizeof addr && c != '"')
+				addr[alen++] = c;
+			continue;
+		}
+		if (comment) {
+			if (c == '\\' && i + 1 < n)
+				i++;
+			else if (c == '(')
+				comment++;
+			else if (c == ')')
+				comment--;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			quote = 1;
+			continue;
+		case '(':
+			comment = 1;
+			continue;
+		case '<':
+			angle = 1;
+			had_angle = 1;
+			alen = 0;
+			continue;
+		case '>':
+			angle = 0;
+			continue;
+		case ':':
+			if (!angle) {	/* a group's display name, not an address */
+				alen = 0;
+				had_angle = 0;
+				continue;
+			}
+			alen = 0;	/* route in <@a,@b:x@y>: keep what follows */
+			continue;
+		case ',':
+		case ';':
+			if (angle)
+				break;
+			add_rcpt(f, addr, alen);
+			alen = 0;
+			had_angle = 0;
+			continue;
+		case '\r':
+		case '\n':
+			continue;
+		}
+		if ((angle || !had_angle) && alen < sizeof addr)
+			addr[alen++] = c;
+	}
+}
+
+void
+message_parse(const struct message *m, int headers_rcpt, char *const argv[],
+    int argc, const char *ourname, struct msgfields *f)
+{
+	struct field fl;
+	size_t pos = 0;
+	int resent = 0, cut = 0;
+
+	memset(f, 0, sizeof *f);
+	/* Does the message use Resent- fields? Then only those name recipients (as qmail-inject does). */
+	while (next_field(m->buf, m->len, m->eof, &pos, &fl, &cut))
+		if (fl.namelen > 7 && strncasecmp(fl.name, "Resent-", 7) == 0)
+			resent = 1;
+	f->header_end = pos;
+	f->header_cut = cut;
+
+	pos = 0;
+	while (next_field(m->buf, m->len, m->eof, &pos, &fl, &cut)) {
+		if (named(&fl, "From") && f->from.p == NULL)
+			f->from = pool_add(f, fl.value, fl.valuelen, MSG_VALUE_MAX);
+		else if (named(&fl, "Subject") && f->subject.p == NULL)
+			f->subject = pool_add(f, fl.value, fl.valuelen, MSG_VALUE_MAX);
+		else if (named(&fl, "Message-ID") && f->message_id.p == NULL)
+			f->message_id = pool_add(f, fl.value, fl.valuelen, MSG_VALUE_MAX);
+		else if (named(&fl, "X-PHP-Originating-Script") && f->php_script.p == NULL)
+			f->php_script = pool_add(f, fl.value, fl.valuelen, MSG_VALUE_MAX);
+		else if (named(&fl, ourname))
+			f->nforged++;
+		if (headers_rcpt && is_rcpt_field(&fl, resent))
+			parse_addresses(f, fl.value, fl.valuelen);
+	}
+	for (int i = 0; i < argc; i++)
+		add_rcpt(f, argv[i], strlen(argv[i]));
+}
+
+size_t
+message_written_size(const struct message *m, const struct msgfields *f)
+{
+	return m->len + (size_t)f->nforged * (sizeof MSG_FORGED_PREFIX - 1);
+}
+
+int
+message_write(int fd, const struct message *m, const struct msgfields *f,
+    const char *ourname)
+{
+	struct field fl;
+	size_t pos = 0, done = 0;
+	int cut = 0;
+
+	while (pos < f->header_end && next_field(m->buf, f->header_end, 1, &pos, &fl, &cut)) {
+		if (!named(&fl, ourname))
+			continue;
+		if (write_full(fd, m->buf + done, (size_t)(fl.name - m->buf) - done) < 0 ||
+		    write_full(fd, MSG_FORGED_PREFIX, sizeof MSG_FORGED_PREFIX - 1) < 0)
+			return -1;
+		done = (size_t)(fl.name - m->buf);
+	}
+	return write_full(fd, m->buf + done, m->len - done);
+}

@@ -1,0 +1,130 @@
+/*
+ * sanitize.c: the first thing the set-gid wrapper does.  Every value here
+ * came from the caller; see research/security.md A1-A8 for the attacks.
+ */
+#include "sanitize.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+int
+sanitize_stdio(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		struct stat st;
+		int n;
+
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* Lowest free fd is this one, so a later open can never land on stdio. */
+		if ((n = open("/dev/null", O_RDWR | O_NOFOLLOW)) != fd) {
+			if (n >= 0)
+				close(n);
+			return -1;
+		}
+		if (fstat(n, &st) < 0 || !S_ISCHR(st.st_mode))
+			return -1;
+	}
+	return 0;
+}
+
+void
+sanitize_close_fds(void)
+{
+	struct rlimit rl;
+
+	if (close_range(3, ~0U, 0) == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > 65536)
+		rl.rlim_cur = 65536;
+	for (int fd = 3; fd < (int)rl.rlim_cur; fd++)
+		close(fd);
+}
+
+static int
+set_handler(int sig, void (*h)(int), struct sigaction *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = h;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(sig, &sa, old);
+}
+
+static int
+raise_limit(int res, struct rlimit *saved)
+{
+	struct rlimit rl;
+
+	if (getrlimit(res, saved) < 0)
+		return -1;
+	rl = *saved;
+	rl.rlim_cur = rl.rlim_max;
+	return setrlimit(res, &rl);
+}
+
+int
+sanitize_state(struct procstate *ps)
+{
+	static const struct itimerval off;
+	struct rlimit nocore;
+
+	ps->umask = umask(077);
+	/*
+	 * A closed pipe or a file size limit must give us an error to handle,
+	 * not kill us between the log write and the exec; we reap our own child.
+	 */
+	if (set_handler(SIGPIPE, SIG_IGN, &ps->pipe) < 0 ||
+	    set_handler(SIGXFSZ, SIG_IGN, &ps->xfsz) < 0 ||
+	    set_handler(SIGCHLD, SIG_DFL, &ps->chld) < 0)
+		return -1;
+	/* Interval timers survive exec: a caller could time a kill to the microsecond. */
+	if (setitimer(ITIMER_REAL, &off, NULL) < 0 ||
+	    setitimer(ITIMER_VIRTUAL, &off, NULL) < 0 ||
+	    setitimer(ITIMER_PROF, &off, NULL) < 0)
+		return -1;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -1;
+	/* Only the soft limit: the caller's own limit must be restorable. */
+	if (getrlimit(RLIMIT_CORE, &ps->core) < 0)
+		return -1;
+	nocore = (struct rlimit){ 0, ps->core.rlim_max };
+	if (setrlimit(RLIMIT_CORE, &nocore) < 0)
+		return -1;
+	if (raise_limit(RLIMIT_FSIZE, &ps->fsize) < 0 ||
+	    raise_limit(RLIMIT_NOFILE, &ps->nofile) < 0)
+		return -1;
+	return 0;
+}
+
+int
+sanitize_restore(const struct procstate *ps)
+{
+	umask(ps->umask);
+	if (sigaction(SIGPIPE, &ps->pipe, NULL) < 0 ||
+	    sigaction(SIGXFSZ, &ps->xfsz, NULL) < 0 ||
+	    sigaction(SIGCHLD, &ps->chld, NULL) < 0)
+		return -1;
+	if (setrlimit(RLIMIT_FSIZE, &ps->fsize) < 0 ||
+	    setrlimit(RLIMIT_NOFILE, &ps->nofile) < 0 ||
+	    setrlimit(RLIMIT_CORE, &ps->core) < 0)
+		return -1;
+	return 0;
+}
+
+int
+sanitize_drop_group(void)
+{
+	gid_t g = getgid(), r, e, s;
+
+	if (setresgid(g, g, g) < 0 || getresgid(&r, &e, &s) < 0)
+		return -1;
+	return r == g && e == g && s == g ? 0 : -1;
+}

@@ -1,0 +1,41 @@
+/*
+ * sanitize.h: take control of the process state a hostile caller hands the
+ * set-gid wrapper, and give the caller's own state back just before exec.
+ */
+#ifndef QWRAP_SANITIZE_H
+#define QWRAP_SANITIZE_H
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+/* What the real sendmail must see again: the caller's, not ours. */
+struct procstate {
+	mode_t umask;
+	struct sigaction pipe, xfsz, chld;
+	struct rlimit fsize, core, nofile;
+};
+
+/* Makes sure fds 0, 1 and 2 are open (on /dev/null if they were not). */
+int sanitize_stdio(void);
+
+/* Closes every fd from 3 up. */
+void sanitize_close_fds(void);
+
+/*
+ * umask 077, SIGPIPE/SIGXFSZ ignored and SIGCHLD default, no interval
+ * timers, not dumpable, no core file, file size and fd limits raised as far
+ * as the hard limits allow.  The caller's values are saved in PS.
+ */
+int sanitize_state(struct procstate *ps);
+
+/*
+ * Gives up the qwrap group for good: real, effective and saved gid all
+ * become the caller's, and that is checked.  0, or -1.
+ */
+int sanitize_drop_group(void);
+
+/* Puts back what sanitize_state changed (the timers stay off). */
+int sanitize_restore(const struct procstate *ps);
+
+#endif
