@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,7 +102,12 @@ static const char *
 str_of(struct ctx *x, const config_setting_t *s)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		fail(x, s, "'%s' must be a string", config_setting_name(s));
+		const char *name = config_setting_name(s);
+
+		if (name != NULL)
+			fail(x, s, "'%s' must be a string", name);
+		else
+			fail(x, s, "each element must be a string");
 		return NULL;
 	}
 	return config_setting_get_string(s);
@@ -198,9 +204,19 @@ load_log(struct ctx *x, const config_setting_t *g, struct conf *c)
 static int
 valid_header_name(const char *v)
 {
+	/* Fields that mean something to mail software: renaming them would break mail. */
+	static const char *const taken[] = { "From", "Sender", "Reply-To", "To",
+	    "Cc", "Bcc", "Subject", "Date", "Message-ID", "In-Reply-To",
+	    "References", "Received", "Return-Path", "MIME-Version",
+	    "Delivered-To", "X-PHP-Originating-Script", NULL };
 	size_t n = strlen(v);
 
 	if (n == 0 || n > CONF_HEADER_NAME_MAX)
+		return 0;
+	for (int i = 0; taken[i] != NULL; i++)
+		if (strcasecmp(v, taken[i]) == 0)
+			return 0;
+	if (strncasecmp(v, "Content-", 8) == 0 || strncasecmp(v, "Resent-", 7) == 0)
 		return 0;
 	for (; *v; v++)
 		if (*v < 0x21 || *v > 0x7e || *v == ':')
@@ -222,7 +238,7 @@ load_header(struct ctx *x, const config_setting_t *g, struct conf *c)
 		if (strcmp(k, "name") == 0) {
 			const char *v = str_of(x, s);
 			if (v != NULL && !valid_header_name(v))
-				fail(x, s, "'header.name' must be 1 to %d printable characters without ':' or spaces",
+				fail(x, s, "'header.name' must be 1 to %d printable characters without ':' or spaces, and not a standard field such as From or Subject",
 				    CONF_HEADER_NAME_MAX);
 			else if (v != NULL)
 				memcpy(c->header_name, v, strlen(v) + 1);
@@ -455,13 +471,16 @@ conf_load(const char *path, uid_t trusted, struct conf *c, char err[CONF_ERR_MAX
 	if (x.bad) {
 		/*
 		 * A mistake anywhere else must not send mail to the wrong
-		 * program, so a sendmail path that did parse is kept.
+		 * program, nor make a strict site lenient: a sendmail path and
+		 * an on_error that did parse are kept.
 		 */
 		char sendmail[PATH_MAX];
+		enum conf_on_error on_error = c->on_error;
 
 		memcpy(sendmail, c->sendmail, sizeof sendmail);
 		conf_defaults(c);
 		memcpy(c->sendmail, sendmail, sizeof sendmail);
+		c->on_error = on_error;
 		return CONF_BAD;
 	}
 	return CONF_OK;

@@ -181,7 +181,7 @@ encode(struct jbuf *b, const struct record *r, const struct caps *c)
 		key_long(b, "forged_header", r->forged_header);
 	if (r->error != NULL)
 		key_str(b, "error", r->error, c);
-	if (b->truncated)
+	if (b->truncated || r->truncated)
 		jb_raw(b, ",\"truncated\":true");
 	jb_raw(b, "}\n");
 }

@@ -53,6 +53,7 @@ struct record {
 	size_t nrcpt;
 	long rcpt_count;
 	int forged_header;	/* caller-supplied headers of our name, renamed */
+	int truncated;		/* the caller already cut something (the encoder adds its own cuts) */
 	const char *error;	/* what went wrong, NULL when nothing did */
 };
 

@@ -215,6 +215,9 @@ program_family(const struct caller_parent *p, char *out, size_t cap)
 
 	base = base ? base + 1 : name;
 	n = strlen(base);
+	/* A binary replaced by a package upgrade still runs under its old name. */
+	if (n > 10 && strcmp(base + n - 10, " (deleted)") == 0)
+		n -= 10;
 	while (n > 0 && ((base[n - 1] >= '0' && base[n - 1] <= '9') || base[n - 1] == '.'))
 		n--;
 	if (n >= cap)
@@ -288,11 +291,10 @@ script_arg(const struct caller_parent *p, const char *family)
 			return a;
 		if ((php && strcmp(a, "-f") == 0))
 			return a + 3 < end ? a + 3 : NULL;
-		/* Code given inline: no file to name. */
-		if (strcmp(a, "-c") == 0 && !php)
-			return NULL;
-		if (strcmp(a, "-r") == 0 || strcmp(a, "-e") == 0 ||
-		    strcmp(a, "-E") == 0 || strcmp(a, "-m") == 0)
+		/* Code given inline (or a module by name): no file to name. */
+		if ((strcmp(a, "-c") == 0 && !php) || (strcmp(a, "-r") == 0 && php) ||
+		    ((strcmp(a, "-e") == 0 || strcmp(a, "-E") == 0) && !php && !shell) ||
+		    (strcmp(a, "-m") == 0 && strcmp(family, "python") == 0))
 			return NULL;
 		/* Options whose value is the next word. */
 		if ((php && (strcmp(a, "-d") == 0 || strcmp(a, "-c") == 0 ||

@@ -8,32 +8,39 @@
 #include <stdio.h>
 #include <string.h>
 
+static int
+plain(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != ';' && c != '%';
+}
+
 size_t
 idheader_encode(const char *s, size_t n, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t k = 0;
+	size_t k = 0, need = 0, room = cap - 1;
 
+	for (size_t i = 0; i < n; i++)
+		need += plain((unsigned char)s[i]) ? 1 : 3;
+	/* A value that does not fit whole keeps room for "..." to say it was cut. */
+	if (need > room)
+		room -= 3;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		int plain = c > 0x20 && c < 0x7f && c != ';' && c != '%';
-		size_t need = plain ? 1 : 3;
 
-		/* Keep room for "..." and the NUL in case what follows does not fit. */
-		if (k + need + 4 > cap && i + 1 < n) {
-			memcpy(out + k, "...", 3);
-			k += 3;
+		if (k + (plain(c) ? 1 : 3) > room)
 			break;
-		}
-		if (k + need + 1 > cap)
-			break;
-		if (plain)
+		if (plain(c))
 			out[k++] = (char)c;
 		else {
 			out[k++] = '%';
 			out[k++] = hex[c >> 4];
 			out[k++] = hex[c & 15];
 		}
+	}
+	if (need > cap - 1) {
+		memcpy(out + k, "...", 3);
+		k += 3;
 	}
 	out[k] = '\0';
 	return k;

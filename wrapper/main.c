@@ -143,7 +143,7 @@ main(int argc, char *argv[], char *envp[])
 		    caller.parents[i].exe, caller.parents[i].argv, caller.parents[i].argvlen };
 	rec = (struct record){
 		.id = id, .ts = now, .host = uname(&uts) == 0 ? uts.nodename : "?",
-		.action = !target_ok ? "reject" :
+		.action = !target_ok || (problems[0] && conf.on_error == ON_ERROR_TEMPFAIL) ? "reject" :
 		    inv.mode != MODE_MESSAGE ? "passthrough" : "deliver",
 		.mode = mode_name(inv.mode),
 		.uid = caller.uid, .gid = caller.gid, .pid = caller.pid, .cwd = caller.cwd,
@@ -155,6 +155,7 @@ main(int argc, char *argv[], char *envp[])
 		.message_id = fields.message_id, .php_script = fields.php_script,
 		.rcpt = capture ? fields.rcpt : NULL, .nrcpt = fields.nrcpt,
 		.rcpt_count = fields.rcpt_count, .forged_header = fields.nforged,
+		.truncated = fields.cut || fields.header_cut,
 		.error = problems[0] ? problems : NULL,
 	};
 	linelen = record_encode(&rec, line);
@@ -168,11 +169,12 @@ main(int argc, char *argv[], char *envp[])
 	if (conf.log_syslog)
 		syslog(LOG_MAIL | LOG_INFO, "%.*s", (int)linelen - 1, line);
 
+	/* A record the log may not have kept goes to syslog with what went wrong. */
+	if (problems[0])
+		syslog(LOG_MAIL | LOG_WARNING, "%s; record: %.*s", problems, (int)linelen - 1, line);
 	if (!target_ok)
 		die(EX_UNAVAILABLE, target_err);
 	if (problems[0]) {
-		/* The record that could not be kept goes to syslog and stderr. */
-		syslog(LOG_MAIL | LOG_WARNING, "%s; record: %.*s", problems, (int)linelen - 1, line);
 		if (conf.on_error == ON_ERROR_TEMPFAIL)
 			die(EX_TEMPFAIL, "capture failed and on_error is tempfail; message not sent");
 		fprintf(stderr, "qwrap-sendmail: warning: %s; message sent anyway\n", problems);

@@ -70,8 +70,12 @@ next_field(const char *buf, size_t end, int eof_in_buf, size_t *pos,
 	size_t p = *pos, colon, lineend;
 	const char *nl;
 
-	if (p >= end)
+	/* A full buffer that ends inside the header section: the rest was not seen. */
+	if (p >= end) {
+		if (!eof_in_buf)
+			*cut = 1;
 		return 0;
+	}
 	if (buf[p] == '\n') {
 		*pos = p + 1;
 		return 0;
@@ -80,8 +84,12 @@ next_field(const char *buf, size_t end, int eof_in_buf, size_t *pos,
 		*pos = p + 2;
 		return 0;
 	}
-	if ((fl->namelen = field_name_len(buf + p, end - p)) == 0)
-		return 0;	/* not a header line: the body starts here */
+	if ((fl->namelen = field_name_len(buf + p, end - p)) == 0) {
+		/* Not a header line, so the body starts here; unless the line is unfinished. */
+		if (!eof_in_buf && memchr(buf + p, '\n', end - p) == NULL)
+			*cut = 1;
+		return 0;
+	}
 	fl->name = buf + p;
 	colon = p + fl->namelen;
 	while (buf[colon] != ':')
@@ -136,13 +144,20 @@ pool_add(struct msgfields *f, const char *v, size_t n, size_t cap)
 	char *out = f->pool + f->pool_len;
 	size_t room = sizeof f->pool - f->pool_len, k = 0;
 
+	size_t i;
+
 	if (cap > room)
 		cap = room;
 	while (n > 0 && (*v == ' ' || *v == '\t'))
 		v++, n--;
-	for (size_t i = 0; i < n && k < cap; i++)
+	for (i = 0; i < n && k < cap; i++)
 		if (v[i] != '\r' && v[i] != '\n')
 			out[k++] = v[i];
+	for (; i < n; i++)
+		if (v[i] != '\r' && v[i] != '\n' && v[i] != ' ' && v[i] != '\t') {
+			f->cut = 1;
+			break;
+		}
 	while (k > 0 && (out[k - 1] == ' ' || out[k - 1] == '\t'))
 		k--;
 	f->pool_len += k;
@@ -159,8 +174,11 @@ add_rcpt(struct msgfields *f, const char *a, size_t n)
 	if (n == 0)
 		return;
 	f->rcpt_count++;
-	if (f->nrcpt < MSG_RCPT_MAX && f->pool_len + MSG_ADDR_MAX <= MSG_RCPT_POOL)
-		f->rcpt[f->nrcpt++] = pool_add(f, a, n, MSG_ADDR_MAX);
+	if (f->nrcpt == MSG_RCPT_MAX || f->pool_len + MSG_ADDR_MAX > MSG_RCPT_POOL) {
+		f->cut = 1;	/* counted, not kept */
+		return;
+	}
+	f->rcpt[f->nrcpt++] = pool_add(f, a, n, MSG_ADDR_MAX);
 }
 
 /*

@@ -33,6 +33,7 @@ struct msgfields {
 	size_t header_end;	/* end of the header section in buf */
 	int nforged;		/* header fields named like ours */
 	int header_cut;		/* the header section did not fit in the buffer */
+	int cut;		/* a value or the recipient list was cut to its limit */
 	char pool[MSG_RCPT_POOL + 4 * MSG_VALUE_MAX];	/* unfolded values */
 	size_t pool_len;
 };

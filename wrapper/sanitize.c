@@ -30,6 +30,17 @@ sanitize_stdio(void)
 		if (fstat(n, &st) < 0 || !S_ISCHR(st.st_mode))
 			return -1;
 	}
+	/*
+	 * In secure mode glibc itself plugs a closed fd 0 with /dev/full,
+	 * write-only; a closed stdin is an empty message, so read /dev/null.
+	 */
+	if ((fcntl(0, F_GETFL) & O_ACCMODE) == O_WRONLY) {
+		int n = open("/dev/null", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (n < 0 || dup2(n, 0) != 0)
+			return -1;
+		close(n);
+	}
 	return 0;
 }
 
