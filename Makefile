@@ -48,16 +48,23 @@ WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap
 UNITS    = classify json record idheader message caller config logfile
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
-HELPERS  = $(BUILD)/tests/standin $(BUILD)/tests/launch
+HELPERS  = $(BUILD)/standin $(BUILD)/launch
 MANPAGES = man/qwrap-sendmail.8 man/qwrap.8 man/qwrap.conf.5
 
-.PHONY: all check test unit integration install uninstall demo bench fuzz clean deps
+.PHONY: FORCE all check test unit integration install uninstall demo bench fuzz clean deps
 
 all: $(PROGRAMS)
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h)
+$(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h) $(BUILD)/paths.stamp
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The paths are compiled in: objects are rebuilt when they change.
+$(BUILD)/paths.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo "$(CONF_PATH) $(LOG_PATH) $(STATE_DIR) $(SPOOL_DIR) $(REAL_SENDMAIL)" | \
+	    cmp -s - $@ || echo "$(CONF_PATH) $(LOG_PATH) $(STATE_DIR) $(SPOOL_DIR) $(REAL_SENDMAIL)" > $@
+FORCE:
 
 $(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
@@ -66,12 +73,12 @@ $(BUILD)/qwrap: $(BUILD)/tools/qwrap.o $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(WRAPPER_OBJ) $(COMMON_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka -lconfig
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka -lconfig -ljson-c
 
-$(BUILD)/tests/standin: $(BUILD)/tests/standin/standin.o
+$(BUILD)/standin: $(BUILD)/tests/standin/standin.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
-$(BUILD)/tests/launch: $(BUILD)/tests/tools/launch.o
+$(BUILD)/launch: $(BUILD)/tests/tools/launch.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # Debian packages the build and tests need; installed when run as root.

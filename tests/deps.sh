@@ -1,0 +1,26 @@
+#!/bin/sh
+# deps.sh: make sure the Debian packages that qwrap's build, tests, demo and
+# benchmark need are installed.  As root it installs what is missing with
+# apt-get; otherwise it names the missing packages and fails.
+set -eu
+
+PACKAGES="gcc libc6-dev make libconfig-dev libcmocka-dev php-cli php-cgi python3
+clang libclang-rt-14-dev libjson-c-dev jq util-linux passwd e2fsprogs"
+
+missing=
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing Debian packages:$missing" >&2
+	echo "deps: run as root, or: apt-get install$missing" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

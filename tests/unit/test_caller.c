@@ -1,0 +1,992 @@
+/* test_caller.c: caller_scan_fds, caller_identify and caller_resolve_script against a made-up /proc tree in a temp dir. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "caller.h"
+
+#define HELD_FDS 40		/* fds 3..HELD_FDS are held, so opendir never lands on a fake fd */
+
+static char top[PATH_MAX];	/* the temp dir */
+static char proc[PATH_MAX];	/* TOP/proc, the fake procroot */
+static char files[PATH_MAX];	/* TOP/files, real scripts */
+static char oldcwd[PATH_MAX];
+static int held[HELD_FDS + 1];
+static struct caller c;
+
+static const char *
+pathf(const char *fmt, ...)
+{
+	static char bufs[4][PATH_MAX * 2];
+	static int k;
+	char *p = bufs[k++ % 4];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p, PATH_MAX * 2, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+static void
+mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX * 2];
+
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *s = tmp + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(tmp, 0755);
+			*s = '/';
+		}
+	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		fail_msg("mkdir %s: %s", tmp, strerror(errno));
+}
+
+static void
+write_file(const char *path, const void *data, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	close(fd);
+}
+
+static void
+link_to(const char *target, const char *path)
+{
+	unlink(path);
+	if (symlink(target, path) < 0)
+		fail_msg("symlink %s -> %s: %s", path, target, strerror(errno));
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (getcwd(oldcwd, sizeof oldcwd) == NULL)
+		return -1;
+	snprintf(top, sizeof top, "/tmp/qwrap-test-caller-XXXXXX");
+	if (mkdtemp(top) == NULL)
+		return -1;
+	snprintf(proc, sizeof proc, "%s/proc", top);
+	snprintf(files, sizeof files, "%s/files", top);
+	mkdir_p(pathf("%s/self/fd", proc));
+	mkdir_p(files);
+	memset(&c, 0, sizeof c);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (chdir(oldcwd) < 0)
+		return -1;
+	return nftw(top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Holds every free fd from 3 to HELD_FDS open on /dev/null. */
+static int
+hold_fds(void **state)
+{
+	(void)state;
+	for (int fd = 3; fd <= HELD_FDS; fd++) {
+		held[fd] = 0;
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDONLY);
+
+			if (n < 0)
+				return -1;
+			if (n != fd) {
+				if (dup2(n, fd) < 0)
+					return -1;
+				close(n);
+			}
+			held[fd] = 1;
+		}
+	}
+	return 0;
+}
+
+static int
+release_fds(void **state)
+{
+	(void)state;
+	for (int fd = 3; fd <= HELD_FDS; fd++)
+		if (held[fd])
+			close(fd);
+	return 0;
+}
+
+/* A fake process: status, and optionally cmdline, exe, cwd. */
+static void
+fake_proc(long pid, long ruid, long euid, long ppid, const char *exe, const char *cmdline,
+    size_t cmdlen, const char *cwd)
+{
+	char status[512];
+	int n;
+
+	mkdir_p(pathf("%s/%ld", proc, pid));
+	n = snprintf(status, sizeof status,
+	    "Name:\tproc%ld\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t%ld\nNgid:\t0\n"
+	    "Pid:\t%ld\nPPid:\t%ld\nTracerPid:\t0\nUid:\t%ld\t%ld\t%ld\t%ld\n"
+	    "Gid:\t100\t100\t100\t100\nFDSize:\t64\n",
+	    pid, pid, pid, ppid, ruid, euid, euid, euid);
+	write_file(pathf("%s/%ld/status", proc, pid), status, (size_t)n);
+	if (exe != NULL)
+		link_to(exe, pathf("%s/%ld/exe", proc, pid));
+	if (cmdline != NULL)
+		write_file(pathf("%s/%ld/cmdline", proc, pid), cmdline, cmdlen);
+	if (cwd != NULL)
+		link_to(cwd, pathf("%s/%ld/cwd", proc, pid));
+}
+
+#define CMD(lit) (lit), sizeof(lit)	/* cmdline bytes, final NUL included as the kernel has it */
+
+static void
+fake_environ(long pid, const char *env, size_t n)
+{
+	write_file(pathf("%s/%ld/environ", proc, pid), env, n);
+}
+
+static void
+fake_fd(int fd, const char *target)
+{
+	link_to(target, pathf("%s/self/fd/%d", proc, fd));
+}
+
+/* Creates FILES/NAME; the path returned stays valid for the next 16 calls. */
+static const char *
+real_file(const char *name)
+{
+	static char ring[16][PATH_MAX * 2];
+	static int k;
+	char *p = ring[k++ % 16];
+
+	snprintf(p, PATH_MAX * 2, "%s/%s", files, name);
+	write_file(p, "<?php\n", 6);
+	return p;
+}
+
+static void
+identify(long uid, long ppid, char *const envp[])
+{
+	caller_identify(proc, uid, uid, 4243, ppid, envp, &c);
+}
+
+/* caller_scan_fds. */
+
+static void
+caller_scan_fds__several_php__lowest_fd(void **state)
+{
+	(void)state;
+	char out[PATH_MAX];
+	const char *a = real_file("a.php"), *b = real_file("b.php");
+
+	fake_fd(9, real_file("c.php"));
+	fake_fd(5, b);
+	fake_fd(4, a);
+	assert_int_equal(caller_scan_fds(proc, out), 1);
+	assert_string_equal(out, a);
+}
+
+static void
+caller_scan_fds__non_scripts_skipped__real_php_found(void **state)
+{
+	(void)state;
+	char out[PATH_MAX];
+	const char *dir = pathf("%s/dir.php", files);
+	const char *want;
+
+	mkdir_p(dir);
+	fake_fd(3, real_file("notes.txt"));
+	fake_fd(4, "pipe:[123456]");
+	fake_fd(5, "/x.php (deleted)");
+	fake_fd(6, dir);
+	fake_fd(7, "socket:[99]");
+	fake_fd(8, pathf("%s/gone.php", files));	/* dangling */
+	fake_fd(10, "relative.php");
+	want = real_file("real.php");
+	fake_fd(12, want);
+	assert_int_equal(caller_scan_fds(proc, out), 1);
+	assert_string_equal(out, want);
+}
+
+static void
+caller_scan_fds__only_stdio_fds__none(void **state)
+{
+	(void)state;
+	char out[PATH_MAX] = "junk";
+
+	fake_fd(0, real_file("zero.php"));
+	fake_fd(1, real_file("one.php"));
+	fake_fd(2, real_file("two.php"));
+	assert_int_equal(caller_scan_fds(proc, out), 0);
+	assert_string_equal(out, "");
+}
+
+static void
+caller_scan_fds__deleted_script__none(void **state)
+{
+	(void)state;
+	char out[PATH_MAX];
+
+	fake_fd(3, pathf("%s/x.php (deleted)", files));
+	real_file("x.php (deleted)");	/* even when such a file happens to exist */
+	assert_int_equal(caller_scan_fds(proc, out), 0);
+	assert_string_equal(out, "");
+}
+
+static void
+caller_scan_fds__php_variants__accepted_and_rejected(void **state)
+{
+	(void)state;
+	static const struct { const char *name; int ok; } cases[] = {
+		{ "a.php", 1 }, { "a.php5", 1 }, { "a.php8", 1 }, { "a.phtml", 1 },
+		{ "a.php.bak", 0 }, { "a.phps", 0 }, { "a.PHP", 0 }, { "a.txt", 0 },
+		{ "php", 0 }, { "a.inc", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char out[PATH_MAX];
+		const char *p = real_file(cases[i].name);
+
+		fake_fd(3, p);
+		assert_int_equal(caller_scan_fds(proc, out), cases[i].ok);
+		if (cases[i].ok)
+			assert_string_equal(out, p);
+	}
+}
+
+static void
+caller_scan_fds__odd_entries__ignored(void **state)
+{
+	(void)state;
+	char out[PATH_MAX];
+	const char *p = real_file("ok.php");
+
+	link_to(real_file("abc.php"), pathf("%s/self/fd/abc", proc));
+	link_to(real_file("n.php"), pathf("%s/self/fd/3x", proc));
+	link_to(real_file("neg.php"), pathf("%s/self/fd/-4", proc));
+	fake_fd(20, p);
+	assert_int_equal(caller_scan_fds(proc, out), 1);
+	assert_string_equal(out, p);
+}
+
+static void
+caller_scan_fds__no_fd_directory__none(void **state)
+{
+	(void)state;
+	char out[PATH_MAX] = "junk";
+
+	assert_int_equal(caller_scan_fds(pathf("%s/nonexistent", top), out), 0);
+	assert_string_equal(out, "");
+}
+
+static void
+caller_scan_fds__real_proc_open_scripts__lowest_found(void **state)
+{
+	(void)state;
+	char out[PATH_MAX];
+	const char *p1 = real_file("first.php"), *p2 = real_file("second.php");
+	int fd1 = open(p1, O_RDONLY), fd2 = open(p2, O_RDONLY);
+
+	assert_true(fd1 > HELD_FDS);
+	assert_true(fd2 > fd1);
+	assert_int_equal(caller_scan_fds("/proc", out), 1);
+	assert_string_equal(out, p1);
+	close(fd1);
+	close(fd2);
+}
+
+/* caller_identify. */
+
+static void
+caller_identify__same_uid_chain__stops_at_root_parent(void **state)
+{
+	(void)state;
+	fake_proc(100, 1009, 1009, 99, "/usr/bin/dash", CMD("sh\0-c\0/usr/sbin/sendmail -t -i"), files);
+	fake_proc(99, 1009, 1009, 98, "/usr/bin/php8.2", CMD("php\0x.php"), files);
+	fake_proc(98, 0, 0, 1, "/usr/sbin/cron", CMD("/usr/sbin/cron\0-f"), "/");
+	fake_proc(1, 0, 0, 0, "/sbin/init", CMD("/sbin/init"), "/");
+	identify(1009, 100, NULL);
+	assert_int_equal(c.uid, 1009);
+	assert_int_equal(c.gid, 1009);
+	assert_int_equal(c.pid, 4243);
+	assert_int_equal(c.nparents, 2);
+	assert_int_equal(c.parents[0].pid, 100);
+	assert_int_equal(c.parents[0].uid, 1009);
+	assert_string_equal(c.parents[0].exe, "/usr/bin/dash");
+	assert_int_equal(c.parents[0].argvlen, sizeof "sh\0-c\0/usr/sbin/sendmail -t -i" - 1);
+	assert_memory_equal(c.parents[0].argv, "sh\0-c\0/usr/sbin/sendmail -t -i",
+	    c.parents[0].argvlen);
+	assert_int_equal(c.parents[1].pid, 99);
+	assert_string_equal(c.parents[1].exe, "/usr/bin/php8.2");
+	assert_int_equal(c.parents[1].argvlen, 9);
+	assert_memory_equal(c.parents[1].argv, "php\0x.php", 9);
+}
+
+static void
+caller_identify__long_chain__four_levels(void **state)
+{
+	(void)state;
+	for (long pid = 200; pid > 193; pid--)
+		fake_proc(pid, 1009, 1009, pid - 1, "/bin/bash", CMD("bash"), "/");
+	identify(1009, 200, NULL);
+	assert_int_equal(c.nparents, RECORD_MAX_PARENTS);
+	for (int i = 0; i < RECORD_MAX_PARENTS; i++)
+		assert_int_equal(c.parents[i].pid, 200 - i);
+}
+
+static void
+caller_identify__root_parent__not_recorded(void **state)
+{
+	(void)state;
+	fake_proc(300, 0, 0, 1, "/usr/sbin/php-fpm8.2", CMD("php-fpm: pool www"), "/");
+	identify(1009, 300, NULL);
+	assert_int_equal(c.nparents, 0);
+}
+
+static void
+caller_identify__setuid_parent__stops(void **state)
+{
+	(void)state;
+	/* Real uid ours, effective uid root: not the caller's own process. */
+	fake_proc(310, 1009, 0, 309, "/usr/bin/sudo", CMD("sudo\0x"), "/");
+	fake_proc(309, 1009, 1009, 1, "/bin/bash", CMD("bash"), "/");
+	identify(1009, 310, NULL);
+	assert_int_equal(c.nparents, 0);
+}
+
+static void
+caller_identify__root_caller__root_parents_recorded(void **state)
+{
+	(void)state;
+	fake_proc(320, 0, 0, 319, "/bin/sh", CMD("/bin/sh\0-c\0sendmail -t"), "/");
+	fake_proc(319, 0, 0, 0, "/usr/sbin/cron", CMD("/usr/sbin/cron\0-f"), "/");
+	identify(0, 320, NULL);
+	assert_int_equal(c.nparents, 2);
+	assert_int_equal(c.parents[1].pid, 319);
+}
+
+static void
+caller_identify__missing_status__no_parents(void **state)
+{
+	(void)state;
+	identify(1009, 4000, NULL);
+	assert_int_equal(c.nparents, 0);
+	identify(1009, 0, NULL);
+	assert_int_equal(c.nparents, 0);
+}
+
+static void
+caller_identify__missing_exe_and_cmdline__empty_values(void **state)
+{
+	(void)state;
+	fake_proc(330, 1009, 1009, 0, NULL, NULL, 0, NULL);
+	identify(1009, 330, NULL);
+	assert_int_equal(c.nparents, 1);
+	assert_int_equal(c.parents[0].pid, 330);
+	assert_string_equal(c.parents[0].exe, "");
+	assert_int_equal(c.parents[0].argvlen, 0);
+}
+
+static void
+caller_identify__long_cmdline__cut_nul_terminated(void **state)
+{
+	(void)state;
+	static char cmd[5000];
+
+	for (size_t i = 0; i < sizeof cmd; i++)
+		cmd[i] = i % 100 == 99 ? '\0' : 'a';
+	fake_proc(340, 1009, 1009, 0, "/usr/bin/perl", cmd, sizeof cmd, "/");
+	identify(1009, 340, NULL);
+	assert_int_equal(c.nparents, 1);
+	assert_true(c.parents[0].argvlen > 0);
+	assert_true(c.parents[0].argvlen < CALLER_ARGV_MAX);
+	assert_int_equal(c.parents[0].argv[c.parents[0].argvlen], '\0');
+	assert_memory_equal(c.parents[0].argv, cmd, c.parents[0].argvlen);
+}
+
+static void
+caller_identify__status_symlink__not_followed(void **state)
+{
+	(void)state;
+	char status[256];
+	int n;
+
+	/* A status reached through a symlink is refused (read with O_NOFOLLOW). */
+	mkdir_p(pathf("%s/350", proc));
+	n = snprintf(status, sizeof status, "Name:\tx\nPPid:\t0\nUid:\t1009\t1009\t1009\t1009\n");
+	write_file(pathf("%s/fake-status", files), status, (size_t)n);
+	link_to(pathf("%s/fake-status", files), pathf("%s/350/status", proc));
+	identify(1009, 350, NULL);
+	assert_int_equal(c.nparents, 0);
+}
+
+static void
+caller_identify__cwd__from_getcwd(void **state)
+{
+	(void)state;
+	char want[PATH_MAX];
+
+	assert_int_equal(chdir(files), 0);
+	assert_non_null(getcwd(want, sizeof want));
+	identify(1009, 0, NULL);
+	assert_string_equal(c.cwd, want);
+}
+
+static void
+caller_identify__removed_cwd__question_mark(void **state)
+{
+	(void)state;
+	const char *gone = pathf("%s/gone", top);
+
+	mkdir_p(gone);
+	assert_int_equal(chdir(gone), 0);
+	assert_int_equal(rmdir(gone), 0);
+	identify(1009, 0, NULL);
+	assert_string_equal(c.cwd, "?");
+}
+
+static void
+caller_identify__envp__claimed_cgi_vars_collected(void **state)
+{
+	(void)state;
+	char *envp[] = {
+		"PATH=/usr/bin", "REMOTE_ADDR=203.0.113.9", "SCRIPT_FILENAMEX=/no",
+		"HTTP_HOST", "SCRIPT_FILENAME=/var/www/x.php", "HTTP_HOST=shop.example",
+		"SCRIPT_FILENAME=/second.php", "REQUEST_URI=/?a=b", "DOCUMENT_ROOT=",
+		NULL,
+	};
+
+	identify(1009, 0, envp);
+	assert_int_equal(c.nenv, 5);
+	/* In the record's order, first occurrence of each. */
+	assert_string_equal(c.env[0].name, "SCRIPT_FILENAME");
+	assert_string_equal(c.env[0].value, "/var/www/x.php");
+	assert_ptr_equal(c.env[0].value, envp[4] + 16);
+	assert_string_equal(c.env[1].name, "DOCUMENT_ROOT");
+	assert_string_equal(c.env[1].value, "");
+	assert_string_equal(c.env[2].name, "HTTP_HOST");
+	assert_string_equal(c.env[2].value, "shop.example");
+	assert_string_equal(c.env[3].name, "REMOTE_ADDR");
+	assert_string_equal(c.env[4].name, "REQUEST_URI");
+	assert_string_equal(c.env[4].value, "/?a=b");
+}
+
+static void
+caller_identify__null_envp__no_env(void **state)
+{
+	(void)state;
+	c.nenv = 3;
+	identify(1009, 0, NULL);
+	assert_int_equal(c.nenv, 0);
+}
+
+static void
+caller_identify__leaves_fd_script_alone(void **state)
+{
+	(void)state;
+	snprintf(c.fd_script, sizeof c.fd_script, "/var/www/x.php");
+	identify(1009, 0, NULL);
+	assert_string_equal(c.fd_script, "/var/www/x.php");
+}
+
+static void
+caller_getenv__names__exact_match_first(void **state)
+{
+	(void)state;
+	char *envp[] = { "PATHX=1", "PATH", "PATH=/bin", "PATH=/usr/bin", NULL };
+
+	assert_string_equal(caller_getenv(envp, "PATH"), "/bin");
+	assert_null(caller_getenv(envp, "PAT"));
+	assert_null(caller_getenv(envp, "HOME"));
+	assert_null(caller_getenv(NULL, "PATH"));
+}
+
+/* caller_resolve_script: the sources in order. */
+
+static void
+php_cgi_parent(long pid, const char *env, size_t n)
+{
+	fake_proc(pid, 1009, 1009, 0, "/usr/bin/php-cgi8.2", CMD("/usr/bin/php-cgi"), files);
+	fake_environ(pid, env, n);
+}
+
+#define ENVIRON(lit) (lit), sizeof(lit)
+
+static void
+caller_resolve_script__fd__beats_everything(void **state)
+{
+	(void)state;
+	char *envp[] = { "SCRIPT_FILENAME=/env.php", "QWRAP_SCRIPT_FILENAME=/prepend.php", NULL };
+
+	php_cgi_parent(400, ENVIRON("GATEWAY_INTERFACE=CGI/1.1\0SCRIPT_FILENAME=/cgi.php"));
+	identify(1009, 400, envp);
+	snprintf(c.fd_script, sizeof c.fd_script, "/var/www/fd.php");
+	caller_resolve_script(proc, envp, "0:x.php", 7, &c);
+	assert_string_equal(c.script, "/var/www/fd.php");
+	assert_string_equal(c.script_from, "fd");
+}
+
+static void
+caller_resolve_script__php_cgi_environ__beats_putenv(void **state)
+{
+	(void)state;
+	/* The script's putenv() changed its own environment, which sendmail inherits. */
+	char *envp[] = { "SCRIPT_FILENAME=/tmp/innocent.php", NULL };
+
+	php_cgi_parent(410, ENVIRON("PATH=/bin\0GATEWAY_INTERFACE=CGI/1.1\0"
+	    "SCRIPT_FILENAME=/var/www/vhosts/shop.example/httpdocs/index.php\0SERVER_NAME=x"));
+	identify(1009, 410, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, "/var/www/vhosts/shop.example/httpdocs/index.php");
+	assert_string_equal(c.script_from, "cgi-environ");
+}
+
+static void
+caller_resolve_script__php_cgi_grandparent__found(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+
+	fake_proc(420, 1009, 1009, 421, "/usr/bin/dash", CMD("sh\0-c\0/usr/sbin/sendmail -t -i"), files);
+	fake_proc(421, 1009, 1009, 0, "/usr/bin/php-cgi8.2", CMD("/usr/bin/php-cgi"), files);
+	fake_environ(421, ENVIRON("GATEWAY_INTERFACE=CGI/1.1\0SCRIPT_FILENAME=/var/www/a.php"));
+	identify(1009, 420, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, "/var/www/a.php");
+	assert_string_equal(c.script_from, "cgi-environ");
+}
+
+static void
+caller_resolve_script__php_cgi_without_gateway__env_used(void **state)
+{
+	(void)state;
+	char *envp[] = { "SCRIPT_FILENAME=/var/www/claimed.php", NULL };
+
+	/* php-cgi run from a shell, not by a web server: its environ is the user's. */
+	php_cgi_parent(430, ENVIRON("SCRIPT_FILENAME=/var/www/fromparent.php\0PATH=/bin"));
+	identify(1009, 430, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, "/var/www/claimed.php");
+	assert_string_equal(c.script_from, "env");
+}
+
+static void
+caller_resolve_script__non_cgi_parent_environ__ignored(void **state)
+{
+	(void)state;
+	char *envp[] = { "SCRIPT_FILENAME=/var/www/claimed.php", NULL };
+
+	fake_proc(440, 1009, 1009, 0, "/usr/sbin/php-fpm8.2", CMD("php-fpm: pool www"), "/");
+	fake_environ(440, ENVIRON("GATEWAY_INTERFACE=CGI/1.1\0SCRIPT_FILENAME=/var/www/fpm.php"));
+	identify(1009, 440, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, "/var/www/claimed.php");
+	assert_string_equal(c.script_from, "env");
+}
+
+static void
+caller_resolve_script__php_cgi_upgraded_binary__cgi_environ_still_used(void **state)
+{
+	(void)state;
+	char *envp[] = { "SCRIPT_FILENAME=/tmp/innocent.php", NULL };
+
+	/* After a PHP package upgrade, running php-cgi processes show "(deleted)". */
+	fake_proc(450, 1009, 1009, 0, "/usr/bin/php-cgi8.2 (deleted)", CMD("/usr/bin/php-cgi"), files);
+	fake_environ(450, ENVIRON("GATEWAY_INTERFACE=CGI/1.1\0SCRIPT_FILENAME=/var/www/real.php"));
+	identify(1009, 450, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, "/var/www/real.php");
+	assert_string_equal(c.script_from, "cgi-environ");
+}
+
+static void
+caller_resolve_script__env_script_filename__env(void **state)
+{
+	(void)state;
+	char *envp[] = { "SCRIPT_FILENAME=/var/www/x.php", "QWRAP_SCRIPT_FILENAME=/var/www/p.php", NULL };
+
+	identify(1009, 0, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, "/var/www/x.php");
+	assert_string_equal(c.script_from, "env");
+}
+
+static void
+caller_resolve_script__relative_env__falls_to_prepend(void **state)
+{
+	(void)state;
+	char *envp[] = { "SCRIPT_FILENAME=x.php", "QWRAP_SCRIPT_FILENAME=/var/www/p.php", NULL };
+
+	identify(1009, 0, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, "/var/www/p.php");
+	assert_string_equal(c.script_from, "prepend");
+}
+
+static void
+caller_resolve_script__prepend__beats_argv(void **state)
+{
+	(void)state;
+	char *envp[] = { "QWRAP_SCRIPT_FILENAME=/var/www/entry.php", NULL };
+
+	real_file("x.php");
+	fake_proc(460, 1009, 1009, 0, "/usr/bin/php8.2", CMD("php\0x.php"), files);
+	identify(1009, 460, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, "/var/www/entry.php");
+	assert_string_equal(c.script_from, "prepend");
+}
+
+static void
+caller_resolve_script__php_argv_with_d_options__resolved_against_cwd(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+	const char *want = real_file("x.php");
+
+	real_file("FIRST");	/* an operand after the script that exists must not win */
+	fake_proc(470, 1009, 1009, 471, "/usr/bin/dash", CMD("sh\0-c\0/var/qmail/bin/sendmail -t -i"), files);
+	fake_proc(471, 1009, 1009, 0, "/usr/bin/php8.2",
+	    CMD("php\0-d\0sendmail_path=/var/qmail/bin/sendmail -t -i\0-d\0mail.add_x_header=On\0"
+	    "x.php\0FIRST\0COUNT"), files);
+	identify(1009, 470, envp);
+	assert_int_equal(c.nparents, 2);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, want);
+	assert_string_equal(c.script_from, "argv");
+}
+
+static void
+caller_resolve_script__php_argv_absolute_and_f__resolved(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+	const char *want = real_file("abs.php");
+	char cmd[PATH_MAX + 32];
+	int n;
+
+	n = snprintf(cmd, sizeof cmd, "php8.2%c-n%c-f%c%s", 0, 0, 0, want);
+	fake_proc(480, 1009, 1009, 0, "/usr/bin/php8.2", cmd, (size_t)n + 1, "/");
+	identify(1009, 480, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, want);
+	assert_string_equal(c.script_from, "argv");
+}
+
+static void
+caller_resolve_script__php_r__nothing_from_argv(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+
+	real_file("mail('a@x','s','b');");
+	fake_proc(490, 1009, 1009, 0, "/usr/bin/php8.2", CMD("php\0-r\0mail('a@x','s','b');"), files);
+	identify(1009, 490, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, "");
+	assert_string_equal(c.script_from, "none");
+}
+
+static void
+caller_resolve_script__sh_c_only__none(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+
+	real_file("sendmail");
+	fake_proc(500, 1009, 1009, 0, "/usr/bin/dash", CMD("sh\0-c\0sendmail"), files);
+	identify(1009, 500, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script_from, "none");
+}
+
+static void
+caller_resolve_script__sh_e_script__argv(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+	const char *want = real_file("cron.sh");
+	char cmd[PATH_MAX + 32];
+	int n;
+
+	/* What the kernel runs for a script starting "#!/bin/sh -e". */
+	n = snprintf(cmd, sizeof cmd, "/bin/sh%c-e%c%s", 0, 0, want);
+	fake_proc(510, 1009, 1009, 0, "/usr/bin/dash", cmd, (size_t)n + 1, "/");
+	identify(1009, 510, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, want);
+	assert_string_equal(c.script_from, "argv");
+}
+
+static void
+caller_resolve_script__perl_and_python__argv(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+	const char *pl = real_file("mailer.pl"), *py = real_file("mailer.py");
+
+	fake_proc(520, 1009, 1009, 0, "/usr/bin/perl", CMD("/usr/bin/perl\0-w\0-I\0lib\0mailer.pl"), files);
+	identify(1009, 520, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, pl);
+	assert_string_equal(c.script_from, "argv");
+
+	fake_proc(521, 1009, 1009, 0, "/usr/bin/python3.11", CMD("python3\0-u\0mailer.py\0--to\0x"), files);
+	identify(1009, 521, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, py);
+	assert_string_equal(c.script_from, "argv");
+}
+
+static void
+caller_resolve_script__no_exe_link__argv0_names_interpreter(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+	const char *want = real_file("y.php");
+
+	fake_proc(530, 1009, 1009, 0, NULL, CMD("php\0y.php"), files);
+	identify(1009, 530, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, want);
+	assert_string_equal(c.script_from, "argv");
+}
+
+static void
+caller_resolve_script__argv_script_missing_or_dir__next_parent(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+	const char *want = real_file("outer.php");
+
+	mkdir_p(pathf("%s/adir.php", files));
+	fake_proc(540, 1009, 1009, 541, "/usr/bin/php8.2", CMD("php\0missing.php"), files);
+	fake_proc(541, 1009, 1009, 542, "/usr/bin/php8.2", CMD("php\0adir.php"), files);
+	fake_proc(542, 1009, 1009, 0, "/usr/bin/php8.2", CMD("php\0outer.php"), files);
+	identify(1009, 540, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, want);
+	assert_string_equal(c.script_from, "argv");
+}
+
+static void
+caller_resolve_script__non_interpreter_parent__not_argv(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+
+	real_file("x.php");
+	fake_proc(550, 1009, 1009, 0, "/usr/bin/mutt", CMD("mutt\0x.php"), files);
+	identify(1009, 550, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script_from, "none");
+}
+
+static void
+caller_resolve_script__argv__beats_php_header(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+	const char *want = real_file("x.php");
+
+	real_file("hdr.php");
+	assert_int_equal(chdir(files), 0);
+	fake_proc(560, 1009, 1009, 0, "/usr/bin/php8.2", CMD("php\0x.php"), files);
+	identify(1009, 560, envp);
+	caller_resolve_script(proc, envp, "0:hdr.php", 9, &c);
+	assert_string_equal(c.script, want);
+	assert_string_equal(c.script_from, "argv");
+}
+
+static void
+caller_resolve_script__php_header_owner_matches__joined_with_cwd(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+	char want[PATH_MAX * 2], cwd[PATH_MAX];
+
+	char hdrval[64];
+
+	real_file("hdr.php");
+	assert_int_equal(chdir(files), 0);
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	snprintf(want, sizeof want, "%s/hdr.php", cwd);
+	/* PHP writes "UID:basename" with the script owner's uid: here, ours. */
+	snprintf(hdrval, sizeof hdrval, "%ld:hdr.php", (long)geteuid());
+	identify(1009, 0, envp);
+	caller_resolve_script(proc, envp, hdrval, strlen(hdrval), &c);
+	assert_string_equal(c.script, want);
+	assert_string_equal(c.script_from, "php-header");
+}
+
+static void
+caller_resolve_script__php_header_other_owner__none(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+	const char *p = real_file("hdr.php");
+
+	assert_int_equal(chdir(files), 0);
+	identify(1009, 0, envp);
+	caller_resolve_script(proc, envp, "1009:hdr.php", 12, &c);
+	assert_string_equal(c.script_from, "none");
+	/* Owned by 1009, it is accepted. */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(p, 1009, 1009), 0);
+		caller_resolve_script(proc, envp, "1009:hdr.php", 12, &c);
+		assert_string_equal(c.script_from, "php-header");
+		caller_resolve_script(proc, envp, "0:hdr.php", 9, &c);
+		assert_string_equal(c.script_from, "none");
+	}
+}
+
+static void
+caller_resolve_script__php_header_malformed__none(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"0:../files/hdr.php", "0:sub/hdr.php", "0:", ":hdr.php", "x0:hdr.php",
+		"hdr.php", "0:..", "0:.", "0:missing.php", "99999999999999999999:hdr.php",
+		"-0:hdr.php", "0 :hdr.php",
+	};
+	char *envp[] = { NULL };
+
+	real_file("hdr.php");
+	mkdir_p(pathf("%s/sub", files));
+	write_file(pathf("%s/sub/hdr.php", files), "x", 1);
+	assert_int_equal(chdir(files), 0);
+	identify(1009, 0, envp);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		caller_resolve_script(proc, envp, bad[i], strlen(bad[i]), &c);
+		assert_string_equal(c.script, "");
+		assert_string_equal(c.script_from, "none");
+	}
+	/* A NUL inside the value. */
+	caller_resolve_script(proc, envp, "0:hdr.php\0x", 11, &c);
+	assert_string_equal(c.script_from, "none");
+}
+
+static void
+caller_resolve_script__php_header_directory__none(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+
+	mkdir_p(pathf("%s/d.php", files));
+	assert_int_equal(chdir(files), 0);
+	identify(1009, 0, envp);
+	caller_resolve_script(proc, envp, "0:d.php", 7, &c);
+	assert_string_equal(c.script_from, "none");
+}
+
+static void
+caller_resolve_script__nothing__none(void **state)
+{
+	(void)state;
+	char *envp[] = { "PATH=/bin", NULL };
+
+	snprintf(c.script, sizeof c.script, "/stale.php");
+	identify(1009, 0, envp);
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script, "");
+	assert_string_equal(c.script_from, "none");
+}
+
+static void
+caller_resolve_script__relative_fd_script__ignored(void **state)
+{
+	(void)state;
+	char *envp[] = { "QWRAP_SCRIPT_FILENAME=/var/www/p.php", NULL };
+
+	identify(1009, 0, envp);
+	snprintf(c.fd_script, sizeof c.fd_script, "x.php");
+	caller_resolve_script(proc, envp, NULL, 0, &c);
+	assert_string_equal(c.script_from, "prepend");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(caller_scan_fds__several_php__lowest_fd),
+		T(caller_scan_fds__non_scripts_skipped__real_php_found),
+		T(caller_scan_fds__only_stdio_fds__none),
+		T(caller_scan_fds__deleted_script__none),
+		T(caller_scan_fds__php_variants__accepted_and_rejected),
+		T(caller_scan_fds__odd_entries__ignored),
+		T(caller_scan_fds__no_fd_directory__none),
+		T(caller_scan_fds__real_proc_open_scripts__lowest_found),
+		T(caller_identify__same_uid_chain__stops_at_root_parent),
+		T(caller_identify__long_chain__four_levels),
+		T(caller_identify__root_parent__not_recorded),
+		T(caller_identify__setuid_parent__stops),
+		T(caller_identify__root_caller__root_parents_recorded),
+		T(caller_identify__missing_status__no_parents),
+		T(caller_identify__missing_exe_and_cmdline__empty_values),
+		T(caller_identify__long_cmdline__cut_nul_terminated),
+		T(caller_identify__status_symlink__not_followed),
+		T(caller_identify__cwd__from_getcwd),
+		T(caller_identify__removed_cwd__question_mark),
+		T(caller_identify__envp__claimed_cgi_vars_collected),
+		T(caller_identify__null_envp__no_env),
+		T(caller_identify__leaves_fd_script_alone),
+		T(caller_getenv__names__exact_match_first),
+		T(caller_resolve_script__fd__beats_everything),
+		T(caller_resolve_script__php_cgi_environ__beats_putenv),
+		T(caller_resolve_script__php_cgi_grandparent__found),
+		T(caller_resolve_script__php_cgi_without_gateway__env_used),
+		T(caller_resolve_script__non_cgi_parent_environ__ignored),
+		T(caller_resolve_script__php_cgi_upgraded_binary__cgi_environ_still_used),
+		T(caller_resolve_script__env_script_filename__env),
+		T(caller_resolve_script__relative_env__falls_to_prepend),
+		T(caller_resolve_script__prepend__beats_argv),
+		T(caller_resolve_script__php_argv_with_d_options__resolved_against_cwd),
+		T(caller_resolve_script__php_argv_absolute_and_f__resolved),
+		T(caller_resolve_script__php_r__nothing_from_argv),
+		T(caller_resolve_script__sh_c_only__none),
+		T(caller_resolve_script__sh_e_script__argv),
+		T(caller_resolve_script__perl_and_python__argv),
+		T(caller_resolve_script__no_exe_link__argv0_names_interpreter),
+		T(caller_resolve_script__argv_script_missing_or_dir__next_parent),
+		T(caller_resolve_script__non_interpreter_parent__not_argv),
+		T(caller_resolve_script__argv__beats_php_header),
+		T(caller_resolve_script__php_header_owner_matches__joined_with_cwd),
+		T(caller_resolve_script__php_header_other_owner__none),
+		T(caller_resolve_script__php_header_malformed__none),
+		T(caller_resolve_script__php_header_directory__none),
+		T(caller_resolve_script__nothing__none),
+		T(caller_resolve_script__relative_fd_script__ignored),
+	};
+
+	return cmocka_run_group_tests(tests, hold_fds, release_fds);
+}
