@@ -437,13 +437,63 @@ open_checked(const char *path, uid_t trusted, char *err)
 	return fd;
 }
 
+/*
+ * libconfig would read any file an @include names, relative to the caller's
+ * cwd and unchecked: the wrapper reads its one compiled-in file, so refuse.
+ * Returns the line of the first @include, or 0.
+ */
+static int
+include_line(const char *text)
+{
+	int line = 1;
+
+	for (const char *p = text; *p; line++) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "@include", 8) == 0)
+			return line;
+		if ((p = strchr(p, '\n')) == NULL)
+			break;
+		p++;
+	}
+	return 0;
+}
+
+/* Reads the whole file into TEXT; -1 with ERR set when it is too large or unreadable. */
+static int
+read_text(int fd, const char *path, char *text, size_t cap, char *err)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(fd, text + len, cap - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, CONF_ERR_MAX, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		len += (size_t)n;
+		if (len == cap - 1) {
+			snprintf(err, CONF_ERR_MAX, "%s: larger than %zu bytes", path, cap - 1);
+			return -1;
+		}
+	}
+	text[len] = '\0';
+	if (memchr(text, '\0', len) != NULL) {
+		snprintf(err, CONF_ERR_MAX, "%s: contains a NUL byte", path);
+		return -1;
+	}
+	return 0;
+}
+
 enum conf_status
 conf_load(const char *path, uid_t trusted, struct conf *c, char err[CONF_ERR_MAX])
 {
+	static char text[CONF_FILE_MAX];
 	struct ctx x = { path, err, 0 };
 	config_t cfg;
-	FILE *fp;
-	int fd;
+	int fd, line;
 
 	conf_defaults(c);
 	err[0] = '\0';
@@ -454,20 +504,23 @@ conf_load(const char *path, uid_t trusted, struct conf *c, char err[CONF_ERR_MAX
 			snprintf(err, CONF_ERR_MAX, "%s: %s", path, strerror(errno));
 		return CONF_BAD;
 	}
-	if ((fp = fdopen(fd, "r")) == NULL) {
-		snprintf(err, CONF_ERR_MAX, "%s: %s", path, strerror(errno));
+	if (read_text(fd, path, text, sizeof text, err) < 0) {
 		close(fd);
 		return CONF_BAD;
 	}
+	close(fd);
+	if ((line = include_line(text)) > 0) {
+		snprintf(err, CONF_ERR_MAX, "%s:%d: @include is not allowed in qwrap.conf", path, line);
+		return CONF_BAD;
+	}
 	config_init(&cfg);
-	if (config_read(&cfg, fp) != CONFIG_TRUE) {
+	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
 		snprintf(err, CONF_ERR_MAX, "%s:%d: %s", path,
 		    config_error_line(&cfg), config_error_text(&cfg));
 		x.bad = 1;
 	} else
 		load_root(&x, config_root_setting(&cfg), c);
 	config_destroy(&cfg);
-	fclose(fp);
 	if (x.bad) {
 		/*
 		 * A mistake anywhere else must not send mail to the wrong

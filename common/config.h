@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #define CONF_ERR_MAX       512
+#define CONF_FILE_MAX      65536	/* bytes of qwrap.conf read at most */
 #define CONF_MAX_LIMITS    16
 #define CONF_MAX_EXEMPT    64
 #define CONF_MAX_FIELDS    8

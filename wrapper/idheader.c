@@ -18,8 +18,14 @@ size_t
 idheader_encode(const char *s, size_t n, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t k = 0, need = 0, room = cap - 1;
+	size_t k = 0, need = 0, room;
 
+	if (cap < IDHEADER_ENCODE_MIN) {
+		if (cap > 0)
+			out[0] = '\0';
+		return 0;
+	}
+	room = cap - 1;
 	for (size_t i = 0; i < n; i++)
 		need += plain((unsigned char)s[i]) ? 1 : 3;
 	/* A value that does not fit whole keeps room for "..." to say it was cut. */

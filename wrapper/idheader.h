@@ -13,6 +13,7 @@
 #define IDHEADER_MAX 4096	/* the whole field, folded */
 #define IDHEADER_VALUE_MAX 900	/* one encoded value, so a line stays under 998 */
 #define IDHEADER_FOLD 78
+#define IDHEADER_ENCODE_MIN 4	/* smallest cap: room for "..." and the NUL */
 
 struct idvalues {
 	const char *id;
@@ -24,7 +25,8 @@ struct idvalues {
 /*
  * Percent-encodes S[0..N) into OUT (CAP bytes, NUL-terminated): every byte
  * outside '!'..'~', and ';' and '%', becomes %XX.  A value that does not fit
- * is cut at a whole escape and ends in "...".  Returns the length.
+ * is cut at a whole escape and ends in "...".  Returns the length; a CAP
+ * below IDHEADER_ENCODE_MIN gives an empty string.
  */
 size_t idheader_encode(const char *s, size_t n, char *out, size_t cap);
 

@@ -193,8 +193,8 @@ parse_addresses(struct msgfields *f, const char *v, size_t n)
 	size_t alen = 0, i;
 	int quote = 0, comment = 0, angle = 0, had_angle = 0;
 
-	for (i = 0; i <= n; i++) {
-		char c = i < n ? v[i] : ',';
+	for (i = 0; i < n; i++) {
+		char c = v[i];
 
 		if (quote) {
 			if (c == '\\' && i + 1 < n)
@@ -252,6 +252,8 @@ parse_addresses(struct msgfields *f, const char *v, size_t n)
 		if ((angle || !had_angle) && alen < sizeof addr)
 			addr[alen++] = c;
 	}
+	/* The end closes whatever an unbalanced <, " or ( left open. */
+	add_rcpt(f, addr, alen);
 }
 
 void

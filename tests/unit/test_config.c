@@ -524,6 +524,14 @@ conf_load__syntax_error__error_at_its_line(void **state)
 }
 
 static void
+conf_load__include__refused_at_its_line(void **state)
+{
+	(void)state;
+	assert_bad_at("on_error = \"deliver\";\n  @include \"extra.conf\"\n", 2,
+	    "@include is not allowed");
+}
+
+static void
 conf_load__two_bad_keys__first_reported(void **state)
 {
 	(void)state;
@@ -740,6 +748,7 @@ main(void)
 		T(conf_load__exempt_uids_bad__error_at_line),
 		T(conf_load__unknown_top_level_key__error_at_its_line),
 		T(conf_load__syntax_error__error_at_its_line),
+		T(conf_load__include__refused_at_its_line),
 		T(conf_load__two_bad_keys__first_reported),
 		T(conf_load__bad_file__valid_sendmail_kept),
 		T(conf_load__bad_sendmail_in_bad_file__default_sendmail),

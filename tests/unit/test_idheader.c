@@ -117,6 +117,19 @@ encode_str(const char *s, size_t n, char *out, size_t cap)
 }
 
 static void
+idheader_encode__cap_below_minimum__empty_no_overrun(void **state)
+{
+	char out[8] = "xxxxxxx";
+
+	(void)state;
+	assert_int_equal(idheader_encode("\x80" "abcdef", 7, out, 2), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(out[2], 'x');
+	assert_int_equal(idheader_encode("abc", 3, out, 0), 0);
+	assert_int_equal(out[0], '\0');
+}
+
+static void
 idheader_encode__plain_path__unchanged(void **state)
 {
 	(void)state;
@@ -464,6 +477,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(idheader_encode__cap_below_minimum__empty_no_overrun),
 		cmocka_unit_test(idheader_encode__plain_path__unchanged),
 		cmocka_unit_test(idheader_encode__specials__percent_uppercase_hex),
 		cmocka_unit_test(idheader_encode__every_byte__plain_or_escape),

@@ -567,6 +567,15 @@ message_parse__group_with_members__members_only(void **state)
 }
 
 static void
+message_parse__unclosed_angle_at_end__still_counted(void **state)
+{
+	(void)state;
+	SET("To: a@x, Name <b@y\n\n");
+	parse(1, NULL, 0);
+	RCPTS("a@x", "b@y");
+}
+
+static void
 message_parse__angle_route__address_after_colon(void **state)
 {
 	(void)state;
@@ -1026,6 +1035,7 @@ main(void)
 		cmocka_unit_test(message_parse__comments__dropped),
 		cmocka_unit_test(message_parse__undisclosed_group__no_recipients),
 		cmocka_unit_test(message_parse__group_with_members__members_only),
+		cmocka_unit_test(message_parse__unclosed_angle_at_end__still_counted),
 		cmocka_unit_test(message_parse__angle_route__address_after_colon),
 		cmocka_unit_test(message_parse__folded_address_list__unfolded),
 		cmocka_unit_test(message_parse__empty_list_elements__skipped),
