@@ -1,0 +1,40 @@
+/* fuzz_classify.c: fuzzes the argv classifier with NUL-separated argument lists. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+
+#define MAX_ARGS 64
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *copy = malloc(size + 1), *argv[MAX_ARGS + 1];
+	struct invocation inv;
+	int argc = 0;
+
+	if (copy == NULL)
+		return 0;
+	memcpy(copy, data, size);
+	copy[size] = '\0';
+	for (char *p = copy; argc < MAX_ARGS && p <= copy + size; p += strlen(p) + 1)
+		argv[argc++] = p;
+	argv[argc] = NULL;
+
+	classify(argc, argv, &inv);
+	if (inv.mode != MODE_MESSAGE && inv.mode != MODE_SMTP &&
+	    inv.mode != MODE_QUEUE_LIST && inv.mode != MODE_OTHER)
+		__builtin_trap();
+	if (inv.mode == MODE_OTHER && inv.why == NULL)
+		__builtin_trap();
+	/* first_rcpt is meaningful for message mode: operands lie within argv. */
+	if (inv.mode == MODE_MESSAGE && (inv.first_rcpt < 1 || inv.first_rcpt > argc))
+		__builtin_trap();
+	/* The sender, when any, is a piece of one of the arguments. */
+	if (inv.sender != NULL && (inv.sender < copy || inv.sender > copy + size))
+		__builtin_trap();
+	free(copy);
+	return 0;
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""mkseeds.py: regenerate the seed corpora in tests/fuzz/corpus/ (python3 tests/fuzz/mkseeds.py).
+
+The binary layouts are the ones the harnesses document at their top.
+"""
+import os, struct
+R = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
+def put(d, name, data):
+    os.makedirs(f'{R}/{d}', exist_ok=True)
+    open(f'{R}/{d}/{name}', 'wb').write(data)
+
+# ---- message: flags byte (bit0 eof, bit1 -t, bits2-4 argv set, bit5 lower-case name, bit6 fill) + message
+def msg(flags_eof=1, t=0, argset=0, lower=0, fill=0):
+    return bytes([flags_eof | t << 1 | argset << 2 | lower << 5 | fill << 6])
+put('message', 'php-crlf', msg(1, 1, 1) +
+    b'To: alice@example.com\r\nSubject: Your order\r\nX-PHP-Originating-Script: 1000:contact.php\r\n'
+    b'From: "Shop" <shop@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n'
+    b'Message-ID: <123.abc@example.com>\r\n\r\nThank you.\r\n.\r\nBye\r\n')
+put('message', 'lf-lists', msg(1, 1, 2) +
+    b'From: Web <www-data@host.example>\n'
+    b'To: "Doe, John" <john@example.com>, jane@example.org (Jane), <@relay.example:bob@example.net>\n'
+    b'Cc: carol@example.com\nBcc: dave@example.com, \n'
+    b'Subject: =?UTF-8?B?SGVsbG8=?=\n\nbody line\n')
+put('message', 'folded', msg(1, 1, 0) +
+    b'To: first@example.com,\n second@example.com,\n\tthird@example.com\n'
+    b'Subject: a long\n  folded subject\n'
+    b'X-PHP-Originating-Script: 33:/var/www/html/\n wp-content/plugins/x.php\n\nbody')
+put('message', 'groups', msg(1, 1, 7) +
+    b'To: friends: a@example.com, "b (not a comment)" <b@example.com>;, undisclosed-recipients:;\n'
+    b'Cc: (comment, with comma) c@example.com, "unterminated <q@example.com>\n\n')
+put('message', 'resent', msg(1, 1, 0) +
+    b'Resent-From: admin@example.com\nResent-To: new@example.com\nResent-Cc: other@example.com\n'
+    b'To: old@example.com\nFrom: x@example.com\nSubject: fwd\n\nforwarded\n')
+put('message', 'forged', msg(1, 0, 3) +
+    b'X-Additional-Header: id=fake; uid=0; cwd=/root\r\n'
+    b'Subject: hi\r\nx-additional-header :folded\r\n continued\r\n'
+    b'X-Additional-Headers: not ours\r\n\r\n'
+    b'X-Additional-Header: in the body, left alone\r\n')
+put('message', 'forged-lower', msg(1, 1, 4, lower=1) +
+    b'To: a@example.com\nX-ADDITIONAL-HEADER: id=x\n\n')
+put('message', 'no-header', msg(1, 1, 1) + b'\nHello, this has no header section.\n')
+put('message', 'body-first', msg(1, 0, 1) + b'Hello there\nTo: not@header.example\n\n')
+put('message', 'binary-body', msg(1, 1, 6) +
+    b'To: bin@example.com\nContent-Transfer-Encoding: 8bit\n\n'
+    + bytes(range(256)) + b'\n.\nno final newline\x00\xff')
+put('message', 'fill-cut', msg(0, 1, 0, fill=1) + b'To: a@example.com, b@example.com\nX-Additional-Header: f\n')
+put('message', 'many-argv', msg(0, 0, 5) + b'Subject: x\n\nbody\n')
+put('message', 'empty', msg(1))
+# regressions: the 64 KiB buffer ends at a line end, or inside a field name, in the header section
+put('message', 'regress-cut-line-end', msg(0, 1, 0, fill=1) + b'Subject: abcdef\n')
+put('message', 'regress-cut-in-name', msg(0, 0, 0, fill=1) + b'ader: forged\nX:x\nX-Additional-He')
+
+# ---- idheader: flags, nfields-1, 3 bytes of 3-bit codes, split (be16), uid (be64), data
+def idh(flags, fields, cwd, script, uid=33):
+    codes = 0
+    for i, f in enumerate(fields):
+        codes |= f << (3 * i)
+    return (bytes([flags, len(fields) - 1]) + codes.to_bytes(3, 'big') +
+            struct.pack('>H', len(cwd)) + struct.pack('>q', uid) + cwd + script)
+ID, UID, GID, PID, CWD, SCRIPT = range(6)
+put('idheader', 'default-lf', idh(0, [ID, UID, CWD, SCRIPT], b'/var/www/site', b'/var/www/site/index.php'))
+put('idheader', 'all-crlf', idh(1, [ID, UID, GID, PID, CWD, SCRIPT],
+    '/home/u/www/ünï côde;100%'.encode(), b'/home/u/a\r\nBcc: evil@example.com\x01.php', uid=-1))
+put('idheader', 'long-cwd', idh(0, [CWD, SCRIPT, ID], b'/srv/' + b'd' * 1000, b'/x;' * 200))
+put('idheader', 'script-none', idh(2 | 4, [SCRIPT, ID], b'/', b'ignored', uid=2**63 - 1))
+put('idheader', 'id-only', idh(1, [ID], b'/tmp', b''))
+put('idheader', 'dups', idh(8, [CWD, SCRIPT, CWD, SCRIPT, CWD, SCRIPT, CWD, SCRIPT], b'\xff' * 400, b'%' * 400))
+put('idheader', 'encode', bytes([0x80, 0x03, 0x85]) + b'/path with spaces/%;\x00\x7f\x80...')
+put('idheader', 'encode-small', bytes([0x80, 0x00, 0x01]) + b'abcdef')
+
+# ---- record: see fuzz_record.c for the layout
+def sl(b, rep=None):
+    assert len(b) < 128
+    return bytes([len(b) | (0x80 if rep else 0)]) + (bytes([rep - 1]) if rep else b'') + b
+def S(v): return sl(*v) if isinstance(v, tuple) else sl(v)
+def q(v): return struct.pack('>q', v)
+def rec(f1=0, f2=0, ts=1764183252, nsec=123456789, action=0, mode=0, src=0, uid=33, gid=33, pid=4242,
+        host=b'web1', cwd=b'/var/www', script=b'/var/www/index.php', sender=b'bounce@example.com',
+        error=b'', frm=b'Web <www@example.com>', subj=b'Hello', mid=b'<1@example.com>', php=b'33:index.php',
+        forged=None, parents=(), env=(), argv=(b'sendmail', b'-t', b'-i'), rcpt=(b'a@example.com',), extra=(0, 3)):
+    out = bytes([f1, f2 | (1 if forged else 0)]) + q(ts) + q(nsec) + bytes([action, mode, src]) + q(uid) + q(gid) + q(pid)
+    out += S(host)
+    for bit, v in ((1, cwd), (2, script), (4, sender), (8, error), (0x10, frm), (0x20, subj), (0x40, mid), (0x80, php)):
+        if not f1 & bit:
+            out += S(v)
+    if forged:
+        out += bytes([forged - 1])
+    out += bytes([len(parents)])
+    for ppid, puid, exe, pargv in parents:
+        out += q(ppid) + q(puid) + S(exe) + S(pargv)
+    out += bytes([len(env)]) + b''.join(S(e) for e in env)
+    out += bytes([len(argv)]) + b''.join(S(a) for a in argv)
+    if f2 & 2:
+        out += bytes(extra)
+    else:
+        out += struct.pack('>H', len(rcpt)) + b''.join(S(r) for r in rcpt) + bytes(extra)
+    return out
+put('record', 'typical', rec(f1=8, parents=((4241, 33, b'/bin/dash', b'sh\x00-c\x00/usr/sbin/sendmail -t -i'),
+    (4000, 33, b'/usr/bin/php8.2', b'php\x00/var/www/index.php\x00')),
+    env=(b'/var/www/index.php', b'/var/www', b'example.com', b'example.com', b'192.0.2.1', b'/contact?x=1')))
+put('record', 'passthrough', rec(f1=0xf4, f2=2, action=3, mode=2, src=6, argv=(b'mailq',), error=b'config: bad'))
+put('record', 'bytes', rec(host=b'h\xc3\xa9', cwd=b'/tmp/\xff\xfe\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80 \xf0\x9f\x98\x80',
+    frm=b'\x00\x01\x1f\x7f"\\\n\r\t', subj=b'caf\xc3\xa9 \xe2\x82', forged=2,
+    rcpt=(b'x@\xff', b'', b'"q"@example.com')))
+put('record', 'huge', rec(cwd=(b'/cwd' * 8, 64), script=(b'\xff\xc3', 64), frm=(b'f' * 100, 30), subj=b'\x01' * 127,
+    parents=tuple((i, 0, (b'/usr/bin/e', 20), (b'arg\x00', 30)) for i in range(4)),
+    env=tuple((b'v' * 8, 40) for _ in range(6)), argv=tuple((b'-o', 60) for _ in range(80)),
+    rcpt=tuple(b'u%d@x' % i for i in range(100)), extra=(255, 255)))
+# every value as long as the slices allow and all escaped: the last step's worst case
+X = (b'\x01\xff', 64)
+put('record', 'max', rec(forged=255, host=X, cwd=X, script=X, sender=X, error=X, frm=X, subj=X, mid=X, php=X,
+    uid=-2**63, gid=-2**63, pid=-2**63,
+    parents=tuple((-2**63, -2**63, X, (b'\x01\xff\x00', 40)) for i in range(4)),
+    env=tuple(X for _ in range(6)), argv=tuple(X for _ in range(99)),
+    rcpt=tuple(X for _ in range(319)), extra=(255, 255)))
+put('record', 'min', rec(f1=0xff, f2=0, host=b'', argv=(), rcpt=(), extra=(0, 0)))
+
+# ---- config
+put('config', 'qwrap.conf', open(os.path.join(R, '..', '..', '..', 'contrib', 'qwrap.conf'), 'rb').read())
+put('config', 'full', b'''sendmail = "/usr/sbin/sendmail-real";
+log = { file = "/var/log/q.log"; syslog = true; };
+header = { name = "X-Sender-Id"; fields = ("id", "gid", "pid"); };
+on_error = "tempfail";
+limits = ( { per = "script"; max = 10; window = "10m"; count = "recipients"; action = "reject"; },
+           { per = "cwd"; max = 1000L; window = 86400; action = "log"; } );
+exempt_uids = [0, 33, 4294967294];
+''')
+put('config', 'empty-lists', b'limits = ();\nexempt_uids = [];\n')
+put('config', 'bad-relative', b'sendmail = "sendmail";\n')
+put('config', 'bad-unknown', b'header = { name = "X-A"; colour = "red"; };\n')
+put('config', 'bad-window', b'limits = ( { per = "uid"; max = 1; window = "10y"; } );\n')
+put('config', 'bad-fields', b'header = { fields = ["id", "id", "cwd"]; };\n')
+put('config', 'bad-syntax', b'sendmail = "/x"\nlog = {\n')
+put('config', 'bad-name', b'header = { name = "X Bad:Name"; };\n')
+put('config', 'bad-types', b'log = { syslog = "yes"; };\nexempt_uids = [ -1 ];\nheader = { fields = [1]; };\n')
+put('config', 'keep-sendmail', b'sendmail = "/opt/real-sendmail";\non_error = "maybe";\n')
