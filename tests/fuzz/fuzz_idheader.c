@@ -25,7 +25,7 @@
  * does not fit; a smaller cap overflows OUT (tests/fuzz/crashes/README).
  */
 #ifndef FUZZ_ENCODE_MIN_CAP
-#define FUZZ_ENCODE_MIN_CAP 4
+#define FUZZ_ENCODE_MIN_CAP 1
 #endif
 
 #define CHECK(c) do { if (!(c)) { \
