@@ -688,6 +688,39 @@ def config__privacy_fields_and_name__honoured(env):
         env.reset_conf()
 
 
+@test
+def syslog__copy_enabled__record_sent_to_dev_log(env):
+    # A private mount namespace gets a /dev whose "log" is our socket.
+    if not env.is_root or not shutil.which("unshare"):
+        return "skipped: needs root and unshare"
+    import socket
+    path = os.path.join(env.root, "log.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    os.chmod(path, 0o666)
+    sock.settimeout(10)
+    env.set_conf(b'log = { file = "%s"; syslog = true; };' % env.log.encode())
+    recdir = env.new_recdir()
+    script = ("mount -t tmpfs tmpfs /dev && mknod -m 666 /dev/null c 1 3 && "
+              "mknod -m 666 /dev/full c 1 7 && mknod -m 666 /dev/urandom c 1 9 && "
+              "touch /dev/log && mount --bind %s /dev/log && "
+              "exec setpriv --reuid=%s --regid=%s --init-groups %s -t" % (
+                  path, USER, USER, env.wrapper))
+    try:
+        start = env.log_size()
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                           input=b"Subject: s\n\nb\n", capture_output=True,
+                           env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "STANDIN_DIR": recdir})
+        assert p.returncode == 0, p.stderr
+        r = one(env.records_since(start))
+        line = sock.recv(8192)
+    finally:
+        sock.close()
+        env.reset_conf()
+    assert b"qwrap-sendmail[" in line and b'"id":"%s"' % r["id"].encode() in line, line
+    assert line.startswith(b"<22>"), line  # LOG_MAIL | LOG_INFO
+
+
 # ---------------------------------------------------------------- concurrency
 
 @test
