@@ -5,10 +5,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,14 +77,6 @@ link_to(const char *target, const char *path)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static int
 setup(void **state)
 {
 	(void)state;
@@ -106,7 +99,7 @@ teardown(void **state)
 	(void)state;
 	if (chdir(oldcwd) < 0)
 		return -1;
-	return nftw(top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return tmpdir_remove(top);
 }
 
 /* Holds every free fd from 3 to HELD_FDS open on /dev/null. */

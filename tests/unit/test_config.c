@@ -5,9 +5,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +26,6 @@ static struct conf c, defaults;
 static char err[CONF_ERR_MAX];
 
 static int
-rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return type == FTW_DP ? rmdir(p) : unlink(p);
-}
-
-static int
 setup(void **state)
 {
 	(void)state;
@@ -48,7 +41,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return tmpdir_remove(dir);
 }
 
 static void

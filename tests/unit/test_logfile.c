@@ -5,9 +5,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,14 +44,6 @@ write(int fd, const void *buf, size_t n)
 }
 
 static int
-rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return type == FTW_DP ? rmdir(p) : unlink(p);
-}
-
-static int
 setup(void **state)
 {
 	(void)state;
@@ -66,7 +59,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return tmpdir_remove(dir);
 }
 
 /* Creates PATH with CONTENT and MODE (exactly, whatever the umask). */

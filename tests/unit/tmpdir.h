@@ -1,0 +1,26 @@
+/* tmpdir.h: the scratch directory every unit driver's setup and teardown use. */
+#ifndef QWRAP_TEST_TMPDIR_H
+#define QWRAP_TEST_TMPDIR_H
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int
+tmpdir_rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+/* Removes TOP and everything under it, symlinks not followed. */
+static inline int
+tmpdir_remove(const char *top)
+{
+	return nftw(top, tmpdir_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+#endif
