@@ -40,6 +40,8 @@ static struct caller caller;
 static struct message msg;
 static struct msgfields fields;
 static char problems[PROBLEMS_MAX];	/* what went wrong, for the record and the report */
+static char id[RECORD_ID_LEN];		/* of the record and the header */
+static struct timespec now;
 
 static void
 problem(const char *what)
@@ -67,18 +69,45 @@ binary_owner(void)
 	return stat("/proc/self/exe", &st) == 0 ? st.st_uid : 0;
 }
 
+/* The record of this run: kernel facts, the caller's claims, the message's fields. */
+static size_t
+encode_record(const char *action, const struct invocation *inv, int with_rcpt,
+    char *argv[], int argc, char line[RECORD_MAX + 1])
+{
+	static struct rec_parent parents[RECORD_MAX_PARENTS];
+	struct utsname uts;
+	struct record rec;
+
+	for (int i = 0; i < caller.nparents; i++)
+		parents[i] = (struct rec_parent){ caller.parents[i].pid, caller.parents[i].uid,
+		    caller.parents[i].exe, caller.parents[i].argv, caller.parents[i].argvlen };
+	rec = (struct record){
+		.id = id, .ts = now, .host = uname(&uts) == 0 ? uts.nodename : "?",
+		.action = action, .mode = mode_name(inv->mode),
+		.uid = caller.uid, .gid = caller.gid, .pid = caller.pid, .cwd = caller.cwd,
+		.script = caller.script[0] ? caller.script : NULL, .script_from = caller.script_from,
+		.parents = parents, .nparents = caller.nparents,
+		.env = caller.env, .nenv = caller.nenv,
+		.argv = argv, .argc = argc, .sender = inv->sender,
+		.from = fields.from, .subject = fields.subject,
+		.message_id = fields.message_id, .php_script = fields.php_script,
+		.rcpt = with_rcpt ? fields.rcpt : NULL, .nrcpt = fields.nrcpt,
+		.rcpt_count = fields.rcpt_count, .forged_header = fields.nforged,
+		.truncated = fields.cut || fields.header_cut,
+		.error = problems[0] ? problems : NULL,
+	};
+	return record_encode(&rec, line);
+}
+
 int
 main(int argc, char *argv[], char *envp[])
 {
 	struct procstate ps;
 	struct invocation inv;
 	struct channel ch = { -1, -1, 0 };
-	struct rec_parent parents[RECORD_MAX_PARENTS];
-	struct record rec;
-	struct utsname uts;
 	struct idvalues idv;
-	struct timespec now;
-	char id[RECORD_ID_LEN], err[PATH_MAX + 128], target_err[DELIVER_ERR_MAX];
+	const char *action;
+	char err[PATH_MAX + 128], target_err[DELIVER_ERR_MAX];
 	char line[RECORD_MAX + 1], hdr[IDHEADER_MAX];
 	size_t hdrlen, linelen;
 	int logfd, capture, target_ok;
@@ -138,31 +167,15 @@ main(int argc, char *argv[], char *envp[])
 	/* One record, one write. */
 	clock_gettime(CLOCK_REALTIME, &now);
 	record_make_id(&now, id);
-	for (int i = 0; i < caller.nparents; i++)
-		parents[i] = (struct rec_parent){ caller.parents[i].pid, caller.parents[i].uid,
-		    caller.parents[i].exe, caller.parents[i].argv, caller.parents[i].argvlen };
-	rec = (struct record){
-		.id = id, .ts = now, .host = uname(&uts) == 0 ? uts.nodename : "?",
-		.action = !target_ok || (problems[0] && conf.on_error == ON_ERROR_TEMPFAIL) ? "reject" :
-		    inv.mode != MODE_MESSAGE ? "passthrough" : "deliver",
-		.mode = mode_name(inv.mode),
-		.uid = caller.uid, .gid = caller.gid, .pid = caller.pid, .cwd = caller.cwd,
-		.script = caller.script[0] ? caller.script : NULL, .script_from = caller.script_from,
-		.parents = parents, .nparents = caller.nparents,
-		.env = caller.env, .nenv = caller.nenv,
-		.argv = argv, .argc = argc, .sender = inv.sender,
-		.from = fields.from, .subject = fields.subject,
-		.message_id = fields.message_id, .php_script = fields.php_script,
-		.rcpt = capture ? fields.rcpt : NULL, .nrcpt = fields.nrcpt,
-		.rcpt_count = fields.rcpt_count, .forged_header = fields.nforged,
-		.truncated = fields.cut || fields.header_cut,
-		.error = problems[0] ? problems : NULL,
-	};
-	linelen = record_encode(&rec, line);
+	action = inv.mode != MODE_MESSAGE ? "passthrough" : "deliver";
+	if (!target_ok || (problems[0] && conf.on_error == ON_ERROR_TEMPFAIL))
+		action = "reject";
+	linelen = encode_record(action, &inv, capture, argv, argc, line);
 	if (logfd >= 0 && logfile_append(logfd, conf.log_file, line, linelen, err) < 0) {
 		problem(err);
-		rec.error = problems;
-		linelen = record_encode(&rec, line);
+		if (conf.on_error == ON_ERROR_TEMPFAIL)
+			action = "reject";
+		linelen = encode_record(action, &inv, capture, argv, argc, line);
 	}
 	if (logfd >= 0)
 		close(logfd);
