@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -712,6 +713,67 @@ static _Noreturn void die_by_signal(int sig)
 	die("still alive after raising STANDIN_EXIT signal");
 }
 
+/*
+ * STANDIN_QUEUE=DIR: the shape of a real qmail submission, for the benchmark,
+ * recording nothing.  "sendmail" execs "qmail-inject", which streams the
+ * message through a pipe to a forked and exec'd "qmail-queue", which writes
+ * it to DIR with fsync (message file, then envelope file) and exits; the
+ * files are removed again so that repeated runs do not fill the disk.
+ */
+static int qmail_model(char **argv, const char *dir)
+{
+	const char *stage = getenv("STANDIN_STAGE");
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd, status;
+
+	if (stage == NULL) {
+		if (setenv("STANDIN_STAGE", "inject", 1) < 0)
+			die_sys("setenv");
+		execv("/proc/self/exe", argv);
+		die_sys("exec qmail-inject stage");
+	}
+	if (!strcmp(stage, "inject")) {
+		int p[2];
+		pid_t pid;
+
+		if (pipe(p) < 0 || (pid = fork()) < 0)
+			die_sys("pipe/fork");
+		if (pid == 0) {
+			if (dup2(p[0], 0) < 0 || setenv("STANDIN_STAGE", "queue", 1) < 0)
+				die_sys("dup2/setenv");
+			close(p[0]);
+			close(p[1]);
+			execv("/proc/self/exe", argv);
+			die_sys("exec qmail-queue stage");
+		}
+		close(p[0]);
+		while ((n = read(0, iobuf, sizeof iobuf)) > 0)
+			if (write_all(p[1], iobuf, (size_t)n) < 0)
+				die_sys("write to qmail-queue stage");
+		if (n < 0)
+			die_sys("read");
+		close(p[1]);
+		if (waitpid(pid, &status, 0) < 0)
+			die_sys("waitpid");
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 111;
+	}
+	snprintf(path, sizeof path, "%s/mess.%ld", dir, (long)getpid());
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0)
+		die_sys("open queue file");
+	while ((n = read(0, iobuf, sizeof iobuf)) > 0)
+		if (write_all(fd, iobuf, (size_t)n) < 0)
+			die_sys("write queue file");
+	if (n < 0 || fsync(fd) < 0 || close(fd) < 0 || unlink(path) < 0)
+		die_sys("queue file");
+	snprintf(path, sizeof path, "%s/intd.%ld", dir, (long)getpid());
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0 ||
+	    write_all(fd, "F\0Tuser@example.com\0", 20) < 0 || fsync(fd) < 0 ||
+	    close(fd) < 0 || unlink(path) < 0)
+		die_sys("envelope file");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *v;
@@ -720,6 +782,8 @@ int main(int argc, char **argv)
 	unsigned long long stdin_bytes = 0;
 	enum mode mode;
 
+	if ((v = getenv("STANDIN_QUEUE")) != NULL && *v)
+		return qmail_model(argv, v);
 	v = getenv("STANDIN_SINK");
 	sink = v && !strcmp(v, "1");
 	if (!sink) {
