@@ -26,32 +26,60 @@ static const struct caps steps[] = {
 	{ 64, 4, 32, 1, 1 },	/* always fits: about 2.5 KiB at the very most */
 };
 
+/* A UTC calendar time. */
+struct utc {
+	long year;
+	int mon, mday, hour, min, sec;
+};
+
+/*
+ * Seconds since the epoch to UTC by arithmetic (Howard Hinnant's
+ * days-from-civil, inverted), because gmtime_r lets glibc read TZ and
+ * /etc/localtime first: neither has any business in a set-gid program.
+ */
+static struct utc
+utc_of(time_t t)
+{
+	long days = (long)(t / 86400), secs = (long)(t % 86400), era, doe, yoe, doy, mp;
+	struct utc u;
+
+	if (secs < 0)
+		secs += 86400, days--;
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	u.mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	u.mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	u.year = yoe + era * 400 + (u.mon <= 2);
+	u.hour = (int)(secs / 3600);
+	u.min = (int)(secs / 60 % 60);
+	u.sec = (int)(secs % 60);
+	return u;
+}
+
 void
 record_format_ts(const struct timespec *ts, char out[32])
 {
-	struct tm tm;
-	time_t t = ts->tv_sec;
+	struct utc u = utc_of(ts->tv_sec);
 
-	gmtime_r(&t, &tm);
-	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
+	snprintf(out, 32, "%04ld-%02d-%02dT%02d:%02d:%02d.%03ldZ", u.year, u.mon,
+	    u.mday, u.hour, u.min, u.sec, ts->tv_nsec / 1000000);
 }
 
 void
 record_make_id(const struct timespec *ts, char id[RECORD_ID_LEN])
 {
 	unsigned long long rnd = 0;
-	struct tm tm;
-	time_t t = ts->tv_sec;
+	struct utc u = utc_of(ts->tv_sec);
 
 	/* getrandom can only fail this early in boot; time and pid still separate ids. */
 	if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != sizeof rnd)
 		rnd = ((unsigned long long)getpid() << 32) ^ (unsigned long long)ts->tv_nsec;
-	gmtime_r(&t, &tm);
-	snprintf(id, RECORD_ID_LEN, "%04d%02d%02d%02d%02d%02d.%016llx",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, rnd);
+	snprintf(id, RECORD_ID_LEN, "%04ld%02d%02d%02d%02d%02d.%016llx", u.year,
+	    u.mon, u.mday, u.hour, u.min, u.sec, rnd);
 }
 
 static void

@@ -127,6 +127,12 @@ pump(int wfd, int pidfd, pid_t sendmail, const char *hdr, size_t hdrlen,
 		dup2(null, 1);
 		dup2(null, 2);
 	}
+	/*
+	 * Larger pipes on both sides mean fewer wake-ups per megabyte; either
+	 * call may fail (stdin not a pipe, the user's pipe quota) and that is fine.
+	 */
+	fcntl(0, F_SETPIPE_SZ, PUMP_CHUNK);
+	fcntl(wfd, F_SETPIPE_SZ, PUMP_CHUNK);
 	if (write_prefix(wfd, hdr, hdrlen, m, f, ourname) < 0)
 		_exit(0);	/* the real sendmail stopped reading; its status tells the caller */
 	if (copy_stdin(wfd) == -1) {

@@ -652,6 +652,26 @@ record_encode__many_random_records__always_valid(void **state)
 /* record_format_ts and record_make_id. */
 
 static void
+record_format_ts__every_week_1968_to_2100__same_as_gmtime(void **state)
+{
+	char got[32], want[32];
+	struct tm tm;
+
+	(void)state;
+	for (long long t = -86400LL * 800; t < 4102444800LL; t += 86400LL * 7 + 3607) {
+		struct timespec ts = { (time_t)t, 999000000 };
+		time_t tt = (time_t)t;
+
+		gmtime_r(&tt, &tm);
+		snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.999Z",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		record_format_ts(&ts, got);
+		assert_string_equal(got, want);
+	}
+}
+
+static void
 record_format_ts__known_instants__rfc3339_millis(void **state)
 {
 	(void)state;
@@ -750,6 +770,7 @@ main(void)
 		cmocka_unit_test(record_encode__four_parents_long_argv__fits_truncated),
 		cmocka_unit_test(record_encode__everything_huge_and_invalid__still_a_full_record),
 		cmocka_unit_test(record_encode__many_random_records__always_valid),
+		cmocka_unit_test(record_format_ts__every_week_1968_to_2100__same_as_gmtime),
 		cmocka_unit_test(record_format_ts__known_instants__rfc3339_millis),
 		cmocka_unit_test(record_make_id__any_time__date_dot_16_hex),
 		cmocka_unit_test(record_make_id__ten_thousand_same_instant__all_unique),
