@@ -32,7 +32,8 @@ conf_field_name(enum conf_field f)
 void
 conf_defaults(struct conf *c)
 {
-	memset(c, 0, sizeof *c);
+	/* Every field by name: the arrays are used only as far as their counts. */
+	c->log_syslog = 0;
 	snprintf(c->sendmail, sizeof c->sendmail, "%s", QWRAP_REAL_SENDMAIL);
 	snprintf(c->log_file, sizeof c->log_file, "%s", QWRAP_LOG_PATH);
 	snprintf(c->header_name, sizeof c->header_name, "X-Additional-Header");

@@ -264,7 +264,16 @@ message_parse(const struct message *m, int headers_rcpt, char *const argv[],
 	size_t pos = 0;
 	int resent = 0, cut = 0;
 
-	memset(f, 0, sizeof *f);
+	/* Only the scalars: the arrays are filled as far as the counts say, and
+	 * zeroing 40 KiB costs page faults on every message. */
+	f->from = f->subject = f->message_id = f->php_script = (struct strv){ NULL, 0 };
+	f->nrcpt = 0;
+	f->rcpt_count = 0;
+	f->header_end = 0;
+	f->nforged = 0;
+	f->header_cut = 0;
+	f->cut = 0;
+	f->pool_len = 0;
 	/* Does the message use Resent- fields? Then only those name recipients (as qmail-inject does). */
 	while (next_field(m->buf, m->len, m->eof, &pos, &fl, &cut))
 		if (fl.namelen > 7 && strncasecmp(fl.name, "Resent-", 7) == 0)
