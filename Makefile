@@ -59,19 +59,20 @@ MANPAGES = man/qwrap-sendmail.8 man/qwrap.8 man/qwrap.conf.5
 
 all: $(PROGRAMS)
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h) $(BUILD)/paths.stamp
+$(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h tests/unit/*.h) $(BUILD)/flags.stamp
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# The paths are compiled in: objects are rebuilt when they change.
-$(BUILD)/paths.stamp: FORCE
+# The paths are compiled in: everything is rebuilt when they or the flags change.
+STAMP = $(CONF_PATH) $(LOG_PATH) $(STATE_DIR) $(SPOOL_DIR) $(REAL_SENDMAIL) $(CC) \
+        $(CFLAGS) $(HARDEN) $(LDHARDEN) $(WRAPPER_LDFLAGS) $(LDFLAGS)
+$(BUILD)/flags.stamp: FORCE
 	@mkdir -p $(@D)
-	@echo "$(CONF_PATH) $(LOG_PATH) $(STATE_DIR) $(SPOOL_DIR) $(REAL_SENDMAIL)" | \
-	    cmp -s - $@ || echo "$(CONF_PATH) $(LOG_PATH) $(STATE_DIR) $(SPOOL_DIR) $(REAL_SENDMAIL)" > $@
+	@echo "$(STAMP)" | cmp -s - $@ || echo "$(STAMP)" > $@
 FORCE:
 
-$(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_OBJ)
-	$(CC) $(WRAPPER_LDFLAGS) $(LDFLAGS) -o $@ $^ -lconfig
+$(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_OBJ) $(BUILD)/flags.stamp
+	$(CC) $(WRAPPER_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -lconfig
 
 $(BUILD)/qwrap: $(BUILD)/tools/qwrap.o $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
