@@ -169,9 +169,14 @@ deliver_feed(struct channel *ch, const char *hdr, size_t hdrlen,
 {
 	size_t total = hdrlen + message_written_size(m, f);
 	pid_t self = getpid(), child;
-	int pidfd, status;
+	int pidfd, status = 0;
 
-	if (m->eof && total + 4096 <= ch->cap) {
+	/*
+	 * A pipe fills page by page, and a write that does not fit the last
+	 * page's rest starts a new one: allow a page per write, so these
+	 * writes can never block with nobody reading yet.
+	 */
+	if (m->eof && total + (size_t)(3 + 2 * f->nforged) * 4096 <= ch->cap) {
 		/* It all fits in the pipe: no process needed. */
 		if (write_prefix(ch->wfd, hdr, hdrlen, m, f, ourname) < 0) {
 			snprintf(err, DELIVER_ERR_MAX, "cannot write the message: %s", strerror(errno));
@@ -190,7 +195,12 @@ deliver_feed(struct channel *ch, const char *hdr, size_t hdrlen,
 		}
 		if (pidfd >= 0)
 			close(pidfd);
-		if (child < 0 || waitpid(child, &status, 0) < 0 || status != 0) {
+		if (child > 0 && (waitpid(child, &status, 0) < 0 || !WIFEXITED(status))) {
+			/* Killed after it may have forked the pump: two readers of stdin would lose bytes. */
+			snprintf(err, DELIVER_ERR_MAX, "the process starting the pump was killed");
+			return -1;
+		}
+		if (child < 0 || WEXITSTATUS(status) != 0) {
 			if (feed_memfd(ch, hdr, hdrlen, m, f, ourname) < 0) {
 				snprintf(err, DELIVER_ERR_MAX, "cannot stream the message: %s",
 				    strerror(errno));

@@ -54,16 +54,15 @@ logfile_append(int fd, const char *path, const char *rec, size_t len,
     char err[LOGFILE_ERR_MAX])
 {
 	struct rlimit rl;
-	struct stat st;
 	ssize_t n;
 
 	/*
-	 * Past RLIMIT_FSIZE the kernel writes only part of a record: check
-	 * first, so the log gets the whole record or nothing.
+	 * Past RLIMIT_FSIZE the kernel writes only part of a record, and a
+	 * check of the size first races with other writers: with any file
+	 * size limit at all (the caller's choice), the log is not written.
 	 */
-	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    (fstat(fd, &st) < 0 || (unsigned long long)st.st_size + len > rl.rlim_cur)) {
-		snprintf(err, LOGFILE_ERR_MAX, "cannot write log %s: file size limit", path);
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		snprintf(err, LOGFILE_ERR_MAX, "cannot write log %s: a file size limit is set", path);
 		return -1;
 	}
 	do

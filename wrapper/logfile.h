@@ -19,8 +19,8 @@
 int logfile_open(const char *path, uid_t trusted, char err[LOGFILE_ERR_MAX]);
 
 /*
- * Appends REC[0..LEN) with a single write(2).  A record that the file size
- * limit would cut is not written at all.  0, or -1 with ERR set.
+ * Appends REC[0..LEN) with a single write(2); under any RLIMIT_FSIZE,
+ * which could cut it, nothing is written.  0, or -1 with ERR set.
  */
 int logfile_append(int fd, const char *path, const char *rec, size_t len,
     char err[LOGFILE_ERR_MAX]);

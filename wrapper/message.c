@@ -67,7 +67,7 @@ static int
 next_field(const char *buf, size_t end, int eof_in_buf, size_t *pos,
     struct field *fl, int *cut)
 {
-	size_t p = *pos, colon, lineend;
+	size_t p = *pos, colon, valstart, lineend;
 	const char *nl;
 
 	/* A full buffer that ends inside the header section: the rest was not seen. */
@@ -84,16 +84,27 @@ next_field(const char *buf, size_t end, int eof_in_buf, size_t *pos,
 		*pos = p + 2;
 		return 0;
 	}
-	if ((fl->namelen = field_name_len(buf + p, end - p)) == 0) {
+	if (p == 0 && (buf[0] == ' ' || buf[0] == '\t')) {
+		/* Continuation lines with no field above them would continue
+		 * qwrap's header: a nameless field, guarded by message_write. */
+		fl->namelen = 0;
+		valstart = p;
+	} else if (end - p >= 5 && memcmp(buf + p, "From ", 5) == 0) {
+		/* qmail-inject keeps an mbox "From " line as a header and reads on. */
+		fl->namelen = 0;
+		valstart = p + 5;
+	} else if ((fl->namelen = field_name_len(buf + p, end - p)) == 0) {
 		/* Not a header line, so the body starts here; unless the line is unfinished. */
 		if (!eof_in_buf && memchr(buf + p, '\n', end - p) == NULL)
 			*cut = 1;
 		return 0;
+	} else {
+		colon = p + fl->namelen;
+		while (buf[colon] != ':')
+			colon++;
+		valstart = colon + 1;
 	}
 	fl->name = buf + p;
-	colon = p + fl->namelen;
-	while (buf[colon] != ':')
-		colon++;
 	/* The field runs on over continuation lines that start with a space or tab. */
 	lineend = p;
 	for (;;) {
@@ -108,8 +119,8 @@ next_field(const char *buf, size_t end, int eof_in_buf, size_t *pos,
 		if (lineend >= end || (buf[lineend] != ' ' && buf[lineend] != '\t'))
 			break;
 	}
-	fl->value = buf + colon + 1;
-	fl->valuelen = lineend - colon - 1;
+	fl->value = buf + valstart;
+	fl->valuelen = lineend - valstart;
 	*pos = lineend;
 	return 1;
 }
@@ -120,21 +131,27 @@ named(const struct field *fl, const char *name)
 	return strlen(name) == fl->namelen && strncasecmp(fl->name, name, fl->namelen) == 0;
 }
 
-/* To, Cc or Bcc; with RESENT, Resent-To, Resent-Cc or Resent-Bcc. */
+/* The Resent- fields qmail-inject knows; any one of them switches recipients to Resent-To/Cc/Bcc. */
+static int
+is_resent_field(const struct field *fl)
+{
+	static const char *const names[] = { "Resent-Sender", "Resent-From",
+	    "Resent-Reply-To", "Resent-To", "Resent-Cc", "Resent-Bcc", "Resent-Date",
+	    "Resent-Message-ID", NULL };
+
+	for (int i = 0; names[i] != NULL; i++)
+		if (named(fl, names[i]))
+			return 1;
+	return 0;
+}
+
+/* The fields qmail-inject -H takes recipients from (hfield.c, qmail-inject.c). */
 static int
 is_rcpt_field(const struct field *fl, int resent)
 {
-	const char *n = fl->name;
-	size_t len = fl->namelen;
-
-	if (resent) {
-		if (len < 7 || strncasecmp(n, "Resent-", 7) != 0)
-			return 0;
-		n += 7;
-		len -= 7;
-	}
-	return (len == 2 && (strncasecmp(n, "To", 2) == 0 || strncasecmp(n, "Cc", 2) == 0)) ||
-	    (len == 3 && strncasecmp(n, "Bcc", 3) == 0);
+	if (resent)
+		return named(fl, "Resent-To") || named(fl, "Resent-Cc") || named(fl, "Resent-Bcc");
+	return named(fl, "To") || named(fl, "Cc") || named(fl, "Bcc") || named(fl, "Apparently-To");
 }
 
 /* Copies an unfolded, trimmed value of at most CAP bytes into the pool. */
@@ -273,13 +290,15 @@ message_parse(const struct message *m, int headers_rcpt, char *const argv[],
 	f->nforged = 0;
 	f->header_cut = 0;
 	f->cut = 0;
+	f->lead_fold = 0;
 	f->pool_len = 0;
 	/* Does the message use Resent- fields? Then only those name recipients (as qmail-inject does). */
 	while (next_field(m->buf, m->len, m->eof, &pos, &fl, &cut))
-		if (fl.namelen > 7 && strncasecmp(fl.name, "Resent-", 7) == 0)
+		if (is_resent_field(&fl))
 			resent = 1;
 	f->header_end = pos;
 	f->header_cut = cut;
+	f->lead_fold = m->len > 0 && (m->buf[0] == ' ' || m->buf[0] == '\t');
 
 	pos = 0;
 	while (next_field(m->buf, m->len, m->eof, &pos, &fl, &cut)) {
@@ -298,12 +317,14 @@ message_parse(const struct message *m, int headers_rcpt, char *const argv[],
 	}
 	for (int i = 0; i < argc; i++)
 		add_rcpt(f, argv[i], strlen(argv[i]));
+	f->nforged += f->lead_fold;
 }
 
 size_t
 message_written_size(const struct message *m, const struct msgfields *f)
 {
-	return m->len + (size_t)f->nforged * (sizeof MSG_FORGED_PREFIX - 1);
+	return m->len + (size_t)(f->nforged - f->lead_fold) * (sizeof MSG_FORGED_PREFIX - 1) +
+	    (size_t)f->lead_fold * (sizeof MSG_FOLD_GUARD - 1);
 }
 
 int
@@ -314,6 +335,8 @@ message_write(int fd, const struct message *m, const struct msgfields *f,
 	size_t pos = 0, done = 0;
 	int cut = 0;
 
+	if (f->lead_fold && write_full(fd, MSG_FOLD_GUARD, sizeof MSG_FOLD_GUARD - 1) < 0)
+		return -1;
 	while (pos < f->header_end && next_field(m->buf, f->header_end, 1, &pos, &fl, &cut)) {
 		if (!named(&fl, ourname))
 			continue;

@@ -17,6 +17,7 @@
 #define MSG_VALUE_MAX 1024	/* bytes kept of From, Subject, Message-ID, X-PHP-... */
 #define MSG_ADDR_MAX 256	/* bytes kept of one recipient */
 #define MSG_FORGED_PREFIX "X-Qwrap-Forged-"
+#define MSG_FOLD_GUARD "X-Qwrap-Forged-Fold:"	/* before a message that starts with a continuation line */
 
 struct message {
 	char buf[MSG_BUF_MAX];
@@ -34,6 +35,7 @@ struct msgfields {
 	int nforged;		/* header fields named like ours */
 	int header_cut;		/* the header section did not fit in the buffer */
 	int cut;		/* a value or the recipient list was cut to its limit */
+	int lead_fold;		/* the message starts with a space or tab (counted in nforged) */
 	char pool[MSG_RCPT_POOL + 4 * MSG_VALUE_MAX];	/* unfolded values */
 	size_t pool_len;
 };
@@ -53,7 +55,8 @@ void message_parse(const struct message *m, int headers_rcpt, char *const argv[]
 /*
  * Writes M to FD as it was read, except that each header field of the
  * section [0, F->header_end) named OURNAME gets MSG_FORGED_PREFIX before its
- * name, so that it can never pass for qwrap's.  -1 on a write error.
+ * name, and a message starting with a continuation line gets MSG_FOLD_GUARD
+ * first, so that nothing can pass for qwrap's header.  -1 on a write error.
  */
 int message_write(int fd, const struct message *m, const struct msgfields *f,
     const char *ourname);

@@ -72,8 +72,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	msg = malloc(sizeof *msg);
 	fields = malloc(sizeof *fields);
-	/* At most one prefix per 3 bytes ("a:\n"), so this always suffices. */
-	written_cap = MSG_BUF_MAX + (MSG_BUF_MAX / 3 + 1) * PREFIX_LEN + 1;
+	/* At most one prefix per 3 bytes ("a:\n") and one guard, so this always suffices. */
+	written_cap = MSG_BUF_MAX + (MSG_BUF_MAX / 3 + 1) * PREFIX_LEN + sizeof MSG_FOLD_GUARD + 1;
 	written = malloc(written_cap);
 	expect = malloc(written_cap);
 	outfd = memfd_create("fuzz_message", MFD_CLOEXEC);
@@ -131,7 +131,15 @@ ref_header(const char *buf, size_t len, const char *name, size_t *starts, size_t
 			return p + 1;
 		if (buf[p] == '\r' && p + 1 < len && buf[p + 1] == '\n')
 			return p + 2;
-		nl = ref_name_len(buf + p, len - p);
+		/*
+		 * As qmail-inject reads them: continuation lines at the very
+		 * start, and an mbox "From " line, are header lines without a name.
+		 */
+		if ((p == 0 && (buf[0] == ' ' || buf[0] == '\t')) ||
+		    (len - p >= 5 && memcmp(buf + p, "From ", 5) == 0))
+			nl = (size_t)-1;
+		else
+			nl = ref_name_len(buf + p, len - p);
 		if (nl == 0) {
 			size_t i = p;
 
@@ -146,7 +154,7 @@ ref_header(const char *buf, size_t len, const char *name, size_t *starts, size_t
 			}
 			return p;
 		}
-		if (nl == strlen(name) && strncasecmp(buf + p, name, nl) == 0)
+		if (nl != (size_t)-1 && nl == strlen(name) && strncasecmp(buf + p, name, nl) == 0)
 			starts[(*nstarts)++] = p;
 		/* to the end of the line, then over continuation lines */
 		do {
@@ -204,7 +212,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t hend, nstarts, wlen, elen, done, argv_counted = 0;
 	const char *nl;
 	ssize_t r;
-	int headers_rcpt, set, open;
+	int headers_rcpt, set, open, lead;
 
 	if (size == 0)
 		return 0;
@@ -281,10 +289,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(f->cut);
 	/* The fields named like ours in [0, header_end): those message_write renames. */
 	(void)ref_header(m->buf, f->header_end, OURNAME, starts, &nstarts, &open);
-	CHECK(f->nforged >= 0 && (size_t)f->nforged == nstarts);
+	lead = m->len > 0 && (m->buf[0] == ' ' || m->buf[0] == '\t');
+	CHECK(f->nforged >= 0 && (size_t)f->nforged == nstarts + lead);
 
-	/* The input with the prefix before each of those fields, and nothing else. */
+	/*
+	 * The input with the guard first when it starts with a continuation
+	 * line, the prefix before each of those fields, and nothing else.
+	 */
 	elen = done = 0;
+	if (lead) {
+		memcpy(expect, MSG_FOLD_GUARD, sizeof MSG_FOLD_GUARD - 1);
+		elen = sizeof MSG_FOLD_GUARD - 1;
+	}
 	for (size_t i = 0; i < nstarts; i++) {
 		memcpy(expect + elen, m->buf + done, starts[i] - done);
 		elen += starts[i] - done;

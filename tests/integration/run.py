@@ -459,6 +459,23 @@ def hostile__cwd_argv_env_headers__one_header_line_valid_json(env):
 
 
 @test
+def hostile__leading_fold_and_mbox_from__cannot_extend_or_hide(env):
+    # A first line that starts with a space would continue qwrap's header; an
+    # mbox "From " line does not end qmail-inject's header section.
+    msg = (b" uid=0; cwd=/root; script=/var/www/victim/contact.php\nTo: decoy@x\n"
+           b"From evil Thu Nov 26 18:00:00 2026\nBcc: v1@x, v2@y\n"
+           b"X-Additional-Header: id=forged\n\nbody\n")
+    p, recs, got = env.run(["-t"], stdin=msg)
+    assert p.returncode == 0, p.stderr
+    r, s = one(recs), one(got)
+    field, rest = split_header(s["stdin"])
+    assert header_values(field)["id"] == r["id"] and b"victim" not in field
+    assert rest == (b"X-Qwrap-Forged-Fold:" + msg).replace(
+        b"\nX-Additional-Header: id=forged", b"\nX-Qwrap-Forged-X-Additional-Header: id=forged"), rest
+    assert r["rcpt"] == ["decoy@x", "v1@x", "v2@y"] and r["forged_header"] == 2, r
+
+
+@test
 def hostile__stdio_closed__delivered_with_record(env):
     p, recs, got = env.run(["-t"], launch=["--close", "0", "--close", "1", "--close", "2"])
     r = one(recs)

@@ -697,15 +697,37 @@ message_parse__non_header_line__ends_section(void **state)
 }
 
 static void
-message_parse__mbox_from_line__no_header(void **state)
+message_parse__mbox_from_line__header_goes_on_as_in_qmail(void **state)
 {
 	(void)state;
-	SET("From someone Tue Nov 26 18:54:12 2026\nSubject: x\n\n");
-	parse(0, NULL, 0);
-	assert_int_equal(f.header_end, 0);
-	assert_null(f.subject.p);
+	SET("To: decoy@x\nFrom evil Tue Nov 26 18:54:12 2026\nBcc: v1@x, v2@y\n"
+	    "X-Additional-Header: id=forged\nSubject: x\n\n");
+	parse(1, NULL, 0);
+	assert_int_equal(f.header_end, m.len);
+	ASSERT_STRV(f.subject, "x");
 	assert_null(f.from.p);
+	RCPTS("decoy@x", "v1@x", "v2@y");
+	assert_int_equal(f.nforged, 1);
 }
+
+static void
+message_parse__unknown_resent_field__plain_recipients_still_count(void **state)
+{
+	(void)state;
+	SET("Resent-X: 1\nBcc: v1@x, v2@y\n\n");
+	parse(1, NULL, 0);
+	RCPTS("v1@x", "v2@y");
+}
+
+static void
+message_parse__apparently_to__recipients(void **state)
+{
+	(void)state;
+	SET("To: a@x\nApparently-To: b@y\n\n");
+	parse(1, NULL, 0);
+	RCPTS("a@x", "b@y");
+}
+
 
 static void
 message_parse__no_blank_line_eof__whole_input_is_header(void **state)
@@ -843,6 +865,23 @@ write_and_read(size_t *outlen)
 	*outlen = (size_t)r;
 	assert_int_equal(*outlen, message_written_size(&m, &f));
 	return back;
+}
+
+static void
+message_write__leading_continuation_line__guarded(void **state)
+{
+	static const char want[] = MSG_FOLD_GUARD " uid=0; script=/victim.php\nTo: a@x\n\nbody\n";
+	const char *out;
+	size_t n;
+
+	(void)state;
+	SET(" uid=0; script=/victim.php\nTo: a@x\n\nbody\n");
+	parse(1, NULL, 0);
+	RCPTS("a@x");
+	assert_int_equal(f.nforged, 1);
+	out = write_and_read(&n);
+	assert_int_equal(n, sizeof want - 1);
+	assert_memory_equal(out, want, n);
 }
 
 static void
@@ -1038,7 +1077,10 @@ main(void)
 		cmocka_unit_test(message_parse__blank_line_lf__header_end_after_it),
 		cmocka_unit_test(message_parse__blank_line_crlf__header_end_after_it),
 		cmocka_unit_test(message_parse__non_header_line__ends_section),
-		cmocka_unit_test(message_parse__mbox_from_line__no_header),
+		cmocka_unit_test(message_parse__mbox_from_line__header_goes_on_as_in_qmail),
+		cmocka_unit_test(message_parse__unknown_resent_field__plain_recipients_still_count),
+		cmocka_unit_test(message_parse__apparently_to__recipients),
+		cmocka_unit_test(message_write__leading_continuation_line__guarded),
 		cmocka_unit_test(message_parse__no_blank_line_eof__whole_input_is_header),
 		cmocka_unit_test(message_parse__empty_message__header_end_0),
 		cmocka_unit_test(message_parse__buffer_ends_inside_value__header_cut),
