@@ -267,6 +267,14 @@ from_cgi_environ(const char *procroot, struct caller *c)
 	return 0;
 }
 
+/* The word after A in a NUL-separated list ending at END, or NULL. */
+static const char *
+next_word(const char *a, const char *end)
+{
+	a += strlen(a) + 1;
+	return a < end ? a : NULL;
+}
+
 /*
  * The script argument of an interpreter ancestor.  Returns NULL for "sh -c",
  * "php -r" and the like, whose code is not in a file.
@@ -284,13 +292,11 @@ script_arg(const struct caller_parent *p, const char *family)
 	if (!php && !shell && strcmp(family, "perl") != 0 &&
 	    strcmp(family, "python") != 0 && strcmp(family, "ruby") != 0)
 		return NULL;
-	for (; a < end; a += strlen(a) + 1) {
-		if (strcmp(a, "--") == 0)
-			return a + 3 < end ? a + 3 : NULL;
+	for (; a != NULL && a < end; a = next_word(a, end)) {
+		if (strcmp(a, "--") == 0 || (php && strcmp(a, "-f") == 0))
+			return next_word(a, end);
 		if (a[0] != '-')
 			return a;
-		if ((php && strcmp(a, "-f") == 0))
-			return a + 3 < end ? a + 3 : NULL;
 		/* Code given inline (or a module by name): no file to name. */
 		if ((strcmp(a, "-c") == 0 && !php) || (strcmp(a, "-r") == 0 && php) ||
 		    ((strcmp(a, "-e") == 0 || strcmp(a, "-E") == 0) && !php && !shell) ||
@@ -300,7 +306,8 @@ script_arg(const struct caller_parent *p, const char *family)
 		if ((php && (strcmp(a, "-d") == 0 || strcmp(a, "-c") == 0 ||
 		    strcmp(a, "-z") == 0)) || strcmp(a, "-o") == 0 ||
 		    strcmp(a, "-W") == 0 || strcmp(a, "-X") == 0 || strcmp(a, "-I") == 0)
-			a += strlen(a) + 1;
+			if ((a = next_word(a, end)) == NULL)
+				return NULL;
 	}
 	return NULL;
 }
