@@ -39,17 +39,17 @@ WRAPPER_LDFLAGS = -static-pie -Wl,-z,relro,-z,now
 endif
 PATHS    = -DQWRAP_CONF_PATH='"$(CONF_PATH)"' -DQWRAP_LOG_PATH='"$(LOG_PATH)"' \
            -DQWRAP_STATE_DIR='"$(STATE_DIR)"' -DQWRAP_SPOOL_DIR='"$(SPOOL_DIR)"' \
-           -DQWRAP_REAL_SENDMAIL='"$(REAL_SENDMAIL)"'
+           -DQWRAP_REAL_SENDMAIL='"$(REAL_SENDMAIL)"' -DQWRAP_SBINDIR='"$(SBINDIR)"'
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(HARDEN) $(CFLAGS) $(PATHS) -Icommon -Iwrapper
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
-COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c
+COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c common/sha256.c
 WRAPPER_SRC = wrapper/sanitize.c wrapper/classify.c wrapper/caller.c \
               wrapper/message.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c
 COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 
-PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap
+PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap $(BUILD)/qwrap-install
 UNITS    = classify json record idheader message caller config logfile
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
 HELPERS  = $(BUILD)/standin $(BUILD)/launch
@@ -64,7 +64,7 @@ $(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h tests/unit/*.h) $(BUILD)/fla
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The paths are compiled in: everything is rebuilt when they or the flags change.
-STAMP = $(CONF_PATH) $(LOG_PATH) $(STATE_DIR) $(SPOOL_DIR) $(REAL_SENDMAIL) $(CC) \
+STAMP = $(CONF_PATH) $(LOG_PATH) $(STATE_DIR) $(SPOOL_DIR) $(REAL_SENDMAIL) $(SBINDIR) $(CC) \
         $(CFLAGS) $(HARDEN) $(LDHARDEN) $(WRAPPER_LDFLAGS) $(LDFLAGS)
 $(BUILD)/flags.stamp: FORCE
 	@mkdir -p $(@D)
@@ -75,6 +75,9 @@ $(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_OBJ) $(
 	$(CC) $(WRAPPER_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -lconfig
 
 $(BUILD)/qwrap: $(BUILD)/tools/qwrap.o $(COMMON_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
+
+$(BUILD)/qwrap-install: $(BUILD)/installer/qwrap-install.o $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(WRAPPER_OBJ) $(COMMON_OBJ)
@@ -108,7 +111,7 @@ install: $(PROGRAMS)
 	    "$(LOCALSTATEDIR)" "$(BUILD)" "$(QWRAP_GROUP)"
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/qwrap-sendmail $(DESTDIR)$(SBINDIR)/qwrap
+	rm -f $(DESTDIR)$(SBINDIR)/qwrap-sendmail $(DESTDIR)$(SBINDIR)/qwrap $(DESTDIR)$(SBINDIR)/qwrap-install
 	rm -f $(DESTDIR)$(MANDIR)/man8/qwrap-sendmail.8 $(DESTDIR)$(MANDIR)/man8/qwrap.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/qwrap.conf.5
 	@echo "kept $(DESTDIR)$(CONF_PATH) and $(DESTDIR)$(LOG_PATH): remove them by hand if you want them gone"

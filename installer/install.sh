@@ -18,6 +18,7 @@ install -d -m 0755 "$D$SBINDIR" "$D$MANDIR/man8" "$D$MANDIR/man5" \
 	"$D$SYSCONFDIR/qwrap" "$D$LOCALSTATEDIR/log/qwrap"
 install -d -m 0770 "$D$LOCALSTATEDIR/lib/qwrap" "$D$LOCALSTATEDIR/spool/qwrap"
 install -m 0755 "$BUILD/qwrap" "$D$SBINDIR/qwrap"
+install -m 0755 "$BUILD/qwrap-install" "$D$SBINDIR/qwrap-install"
 
 # The wrapper goes in under a temporary name and is renamed over the old one,
 # so a running system never sees a half-written binary; chown before chmod,
