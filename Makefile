@@ -53,7 +53,7 @@ PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap $(BUILD)/qwrap-install
 UNITS    = classify json record idheader message caller config logfile
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
 HELPERS  = $(BUILD)/standin $(BUILD)/launch
-MANPAGES = man/qwrap-sendmail.8 man/qwrap.8 man/qwrap.conf.5
+MANPAGES = man/qwrap-sendmail.8 man/qwrap.8 man/qwrap-install.8 man/qwrap.conf.5
 
 .PHONY: FORCE all check test unit integration install uninstall demo bench fuzz clean deps
 
@@ -112,7 +112,8 @@ install: $(PROGRAMS)
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/qwrap-sendmail $(DESTDIR)$(SBINDIR)/qwrap $(DESTDIR)$(SBINDIR)/qwrap-install
-	rm -f $(DESTDIR)$(MANDIR)/man8/qwrap-sendmail.8 $(DESTDIR)$(MANDIR)/man8/qwrap.8
+	rm -f $(DESTDIR)$(MANDIR)/man8/qwrap-sendmail.8 $(DESTDIR)$(MANDIR)/man8/qwrap.8 \
+	    $(DESTDIR)$(MANDIR)/man8/qwrap-install.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/qwrap.conf.5
 	@echo "kept $(DESTDIR)$(CONF_PATH) and $(DESTDIR)$(LOG_PATH): remove them by hand if you want them gone"
 
