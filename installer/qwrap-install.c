@@ -1,12 +1,17 @@
 /*
  * qwrap-install: swap qwrap-sendmail in for the MTA's sendmail and back,
  * without the target ever missing and without ever losing the original.
- * Runs as root; never set-gid.  This version has --enable, --revert and
- * --status; --for, --verify and the set-up of group, log and directories
- * are still to come (see the README).
+ * Runs as root; never set-gid.  This version has --enable, --revert,
+ * --status and --verify; --for and the set-up of group, log and
+ * directories are still to come (see the README).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/statvfs.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -396,13 +401,162 @@ status(void)
 	return 0;
 }
 
+/* --verify: one line per finding; problems make the exit status EX_CONFIG. */
+static int problems;
+
+static void __attribute__((format(printf, 2, 3)))
+finding(int problem, const char *fmt, ...)
+{
+	va_list ap;
+
+	problems += problem;
+	printf("%s: ", problem ? "PROBLEM" : "warning");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* Owner root, group GID (or any when -1), exactly MODE; returns 0 when it is so. */
+static int
+check_owner_mode(const char *what, const char *path, gid_t gid, unsigned mode, int want_reg)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		finding(1, "%s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (want_reg ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode))
+		finding(1, "%s %s is not a %s", what, path, want_reg ? "regular file" : "directory");
+	else if (st.st_uid != 0 || (gid != (gid_t)-1 && st.st_gid != gid) ||
+	    (st.st_mode & 07777) != mode)
+		finding(1, "%s %s is %ld:%ld %04o; want root:qwrap %04o", what, path,
+		    (long)st.st_uid, (long)st.st_gid, (unsigned)(st.st_mode & 07777), mode);
+	else
+		return 0;
+	return -1;
+}
+
+static long
+sysctl_value(const char *name)
+{
+	char path[128], buf[32];
+	FILE *fp;
+	long v = -1;
+
+	snprintf(path, sizeof path, "/proc/sys/fs/%s", name);
+	if ((fp = fopen(path, "re")) != NULL) {
+		if (fgets(buf, sizeof buf, fp) != NULL)
+			v = strtol(buf, NULL, 10);
+		fclose(fp);
+	}
+	return v;
+}
+
+/* PHP and web server processes that cannot gain the qwrap group. */
+static void
+check_no_new_privs(void)
+{
+	static const char *const names[] = { "php-fpm", "php-cgi", "php", "apache2", "httpd",
+	    "lsphp", NULL };
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+	int warned = 0;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL && warned < 5) {
+		char path[300], line[256], comm[64] = "";
+		int nnp = 0;
+		FILE *fp;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/status", e->d_name);
+		if ((fp = fopen(path, "re")) == NULL)
+			continue;
+		while (fgets(line, sizeof line, fp) != NULL) {
+			if (strncmp(line, "Name:", 5) == 0)
+				sscanf(line + 5, "%63s", comm);
+			else if (strncmp(line, "NoNewPrivs:", 11) == 0)
+				nnp = atoi(line + 11);
+		}
+		fclose(fp);
+		for (int i = 0; nnp && names[i] != NULL; i++)
+			if (strncmp(comm, names[i], strlen(names[i])) == 0) {
+				finding(0, "process %s (%s) runs with NoNewPrivileges: mail it sends"
+				    " cannot be recorded (the set-gid bit is ignored)", e->d_name, comm);
+				warned++;
+				break;
+			}
+	}
+	closedir(d);
+}
+
+static int
+verify(void)
+{
+	char path[PATH_MAX], wrapper[PATH_MAX], dir[PATH_MAX];
+	struct group *g = getgrnam("qwrap");
+	struct statvfs vfs;
+	struct state s;
+	int fd, flags;
+
+	if (g == NULL)
+		finding(1, "there is no group qwrap (groupadd --system qwrap)");
+	else if (g->gr_mem[0] != NULL)
+		finding(1, "group qwrap has members (%s...): it must have none", g->gr_mem[0]);
+	snprintf(wrapper, sizeof wrapper, "%s/qwrap-sendmail", QWRAP_SBINDIR);
+	if (check_owner_mode("wrapper", at(wrapper, path), g ? g->gr_gid : (gid_t)-1, 02755, 1) == 0 &&
+	    statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
+		finding(1, "wrapper %s is on a file system mounted nosuid: set-gid is ignored", path);
+	check_owner_mode("log", at(conf.log_file, path), g ? g->gr_gid : (gid_t)-1, 0620, 1);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && !(flags & FS_APPEND_FL))
+			finding(0, "log %s is not append-only (chattr +a)", path);
+		close(fd);
+	}
+	dir_of(path, dir);
+	{
+		struct stat st;
+
+		if (stat(dir, &st) == 0 && (st.st_uid != 0 || (st.st_mode & 022)))
+			finding(1, "log directory %s must be root's and writable by nobody else", dir);
+	}
+	check_owner_mode("state_dir", at(conf.state_dir, path), g ? g->gr_gid : (gid_t)-1, 0770, 0);
+	check_owner_mode("spool_dir", at(conf.spool_dir, path), g ? g->gr_gid : (gid_t)-1, 0770, 0);
+	if (sysctl_value("protected_hardlinks") != 1)
+		finding(1, "fs.protected_hardlinks is not 1: a user could link the log elsewhere");
+	if (sysctl_value("protected_symlinks") != 1)
+		finding(0, "fs.protected_symlinks is not 1");
+	if (state_read(&s)) {
+		char target[PATH_MAX], sum[65];
+		struct stat ost;
+
+		if (!is_link_to(at(s.target, target), s.wrapper))
+			finding(1, "capture is on, but %s no longer points to qwrap-sendmail", target);
+		if (lstat(at(s.original, path), &ost) < 0)
+			finding(1, "the original %s is gone", path);
+		else {
+			fingerprint(path, &ost, sum);
+			if (strcmp(sum, s.sha256) != 0 || ost.st_ino != s.ino)
+				finding(1, "the original %s changed since enable", path);
+		}
+	}
+	check_no_new_privs();
+	printf("qwrap-install: %s\n", problems ? "problems found" : "all checks passed");
+	return problems ? EX_CONFIG : 0;
+}
+
 static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: qwrap-install --enable [--target PATH] [--root DIR]\n"
 	    "       qwrap-install --revert [--force] [--root DIR]\n"
-	    "       qwrap-install --status [--root DIR]\n");
+	    "       qwrap-install --status [--root DIR]\n"
+	    "       qwrap-install --verify [--root DIR]\n");
 	exit(status);
 }
 
@@ -411,7 +565,8 @@ main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "enable", no_argument, NULL, 'e' }, { "revert", no_argument, NULL, 'r' },
-		{ "status", no_argument, NULL, 's' }, { "target", required_argument, NULL, 't' },
+		{ "status", no_argument, NULL, 's' }, { "verify", no_argument, NULL, 'v' },
+		{ "target", required_argument, NULL, 't' },
 		{ "root", required_argument, NULL, 'R' }, { "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
@@ -421,7 +576,7 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'e': case 'r': case 's':
+		case 'e': case 'r': case 's': case 'v':
 			if (action && action != c)
 				usage(EX_USAGE);
 			action = c;
@@ -443,6 +598,7 @@ main(int argc, char *argv[])
 	switch (action) {
 	case 'e': return enable(target);
 	case 'r': return revert(force);
+	case 'v': return verify();
 	default: return status();
 	}
 }

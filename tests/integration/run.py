@@ -867,6 +867,28 @@ def install__1000_swaps_under_load__target_never_missing(env):
 
 
 @test
+def install__verify__passes_then_names_what_is_wrong(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    inst = os.path.join(env.sbin, "qwrap-install")
+    p = subprocess.run([inst, "--verify"], capture_output=True)
+    with open("/proc/sys/fs/protected_hardlinks") as f:
+        hardlinks_protected = f.read().strip() == "1"
+    if hardlinks_protected:
+        assert p.returncode == 0 and b"all checks passed" in p.stdout, p.stdout
+    else:  # a host setting the test cannot change: it must be the only problem
+        problems = [l for l in p.stdout.splitlines() if l.startswith(b"PROBLEM")]
+        assert p.returncode == 78 and len(problems) == 1 and b"protected_hardlinks" in problems[0]
+    os.chmod(env.log, 0o640)
+    try:
+        p = subprocess.run([inst, "--verify"], capture_output=True)
+        assert p.returncode == 78, p.stdout
+        assert b"PROBLEM: log " in p.stdout and b"want root:qwrap 0620" in p.stdout, p.stdout
+    finally:
+        os.chmod(env.log, 0o620)
+
+
+@test
 def install__root_dir__works_inside_the_tree(env):
     if not env.is_root:
         return "skipped: needs root"
