@@ -53,7 +53,6 @@ PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap $(BUILD)/qwrap-install
 UNITS    = classify json record idheader message caller config logfile
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
 HELPERS  = $(BUILD)/standin $(BUILD)/launch
-MANPAGES = man/qwrap-sendmail.8 man/qwrap.8 man/qwrap-install.8 man/qwrap.conf.5
 
 .PHONY: FORCE all check test unit integration install uninstall demo bench fuzz clean deps
 

@@ -62,8 +62,7 @@ classify(int argc, char *const argv[], struct invocation *inv)
 			int kind = option_kind(*p);
 
 			if (kind == 0) {
-				inv->mode = MODE_OTHER;
-				inv->why = "illegal option";
+				inv->mode = MODE_OTHER;	/* qmail: illegal option */
 				return;
 			}
 			if (*p == 'E' || *p == 'J')
@@ -79,7 +78,6 @@ classify(int argc, char *const argv[], struct invocation *inv)
 				arg = argv[++i];
 			else {
 				inv->mode = MODE_OTHER;
-				inv->why = "option requires an argument";
 				return;
 			}
 			if (*p == 'f')
@@ -95,7 +93,6 @@ classify(int argc, char *const argv[], struct invocation *inv)
 				}
 				if (arg[0] != 'm') {
 					inv->mode = MODE_OTHER;
-					inv->why = "unsupported -b mode";
 					return;
 				}
 			}
@@ -105,8 +102,6 @@ classify(int argc, char *const argv[], struct invocation *inv)
 	inv->first_rcpt = i;
 	if (argv[0] != NULL && strcmp(basename_of(argv[0]), "mailq") == 0)
 		inv->mode = MODE_QUEUE_LIST;
-	else if (argv[0] != NULL && strcmp(basename_of(argv[0]), "newaliases") == 0) {
+	else if (argv[0] != NULL && strcmp(basename_of(argv[0]), "newaliases") == 0)
 		inv->mode = MODE_OTHER;
-		inv->why = "newaliases";
-	}
 }

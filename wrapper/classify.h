@@ -17,7 +17,6 @@ struct invocation {
 	int headers_rcpt;	/* -t: recipients come from the header too */
 	const char *sender;	/* -f value, NULL when absent */
 	int first_rcpt;		/* argv index of the first recipient operand */
-	const char *why;	/* for MODE_OTHER: what qmail would reject */
 };
 
 /* Classifies ARGV (ARGC >= 1) exactly as qmail's sendmail would act on it. */

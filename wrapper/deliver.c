@@ -21,9 +21,9 @@
 #define PUMP_CHUNK (1024 * 1024)
 
 int
-deliver_check_target(const char *path, uid_t trusted, char err[DELIVER_ERR_MAX])
+deliver_check_target(const char *path, const struct stat *self, char err[DELIVER_ERR_MAX])
 {
-	struct stat st, self;
+	struct stat st;
 
 	if (path[0] != '/') {
 		snprintf(err, DELIVER_ERR_MAX, "real sendmail %s is not an absolute path", path);
@@ -33,8 +33,7 @@ deliver_check_target(const char *path, uid_t trusted, char err[DELIVER_ERR_MAX])
 		snprintf(err, DELIVER_ERR_MAX, "real sendmail %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (stat("/proc/self/exe", &self) == 0 && self.st_dev == st.st_dev &&
-	    self.st_ino == st.st_ino) {
+	if (self->st_dev == st.st_dev && self->st_ino == st.st_ino) {
 		snprintf(err, DELIVER_ERR_MAX,
 		    "real sendmail %s is qwrap-sendmail itself; set 'sendmail' in the config to the MTA's program",
 		    path);
@@ -44,7 +43,7 @@ deliver_check_target(const char *path, uid_t trusted, char err[DELIVER_ERR_MAX])
 		snprintf(err, DELIVER_ERR_MAX, "real sendmail %s is not an executable file", path);
 		return -1;
 	}
-	if ((st.st_uid != 0 && st.st_uid != trusted) || (st.st_mode & 022)) {
+	if ((st.st_uid != 0 && st.st_uid != self->st_uid) || (st.st_mode & 022)) {
 		snprintf(err, DELIVER_ERR_MAX,
 		    "real sendmail %s must be owned by root and writable by nobody else", path);
 		return -1;
@@ -135,8 +134,14 @@ pump(int wfd, int pidfd, pid_t sendmail, const char *hdr, size_t hdrlen,
 	fcntl(wfd, F_SETPIPE_SZ, PUMP_CHUNK);
 	if (write_prefix(wfd, hdr, hdrlen, m, f, ourname) < 0)
 		_exit(0);	/* the real sendmail stopped reading; its status tells the caller */
+	/*
+	 * By pidfd, so a sendmail that already exited cannot be mistaken for a
+	 * process that reused its pid; the bare pid only where pidfds are missing.
+	 */
 	if (copy_stdin(wfd) == -1) {
-		if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+		if (pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		else
 			kill(sendmail, SIGKILL);
 	}
 	_exit(0);

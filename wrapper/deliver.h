@@ -7,6 +7,7 @@
 #define QWRAP_DELIVER_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "message.h"
@@ -26,9 +27,11 @@ struct channel {
 
 /*
  * Checks that PATH is an absolute path to an executable regular file owned by
- * root or TRUSTED, writable by nobody else, and not qwrap-sendmail itself.
+ * root or by the owner of SELF (the running binary's stat), writable by
+ * nobody else, and not SELF itself.
  */
-int deliver_check_target(const char *path, uid_t trusted, char err[DELIVER_ERR_MAX]);
+int deliver_check_target(const char *path, const struct stat *self,
+    char err[DELIVER_ERR_MAX]);
 
 int deliver_channel_open(struct channel *ch);
 

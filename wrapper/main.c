@@ -60,15 +60,6 @@ die(int status, const char *what)
 	_exit(status);
 }
 
-/* Whoever owns the installed binary could replace it, so they may own its files too. */
-static uid_t
-binary_owner(void)
-{
-	struct stat st;
-
-	return stat("/proc/self/exe", &st) == 0 ? st.st_uid : 0;
-}
-
 /* The record of this run: kernel facts, the caller's claims, the message's fields. */
 static size_t
 encode_record(const char *action, const struct invocation *inv, int with_rcpt,
@@ -110,8 +101,8 @@ main(int argc, char *argv[], char *envp[])
 	char err[PATH_MAX + 128], target_err[DELIVER_ERR_MAX];
 	char line[RECORD_MAX + 1], hdr[IDHEADER_MAX];
 	size_t hdrlen, linelen;
-	int logfd, capture, target_ok;
-	uid_t trusted;
+	int logfd, capture, target_ok, feed_ok = 1;
+	struct stat self;
 
 	/* Open 0-2 first, so nothing we open later can land on stdio. */
 	if (sanitize_stdio() < 0)
@@ -130,13 +121,19 @@ main(int argc, char *argv[], char *envp[])
 	if (geteuid() != getuid())
 		die(EX_TEMPFAIL, "must be installed set-gid, not set-uid");
 
+	/*
+	 * Whoever owns the installed binary could replace it, so they may own
+	 * its files too; and the real sendmail must not be this binary.
+	 */
+	if (stat("/proc/self/exe", &self) < 0)
+		die(EX_TEMPFAIL, "cannot stat /proc/self/exe");
+
 	/* The configuration comes from the compiled-in path only. */
-	trusted = binary_owner();
-	if (conf_load(QWRAP_CONF_PATH, trusted, &conf, err) == CONF_BAD)
+	if (conf_load(QWRAP_CONF_PATH, self.st_uid, &conf, err) == CONF_BAD)
 		problem(err);
 
 	/* Open the log while we still hold the group, then drop it for good. */
-	if ((logfd = logfile_open(conf.log_file, trusted, err)) < 0)
+	if ((logfd = logfile_open(conf.log_file, self.st_uid, err)) < 0)
 		problem(err);
 	if (sanitize_drop_group() < 0)
 		die(EX_TEMPFAIL, "cannot drop the qwrap group");
@@ -147,7 +144,7 @@ main(int argc, char *argv[], char *envp[])
 	    (long)getppid(), envp, &caller);
 
 	/* The real sendmail must be there before any of the message is read. */
-	target_ok = deliver_check_target(conf.sendmail, trusted, target_err) == 0;
+	target_ok = deliver_check_target(conf.sendmail, &self, target_err) == 0;
 	if (!target_ok) {
 		problem(target_err);
 		capture = 0;
@@ -164,11 +161,26 @@ main(int argc, char *argv[], char *envp[])
 	}
 	caller_resolve_script("/proc", envp, fields.php_script.p, fields.php_script.n, &caller);
 
-	/* One record, one write. */
+	/*
+	 * The message goes into the pipe before the record is written, so that
+	 * the record can say whether that worked.
+	 */
 	clock_gettime(CLOCK_REALTIME, &now);
 	record_make_id(&now, id);
+	if (capture) {
+		idv = (struct idvalues){ id, caller.uid, caller.gid, caller.pid, caller.cwd,
+		    caller.script[0] ? caller.script : NULL };
+		hdrlen = idheader_build(conf.header_name, conf.fields, conf.nfields, &idv,
+		    msg.crlf ? "\r\n" : "\n", hdr);
+		if (deliver_feed(&ch, hdr, hdrlen, &msg, &fields, conf.header_name, err) < 0) {
+			problem(err);
+			feed_ok = 0;
+		}
+	}
+
+	/* One record, one write. */
 	action = inv.mode != MODE_MESSAGE ? "passthrough" : "deliver";
-	if (!target_ok || (problems[0] && conf.on_error == ON_ERROR_TEMPFAIL))
+	if (!target_ok || !feed_ok || (problems[0] && conf.on_error == ON_ERROR_TEMPFAIL))
 		action = "reject";
 	linelen = encode_record(action, &inv, capture, argv, argc, line);
 	if (logfd >= 0 && logfile_append(logfd, conf.log_file, line, linelen, err) < 0) {
@@ -187,19 +199,12 @@ main(int argc, char *argv[], char *envp[])
 		syslog(LOG_MAIL | LOG_WARNING, "%s; record: %.*s", problems, (int)linelen - 1, line);
 	if (!target_ok)
 		die(EX_UNAVAILABLE, target_err);
+	if (!feed_ok)
+		die(EX_TEMPFAIL, "cannot hand the message on; message not sent");
 	if (problems[0]) {
 		if (conf.on_error == ON_ERROR_TEMPFAIL)
 			die(EX_TEMPFAIL, "capture failed and on_error is tempfail; message not sent");
 		fprintf(stderr, "qwrap-sendmail: warning: %s; message sent anyway\n", problems);
-	}
-
-	if (capture) {
-		idv = (struct idvalues){ id, caller.uid, caller.gid, caller.pid, caller.cwd,
-		    caller.script[0] ? caller.script : NULL };
-		hdrlen = idheader_build(conf.header_name, conf.fields, conf.nfields, &idv,
-		    msg.crlf ? "\r\n" : "\n", hdr);
-		if (deliver_feed(&ch, hdr, hdrlen, &msg, &fields, conf.header_name, err) < 0)
-			die(EX_TEMPFAIL, err);
 	}
 	closelog();
 	deliver_exec(conf.sendmail, argv, envp, &ps);

@@ -27,8 +27,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (inv.mode != MODE_MESSAGE && inv.mode != MODE_SMTP &&
 	    inv.mode != MODE_QUEUE_LIST && inv.mode != MODE_OTHER)
 		__builtin_trap();
-	if (inv.mode == MODE_OTHER && inv.why == NULL)
-		__builtin_trap();
 	/* first_rcpt is meaningful for message mode: operands lie within argv. */
 	if (inv.mode == MODE_MESSAGE && (inv.first_rcpt < 1 || inv.first_rcpt > argc))
 		__builtin_trap();

@@ -599,17 +599,24 @@ def hostile__tz_and_preload__ignored(env):
     so = os.path.join(env.root, "evil.so")
     marker = os.path.join(env.rec_root, "preloaded")
     src = os.path.join(env.root, "evil.c")
+    # Each process that loads the library appends the program it is.
     with open(src, "w") as f:
-        f.write('#include <fcntl.h>\n__attribute__((constructor)) static void e(void)'
-                '{ open("%s", O_CREAT|O_WRONLY, 0666); }\n' % marker)
+        f.write('#include <fcntl.h>\n#include <unistd.h>\n'
+                '__attribute__((constructor)) static void e(void) {\n'
+                '  char b[4096]; ssize_t n = readlink("/proc/self/exe", b, sizeof b - 1);\n'
+                '  int fd = open("%s", O_CREAT|O_WRONLY|O_APPEND, 0666);\n'
+                '  if (n > 0 && fd >= 0) { b[n++] = 10; write(fd, b, n); }\n}\n' % marker)
     subprocess.run(["cc", "-shared", "-fPIC", "-o", so, src], check=True)
     os.chmod(so, 0o755)
     p, recs, got = env.run(["-t"], stdin=b"Subject: s\n\nb\n", env={"LD_PRELOAD": so})
-    # The loader's secure mode drops LD_PRELOAD for the set-gid wrapper; the
-    # real sendmail (not set-gid) gets the environment back unchanged, as it
-    # would without qwrap, so the marker may come from it: check the wrapper
-    # wrote its record all the same and the stand-in saw the variable.
     assert p.returncode == 0 and len(recs) == 1
+    with open(marker) as f:
+        loaded = f.read().split()
+    # setpriv, before the wrapper, loads it: the library works.  The set-gid
+    # wrapper never does, and glibc's secure mode removes LD_PRELOAD from the
+    # environment it passes on, so the real sendmail does not either.
+    assert "/usr/bin/setpriv" in loaded, loaded
+    assert env.wrapper not in loaded and env.real not in loaded, loaded
 
 
 # ---------------------------------------------------------------- set-gid for real

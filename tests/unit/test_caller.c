@@ -82,8 +82,7 @@ setup(void **state)
 	(void)state;
 	if (getcwd(oldcwd, sizeof oldcwd) == NULL)
 		return -1;
-	snprintf(top, sizeof top, "/tmp/qwrap-test-caller-XXXXXX");
-	if (mkdtemp(top) == NULL)
+	if (tmpdir_make(top, sizeof top, "caller") < 0)
 		return -1;
 	snprintf(proc, sizeof proc, "%s/proc", top);
 	snprintf(files, sizeof files, "%s/files", top);

@@ -29,8 +29,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/qwrap-test-config-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (tmpdir_make(dir, sizeof dir, "config") < 0)
 		return -1;
 	snprintf(path, sizeof path, "%s/qwrap.conf", dir);
 	conf_defaults(&defaults);

@@ -47,8 +47,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/qwrap-test-logfile-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (tmpdir_make(dir, sizeof dir, "logfile") < 0)
 		return -1;
 	snprintf(path, sizeof path, "%s/capture.log", dir);
 	err[0] = '\0';

@@ -31,8 +31,7 @@ static int
 setup_dir(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/qwrap-test-message-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make(tmpdir, sizeof tmpdir, "message") < 0)
 		return -1;
 	return 0;
 }

@@ -16,6 +16,14 @@ tmpdir_rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw)
 	return type == FTW_DP ? rmdir(p) : unlink(p);
 }
 
+/* Makes a fresh /tmp/qwrap-test-NAME-XXXXXX into DIR (PATH_MAX bytes); 0 or -1. */
+static inline int
+tmpdir_make(char *dir, size_t cap, const char *name)
+{
+	snprintf(dir, cap, "/tmp/qwrap-test-%s-XXXXXX", name);
+	return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
 /* Removes TOP and everything under it, symlinks not followed. */
 static inline int
 tmpdir_remove(const char *top)
