@@ -5,9 +5,10 @@
  * WARNING: this program is set-gid qwrap.  The caller controls argv (argc 0
  * included), the environment, open and closed fds, the cwd, the umask,
  * rlimits, the signal mask and dispositions, interval timers, stdin, and the
- * timing of all of it.  The group is used for one thing only, opening the
- * capture log, and is dropped for good before anything the caller wrote
- * (stdin, /proc, the environment) is looked at.
+ * timing of all of it.  The group is used for two things only, reading the
+ * end of a timed capture session from install.state and opening the capture
+ * log, and is dropped for good before anything the caller wrote (stdin,
+ * /proc, the environment) is looked at.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@
 #include "paths.h"
 #include "record.h"
 #include "sanitize.h"
+#include "state.h"
 
 #define PROBLEMS_MAX 1024
 
@@ -58,6 +60,19 @@ die(int status, const char *what)
 	fprintf(stderr, "qwrap-sendmail: %s\n", what);
 	syslog(LOG_MAIL | LOG_ERR, "%s", what);
 	_exit(status);
+}
+
+/* Becomes the real sendmail: its exit status and signals are the caller's to see. */
+static void __attribute__((noreturn))
+exec_real(char *argv[], char *envp[], const struct procstate *ps)
+{
+	char err[PATH_MAX + 128];
+
+	closelog();
+	deliver_exec(conf.sendmail, argv, envp, ps);
+	snprintf(err, sizeof err, "cannot run the real sendmail %s: %s", conf.sendmail,
+	    strerror(errno));
+	die(EX_UNAVAILABLE, err);
 }
 
 /* The record of this run: kernel facts, the caller's claims, the message's fields. */
@@ -131,6 +146,18 @@ main(int argc, char *argv[], char *envp[])
 	/* The configuration comes from the compiled-in path only. */
 	if (conf_load(QWRAP_CONF_PATH, self.st_uid, &conf, err) == CONF_BAD)
 		problem(err);
+
+	/*
+	 * A timed capture session whose revert never ran ends here all the
+	 * same: the real sendmail, untouched, with no header and no record.
+	 */
+	if (state_session_over(conf.state_dir, self.st_uid, time(NULL))) {
+		if (sanitize_drop_group() < 0)
+			die(EX_TEMPFAIL, "cannot drop the qwrap group");
+		if (deliver_check_target(conf.sendmail, &self, target_err) < 0)
+			die(EX_UNAVAILABLE, target_err);
+		exec_real(argv, envp, &ps);
+	}
 
 	/* Open the log while we still hold the group, then drop it for good. */
 	if ((logfd = logfile_open(conf.log_file, self.st_uid, err)) < 0)
@@ -206,9 +233,5 @@ main(int argc, char *argv[], char *envp[])
 			die(EX_TEMPFAIL, "capture failed and on_error is tempfail; message not sent");
 		fprintf(stderr, "qwrap-sendmail: warning: %s; message sent anyway\n", problems);
 	}
-	closelog();
-	deliver_exec(conf.sendmail, argv, envp, &ps);
-	snprintf(err, sizeof err, "cannot run the real sendmail %s: %s", conf.sendmail,
-	    strerror(errno));
-	die(EX_UNAVAILABLE, err);
+	exec_real(argv, envp, &ps);
 }

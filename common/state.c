@@ -1,0 +1,250 @@
+/*
+ * state.c: install.state.  Read by the set-gid wrapper (bounded, one read of
+ * a root-owned file), written only by qwrap-install as root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "iofull.h"
+#include "state.h"
+
+static int
+path_of(const char *dir, const char *name, char out[PATH_MAX], char err[STATE_ERR_MAX])
+{
+	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX) {
+		snprintf(err, STATE_ERR_MAX, "state directory path too long: %s", dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+text(char *dst, size_t cap, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= cap)
+		return -1;
+	/* Zero-filled, so a key given twice leaves nothing of its first value. */
+	memset(dst, 0, cap);
+	memcpy(dst, v, n);
+	return 0;
+}
+
+static int
+number(long long *dst, const char *v, int base)
+{
+	char *end;
+
+	errno = 0;
+	*dst = strtoll(v, &end, base);
+	return errno || end == v || *end != '\0' || *dst < 0 ? -1 : 0;
+}
+
+/* One key=value; unknown keys are skipped, so later versions may add some. */
+static int
+field(struct install_state *s, const char *k, const char *v)
+{
+	const struct { const char *k; char *p; size_t cap; } texts[] = {
+		{ "target", s->target, sizeof s->target },
+		{ "original", s->original, sizeof s->original },
+		{ "wrapper", s->wrapper, sizeof s->wrapper },
+		{ "sha256", s->sha256, sizeof s->sha256 },
+		{ "session", s->session, sizeof s->session },
+		{ "scheduler", s->scheduler, sizeof s->scheduler },
+		{ "job", s->job, sizeof s->job },
+	};
+	const struct { const char *k; long long *p; int base; } numbers[] = {
+		{ "dev", &s->dev, 10 }, { "ino", &s->ino, 10 }, { "mode", &s->mode, 8 },
+		{ "uid", &s->uid, 10 }, { "gid", &s->gid, 10 },
+		{ "enabled_at", &s->enabled_at, 10 }, { "log_offset", &s->log_offset, 10 },
+		{ "deadline", &s->deadline, 10 },
+	};
+
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		if (strcmp(k, texts[i].k) == 0)
+			return text(texts[i].p, texts[i].cap, v);
+	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+		if (strcmp(k, numbers[i].k) == 0)
+			return number(numbers[i].p, v, numbers[i].base);
+	return 0;
+}
+
+int
+state_parse(const char *buf, size_t len, struct install_state *s, char err[STATE_ERR_MAX])
+{
+	char line[PATH_MAX + 32];
+	size_t i = 0;
+	int lineno = 0;
+
+	memset(s, 0, sizeof *s);
+	while (i < len) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (buf + i)) : len - i;
+		char *eq;
+
+		lineno++;
+		if (n >= sizeof line || memchr(buf + i, '\0', n) != NULL) {
+			snprintf(err, STATE_ERR_MAX, "line %d is too long or holds a NUL", lineno);
+			return -1;
+		}
+		memcpy(line, buf + i, n);
+		line[n] = '\0';
+		i += n + 1;
+		if (n == 0)
+			continue;
+		if ((eq = strchr(line, '=')) == NULL) {
+			snprintf(err, STATE_ERR_MAX, "line %d has no '='", lineno);
+			return -1;
+		}
+		*eq = '\0';
+		if (field(s, line, eq + 1) < 0) {
+			snprintf(err, STATE_ERR_MAX, "line %d: bad value for '%.32s'", lineno, line);
+			return -1;
+		}
+	}
+	if (s->target[0] != '/' || s->original[0] != '/' || s->wrapper[0] != '/' ||
+	    strlen(s->sha256) != 64 || strspn(s->sha256, "0123456789abcdef") != 64) {
+		snprintf(err, STATE_ERR_MAX, "incomplete: target, original, wrapper or sha256 missing");
+		return -1;
+	}
+	return 0;
+}
+
+size_t
+state_format(const struct install_state *s, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "version=1\ntarget=%s\noriginal=%s\nwrapper=%s\ndev=%lld\n"
+	    "ino=%lld\nmode=%llo\nuid=%lld\ngid=%lld\nsha256=%s\nenabled_at=%lld\nlog_offset=%lld\n"
+	    "deadline=%lld\nsession=%s\nscheduler=%s\njob=%s\n",
+	    s->target, s->original, s->wrapper, s->dev, s->ino, (unsigned long long)s->mode,
+	    s->uid, s->gid,
+	    s->sha256, s->enabled_at, s->log_offset, s->deadline, s->session, s->scheduler,
+	    s->job);
+
+	return n < 0 ? cap : (size_t)n;
+}
+
+int
+state_load(const char *dir, uid_t trusted, struct install_state *s, char err[STATE_ERR_MAX])
+{
+	char path[PATH_MAX], buf[STATE_FILE_MAX + 1], why[STATE_ERR_MAX];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	if (path_of(dir, STATE_NAME, path, err) < 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, STATE_ERR_MAX, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != 0 && st.st_uid != trusted) || (st.st_mode & 022)) {
+		snprintf(err, STATE_ERR_MAX, "%s must be a regular file of root's, writable by nobody else",
+		    path);
+		close(fd);
+		return -1;
+	}
+	while (len <= STATE_FILE_MAX &&
+	    (n = read(fd, buf + len, STATE_FILE_MAX + 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, STATE_ERR_MAX, "cannot read %s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > STATE_FILE_MAX) {
+		snprintf(err, STATE_ERR_MAX, "%s is larger than %d bytes", path, STATE_FILE_MAX);
+		return -1;
+	}
+	if (state_parse(buf, len, s, why) < 0) {
+		snprintf(err, STATE_ERR_MAX, "%s: %s", path, why);
+		return -1;
+	}
+	return 1;
+}
+
+static int
+sync_dir(const char *dir, char err[STATE_ERR_MAX])
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0) {
+		snprintf(err, STATE_ERR_MAX, "cannot sync %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+state_save(const char *dir, gid_t gid, const struct install_state *s, char err[STATE_ERR_MAX])
+{
+	char path[PATH_MAX], tmp[PATH_MAX], buf[STATE_FILE_MAX];
+	size_t len = state_format(s, buf, sizeof buf);
+	int fd;
+
+	if (path_of(dir, STATE_NAME, path, err) < 0 || path_of(dir, STATE_NAME ".tmp", tmp, err) < 0)
+		return -1;
+	if (len >= sizeof buf) {
+		snprintf(err, STATE_ERR_MAX, "the state does not fit in %d bytes", STATE_FILE_MAX);
+		return -1;
+	}
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		snprintf(err, STATE_ERR_MAX, "cannot create %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (write_full(fd, buf, len) < 0 || fchown(fd, 0, gid) < 0 || fchmod(fd, 0640) < 0 ||
+	    fsync(fd) < 0) {
+		snprintf(err, STATE_ERR_MAX, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		snprintf(err, STATE_ERR_MAX, "cannot rename %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return sync_dir(dir, err);
+}
+
+int
+state_remove(const char *dir, char err[STATE_ERR_MAX])
+{
+	char path[PATH_MAX];
+
+	if (path_of(dir, STATE_NAME, path, err) < 0)
+		return -1;
+	if (unlink(path) < 0 && errno != ENOENT) {
+		snprintf(err, STATE_ERR_MAX, "cannot remove %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return sync_dir(dir, err);
+}
+
+int
+state_session_over(const char *dir, uid_t trusted, time_t now)
+{
+	static struct install_state s;	/* three paths: not for the stack of a set-gid run */
+	char err[STATE_ERR_MAX];
+
+	return state_load(dir, trusted, &s, err) == 1 && s.deadline > 0 && now >= s.deadline;
+}
