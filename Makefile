@@ -40,17 +40,18 @@ endif
 PATHS    = -DQWRAP_CONF_PATH='"$(CONF_PATH)"' -DQWRAP_LOG_PATH='"$(LOG_PATH)"' \
            -DQWRAP_STATE_DIR='"$(STATE_DIR)"' -DQWRAP_SPOOL_DIR='"$(SPOOL_DIR)"' \
            -DQWRAP_REAL_SENDMAIL='"$(REAL_SENDMAIL)"' -DQWRAP_SBINDIR='"$(SBINDIR)"'
-ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(HARDEN) $(CFLAGS) $(PATHS) -Icommon -Iwrapper
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(HARDEN) $(CFLAGS) $(PATHS) -Icommon -Iwrapper -Iinstaller
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
-COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c common/sha256.c
+COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c common/sha256.c \
+              common/state.c
 WRAPPER_SRC = wrapper/sanitize.c wrapper/classify.c wrapper/caller.c \
               wrapper/message.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c
 COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 
 PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap $(BUILD)/qwrap-install
-UNITS    = classify json record idheader message caller config logfile
+UNITS    = classify json record idheader message caller config logfile state
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
 HELPERS  = $(BUILD)/standin $(BUILD)/launch
 
@@ -58,7 +59,7 @@ HELPERS  = $(BUILD)/standin $(BUILD)/launch
 
 all: $(PROGRAMS)
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h tests/unit/*.h) $(BUILD)/flags.stamp
+$(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h installer/*.h tests/unit/*.h) $(BUILD)/flags.stamp
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -76,7 +77,9 @@ $(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_OBJ) $(
 $(BUILD)/qwrap: $(BUILD)/tools/qwrap.o $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
 
-$(BUILD)/qwrap-install: $(BUILD)/installer/qwrap-install.o $(COMMON_OBJ)
+INSTALLER_SRC = installer/main.c installer/util.c installer/setup.c installer/swap.c \
+                installer/schedule.c installer/verify.c
+$(BUILD)/qwrap-install: $(INSTALLER_SRC:%.c=$(BUILD)/%.o) $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(WRAPPER_OBJ) $(COMMON_OBJ)
@@ -113,7 +116,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/qwrap-sendmail $(DESTDIR)$(SBINDIR)/qwrap $(DESTDIR)$(SBINDIR)/qwrap-install
 	rm -f $(DESTDIR)$(MANDIR)/man8/qwrap-sendmail.8 $(DESTDIR)$(MANDIR)/man8/qwrap.8 \
 	    $(DESTDIR)$(MANDIR)/man8/qwrap-install.8
-	rm -f $(DESTDIR)$(MANDIR)/man5/qwrap.conf.5
+	rm -f $(DESTDIR)$(MANDIR)/man5/qwrap.conf.5 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/qwrap
 	@echo "kept $(DESTDIR)$(CONF_PATH) and $(DESTDIR)$(LOG_PATH): remove them by hand if you want them gone"
 
 demo: deps

@@ -1,6 +1,6 @@
 #!/bin/sh
 # install.sh: `make install`.  Puts the programs, man pages, a config with
-# this install's paths and an empty capture log in place.  As root with the
+# this install's paths, a logrotate stanza and an empty capture log in place.  As root with the
 # qwrap group present it makes the wrapper root:qwrap 2755 and the log
 # root:qwrap 0620; otherwise it says which ownership steps it skipped.
 # (qwrap-install --enable, not this script, swaps the wrapper in for qmail's.)
@@ -44,6 +44,15 @@ if [ ! -e "$conf" ]; then
 	    -e "s|/var/spool/qwrap|$LOCALSTATEDIR/spool/qwrap|" \
 	    contrib/qwrap.conf > "$conf"
 	chmod 0644 "$conf"
+fi
+
+# Rotation by rename, with the append-only attribute handled (contrib/logrotate.qwrap).
+rotate="$D$SYSCONFDIR/logrotate.d/qwrap"
+if [ ! -e "$rotate" ]; then
+	install -d -m 0755 "$D$SYSCONFDIR/logrotate.d"
+	sed -e "s|/var/log/qwrap/capture.log|$LOCALSTATEDIR/log/qwrap/capture.log|" \
+	    -e "s|root qwrap|root $GROUP|" contrib/logrotate.qwrap > "$rotate"
+	chmod 0644 "$rotate"
 fi
 
 log="$D$LOCALSTATEDIR/log/qwrap/capture.log"

@@ -5,7 +5,8 @@
 set -eu
 
 PACKAGES="gcc libc6-dev make libconfig-dev libcmocka-dev php-cli php-cgi python3
-clang libclang-rt-14-dev libjson-c-dev jq util-linux passwd e2fsprogs"
+clang libclang-rt-14-dev libjson-c-dev jq util-linux passwd e2fsprogs strace logrotate
+postfix"
 
 missing=
 for p in $PACKAGES; do
@@ -21,6 +22,18 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix is here for its real sendmail binary (qwrap-install --target
+# /usr/sbin/sendmail): configured "Local only" without questions, and not
+# started (a policy-rc.d that refuses, only while installing).
+echo "postfix postfix/main_mailer_type select Local only
+postfix postfix/mailname string qwrap-test.invalid" | debconf-set-selections
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	policy=/usr/sbin/policy-rc.d
+fi
+trap '[ -z "$policy" ] || rm -f "$policy"' EXIT
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -11,6 +11,7 @@ import json
 import os
 import pwd
 import random
+import re
 import shutil
 import signal
 import stat
@@ -88,7 +89,13 @@ class Env:
         self.uid = pwd.getpwnam(USER).pw_uid
         self.gid = pwd.getpwnam(USER).pw_gid
 
+    def unappend(self):
+        """Lifts the append-only attribute qwrap-install --enable puts on the log."""
+        if os.path.isfile(self.log) and not os.path.islink(self.log):
+            subprocess.run(["chattr", "-a", self.log], check=False)
+
     def cleanup(self):
+        self.unappend()
         shutil.rmtree(self.root, ignore_errors=True)
         if self.made_user:
             subprocess.run(["userdel", USER], check=False)
@@ -547,6 +554,7 @@ def hostile__argc0_and_odd_argv0__no_crash(env):
 @test
 def hostile__log_symlink_fifo_mode__reported_and_delivered(env):
     msg = b"Subject: s\n\nb\n"
+    env.unappend()
     elsewhere = os.path.join(env.root, "elsewhere.log")
     open(elsewhere, "w").close()
     os.chmod(elsewhere, 0o666)
@@ -795,14 +803,15 @@ def install__enable_send_revert__original_restored(env):
         assert p.returncode == 0 and one(got)["stdin"].startswith(HEADER)
         assert one(recs)["argv"][0] == sw.target
         st = sw.run("--status")
-        assert b"capture: on" in st.stdout and b"records: 1 since enable" in st.stdout, st.stdout
+        assert b"capture:  on" in st.stdout and b"records:  1 this session" in st.stdout, st.stdout
+        assert b"no time limit" in st.stdout, st.stdout
         p = sw.run("--revert")
         assert p.returncode == 0, p.stderr
         assert not os.path.islink(sw.target)
         assert os.stat(sw.target).st_ino == sw.ino and sha256_of(sw.target) == sw.sum
         again = sw.run("--revert")
         assert again.returncode == 0 and b"not enabled" in again.stdout
-        assert b"capture: off" in sw.run("--status").stdout
+        assert b"capture:  off" in sw.run("--status").stdout
     finally:
         sw.close()
 
@@ -886,6 +895,7 @@ def install__verify__passes_then_names_what_is_wrong(env):
     else:  # a host setting the test cannot change: it must be the only problem
         problems = [l for l in p.stdout.splitlines() if l.startswith(b"PROBLEM")]
         assert p.returncode == 78 and len(problems) == 1 and b"protected_hardlinks" in problems[0]
+    env.unappend()
     os.chmod(env.log, 0o640)
     try:
         p = subprocess.run([inst, "--verify"], capture_output=True)
@@ -923,6 +933,350 @@ def install__root_dir__works_inside_the_tree(env):
             assert f.read() == b"qmail's sendmail\n"
     finally:
         shutil.rmtree(r, ignore_errors=True)
+
+
+def install_state(env):
+    out = {}
+    path = os.path.join(env.root, "var", "lib", "qwrap", "install.state")
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("=")
+            out[k] = v
+    return out
+
+
+def wait_for(cond, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return cond()
+
+
+def process_alive(pid):
+    """Running, not merely a zombie nobody has reaped yet."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def mode_of(path):
+    st = os.lstat(path)
+    return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
+
+
+def append_only(path):
+    out = subprocess.run(["lsattr", "-d", path], capture_output=True, check=True).stdout
+    return b"a" in out.split()[0]
+
+
+@test
+def install__enable_sets_up_group_log_dirs_and_wrapper(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    gid = grp.getgrnam(GROUP).gr_gid
+    state_dir = os.path.join(env.root, "var", "lib", "qwrap")
+    spool_dir = os.path.join(env.root, "var", "spool", "qwrap")
+    # Everything enable is to put right, put wrong.
+    env.unappend()
+    os.chown(env.log, 0, 0)
+    os.chmod(env.log, 0o666)
+    os.chown(state_dir, 0, 0)
+    os.chmod(state_dir, 0o755)
+    shutil.rmtree(spool_dir)
+    os.chown(env.wrapper, 0, 0)
+    os.chmod(env.wrapper, 0o755)
+    sw = Swap(env)
+    try:
+        p = sw.enable()
+        assert p.returncode == 0, p.stderr
+        assert mode_of(env.log) == (0, gid, 0o620)
+        assert append_only(env.log), "log is not append-only"
+        assert mode_of(state_dir) == (0, gid, 0o770) and mode_of(spool_dir) == (0, gid, 0o770)
+        assert mode_of(env.wrapper) == (0, gid, 0o2755)
+        assert b"now root:qwrap 2755" in p.stdout and b"append-only" in p.stdout, p.stdout
+        # The set-gid wrapper writes its record again.
+        p, recs, got = env.run(["-t"], stdin=b"Subject: s\n\nb\n", prog=sw.target)
+        assert p.returncode == 0 and one(recs)["uid"] == env.uid
+        # The install state is for root and the wrapper's group only.
+        st = os.stat(os.path.join(state_dir, "install.state"))
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, gid, 0o640)
+        assert sw.run("--revert").returncode == 0
+        # A log directory others may write to is refused, with nothing changed.
+        logdir = os.path.dirname(env.log)
+        os.chmod(logdir, 0o777)
+        try:
+            p = sw.enable()
+            assert p.returncode == 78 and b"writable by nobody else" in p.stderr, p.stderr
+            assert not os.path.islink(sw.target)
+        finally:
+            os.chmod(logdir, 0o755)
+        # A member of the group could write the log directly: refused.
+        subprocess.run(["gpasswd", "-a", USER, GROUP], check=True, capture_output=True)
+        try:
+            p = sw.enable()
+            assert p.returncode == 78 and b"has members" in p.stderr, p.stderr
+            assert not os.path.islink(sw.target)
+        finally:
+            subprocess.run(["gpasswd", "-d", USER, GROUP], check=True, capture_output=True)
+    finally:
+        sw.close()
+
+
+@test
+def install__no_qwrap_group__enable_makes_it(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    # A host without the group: /etc as a copy without it, in a private mount namespace.
+    etc = tempfile.mkdtemp(prefix="qwrap-etc.")
+    sw = Swap(env)
+    try:
+        subprocess.run(["cp", "-a", "/etc/.", etc], check=True)
+        for name in ("group", "gshadow"):
+            path = os.path.join(etc, name)
+            if os.path.exists(path):
+                with open(path) as f:
+                    lines = [l for l in f if not l.startswith(GROUP + ":")]
+                with open(path, "w") as f:
+                    f.writelines(lines)
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                            'mount --bind "$0" /etc && exec "$@"', etc, sw.installer,
+                            "--enable", "--target", sw.target], capture_output=True)
+        assert p.returncode == 0, p.stderr
+        assert b"made the system group qwrap" in p.stdout, p.stdout
+        with open(os.path.join(etc, "group")) as f:
+            made = [l.strip().split(":") for l in f if l.startswith(GROUP + ":")]
+        assert len(made) == 1 and made[0][3] == "", made
+        assert int(made[0][2]) < 1000, "not a system group: %s" % made
+        assert os.stat(env.wrapper).st_gid == int(made[0][2])
+    finally:
+        sw.close()
+        shutil.rmtree(etc, ignore_errors=True)
+        # Back to the host's group for the tests that follow.
+        env.unappend()
+        gid = grp.getgrnam(GROUP).gr_gid
+        os.chown(env.wrapper, 0, gid)
+        os.chmod(env.wrapper, 0o2755)
+        for path in (env.log, os.path.join(env.root, "var", "lib", "qwrap"),
+                     os.path.join(env.root, "var", "spool", "qwrap")):
+            os.chown(path, 0, gid)
+
+
+@test
+def session__for_3s__ends_by_itself_and_for_again_moves_the_end(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    sw = Swap(env)
+    try:
+        p = sw.run("--enable", "--for", "1h", "--scheduler", "timer", "--target", sw.target)
+        assert p.returncode == 0, p.stderr
+        first = int(install_state(env)["job"])
+        assert process_alive(first)
+        st = sw.run("--status").stdout
+        assert b"left)" in st and b"scheduled by timer %d" % first in st, st
+        assert re.search(rb"ends at .* \((59m|1h00m)", st), st
+        # A second --for moves the end: the first timer goes, a new one counts 3s.
+        p = sw.run("--enable", "--for", "3s", "--scheduler", "timer", "--target", sw.target)
+        assert p.returncode == 0, p.stderr
+        second = int(install_state(env)["job"])
+        assert second != first and wait_for(lambda: not process_alive(first), 5)
+        msg = b"Subject: during\n\nb\n"
+        p, recs, got = env.run(["-t"], stdin=msg, prog=sw.target)
+        check_delivered(env, p, recs, got, msg)
+        assert wait_for(lambda: not os.path.islink(sw.target), 20), "the session did not end"
+        assert os.stat(sw.target).st_ino == sw.ino and sha256_of(sw.target) == sw.sum
+        assert b"capture:  off" in sw.run("--status").stdout
+        assert wait_for(lambda: not process_alive(second), 5)
+    finally:
+        sw.close()
+
+
+@test
+def session__timer_killed__wrapper_stops_capturing_at_the_deadline(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    sw = Swap(env)
+    try:
+        p = sw.run("--enable", "--for", "3s", "--scheduler", "timer", "--target", sw.target)
+        assert p.returncode == 0, p.stderr
+        state = install_state(env)
+        os.kill(int(state["job"]), signal.SIGKILL)
+        st = sw.run("--status").stdout
+        assert b"which is gone" in st, st
+        msg = b"Subject: s\n\nb\n"
+        p, recs, got = env.run(["-t"], stdin=msg, prog=sw.target)
+        check_delivered(env, p, recs, got, msg)
+        time.sleep(max(0, int(state["deadline"]) + 1 - time.time()))
+        # Past the deadline: the real sendmail, untouched: no header, no record.
+        for body in (msg, b"X: y\n\n" + os.urandom(300000)):
+            p, recs, got = env.run(["-t"], stdin=body, prog=sw.target)
+            assert p.returncode == 0 and recs == [], (p.returncode, recs)
+            assert one(got)["stdin"] == body
+            assert one(got)["argv"][1:] == [b"-t"]
+        st = sw.run("--status").stdout
+        assert b"expired at" in st and b"not yet reverted" in st and b"records:  1 " in st, st
+        v = sw.run("--verify").stdout
+        assert b"ended but was not reverted" in v, v
+        # A stale job's revert leaves a newer session alone; --revert finishes this one.
+        p = sw.run("--revert", "--session", "0123456789abcdef")
+        assert p.returncode == 0 and b"over already" in p.stdout and os.path.islink(sw.target)
+        p = sw.run("--revert")
+        assert p.returncode == 0, p.stderr
+        assert os.stat(sw.target).st_ino == sw.ino and sha256_of(sw.target) == sw.sum
+        # With no scheduler at all, the deadline alone ends capture.
+        p = sw.run("--enable", "--for", "1s", "--scheduler", "none", "--target", sw.target)
+        assert p.returncode == 0 and install_state(env)["scheduler"] == "none", p.stderr
+        time.sleep(2)
+        p, recs, got = env.run(["-t"], stdin=msg, prog=sw.target)
+        assert p.returncode == 0 and recs == [] and one(got)["stdin"] == msg
+    finally:
+        sw.close()
+
+
+def strace_kill(cmd, syscall, n):
+    """Runs CMD, killing it with SIGKILL as it enters its Nth SYSCALL; True when it died so."""
+    p = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + syscall,
+                        "-e", "inject=%s:signal=SIGKILL:when=%d" % (syscall, n)] + cmd,
+                       capture_output=True)
+    return p.returncode == -signal.SIGKILL or p.returncode == 128 + signal.SIGKILL
+
+
+@test
+def install__killed_at_every_step__old_or_new_state_and_next_run_finishes(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    sw = Swap(env)
+    calls = ["openat", "write", "fsync", "fchown", "fchmod", "ioctl", "mkdir", "linkat",
+             "link", "symlink", "symlinkat", "rename", "renameat", "renameat2", "unlink",
+             "unlinkat", "flock", "getrandom"]
+
+    def consistent(where):
+        st = os.lstat(sw.target)  # never missing
+        if os.path.islink(sw.target):
+            assert os.readlink(sw.target) == env.wrapper, where
+        else:
+            assert st.st_ino == sw.ino, where
+        # The original is never lost: one of its names still holds it, unchanged.
+        names = [n for n in (sw.target, env.real) if os.path.exists(n) and
+                 not os.path.islink(n) and os.stat(n).st_ino == sw.ino]
+        assert names and sha256_of(names[0]) == sw.sum, where
+
+    crashes = 0
+    try:
+        for op in ("--enable", "--revert"):
+            for call in calls:
+                n = 1
+                while True:
+                    # Start each run from the state the operation begins in.
+                    if op == "--enable":
+                        assert sw.run("--revert").returncode == 0
+                    else:
+                        assert sw.enable().returncode == 0
+                    cmd = [sw.installer, op] + (["--target", sw.target] if op == "--enable" else [])
+                    if not strace_kill(cmd, call, n):
+                        break
+                    crashes += 1
+                    where = "%s killed at %s #%d" % (op, call, n)
+                    consistent(where)
+                    # The next run of the same operation repairs or finishes it.
+                    p = subprocess.run(cmd, capture_output=True)
+                    assert p.returncode == 0, (where, p.stderr)
+                    consistent(where)
+                    assert os.path.islink(sw.target) == (op == "--enable"), where
+                    leftovers = [f for f in os.listdir(os.path.dirname(sw.target))
+                                 if f.endswith(".qwrap-new")]
+                    assert leftovers == [], (where, leftovers)
+                    n += 1
+        assert sw.run("--revert").returncode == 0
+        assert os.stat(sw.target).st_ino == sw.ino and sha256_of(sw.target) == sw.sum
+    finally:
+        sw.close()
+    return "%d crash points" % crashes
+
+
+@test
+def install__postfix_sendmail_binary_and_exim_style_symlink(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    assert os.path.exists("/usr/sbin/postdrop"), "Debian's postfix is not installed (tests/deps.sh)"
+    spool = "/var/spool/postfix/maildrop"
+    sbin = os.path.join(env.root, "usr", "sbin")
+    os.makedirs(sbin, exist_ok=True)
+    inst = os.path.join(env.sbin, "qwrap-install")
+    try:
+        for layout in ("binary", "symlink"):
+            target = os.path.join(sbin, "sendmail")
+            if layout == "binary":
+                shutil.copy("/usr/sbin/sendmail", target)  # Debian's Postfix sendmail
+                os.chmod(target, 0o755)
+            else:  # Exim's: sendmail -> exim4, the MTA's binary beside it
+                shutil.copy("/usr/sbin/sendmail", os.path.join(sbin, "mta"))
+                os.chmod(os.path.join(sbin, "mta"), 0o755)
+                os.symlink("mta", target)
+            before = os.lstat(target)
+            real = os.path.join(sbin, "sendmail.mta")
+            env.set_conf(b'sendmail = "%s";' % real.encode())
+            p = subprocess.run([inst, "--enable", "--target", target], capture_output=True)
+            assert p.returncode == 0, p.stderr
+            assert os.readlink(target) == env.wrapper
+            subject = "qwrap-postfix-%s-%d" % (layout, os.getpid())
+            msg = b"To: someone@example.com\nSubject: %s\n\nhello from qwrap\n" % subject.encode()
+            old = set(os.listdir(spool))
+            p, recs, _ = env.run(["-t", "-i"], stdin=msg, prog=target)
+            assert p.returncode == 0, p.stderr
+            r = one(recs)
+            assert r["action"] == "deliver" and r["subject"] == subject
+            new = [f for f in set(os.listdir(spool)) - old]
+            assert len(new) == 1, new
+            queued = subprocess.run(["postcat", os.path.join(spool, new[0])],
+                                    capture_output=True, check=True).stdout
+            os.unlink(os.path.join(spool, new[0]))
+            body = queued.split(b"*** MESSAGE CONTENTS")[1].split(b"\n", 1)[1]
+            assert body.startswith(HEADER + b": id=" + r["id"].encode()), body[:200]
+            assert body.count(HEADER) == 1 and b"\nhello from qwrap\n" in body
+            assert b"sender: %s\n" % USER.encode() in queued, queued[:300]
+            p = subprocess.run([inst, "--revert"], capture_output=True)
+            assert p.returncode == 0, p.stderr
+            after = os.lstat(target)
+            assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+            if layout == "symlink":
+                assert os.readlink(target) == "mta"
+            else:
+                assert sha256_of(target) == sha256_of("/usr/sbin/sendmail")
+            os.unlink(target)
+            os.unlink(real)
+    finally:
+        env.reset_conf()
+        shutil.rmtree(os.path.join(env.root, "usr"), ignore_errors=True)
+
+
+@test
+def logrotate__installed_stanza__rotates_by_rename_and_keeps_append_only(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    gid = grp.getgrnam(GROUP).gr_gid
+    subprocess.run(["chattr", "+a", env.log], check=True)
+    # As make install put it in place, with this install's log path.
+    conf = os.path.join(env.root, "etc", "logrotate.d", "qwrap")
+    msg = b"Subject: s\n\nb\n"
+    p, recs, _ = env.run(["-t"], stdin=msg)
+    before = os.stat(env.log)
+    state = os.path.join(env.root, "logrotate.state")
+    p = subprocess.run(["logrotate", "-f", "-s", state, conf], capture_output=True)
+    assert p.returncode == 0, p.stderr
+    rotated = env.log + ".1"
+    assert os.stat(rotated).st_ino == before.st_ino, "not rotated by rename"
+    with open(rotated, "rb") as f:
+        assert b'"id":"%s"' % recs[0]["id"].encode() in f.read()
+    assert mode_of(env.log) == (0, gid, 0o620) and os.path.getsize(env.log) == 0
+    assert append_only(env.log)
+    p, recs, _ = env.run(["-t"], stdin=msg)
+    assert p.returncode == 0 and len(recs) == 1
+    subprocess.run(["chattr", "-a", rotated], check=False)
+    os.unlink(rotated)
 
 
 # ---------------------------------------------------------------- concurrency

@@ -1,0 +1,52 @@
+/*
+ * inst.h: the modules of qwrap-install, which runs as root and is never
+ * set-gid.  Each returns 0 or a sysexits code with ERR set; only main.c exits.
+ */
+#ifndef QWRAP_INST_H
+#define QWRAP_INST_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "state.h"
+
+#define ERR_MAX (2 * PATH_MAX + 256)
+
+/* util.c: paths, files and commands. */
+int path_at(const char *root, const char *path, char out[PATH_MAX]);
+void path_dir(const char *path, char out[PATH_MAX]);
+int sync_dir_of(const char *path, char err[ERR_MAX]);
+int fingerprint(const char *path, const struct stat *st, char out[65], char err[ERR_MAX]);
+int is_link_to(const char *path, const char *want);
+int run_command(char *const argv[], const char *input, char *out, size_t outcap);
+int find_program(const char *name, char out[PATH_MAX]);
+void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* setup.c: what the wrapper needs, made or put right. */
+int setup_group(gid_t *gid, char err[ERR_MAX]);
+int setup_wrapper(const char *path, gid_t gid, char err[ERR_MAX]);
+int setup_log(const char *path, gid_t gid, char err[ERR_MAX]);
+int setup_dir(const char *path, gid_t gid, char err[ERR_MAX]);
+
+/* swap.c: the target replaced by rename(2), never missing. */
+int swap_second_name(const char *target, const struct stat *tst, const char *original,
+    char err[ERR_MAX]);
+int swap_to_symlink(const char *target, const char *to, char err[ERR_MAX]);
+int swap_to_hardlink(const char *target, const char *from, char err[ERR_MAX]);
+int swap_is_original(const char *path, const struct install_state *s, int *same,
+    char err[ERR_MAX]);
+
+/* schedule.c: the end of a timed session. */
+int schedule_start(const char *how, const char *root, struct install_state *s,
+    char err[ERR_MAX]);
+void schedule_cancel(const struct install_state *s);
+int schedule_pending(const struct install_state *s);
+void schedule_wait(long long deadline);
+
+/* verify.c: --verify; the number of problems found. */
+int verify_all(const char *root, const struct conf *c);
+
+#endif

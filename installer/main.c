@@ -1,0 +1,431 @@
+/*
+ * qwrap-install: swaps qwrap-sendmail in for the MTA's sendmail and back,
+ * with the target never missing and the original never lost, and runs timed
+ * capture sessions that end by themselves.  Runs as root; never set-gid.
+ * Every change happens under a lock on the state directory, in an order
+ * where a crash at any step leaves the old state or the new one, and the
+ * next run finishes or explains.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "inst.h"
+#include "paths.h"
+
+#ifndef QWRAP_SBINDIR
+#define QWRAP_SBINDIR "/usr/local/sbin"
+#endif
+#define DEFAULT_TARGET "/var/qmail/bin/sendmail"
+#define LONGEST_SESSION (366L * 86400)
+
+static const char *root = "";	/* --root: every path below lives under it */
+static struct conf conf;
+static int scheduled;		/* run by a session's scheduled revert: report to syslog too */
+static char err[ERR_MAX];
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die(int status, const char *fmt, ...)
+{
+	char msg[ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "qwrap-install: %s\n", msg);
+	if (scheduled)
+		syslog(LOG_ERR, "%s", msg);
+	exit(status);
+}
+
+/* A module's failure: its sysexits code and its explanation. */
+static void
+check(int status)
+{
+	if (status != 0)
+		die(status, "%s", err);
+}
+
+static void
+under_root(const char *path, char out[PATH_MAX])
+{
+	if (path_at(root, path, out) < 0)
+		die(EX_USAGE, "path too long: %s%s", root, path);
+}
+
+static const char *
+when(long long t)
+{
+	static char buf[2][64];
+	static int i;
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	i = !i;
+	strftime(buf[i], sizeof buf[i], "%Y-%m-%d %H:%M:%S %Z", localtime_r(&tt, &tm));
+	return buf[i];
+}
+
+static const char *
+span(long long s)
+{
+	static char buf[64];
+
+	if (s >= 86400)
+		snprintf(buf, sizeof buf, "%lldd%02lldh%02lldm", s / 86400, s % 86400 / 3600,
+		    s % 3600 / 60);
+	else if (s >= 3600)
+		snprintf(buf, sizeof buf, "%lldh%02lldm%02llds", s / 3600, s % 3600 / 60, s % 60);
+	else
+		snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+	return buf;
+}
+
+/* One installer at a time: the lock is the state directory itself. */
+static void
+lock_state_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || flock(fd, LOCK_EX) < 0)
+		die(EX_IOERR, "cannot lock %s: %s", dir, strerror(errno));
+	/* Held until exit. */
+}
+
+static int
+load_state(const char *dir, struct install_state *s)
+{
+	int r = state_load(dir, 0, s, err);
+
+	if (r < 0)
+		die(EX_DATAERR, "%s; look at it, then remove it or restore the original by hand", err);
+	return r;
+}
+
+static void
+save_state(const char *dir, gid_t gid, const struct install_state *s)
+{
+	if (state_save(dir, gid, s, err) < 0)
+		die(EX_IOERR, "%s", err);
+}
+
+static void
+new_session(struct install_state *s, long duration)
+{
+	unsigned char r[STATE_SESSION_LEN / 2];
+
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+		die(EX_OSERR, "getrandom: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof r; i++)
+		snprintf(s->session + 2 * i, 3, "%02x", r[i]);
+	s->deadline = duration ? (long long)time(NULL) + duration : 0;
+	s->scheduler[0] = s->job[0] = '\0';
+}
+
+/* Schedules the end of a timed session; the wrapper's deadline check backs it up. */
+static void
+schedule(const char *dir, gid_t gid, struct install_state *s, const char *how)
+{
+	if (s->deadline == 0)
+		return;
+	if (schedule_start(how, root, s, err) != 0) {
+		fprintf(stderr, "qwrap-install: warning: the automatic revert is not scheduled (%s);"
+		    " qwrap-sendmail stops capturing at %s all the same; run qwrap-install --revert"
+		    " then\n", err, when(s->deadline));
+		return;
+	}
+	save_state(dir, gid, s);
+	note("capture ends at %s (in %s); revert scheduled by %s%s%s", when(s->deadline),
+	    span(s->deadline - (long long)time(NULL)), s->scheduler, s->job[0] ? " " : "", s->job);
+}
+
+static long long
+log_size(void)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	under_root(conf.log_file, path);
+	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+static int
+enable(const char *target_arg, long duration, const char *how)
+{
+	char target[PATH_MAX], original[PATH_MAX], wrapper[PATH_MAX], path[PATH_MAX];
+	char dir[PATH_MAX];
+	struct install_state s;
+	struct stat tst;
+	gid_t gid;
+	int have;
+
+	/* What the wrapper needs to record anything, made or put right. */
+	snprintf(wrapper, sizeof wrapper, "%s/qwrap-sendmail", QWRAP_SBINDIR);
+	check(setup_group(&gid, err));
+	under_root(wrapper, path);
+	check(setup_wrapper(path, gid, err));
+	under_root(conf.log_file, path);
+	check(setup_log(path, gid, err));
+	under_root(conf.spool_dir, path);
+	check(setup_dir(path, gid, err));
+	under_root(conf.state_dir, dir);
+	check(setup_dir(dir, gid, err));
+
+	lock_state_dir(dir);
+	have = load_state(dir, &s);
+	under_root(target_arg, target);
+	under_root(conf.sendmail, original);
+	if (lstat(target, &tst) < 0)
+		die(EX_NOINPUT, "%s: %s; nothing to put qwrap in front of", target, strerror(errno));
+	if (S_ISLNK(tst.st_mode) && is_link_to(target, wrapper)) {
+		struct install_state old = s;
+
+		if (!have)
+			die(EX_DATAERR, "%s already points to qwrap-sendmail but no state was recorded;"
+			    " put the original back by hand, then enable again", target);
+		if (duration == 0) {
+			note("already enabled since %s%s", when(s.enabled_at),
+			    s.deadline ? "; --for changes when the session ends" : "");
+			return 0;
+		}
+		/* A new deadline for the running session, under a new name. */
+		new_session(&s, duration);
+		save_state(dir, gid, &s);
+		schedule_cancel(&old);
+		schedule(dir, gid, &s, how);
+		return 0;
+	}
+	if (have && ((long long)tst.st_dev != s.dev || (long long)tst.st_ino != s.ino))
+		die(EX_DATAERR, "a state from an earlier enable names another file; run --revert first");
+
+	/* The original keeps a second name, then the target becomes the wrapper's link. */
+	check(swap_second_name(target, &tst, original, err));
+	memset(&s, 0, sizeof s);
+	snprintf(s.target, sizeof s.target, "%s", target_arg);
+	snprintf(s.original, sizeof s.original, "%s", conf.sendmail);
+	snprintf(s.wrapper, sizeof s.wrapper, "%s", wrapper);
+	s.dev = (long long)tst.st_dev;
+	s.ino = (long long)tst.st_ino;
+	s.mode = tst.st_mode & 07777;
+	s.uid = tst.st_uid;
+	s.gid = tst.st_gid;
+	if (fingerprint(original, &tst, s.sha256, err) < 0)
+		die(EX_IOERR, "%s", err);
+	s.enabled_at = (long long)time(NULL);
+	s.log_offset = log_size();
+	new_session(&s, duration);
+	save_state(dir, gid, &s);
+	check(swap_to_symlink(target, wrapper, err));
+	note("enabled: %s -> %s (the original is %s)", target, wrapper, original);
+	schedule(dir, gid, &s, how);
+	return 0;
+}
+
+static int
+revert(int force, const char *session, long long at)
+{
+	char target[PATH_MAX], original[PATH_MAX], dir[PATH_MAX];
+	struct install_state s;
+	struct stat tst, ost;
+	int same;
+
+	/* A timer process waits here for its deadline. */
+	if (at > 0)
+		schedule_wait(at);
+	under_root(conf.state_dir, dir);
+	if (access(dir, F_OK) < 0 || (lock_state_dir(dir), !load_state(dir, &s))) {
+		note("not enabled; nothing to revert");
+		return 0;
+	}
+	if (session != NULL && strcmp(session, s.session) != 0) {
+		note("session %s is over already; nothing to do", session);
+		return 0;
+	}
+	under_root(s.target, target);
+	under_root(s.original, original);
+	if (lstat(original, &ost) < 0)
+		die(EX_NOINPUT, "the original %s is gone (%s); nothing to put back", original,
+		    strerror(errno));
+	if (lstat(target, &tst) == 0 && tst.st_dev == ost.st_dev && tst.st_ino == ost.st_ino) {
+		/* An enable that stopped before the swap, or a revert before its cleanup. */
+		if (state_remove(dir, err) < 0)
+			die(EX_IOERR, "%s", err);
+		if (session == NULL)
+			schedule_cancel(&s);
+		note("%s is already the original; finished", target);
+		return 0;
+	}
+	if (!is_link_to(target, s.wrapper) && !force)
+		die(EX_DATAERR, "%s no longer points to qwrap-sendmail: something replaced it (an MTA"
+		    " or Plesk update?).  Nothing changed.  Look at it; --force puts %s back over it",
+		    target, original);
+	check(swap_is_original(original, &s, &same, err));
+	if (!same && !force)
+		die(EX_DATAERR, "%s is not the file recorded at enable (inode, mode, owner or SHA-256"
+		    " differ).  Nothing changed.  --force puts it back all the same", original);
+	check(swap_to_hardlink(target, original, err));
+	if (state_remove(dir, err) < 0)
+		die(EX_IOERR, "%s", err);
+	if (session == NULL)
+		schedule_cancel(&s);
+	note("reverted: %s is the original again (also still named %s)", target, original);
+	if (scheduled)
+		syslog(LOG_NOTICE, "capture session %s ended: %s is the original again", session,
+		    target);
+	return 0;
+}
+
+/* Records the capture log gained since enable (all of it when it was rotated since). */
+static long long
+records_since(long long offset)
+{
+	char path[PATH_MAX], buf[65536];
+	long long n = 0;
+	ssize_t r;
+	int fd;
+
+	under_root(conf.log_file, path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (lseek(fd, 0, SEEK_END) < offset)
+		offset = 0;
+	lseek(fd, offset, SEEK_SET);
+	while ((r = read(fd, buf, sizeof buf)) > 0)
+		for (ssize_t i = 0; i < r; i++)
+			n += buf[i] == '\n';
+	close(fd);
+	return n;
+}
+
+static int
+status(void)
+{
+	char dir[PATH_MAX];
+	struct install_state s;
+	long long now = (long long)time(NULL), n;
+
+	under_root(conf.state_dir, dir);
+	if (!load_state(dir, &s)) {
+		printf("capture:  off\nlog:      %s%s\n", root, conf.log_file);
+		return 0;
+	}
+	printf("capture:  on since %s\n", when(s.enabled_at));
+	if (s.deadline == 0)
+		printf("session:  no time limit (until qwrap-install --revert)\n");
+	else if (now >= s.deadline)
+		printf("session:  expired at %s (%s ago), not yet reverted: qwrap-sendmail no longer"
+		    " captures; run qwrap-install --revert\n", when(s.deadline), span(now - s.deadline));
+	else {
+		int pending = schedule_pending(&s);
+
+		printf("session:  ends at %s (%s left)\n", when(s.deadline), span(s.deadline - now));
+		if (s.scheduler[0] == '\0' || strcmp(s.scheduler, "none") == 0)
+			printf("revert:   not scheduled: qwrap-sendmail stops capturing at the deadline;"
+			    " run qwrap-install --revert then\n");
+		else
+			printf("revert:   scheduled by %s %s%s\n", s.scheduler, s.job, pending == 0 ?
+			    " -- which is gone: qwrap-sendmail stops capturing at the deadline; run"
+			    " qwrap-install --revert then" : "");
+	}
+	printf("target:   %s%s -> %s\noriginal: %s%s\nlog:      %s%s\n", root, s.target,
+	    s.wrapper, root, s.original, root, conf.log_file);
+	if ((n = records_since(s.log_offset)) >= 0)
+		printf("records:  %lld this session\n", n);
+	else
+		printf("records:  (log unreadable)\n");
+	return 0;
+}
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: qwrap-install --enable [--for DURATION] [--scheduler HOW] [--target PATH]"
+	    " [--root DIR]\n"
+	    "       qwrap-install --revert [--force] [--root DIR]\n"
+	    "       qwrap-install --status [--root DIR]\n"
+	    "       qwrap-install --verify [--root DIR]\n"
+	    "DURATION: 90s, 30m, 1h, 2d; HOW: auto, systemd-run, at, timer, none\n");
+	exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "enable", no_argument, NULL, 'e' }, { "revert", no_argument, NULL, 'r' },
+		{ "status", no_argument, NULL, 's' }, { "verify", no_argument, NULL, 'v' },
+		{ "target", required_argument, NULL, 't' }, { "for", required_argument, NULL, 'F' },
+		{ "scheduler", required_argument, NULL, 'S' },
+		{ "root", required_argument, NULL, 'R' }, { "force", no_argument, NULL, 'f' },
+		{ "session", required_argument, NULL, 'I' }, { "at", required_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *target = DEFAULT_TARGET, *how = "auto", *session = NULL;
+	char cpath[PATH_MAX], cerr[CONF_ERR_MAX];
+	int c, action = 0, force = 0;
+	long duration = 0;
+	long long at = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': case 'r': case 's': case 'v':
+			if (action && action != c)
+				usage(EX_USAGE);
+			action = c;
+			break;
+		case 't': target = optarg; break;
+		case 'R': root = optarg; break;
+		case 'f': force = 1; break;
+		case 'S': how = optarg; break;
+		case 'I': session = optarg; break;
+		case 'A': at = strtoll(optarg, NULL, 10); break;
+		case 'F':
+			duration = conf_parse_duration(optarg);
+			if (duration < 1 || duration > LONGEST_SESSION)
+				die(EX_USAGE, "--for takes a duration from 1s to 366d, such as 30m, 1h or 2d");
+			break;
+		case 'h': usage(0);
+		default: usage(EX_USAGE);
+		}
+	}
+	if (!action || optind != argc || target[0] != '/' ||
+	    (strcmp(how, "auto") && strcmp(how, "systemd-run") && strcmp(how, "at") &&
+	    strcmp(how, "timer") && strcmp(how, "none")) ||
+	    (duration && action != 'e') || ((session || at) && action != 'r'))
+		usage(EX_USAGE);
+	if (session != NULL) {
+		scheduled = 1;
+		openlog("qwrap-install", LOG_PID, LOG_DAEMON);
+	}
+	if (geteuid() != 0 && (action == 'e' || action == 'r'))
+		die(EX_NOPERM, "must be run as root");
+	umask(022);
+	under_root(QWRAP_CONF_PATH, cpath);
+	if (conf_load(cpath, (uid_t)-1, &conf, cerr) == CONF_BAD)
+		die(EX_CONFIG, "%s", cerr);
+	switch (action) {
+	case 'e': return enable(target, duration, how);
+	case 'r': return revert(force, session, at);
+	case 'v':
+		if (verify_all(root, &conf) > 0) {
+			printf("qwrap-install: problems found\n");
+			return EX_CONFIG;
+		}
+		printf("qwrap-install: all checks passed\n");
+		return 0;
+	default: return status();
+	}
+}

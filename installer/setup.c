@@ -1,0 +1,198 @@
+/*
+ * setup.c: what qwrap-sendmail needs to record anything: the qwrap group with
+ * no members, the wrapper root:qwrap 2755 where set-gid works, the log
+ * root:qwrap 0620 (append-only where the file system has it) in a directory
+ * only root writes, and the state and spool directories root:qwrap 0770.
+ * Each step makes what is missing and puts right an owner or mode that is off.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/statvfs.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "inst.h"
+
+int
+setup_group(gid_t *gid, char err[ERR_MAX])
+{
+	char groupadd[PATH_MAX], out[512];
+	struct group *g = getgrnam("qwrap");
+
+	if (g == NULL) {
+		char *argv[] = { groupadd, "--system", "qwrap", NULL };
+
+		if (find_program("groupadd", groupadd) < 0) {
+			snprintf(err, ERR_MAX, "there is no group qwrap and no groupadd to make it");
+			return EX_UNAVAILABLE;
+		}
+		if (run_command(argv, NULL, out, sizeof out) != 0 || (g = getgrnam("qwrap")) == NULL) {
+			snprintf(err, ERR_MAX, "groupadd --system qwrap failed: %s", out);
+			return EX_OSERR;
+		}
+		note("made the system group qwrap (gid %ld)", (long)g->gr_gid);
+	}
+	/* A member could write the log directly and forge records. */
+	if (g->gr_mem[0] != NULL) {
+		snprintf(err, ERR_MAX, "group qwrap has members (%s...): it must have none;"
+		    " remove them (gpasswd -d USER qwrap) and enable again", g->gr_mem[0]);
+		return EX_CONFIG;
+	}
+	*gid = g->gr_gid;
+	return 0;
+}
+
+/* Owner root:GID and MODE on the open FD; chown first, as it clears set-gid. */
+static int
+own(int fd, const struct stat *st, gid_t gid, mode_t mode, const char *path, char err[ERR_MAX])
+{
+	if (st->st_uid == 0 && st->st_gid == gid && (st->st_mode & 07777) == mode)
+		return 0;
+	if (fchown(fd, 0, gid) < 0 || fchmod(fd, mode) < 0) {
+		snprintf(err, ERR_MAX, "cannot make %s root:qwrap %04o: %s", path, (unsigned)mode,
+		    strerror(errno));
+		return EX_NOPERM;
+	}
+	note("%s is now root:qwrap %04o (was %ld:%ld %04o)", path, (unsigned)mode,
+	    (long)st->st_uid, (long)st->st_gid, (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
+int
+setup_wrapper(const char *path, gid_t gid, char err[ERR_MAX])
+{
+	struct statvfs vfs;
+	struct stat st;
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode)) {
+		snprintf(err, ERR_MAX, "%s is not installed (%s): run make install first", path,
+		    fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return EX_UNAVAILABLE;
+	}
+	if (st.st_uid != 0) {
+		snprintf(err, ERR_MAX, "%s belongs to uid %ld, not root: reinstall it as root", path,
+		    (long)st.st_uid);
+		close(fd);
+		return EX_CONFIG;
+	}
+	if (fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOSUID)) {
+		snprintf(err, ERR_MAX, "%s is on a file system mounted nosuid: the set-gid bit would be"
+		    " ignored and nothing recorded; install qwrap where set-gid works", path);
+		close(fd);
+		return EX_CONFIG;
+	}
+	r = own(fd, &st, gid, 02755, path, err);
+	close(fd);
+	return r;
+}
+
+/* Makes the missing directories of PATH, root:root 0755. */
+static int
+make_parents(const char *path, char err[ERR_MAX])
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof p, "%s", path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			snprintf(err, ERR_MAX, "cannot make %s: %s", p, strerror(errno));
+			return EX_CANTCREAT;
+		}
+		*s = '/';
+	}
+	return 0;
+}
+
+/*
+ * Append-only keeps even root's mistakes from rewriting the log in place.
+ * Not every file system (or container) allows it: that is a note, not a failure.
+ */
+static void
+make_append_only(int fd, const char *path)
+{
+	int flags;
+
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0) {
+		note("%s: no append-only attribute on this file system (%s)", path, strerror(errno));
+		return;
+	}
+	if (flags & FS_APPEND_FL)
+		return;
+	flags |= FS_APPEND_FL;
+	if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
+		note("%s: cannot make it append-only (%s)", path, strerror(errno));
+	else
+		note("%s is now append-only (chattr +a)", path);
+}
+
+int
+setup_log(const char *path, gid_t gid, char err[ERR_MAX])
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int fd, flags = 0, r;
+
+	path_dir(path, dir);
+	if ((r = make_parents(path, err)) != 0)
+		return r;
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
+		snprintf(err, ERR_MAX, "the log's directory %s must be root's and writable by nobody"
+		    " else: a user who can write there could replace the log", dir);
+		return EX_CONFIG;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC, 0620);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		snprintf(err, ERR_MAX, "the log %s must be a regular file with one name (%s)", path,
+		    fd < 0 ? strerror(errno) : "it is not");
+		if (fd >= 0)
+			close(fd);
+		return EX_CANTCREAT;
+	}
+	/* An append-only file keeps its owner and mode: lift the attribute to fix them. */
+	if ((st.st_uid != 0 || st.st_gid != gid || (st.st_mode & 07777) != 0620) &&
+	    ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_APPEND_FL)) {
+		flags &= ~FS_APPEND_FL;
+		ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	if ((r = own(fd, &st, gid, 0620, path, err)) == 0)
+		make_append_only(fd, path);
+	close(fd);
+	return r;
+}
+
+int
+setup_dir(const char *path, gid_t gid, char err[ERR_MAX])
+{
+	struct stat st;
+	int fd, r;
+
+	if ((r = make_parents(path, err)) != 0)
+		return r;
+	if (mkdir(path, 0770) < 0 && errno != EEXIST) {
+		snprintf(err, ERR_MAX, "cannot make %s: %s", path, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) < 0) {
+		snprintf(err, ERR_MAX, "%s must be a directory (%s)", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EX_CANTCREAT;
+	}
+	r = own(fd, &st, gid, 0770, path, err);
+	close(fd);
+	return r;
+}

@@ -1,0 +1,178 @@
+/* util.c: paths under --root, directory syncs, fingerprints and child commands. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "inst.h"
+#include "iofull.h"
+#include "sha256.h"
+
+int
+path_at(const char *root, const char *path, char out[PATH_MAX])
+{
+	return snprintf(out, PATH_MAX, "%s%s", root, path) >= PATH_MAX ? -1 : 0;
+}
+
+void
+path_dir(const char *path, char out[PATH_MAX])
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(out, PATH_MAX, ".");
+	else
+		snprintf(out, PATH_MAX, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
+/* A rename or a link is durable only once its directory is on disk. */
+int
+sync_dir_of(const char *path, char err[ERR_MAX])
+{
+	char dir[PATH_MAX];
+	int fd;
+
+	path_dir(path, dir);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) < 0) {
+		snprintf(err, ERR_MAX, "cannot sync directory %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The SHA-256 of a regular file's content, or of a symbolic link's text. */
+int
+fingerprint(const char *path, const struct stat *st, char out[65], char err[ERR_MAX])
+{
+	int fd;
+
+	if (S_ISLNK(st->st_mode)) {
+		char link[PATH_MAX];
+		ssize_t n = readlink(path, link, sizeof link);
+		struct sha256 s;
+
+		if (n < 0) {
+			snprintf(err, ERR_MAX, "cannot read link %s: %s", path, strerror(errno));
+			return -1;
+		}
+		sha256_init(&s);
+		sha256_update(&s, link, (size_t)n);
+		sha256_hex(&s, out);
+		return 0;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+	    sha256_fd(fd, out) < 0) {
+		snprintf(err, ERR_MAX, "cannot read %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+is_link_to(const char *path, const char *want)
+{
+	char link[PATH_MAX];
+	ssize_t n = readlink(path, link, sizeof link - 1);
+
+	if (n < 0)
+		return 0;
+	link[n] = '\0';
+	return strcmp(link, want) == 0;
+}
+
+int
+find_program(const char *name, char out[PATH_MAX])
+{
+	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin", NULL };
+
+	for (int i = 0; dirs[i] != NULL; i++) {
+		snprintf(out, PATH_MAX, "%s/%s", dirs[i], name);
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * Runs ARGV[0] (an absolute path) with INPUT on stdin and a plain
+ * environment; what it prints (stdout and stderr) goes to OUT when given.
+ * The exit status, or -1 when it could not run or died of a signal.
+ */
+int
+run_command(char *const argv[], const char *input, char *out, size_t outcap)
+{
+	static char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+	char buf[512];
+	int in[2], res[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(res, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	if ((pid = fork()) < 0) {
+		close(in[0]);
+		close(in[1]);
+		close(res[0]);
+		close(res[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(res[1], 1);
+		dup2(res[1], 2);
+		execve(argv[0], argv, env);
+		_exit(127);
+	}
+	close(in[0]);
+	close(res[1]);
+	if (input != NULL)
+		write_full(in[1], input, strlen(input));
+	close(in[1]);
+	while ((n = read(res[0], buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (out != NULL && len + 1 < outcap) {
+			size_t k = (size_t)n < outcap - 1 - len ? (size_t)n : outcap - 1 - len;
+
+			memcpy(out + len, buf, k);
+			len += k;
+		}
+	}
+	if (out != NULL)
+		out[len] = '\0';
+	close(res[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void
+note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("qwrap-install: ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
