@@ -2,10 +2,10 @@
  * schedule.c: the automatic revert at the end of a timed capture session,
  * scheduled with what the host has: a systemd timer when systemd is PID 1,
  * else an at job when atd runs, else a detached timer process.  Each runs
- * "qwrap-install --revert --session ID", which does nothing unless that
- * session is still the current one, so a stale job can never end a newer
- * session.  Should none of them run, qwrap-sendmail stops capturing at the
- * deadline by itself.
+ * "qwrap-install --revert --session ID --at DEADLINE", which waits for the
+ * deadline to the second and then does nothing unless that session is still
+ * the current one, so a stale job can never end a newer session.  Should
+ * none of them run, qwrap-sendmail stops capturing at the deadline by itself.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -78,8 +78,8 @@ pick(void)
 static int
 by_systemd(const char *self, const char *root, struct install_state *s, char err[ERR_MAX])
 {
-	char prog[PATH_MAX], unit[64], when[64], out[1024];
-	char *argv[16];
+	char prog[PATH_MAX], unit[64], when[64], at[32], out[1024];
+	char *argv[20];
 	int i = 0;
 
 	if (find_program("systemd-run", prog) < 0) {
@@ -88,6 +88,7 @@ by_systemd(const char *self, const char *root, struct install_state *s, char err
 	}
 	snprintf(unit, sizeof unit, "--unit=qwrap-revert-%s", s->session);
 	snprintf(when, sizeof when, "--on-active=%llds", s->deadline - (long long)time(NULL));
+	snprintf(at, sizeof at, "%lld", s->deadline);
 	argv[i++] = prog;
 	argv[i++] = unit;
 	argv[i++] = when;
@@ -97,6 +98,8 @@ by_systemd(const char *self, const char *root, struct install_state *s, char err
 	argv[i++] = "--revert";
 	argv[i++] = "--session";
 	argv[i++] = s->session;
+	argv[i++] = "--at";
+	argv[i++] = at;
 	if (root[0] != '\0') {
 		argv[i++] = "--root";
 		argv[i++] = (char *)root;
@@ -146,14 +149,17 @@ by_at(const char *self, const char *root, struct install_state *s, char err[ERR_
 		snprintf(err, ERR_MAX, "there is no at");
 		return EX_UNAVAILABLE;
 	}
-	/* at takes local time, to the second with -t. */
+	/*
+	 * at takes local time; atd runs jobs on the minute, so the job itself
+	 * waits for the second (--at).
+	 */
 	strftime(when, sizeof when, "%Y%m%d%H%M.%S", localtime_r(&t, &tm));
 	if (quote(qself, sizeof qself, self) < 0 || quote(qroot, sizeof qroot, root) < 0) {
 		snprintf(err, ERR_MAX, "path too long for an at job");
 		return EX_USAGE;
 	}
-	snprintf(script, sizeof script, "exec %s --revert --session %s%s%s\n", qself, s->session,
-	    root[0] ? " --root " : "", root[0] ? qroot : "");
+	snprintf(script, sizeof script, "exec %s --revert --session %s --at %lld%s%s\n", qself,
+	    s->session, s->deadline, root[0] ? " --root " : "", root[0] ? qroot : "");
 	if (run_command(argv, script, out, sizeof out) != 0 ||
 	    (job = strstr(out, "job ")) == NULL) {
 		snprintf(err, ERR_MAX, "at failed: %s", out);

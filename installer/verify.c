@@ -132,6 +132,22 @@ check_log(const char *path, gid_t gid)
 		finding(1, "log directory %s must be root's and writable by nobody else", dir);
 }
 
+/* The wrapper checks the real sendmail, then execs it by path: only root may change either. */
+static void
+check_real_sendmail(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	path_dir(path, dir);
+	if (stat(dir, &st) == 0 && (st.st_uid != 0 || (st.st_mode & 022)))
+		finding(1, "the real sendmail's directory %s must be root's and writable by nobody"
+		    " else", dir);
+	/* Missing is fine before enable gives it this name; check_session covers after. */
+	if (stat(path, &st) == 0 && (st.st_uid != 0 || (st.st_mode & 022)))
+		finding(1, "the real sendmail %s must be root's and writable by nobody else", path);
+}
+
 static void
 check_session(const char *root, const struct conf *c)
 {
@@ -178,6 +194,8 @@ verify_all(const char *root, const struct conf *c)
 		finding(1, "wrapper %s is on a file system mounted nosuid: set-gid is ignored", wrapper);
 	if (path_at(root, c->log_file, path) == 0)
 		check_log(path, gid);
+	if (path_at(root, c->sendmail, path) == 0)
+		check_real_sendmail(path);
 	if (path_at(root, c->state_dir, path) == 0)
 		check_owner_mode("state_dir", path, gid, 0770, 0);
 	if (path_at(root, c->spool_dir, path) == 0)

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="gcc libc6-dev make libconfig-dev libcmocka-dev php-cli php-cgi python3
 clang libclang-rt-14-dev libjson-c-dev jq util-linux passwd e2fsprogs strace logrotate
-postfix"
+postfix at"
 
 missing=
 for p in $PACKAGES; do

@@ -1136,6 +1136,44 @@ def session__timer_killed__wrapper_stops_capturing_at_the_deadline(env):
         sw.close()
 
 
+@test
+def session__at_scheduler__job_ends_the_session(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    if env.san:
+        return "skipped: atd runs jobs on the minute; once, without sanitizers, is enough"
+    # atd is installed (tests/deps.sh) but not started; run one for this test.
+    atd = None if subprocess.run(["pgrep", "-x", "atd"], capture_output=True).returncode == 0 \
+        else subprocess.Popen(["/usr/sbin/atd", "-f"])
+    sw = Swap(env)
+
+    def atq():
+        return subprocess.run(["atq"], capture_output=True, check=True).stdout
+
+    try:
+        p = sw.run("--enable", "--for", "1h", "--scheduler", "at", "--target", sw.target)
+        assert p.returncode == 0, p.stderr
+        first = install_state(env)
+        assert first["scheduler"] == "at" and first["job"].isdigit(), first
+        assert re.search(rb"^%s\t" % first["job"].encode(), atq(), re.M), atq()
+        st = sw.run("--status").stdout
+        assert b"scheduled by at %s\n" % first["job"].encode() in st, st
+        # A new end: the first job is removed, the new one ends the session.
+        p = sw.run("--enable", "--for", "5s", "--scheduler", "at", "--target", sw.target)
+        assert p.returncode == 0, p.stderr
+        second = install_state(env)
+        assert not re.search(rb"^%s\t" % first["job"].encode(), atq(), re.M), atq()
+        assert wait_for(lambda: not os.path.islink(sw.target), 90), "the at job did not revert"
+        # Not before the deadline: the job waits for the second.
+        assert time.time() >= int(second["deadline"])
+        assert os.stat(sw.target).st_ino == sw.ino and sha256_of(sw.target) == sw.sum
+    finally:
+        sw.close()
+        if atd is not None:
+            atd.terminate()
+            atd.wait()
+
+
 def strace_kill(cmd, syscall, n):
     """Runs CMD, killing it with SIGKILL as it enters its Nth SYSCALL; True when it died so."""
     p = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + syscall,
