@@ -195,15 +195,17 @@ enable(const char *target_arg, long duration, const char *how)
 		if (!have)
 			die(EX_DATAERR, "%s already points to qwrap-sendmail but no state was recorded;"
 			    " put the original back by hand, then enable again", target);
-		if (duration == 0) {
+		if (duration == 0 && (s.deadline == 0 || (long long)time(NULL) < s.deadline)) {
 			note("already enabled since %s%s", when(s.enabled_at),
 			    s.deadline ? "; --for changes when the session ends" : "");
 			return 0;
 		}
-		/* A new deadline for the running session, under a new name. */
+		/* A new end for the session (none: until --revert), under a new name. */
 		new_session(&s, duration);
 		save_state(dir, gid, &s);
 		schedule_cancel(&old);
+		if (duration == 0)
+			note("the timed session had expired; capturing again, until --revert");
 		schedule(dir, gid, &s, how);
 		return 0;
 	}

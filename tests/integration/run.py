@@ -895,6 +895,16 @@ def install__verify__passes_then_names_what_is_wrong(env):
     else:  # a host setting the test cannot change: it must be the only problem
         problems = [l for l in p.stdout.splitlines() if l.startswith(b"PROBLEM")]
         assert p.returncode == 78 and len(problems) == 1 and b"protected_hardlinks" in problems[0]
+    # A PHP process that cannot gain the group (NoNewPrivileges) is named.
+    php_nnp = subprocess.Popen(["setpriv", "--no-new-privs", "php", "-r", "sleep(30);"])
+    try:
+        time.sleep(0.5)
+        p = subprocess.run([inst, "--verify"], capture_output=True)
+        assert b"warning: process %d (php) runs with NoNewPrivileges" % php_nnp.pid in p.stdout, \
+            p.stdout
+    finally:
+        php_nnp.kill()
+        php_nnp.wait()
     env.unappend()
     os.chmod(env.log, 0o640)
     try:
@@ -1132,6 +1142,12 @@ def session__timer_killed__wrapper_stops_capturing_at_the_deadline(env):
         time.sleep(2)
         p, recs, got = env.run(["-t"], stdin=msg, prog=sw.target)
         assert p.returncode == 0 and recs == [] and one(got)["stdin"] == msg
+        # Enabling an expired session again captures again, with no end.
+        p = sw.enable()
+        assert p.returncode == 0 and b"had expired" in p.stdout, p.stdout
+        assert install_state(env)["deadline"] == "0"
+        p, recs, got = env.run(["-t"], stdin=msg, prog=sw.target)
+        check_delivered(env, p, recs, got, msg)
     finally:
         sw.close()
 
@@ -1204,7 +1220,8 @@ def install__killed_at_every_step__old_or_new_state_and_next_run_finishes(env):
 
     crashes = 0
     try:
-        for op in ("--enable", "--revert"):
+        timed = ["--for", "1h", "--scheduler", "none"]
+        for op, args in (("--enable", []), ("--enable", timed), ("--revert", [])):
             for call in calls:
                 n = 1
                 while True:
@@ -1213,11 +1230,12 @@ def install__killed_at_every_step__old_or_new_state_and_next_run_finishes(env):
                         assert sw.run("--revert").returncode == 0
                     else:
                         assert sw.enable().returncode == 0
-                    cmd = [sw.installer, op] + (["--target", sw.target] if op == "--enable" else [])
+                    cmd = [sw.installer, op] + args + \
+                        (["--target", sw.target] if op == "--enable" else [])
                     if not strace_kill(cmd, call, n):
                         break
                     crashes += 1
-                    where = "%s killed at %s #%d" % (op, call, n)
+                    where = "%s %s killed at %s #%d" % (op, " ".join(args), call, n)
                     consistent(where)
                     # The next run of the same operation repairs or finishes it.
                     p = subprocess.run(cmd, capture_output=True)
