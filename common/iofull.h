@@ -1,4 +1,4 @@
-/* iofull.h: write(2) until everything is written, retrying on EINTR. */
+/* iofull.h: write(2) until everything is written, retrying on EINTR; durable renames. */
 #ifndef QWRAP_IOFULL_H
 #define QWRAP_IOFULL_H
 
@@ -6,5 +6,8 @@
 
 /* 0 when all N bytes were written, -1 (errno set) otherwise. */
 int write_full(int fd, const void *p, size_t n);
+
+/* fsync(2) of directory DIR, which makes a rename or link in it durable; 0 or -1 (errno). */
+int fsync_dir(const char *dir);
 
 #endif

@@ -17,6 +17,10 @@
 #ifndef QWRAP_SPOOL_DIR
 #define QWRAP_SPOOL_DIR "/var/spool/qwrap"
 #endif
+#ifndef QWRAP_SBINDIR
+#define QWRAP_SBINDIR "/usr/local/sbin"
+#endif
+#define QWRAP_WRAPPER QWRAP_SBINDIR "/qwrap-sendmail"
 #ifndef QWRAP_REAL_SENDMAIL
 #define QWRAP_REAL_SENDMAIL "/var/qmail/bin/sendmail-qmail"
 #endif

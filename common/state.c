@@ -63,6 +63,7 @@ field(struct install_state *s, const char *k, const char *v)
 		{ "dev", &s->dev, 10 }, { "ino", &s->ino, 10 }, { "mode", &s->mode, 8 },
 		{ "uid", &s->uid, 10 }, { "gid", &s->gid, 10 },
 		{ "enabled_at", &s->enabled_at, 10 }, { "log_offset", &s->log_offset, 10 },
+		{ "log_ino", &s->log_ino, 10 },
 		{ "deadline", &s->deadline, 10 },
 	};
 
@@ -121,17 +122,17 @@ state_format(const struct install_state *s, char *buf, size_t cap)
 {
 	int n = snprintf(buf, cap, "version=1\ntarget=%s\noriginal=%s\nwrapper=%s\ndev=%lld\n"
 	    "ino=%lld\nmode=%llo\nuid=%lld\ngid=%lld\nsha256=%s\nenabled_at=%lld\nlog_offset=%lld\n"
-	    "deadline=%lld\nsession=%s\nscheduler=%s\njob=%s\n",
+	    "log_ino=%lld\ndeadline=%lld\nsession=%s\nscheduler=%s\njob=%s\n",
 	    s->target, s->original, s->wrapper, s->dev, s->ino, (unsigned long long)s->mode,
-	    s->uid, s->gid,
-	    s->sha256, s->enabled_at, s->log_offset, s->deadline, s->session, s->scheduler,
-	    s->job);
+	    s->uid, s->gid, s->sha256, s->enabled_at, s->log_offset, s->log_ino, s->deadline,
+	    s->session, s->scheduler, s->job);
 
 	return n < 0 ? cap : (size_t)n;
 }
 
 int
-state_load(const char *dir, uid_t trusted, struct install_state *s, char err[STATE_ERR_MAX])
+state_load(const char *dir, const char *name, uid_t trusted, struct install_state *s,
+    char err[STATE_ERR_MAX])
 {
 	char path[PATH_MAX], buf[STATE_FILE_MAX + 1], why[STATE_ERR_MAX];
 	struct stat st;
@@ -139,12 +140,15 @@ state_load(const char *dir, uid_t trusted, struct install_state *s, char err[STA
 	size_t len = 0;
 	int fd;
 
-	if (path_of(dir, STATE_NAME, path, err) < 0)
+	if (path_of(dir, name, path, err) < 0)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0) {
-		if (errno == ENOENT)
+		int e = errno;
+
+		if (e == ENOENT)
 			return 0;
-		snprintf(err, STATE_ERR_MAX, "cannot open %s: %s", path, strerror(errno));
+		snprintf(err, STATE_ERR_MAX, "cannot open %s: %s", path, strerror(e));
+		errno = e;	/* the installer tells EACCES apart */
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
@@ -178,17 +182,12 @@ state_load(const char *dir, uid_t trusted, struct install_state *s, char err[STA
 }
 
 static int
-sync_dir(const char *dir, char err[STATE_ERR_MAX])
+sync_state_dir(const char *dir, char err[STATE_ERR_MAX])
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd) < 0) {
+	if (fsync_dir(dir) < 0) {
 		snprintf(err, STATE_ERR_MAX, "cannot sync %s: %s", dir, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
-	close(fd);
 	return 0;
 }
 
@@ -223,28 +222,28 @@ state_save(const char *dir, gid_t gid, const struct install_state *s, char err[S
 		unlink(tmp);
 		return -1;
 	}
-	return sync_dir(dir, err);
+	return sync_state_dir(dir, err);
 }
 
 int
-state_remove(const char *dir, char err[STATE_ERR_MAX])
+state_retire(const char *dir, char err[STATE_ERR_MAX])
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], last[PATH_MAX];
 
-	if (path_of(dir, STATE_NAME, path, err) < 0)
+	if (path_of(dir, STATE_NAME, path, err) < 0 || path_of(dir, STATE_LAST, last, err) < 0)
 		return -1;
-	if (unlink(path) < 0 && errno != ENOENT) {
-		snprintf(err, STATE_ERR_MAX, "cannot remove %s: %s", path, strerror(errno));
+	if (rename(path, last) < 0 && errno != ENOENT) {
+		snprintf(err, STATE_ERR_MAX, "cannot rename %s: %s", path, strerror(errno));
 		return -1;
 	}
-	return sync_dir(dir, err);
+	return sync_state_dir(dir, err);
 }
 
 int
 state_session_over(const char *dir, uid_t trusted, time_t now)
 {
-	static struct install_state s;	/* three paths: not for the stack of a set-gid run */
+	static struct install_state s;	/* three paths: 12 KiB kept off the stack */
 	char err[STATE_ERR_MAX];
 
-	return state_load(dir, trusted, &s, err) == 1 && s.deadline > 0 && now >= s.deadline;
+	return state_load(dir, STATE_NAME, trusted, &s, err) == 1 && s.deadline > 0 && now >= s.deadline;
 }

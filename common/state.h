@@ -13,6 +13,7 @@
 #include <time.h>
 
 #define STATE_NAME        "install.state"
+#define STATE_LAST        "install.last"	/* the state of the last session, after revert */
 #define STATE_FILE_MAX    8192	/* bytes read at most; a real one is ~400 */
 #define STATE_ERR_MAX     (PATH_MAX + 128)
 #define STATE_SESSION_LEN 16	/* hex digits of a session's name */
@@ -21,7 +22,7 @@ struct install_state {
 	char target[PATH_MAX], original[PATH_MAX], wrapper[PATH_MAX];
 	long long dev, ino, mode, uid, gid;	/* the original, as it was at enable */
 	char sha256[65];
-	long long enabled_at, log_offset;
+	long long enabled_at, log_offset, log_ino;	/* where this session's records start */
 	long long deadline;		/* end of a timed session; 0 when there is none */
 	char session[STATE_SESSION_LEN + 1];	/* names the session's scheduled revert */
 	char scheduler[16];		/* systemd-run, at, timer or none; empty until scheduled */
@@ -35,11 +36,12 @@ int state_parse(const char *buf, size_t len, struct install_state *s, char err[S
 size_t state_format(const struct install_state *s, char *buf, size_t cap);
 
 /*
- * Reads DIR/install.state, which must be a regular file owned by root or
- * TRUSTED and writable by nobody else.  1 when read, 0 when there is none,
- * -1 with ERR set.
+ * Reads DIR/NAME (STATE_NAME or STATE_LAST), which must be a regular file
+ * owned by root or TRUSTED and writable by nobody else.  1 when read, 0 when
+ * there is none, -1 with ERR set (and errno, when opening failed).
  */
-int state_load(const char *dir, uid_t trusted, struct install_state *s, char err[STATE_ERR_MAX]);
+int state_load(const char *dir, const char *name, uid_t trusted, struct install_state *s,
+    char err[STATE_ERR_MAX]);
 
 /*
  * Writes it by a synced temporary file renamed into place, root:GID 0640, so
@@ -48,7 +50,8 @@ int state_load(const char *dir, uid_t trusted, struct install_state *s, char err
 int state_save(const char *dir, gid_t gid, const struct install_state *s,
     char err[STATE_ERR_MAX]);
 
-int state_remove(const char *dir, char err[STATE_ERR_MAX]);
+/* Ends a session: install.state becomes install.last, in one rename. */
+int state_retire(const char *dir, char err[STATE_ERR_MAX]);
 
 /* 1 when DIR's state names a timed session whose deadline is NOW or past. */
 int state_session_over(const char *dir, uid_t trusted, time_t now);

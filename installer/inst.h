@@ -26,6 +26,8 @@ int find_program(const char *name, char out[PATH_MAX]);
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* setup.c: what the wrapper needs, made or put right. */
+int group_check(gid_t gid, char err[ERR_MAX]);
+int log_dir_check(const char *dir, char err[ERR_MAX]);
 int setup_group(gid_t *gid, char err[ERR_MAX]);
 int setup_wrapper(const char *path, gid_t gid, char err[ERR_MAX]);
 int setup_log(const char *path, gid_t gid, char err[ERR_MAX]);
@@ -33,9 +35,8 @@ int setup_dir(const char *path, gid_t gid, char err[ERR_MAX]);
 
 /* swap.c: the target replaced by rename(2), never missing. */
 int swap_second_name(const char *target, const struct stat *tst, const char *original,
-    char err[ERR_MAX]);
-int swap_to_symlink(const char *target, const char *to, char err[ERR_MAX]);
-int swap_to_hardlink(const char *target, const char *from, char err[ERR_MAX]);
+    const struct install_state *last, char err[ERR_MAX]);
+int swap_replace(const char *target, int symbolic, const char *from, char err[ERR_MAX]);
 int swap_is_original(const char *path, const struct install_state *s, int *same,
     char err[ERR_MAX]);
 

@@ -24,11 +24,9 @@
 #include "inst.h"
 #include "paths.h"
 
-#ifndef QWRAP_SBINDIR
-#define QWRAP_SBINDIR "/usr/local/sbin"
-#endif
 #define DEFAULT_TARGET "/var/qmail/bin/sendmail"
 #define LONGEST_SESSION (366L * 86400)
+#define LOCK_WAIT 60		/* seconds another installer may hold the lock */
 
 static const char *root = "";	/* --root: every path below lives under it */
 static struct conf conf;
@@ -93,22 +91,34 @@ span(long long s)
 	return buf;
 }
 
-/* One installer at a time: the lock is the state directory itself. */
+/*
+ * One installer at a time: the lock is the state directory itself, held
+ * until exit.  A hung installer does not hold a scheduled revert forever.
+ */
 static void
 lock_state_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), waited = 0;
 
-	if (fd < 0 || flock(fd, LOCK_EX) < 0)
-		die(EX_IOERR, "cannot lock %s: %s", dir, strerror(errno));
-	/* Held until exit. */
+	if (fd < 0)
+		die(EX_IOERR, "cannot open %s: %s", dir, strerror(errno));
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			die(EX_IOERR, "cannot lock %s: %s", dir, strerror(errno));
+		if (waited++ == LOCK_WAIT)
+			die(EX_TEMPFAIL, "another qwrap-install has held %s for %d s; try again",
+			    dir, LOCK_WAIT);
+		sleep(1);
+	}
 }
 
 static int
-load_state(const char *dir, struct install_state *s)
+load_state(const char *dir, const char *name, struct install_state *s)
 {
-	int r = state_load(dir, 0, s, err);
+	int r = state_load(dir, name, 0, s, err);
 
+	if (r < 0 && (errno == EACCES || errno == EPERM))
+		die(EX_NOPERM, "%s: run as root", err);
 	if (r < 0)
 		die(EX_DATAERR, "%s; look at it, then remove it or restore the original by hand", err);
 	return r;
@@ -151,45 +161,50 @@ schedule(const char *dir, gid_t gid, struct install_state *s, const char *how)
 	    span(s->deadline - (long long)time(NULL)), s->scheduler, s->job[0] ? " " : "", s->job);
 }
 
-static long long
-log_size(void)
+/* Where this session's records start: the log's inode and size now. */
+static void
+log_mark(struct install_state *s)
 {
 	char path[PATH_MAX];
 	struct stat st;
 
 	under_root(conf.log_file, path);
-	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+	if (stat(path, &st) == 0) {
+		s->log_ino = (long long)st.st_ino;
+		s->log_offset = (long long)st.st_size;
+	}
 }
 
 static int
 enable(const char *target_arg, long duration, const char *how)
 {
-	char target[PATH_MAX], original[PATH_MAX], wrapper[PATH_MAX], path[PATH_MAX];
-	char dir[PATH_MAX];
-	struct install_state s;
+	char target[PATH_MAX], original[PATH_MAX], path[PATH_MAX], dir[PATH_MAX];
+	struct install_state s, last;
 	struct stat tst;
 	gid_t gid;
-	int have;
+	int have, have_last;
 
-	/* What the wrapper needs to record anything, made or put right. */
-	snprintf(wrapper, sizeof wrapper, "%s/qwrap-sendmail", QWRAP_SBINDIR);
+	under_root(target_arg, target);
+	under_root(conf.sendmail, original);
+	if (lstat(target, &tst) < 0)
+		die(EX_NOINPUT, "%s: %s; nothing to put qwrap in front of", target, strerror(errno));
+
+	/* What the wrapper needs to record anything, made or put right, under the lock. */
 	check(setup_group(&gid, err));
-	under_root(wrapper, path);
+	under_root(conf.state_dir, dir);
+	check(setup_dir(dir, gid, err));
+	lock_state_dir(dir);
+	under_root(QWRAP_WRAPPER, path);
 	check(setup_wrapper(path, gid, err));
 	under_root(conf.log_file, path);
 	check(setup_log(path, gid, err));
 	under_root(conf.spool_dir, path);
 	check(setup_dir(path, gid, err));
-	under_root(conf.state_dir, dir);
-	check(setup_dir(dir, gid, err));
 
-	lock_state_dir(dir);
-	have = load_state(dir, &s);
-	under_root(target_arg, target);
-	under_root(conf.sendmail, original);
+	have = load_state(dir, STATE_NAME, &s);
 	if (lstat(target, &tst) < 0)
 		die(EX_NOINPUT, "%s: %s; nothing to put qwrap in front of", target, strerror(errno));
-	if (S_ISLNK(tst.st_mode) && is_link_to(target, wrapper)) {
+	if (S_ISLNK(tst.st_mode) && is_link_to(target, QWRAP_WRAPPER)) {
 		struct install_state old = s;
 
 		if (!have)
@@ -213,11 +228,12 @@ enable(const char *target_arg, long duration, const char *how)
 		die(EX_DATAERR, "a state from an earlier enable names another file; run --revert first");
 
 	/* The original keeps a second name, then the target becomes the wrapper's link. */
-	check(swap_second_name(target, &tst, original, err));
+	have_last = load_state(dir, STATE_LAST, &last);
+	check(swap_second_name(target, &tst, original, have_last ? &last : NULL, err));
 	memset(&s, 0, sizeof s);
 	snprintf(s.target, sizeof s.target, "%s", target_arg);
 	snprintf(s.original, sizeof s.original, "%s", conf.sendmail);
-	snprintf(s.wrapper, sizeof s.wrapper, "%s", wrapper);
+	snprintf(s.wrapper, sizeof s.wrapper, "%s", QWRAP_WRAPPER);
 	s.dev = (long long)tst.st_dev;
 	s.ino = (long long)tst.st_ino;
 	s.mode = tst.st_mode & 07777;
@@ -226,28 +242,44 @@ enable(const char *target_arg, long duration, const char *how)
 	if (fingerprint(original, &tst, s.sha256, err) < 0)
 		die(EX_IOERR, "%s", err);
 	s.enabled_at = (long long)time(NULL);
-	s.log_offset = log_size();
+	log_mark(&s);
 	new_session(&s, duration);
 	save_state(dir, gid, &s);
-	check(swap_to_symlink(target, wrapper, err));
-	note("enabled: %s -> %s (the original is %s)", target, wrapper, original);
+	check(swap_replace(target, 1, QWRAP_WRAPPER, err));
+	note("enabled: %s -> %s (the original is %s)", target, QWRAP_WRAPPER, original);
 	schedule(dir, gid, &s, how);
 	return 0;
 }
 
+static void
+finish(const char *dir, const struct install_state *s, const char *session)
+{
+	if (state_retire(dir, err) < 0)
+		die(EX_IOERR, "%s", err);
+	/* A scheduled revert running now is the job itself: nothing to cancel. */
+	if (session == NULL)
+		schedule_cancel(s);
+}
+
 static int
-revert(int force, const char *session, long long at)
+revert(int force, int keep, const char *target_arg, const char *session, long long at)
 {
 	char target[PATH_MAX], original[PATH_MAX], dir[PATH_MAX];
 	struct install_state s;
 	struct stat tst, ost;
 	int same;
 
-	/* A timer process waits here for its deadline. */
+	/* A scheduled revert waits here for its deadline. */
 	if (at > 0)
 		schedule_wait(at);
 	under_root(conf.state_dir, dir);
-	if (access(dir, F_OK) < 0 || (lock_state_dir(dir), !load_state(dir, &s))) {
+	if (access(dir, F_OK) == 0)
+		lock_state_dir(dir);
+	if (access(dir, F_OK) < 0 || !load_state(dir, STATE_NAME, &s)) {
+		under_root(target_arg, target);
+		if (session == NULL && is_link_to(target, QWRAP_WRAPPER))
+			die(EX_DATAERR, "%s points to qwrap-sendmail, but nothing was recorded (%s/%s is"
+			    " missing): put the original back by hand", target, dir, STATE_NAME);
 		note("not enabled; nothing to revert");
 		return 0;
 	}
@@ -257,31 +289,34 @@ revert(int force, const char *session, long long at)
 	}
 	under_root(s.target, target);
 	under_root(s.original, original);
+	if (keep) {
+		/* An update replaced the target: keep it, and end the session around it. */
+		if (is_link_to(target, s.wrapper))
+			die(EX_USAGE, "%s still points to qwrap-sendmail: --keep-target is for a target"
+			    " an update replaced; use --revert", target);
+		finish(dir, &s, session);
+		note("session ended; %s left as it is", target);
+		return 0;
+	}
 	if (lstat(original, &ost) < 0)
 		die(EX_NOINPUT, "the original %s is gone (%s); nothing to put back", original,
 		    strerror(errno));
 	if (lstat(target, &tst) == 0 && tst.st_dev == ost.st_dev && tst.st_ino == ost.st_ino) {
 		/* An enable that stopped before the swap, or a revert before its cleanup. */
-		if (state_remove(dir, err) < 0)
-			die(EX_IOERR, "%s", err);
-		if (session == NULL)
-			schedule_cancel(&s);
+		finish(dir, &s, session);
 		note("%s is already the original; finished", target);
 		return 0;
 	}
 	if (!is_link_to(target, s.wrapper) && !force)
 		die(EX_DATAERR, "%s no longer points to qwrap-sendmail: something replaced it (an MTA"
-		    " or Plesk update?).  Nothing changed.  Look at it; --force puts %s back over it",
-		    target, original);
+		    " or Plesk update?).  Nothing changed.  Look at it: --keep-target keeps it and"
+		    " ends the session, --force puts %s back over it", target, original);
 	check(swap_is_original(original, &s, &same, err));
 	if (!same && !force)
 		die(EX_DATAERR, "%s is not the file recorded at enable (inode, mode, owner or SHA-256"
 		    " differ).  Nothing changed.  --force puts it back all the same", original);
-	check(swap_to_hardlink(target, original, err));
-	if (state_remove(dir, err) < 0)
-		die(EX_IOERR, "%s", err);
-	if (session == NULL)
-		schedule_cancel(&s);
+	check(swap_replace(target, 0, original, err));
+	finish(dir, &s, session);
 	note("reverted: %s is the original again (also still named %s)", target, original);
 	if (scheduled)
 		syslog(LOG_NOTICE, "capture session %s ended: %s is the original again", session,
@@ -289,19 +324,23 @@ revert(int force, const char *session, long long at)
 	return 0;
 }
 
-/* Records the capture log gained since enable (all of it when it was rotated since). */
+/*
+ * Records the capture log gained since enable; all of the current log when
+ * it was rotated since (those in the rotated file are not counted).
+ */
 static long long
-records_since(long long offset)
+records_since(const struct install_state *s)
 {
 	char path[PATH_MAX], buf[65536];
-	long long n = 0;
+	long long n = 0, offset = s->log_offset;
+	struct stat st;
 	ssize_t r;
 	int fd;
 
 	under_root(conf.log_file, path);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	if (lseek(fd, 0, SEEK_END) < offset)
+	if (fstat(fd, &st) < 0 || (long long)st.st_ino != s->log_ino || st.st_size < offset)
 		offset = 0;
 	lseek(fd, offset, SEEK_SET);
 	while ((r = read(fd, buf, sizeof buf)) > 0)
@@ -312,18 +351,31 @@ records_since(long long offset)
 }
 
 static int
-status(void)
+status(const char *target_arg)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], target[PATH_MAX];
 	struct install_state s;
 	long long now = (long long)time(NULL), n;
 
 	under_root(conf.state_dir, dir);
-	if (!load_state(dir, &s)) {
-		printf("capture:  off\nlog:      %s%s\n", root, conf.log_file);
+	if (!load_state(dir, STATE_NAME, &s)) {
+		under_root(target_arg, target);
+		if (is_link_to(target, QWRAP_WRAPPER))
+			printf("capture:  on, but nothing was recorded (%s/%s is missing):"
+			    " qwrap-install cannot prove the original; put it back by hand\n", dir,
+			    STATE_NAME);
+		else
+			printf("capture:  off\n");
+		printf("log:      %s%s\n", root, conf.log_file);
 		return 0;
 	}
-	printf("capture:  on since %s\n", when(s.enabled_at));
+	under_root(s.target, target);
+	if (!is_link_to(target, s.wrapper))
+		printf("capture:  off, but a state was recorded at %s: an enable that did not finish,"
+		    " or %s was replaced since; see qwrap-install --verify\n", when(s.enabled_at),
+		    target);
+	else
+		printf("capture:  on since %s\n", when(s.enabled_at));
 	if (s.deadline == 0)
 		printf("session:  no time limit (until qwrap-install --revert)\n");
 	else if (now >= s.deadline)
@@ -341,9 +393,9 @@ status(void)
 			    " -- which is gone: qwrap-sendmail stops capturing at the deadline; run"
 			    " qwrap-install --revert then" : "");
 	}
-	printf("target:   %s%s -> %s\noriginal: %s%s\nlog:      %s%s\n", root, s.target,
-	    s.wrapper, root, s.original, root, conf.log_file);
-	if ((n = records_since(s.log_offset)) >= 0)
+	printf("target:   %s -> %s\noriginal: %s%s\nlog:      %s%s\n", target, s.wrapper, root,
+	    s.original, root, conf.log_file);
+	if ((n = records_since(&s)) >= 0)
 		printf("records:  %lld this session\n", n);
 	else
 		printf("records:  (log unreadable)\n");
@@ -356,10 +408,10 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: qwrap-install --enable [--for DURATION] [--scheduler HOW] [--target PATH]"
 	    " [--root DIR]\n"
-	    "       qwrap-install --revert [--force] [--root DIR]\n"
-	    "       qwrap-install --status [--root DIR]\n"
+	    "       qwrap-install --revert [--force | --keep-target] [--target PATH] [--root DIR]\n"
+	    "       qwrap-install --status [--target PATH] [--root DIR]\n"
 	    "       qwrap-install --verify [--root DIR]\n"
-	    "DURATION: 90s, 30m, 1h, 2d; HOW: auto, systemd-run, at, timer, none\n");
+	    "DURATION: 90s, 30m, 1h, 2d, 1w; HOW: auto, systemd-run, at, timer, none\n");
 	exit(status);
 }
 
@@ -372,12 +424,13 @@ main(int argc, char *argv[])
 		{ "target", required_argument, NULL, 't' }, { "for", required_argument, NULL, 'F' },
 		{ "scheduler", required_argument, NULL, 'S' },
 		{ "root", required_argument, NULL, 'R' }, { "force", no_argument, NULL, 'f' },
+		{ "keep-target", no_argument, NULL, 'k' },
 		{ "session", required_argument, NULL, 'I' }, { "at", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	const char *target = DEFAULT_TARGET, *how = "auto", *session = NULL;
+	const char *target = DEFAULT_TARGET, *how = NULL, *session = NULL;
 	char cpath[PATH_MAX], cerr[CONF_ERR_MAX];
-	int c, action = 0, force = 0;
+	int c, action = 0, force = 0, keep = 0;
 	long duration = 0;
 	long long at = 0;
 
@@ -391,9 +444,14 @@ main(int argc, char *argv[])
 		case 't': target = optarg; break;
 		case 'R': root = optarg; break;
 		case 'f': force = 1; break;
+		case 'k': keep = 1; break;
 		case 'S': how = optarg; break;
 		case 'I': session = optarg; break;
-		case 'A': at = strtoll(optarg, NULL, 10); break;
+		case 'A':
+			if (strspn(optarg, "0123456789") != strlen(optarg) || strlen(optarg) > 12 ||
+			    (at = strtoll(optarg, NULL, 10)) <= 0)
+				usage(EX_USAGE);
+			break;
 		case 'F':
 			duration = conf_parse_duration(optarg);
 			if (duration < 1 || duration > LONGEST_SESSION)
@@ -404,9 +462,11 @@ main(int argc, char *argv[])
 		}
 	}
 	if (!action || optind != argc || target[0] != '/' ||
-	    (strcmp(how, "auto") && strcmp(how, "systemd-run") && strcmp(how, "at") &&
-	    strcmp(how, "timer") && strcmp(how, "none")) ||
-	    (duration && action != 'e') || ((session || at) && action != 'r'))
+	    (how && (!duration || (strcmp(how, "auto") && strcmp(how, "systemd-run") &&
+	    strcmp(how, "at") && strcmp(how, "timer") && strcmp(how, "none")))) ||
+	    (duration && action != 'e') || ((session || at || force || keep) && action != 'r') || (force && keep) ||
+	    (session && (strlen(session) != STATE_SESSION_LEN ||
+	    strspn(session, "0123456789abcdef") != STATE_SESSION_LEN)))
 		usage(EX_USAGE);
 	if (session != NULL) {
 		scheduled = 1;
@@ -419,8 +479,8 @@ main(int argc, char *argv[])
 	if (conf_load(cpath, (uid_t)-1, &conf, cerr) == CONF_BAD)
 		die(EX_CONFIG, "%s", cerr);
 	switch (action) {
-	case 'e': return enable(target, duration, how);
-	case 'r': return revert(force, session, at);
+	case 'e': return enable(target, duration, how ? how : "auto");
+	case 'r': return revert(force, keep, target, session, at);
 	case 'v':
 		if (verify_all(root, &conf) > 0) {
 			printf("qwrap-install: problems found\n");
@@ -428,6 +488,6 @@ main(int argc, char *argv[])
 		}
 		printf("qwrap-install: all checks passed\n");
 		return 0;
-	default: return status();
+	default: return status(target);
 	}
 }

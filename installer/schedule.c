@@ -20,10 +20,7 @@
 #include <unistd.h>
 
 #include "inst.h"
-
-#ifndef QWRAP_SBINDIR
-#define QWRAP_SBINDIR "/usr/local/sbin"
-#endif
+#include "paths.h"
 
 /* This program's path, for the job to run. */
 static void
@@ -52,8 +49,7 @@ process_named(const char *name)
 		if ((fp = fopen(path, "re")) == NULL)
 			continue;
 		if (fgets(comm, sizeof comm, fp) != NULL)
-			found = strcmp(comm, name) == 0 || (strncmp(comm, name, strlen(name)) == 0 &&
-			    comm[strlen(name)] == '\n');
+			found = strncmp(comm, name, strlen(name)) == 0 && comm[strlen(name)] == '\n';
 		fclose(fp);
 	}
 	if (d != NULL)
@@ -143,7 +139,7 @@ by_at(const char *self, const char *root, struct install_state *s, char err[ERR_
 	char script[5 * PATH_MAX], out[1024], *job;
 	time_t t = (time_t)s->deadline;
 	struct tm tm;
-	char *argv[] = { prog, "-t", when, NULL };
+	char *argv[] = { prog, "-M", "-t", when, NULL };	/* -M: no mail to root */
 
 	if (find_program("at", prog) < 0) {
 		snprintf(err, ERR_MAX, "there is no at");
@@ -185,13 +181,15 @@ by_timer(const char *self, const char *root, struct install_state *s, char err[E
 	if (child == 0) {
 		char *argv[] = { (char *)self, "--revert", "--session", s->session, "--at", at,
 		    root[0] ? "--root" : NULL, (char *)root, NULL };
-		int null = open("/dev/null", O_RDWR);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		setsid();
 		if ((timer = fork()) == 0) {
+			/* Nothing of the caller's stays open for the whole session. */
 			dup2(null, 0);
 			dup2(null, 1);
 			dup2(null, 2);
+			close_range(3, ~0U, 0);
 			signal(SIGHUP, SIG_IGN);
 			if (chdir("/") == 0)
 				execv(self, argv);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,44 @@
 #include <unistd.h>
 
 #include "inst.h"
+
+/* A member, or a user whose primary group it is, could write the log directly. */
+int
+group_check(gid_t gid, char err[ERR_MAX])
+{
+	struct group *g = getgrgid(gid);
+	struct passwd *pw;
+	int found = 0;
+
+	if (g != NULL && g->gr_mem[0] != NULL) {
+		snprintf(err, ERR_MAX, "group qwrap has members (%s...): it must have none;"
+		    " remove them (gpasswd -d USER qwrap)", g->gr_mem[0]);
+		return -1;
+	}
+	setpwent();
+	while (!found && (pw = getpwent()) != NULL)
+		if (pw->pw_gid == gid) {
+			snprintf(err, ERR_MAX, "qwrap is the primary group of user %s: it must be"
+			    " nobody's", pw->pw_name);
+			found = 1;
+		}
+	endpwent();
+	return found ? -1 : 0;
+}
+
+/* A user who can write the log's directory could replace the log. */
+int
+log_dir_check(const char *dir, char err[ERR_MAX])
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
+		snprintf(err, ERR_MAX, "the log's directory %s must be root's and writable by nobody"
+		    " else", dir);
+		return -1;
+	}
+	return 0;
+}
 
 int
 setup_group(gid_t *gid, char err[ERR_MAX])
@@ -31,20 +70,18 @@ setup_group(gid_t *gid, char err[ERR_MAX])
 			snprintf(err, ERR_MAX, "there is no group qwrap and no groupadd to make it");
 			return EX_UNAVAILABLE;
 		}
-		if (run_command(argv, NULL, out, sizeof out) != 0 || (g = getgrnam("qwrap")) == NULL) {
+		/* Another installer may have made it meanwhile: only its absence is a failure. */
+		int r = run_command(argv, NULL, out, sizeof out);
+
+		if ((g = getgrnam("qwrap")) == NULL) {
 			snprintf(err, ERR_MAX, "groupadd --system qwrap failed: %s", out);
 			return EX_OSERR;
 		}
-		note("made the system group qwrap (gid %ld)", (long)g->gr_gid);
-	}
-	/* A member could write the log directly and forge records. */
-	if (g->gr_mem[0] != NULL) {
-		snprintf(err, ERR_MAX, "group qwrap has members (%s...): it must have none;"
-		    " remove them (gpasswd -d USER qwrap) and enable again", g->gr_mem[0]);
-		return EX_CONFIG;
+		if (r == 0)
+			note("made the system group qwrap (gid %ld)", (long)g->gr_gid);
 	}
 	*gid = g->gr_gid;
-	return 0;
+	return group_check(*gid, err) < 0 ? EX_CONFIG : 0;
 }
 
 /* Owner root:GID and MODE on the open FD; chown first, as it clears set-gid. */
@@ -147,11 +184,8 @@ setup_log(const char *path, gid_t gid, char err[ERR_MAX])
 	path_dir(path, dir);
 	if ((r = make_parents(path, err)) != 0)
 		return r;
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
-		snprintf(err, ERR_MAX, "the log's directory %s must be root's and writable by nobody"
-		    " else: a user who can write there could replace the log", dir);
+	if (log_dir_check(dir, err) < 0)
 		return EX_CONFIG;
-	}
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC, 0620);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {

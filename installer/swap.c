@@ -13,35 +13,59 @@
 
 #include "inst.h"
 
-/* The original gets the config's sendmail name once, and never over another file. */
+/*
+ * The original gets the config's sendmail name, never over another file:
+ * except over the second name the last revert left, once the MTA replaced
+ * the target since (LAST proves it is that same file).
+ */
 int
 swap_second_name(const char *target, const struct stat *tst, const char *original,
-    char err[ERR_MAX])
+    const struct install_state *last, char err[ERR_MAX])
 {
-	struct stat ost;
+	struct stat ost, a, b;
+	int same = 0, r;
 
 	if (lstat(original, &ost) == 0) {
 		if (ost.st_dev == tst->st_dev && ost.st_ino == tst->st_ino)
-			return 0;
-		snprintf(err, ERR_MAX, "%s exists and is not %s: refusing to overwrite it; set"
-		    " 'sendmail' in the config to a free name or move that file away", original,
-		    target);
-		return EX_CANTCREAT;
-	}
-	if (errno != ENOENT) {
+			;	/* given at an enable that stopped before its end */
+		else if (last == NULL || swap_is_original(original, last, &same, err) != 0 || !same) {
+			snprintf(err, ERR_MAX, "%s exists and is not %s: refusing to overwrite it; set"
+			    " 'sendmail' in the config to a free name or move that file away", original,
+			    target);
+			return EX_CANTCREAT;
+		} else if ((r = swap_replace(original, 0, target, err)) != 0)
+			return r;
+		else
+			note("%s was the original of the last session, replaced since: it now names"
+			    " the current %s", original, target);
+	} else if (errno != ENOENT) {
 		snprintf(err, ERR_MAX, "%s: %s", original, strerror(errno));
 		return EX_IOERR;
-	}
-	if (linkat(AT_FDCWD, target, AT_FDCWD, original, 0) < 0) {
+	} else if (linkat(AT_FDCWD, target, AT_FDCWD, original, 0) < 0) {
 		snprintf(err, ERR_MAX, "cannot link %s to %s: %s (they must be on one file system)",
 		    target, original, strerror(errno));
 		return EX_CANTCREAT;
 	}
-	return sync_dir_of(original, err) < 0 ? EX_IOERR : 0;
+	if (sync_dir_of(original, err) < 0)
+		return EX_IOERR;
+	/* A relative symbolic link (Exim's sendmail -> exim4) only works beside its target. */
+	if (stat(target, &a) < 0 || stat(original, &b) < 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino) {
+		unlink(original);
+		snprintf(err, ERR_MAX, "%s is a symbolic link that leads elsewhere when named %s:"
+		    " set 'sendmail' in the config to a name in the same directory", target,
+		    original);
+		return EX_CONFIG;
+	}
+	return 0;
 }
 
-static int
-replace(const char *target, int symbolic, const char *from, char err[ERR_MAX])
+/*
+ * Makes TARGET a symbolic link to FROM, or another name of FROM, by
+ * rename(2) of a link made under a temporary name in the same directory.
+ */
+int
+swap_replace(const char *target, int symbolic, const char *from, char err[ERR_MAX])
 {
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	const char *base = strrchr(target, '/') + 1;
@@ -63,18 +87,6 @@ replace(const char *target, int symbolic, const char *from, char err[ERR_MAX])
 		return EX_IOERR;
 	}
 	return sync_dir_of(target, err) < 0 ? EX_IOERR : 0;
-}
-
-int
-swap_to_symlink(const char *target, const char *to, char err[ERR_MAX])
-{
-	return replace(target, 1, to, err);
-}
-
-int
-swap_to_hardlink(const char *target, const char *from, char err[ERR_MAX])
-{
-	return replace(target, 0, from, err);
 }
 
 /* *SAME is 1 when PATH is the file recorded at enable: inode, mode, owner and hash. */

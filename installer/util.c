@@ -33,16 +33,12 @@ int
 sync_dir_of(const char *path, char err[ERR_MAX])
 {
 	char dir[PATH_MAX];
-	int fd;
 
 	path_dir(path, dir);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) < 0) {
+	if (fsync_dir(dir) < 0) {
 		snprintf(err, ERR_MAX, "cannot sync directory %s: %s", dir, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
-	close(fd);
 	return 0;
 }
 
@@ -135,7 +131,9 @@ run_command(char *const argv[], const char *input, char *out, size_t outcap)
 		dup2(in[0], 0);
 		dup2(res[1], 1);
 		dup2(res[1], 2);
-		execve(argv[0], argv, env);
+		/* at records the working directory in its job: make it one that stays. */
+		if (chdir("/") == 0)
+			execve(argv[0], argv, env);
 		_exit(127);
 	}
 	close(in[0]);

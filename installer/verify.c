@@ -18,10 +18,7 @@
 #include <unistd.h>
 
 #include "inst.h"
-
-#ifndef QWRAP_SBINDIR
-#define QWRAP_SBINDIR "/usr/local/sbin"
-#endif
+#include "paths.h"
 
 static int problems;
 
@@ -117,8 +114,7 @@ check_no_new_privs(void)
 static void
 check_log(const char *path, gid_t gid)
 {
-	char dir[PATH_MAX];
-	struct stat st;
+	char dir[PATH_MAX], err[ERR_MAX];
 	int fd, flags;
 
 	check_owner_mode("log", path, gid, 0620, 1);
@@ -128,8 +124,8 @@ check_log(const char *path, gid_t gid)
 		close(fd);
 	}
 	path_dir(path, dir);
-	if (stat(dir, &st) == 0 && (st.st_uid != 0 || (st.st_mode & 022)))
-		finding(1, "log directory %s must be root's and writable by nobody else", dir);
+	if (log_dir_check(dir, err) < 0)
+		finding(1, "%s", err);
 }
 
 /* The wrapper checks the real sendmail, then execs it by path: only root may change either. */
@@ -144,7 +140,9 @@ check_real_sendmail(const char *path)
 		finding(1, "the real sendmail's directory %s must be root's and writable by nobody"
 		    " else", dir);
 	/* Missing is fine before enable gives it this name; check_session covers after. */
-	if (stat(path, &st) == 0 && (st.st_uid != 0 || (st.st_mode & 022)))
+	if (lstat(path, &st) == 0 && stat(path, &st) < 0)
+		finding(1, "the real sendmail %s leads nowhere: %s", path, strerror(errno));
+	else if (stat(path, &st) == 0 && (st.st_uid != 0 || (st.st_mode & 022)))
 		finding(1, "the real sendmail %s must be root's and writable by nobody else", path);
 }
 
@@ -153,7 +151,8 @@ check_session(const char *root, const struct conf *c)
 {
 	char dir[PATH_MAX], target[PATH_MAX], original[PATH_MAX], err[ERR_MAX];
 	struct install_state s;
-	int same = 0, r = path_at(root, c->state_dir, dir) < 0 ? -1 : state_load(dir, 0, &s, err);
+	int same = 0, r = path_at(root, c->state_dir, dir) < 0 ? -1 :
+	    state_load(dir, STATE_NAME, 0, &s, err);
 
 	if (r < 0) {
 		finding(1, "%s", err);
@@ -178,7 +177,7 @@ check_session(const char *root, const struct conf *c)
 int
 verify_all(const char *root, const struct conf *c)
 {
-	char path[PATH_MAX], wrapper[PATH_MAX];
+	char path[PATH_MAX], wrapper[PATH_MAX], err[ERR_MAX];
 	struct group *g = getgrnam("qwrap");
 	gid_t gid = g ? g->gr_gid : (gid_t)-1;
 	struct statvfs vfs;
@@ -186,9 +185,10 @@ verify_all(const char *root, const struct conf *c)
 	problems = 0;
 	if (g == NULL)
 		finding(1, "there is no group qwrap (groupadd --system qwrap, or qwrap-install --enable)");
-	else if (g->gr_mem[0] != NULL)
-		finding(1, "group qwrap has members (%s...): it must have none", g->gr_mem[0]);
-	snprintf(wrapper, sizeof wrapper, "%s%s/qwrap-sendmail", root, QWRAP_SBINDIR);
+	else if (group_check(gid, err) < 0)
+		finding(1, "%s", err);
+	if (path_at(root, QWRAP_WRAPPER, wrapper) < 0)
+		return ++problems;
 	if (check_owner_mode("wrapper", wrapper, gid, 02755, 1) == 0 &&
 	    statvfs(wrapper, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
 		finding(1, "wrapper %s is on a file system mounted nosuid: set-gid is ignored", wrapper);

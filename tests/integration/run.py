@@ -52,7 +52,7 @@ class Env:
         self.made_user = self.made_group = False
         if self.is_root:
             self._make_user_and_group()
-        itbuild = os.path.join(build, "it")
+        itbuild = self.itbuild = os.path.join(build, "it")
         make = ["make", "-s", "-C", REPO, "BUILD=" + itbuild, "PREFIX=" + self.root,
                 "SYSCONFDIR=" + os.path.join(self.root, "etc"),
                 "LOCALSTATEDIR=" + os.path.join(self.root, "var"),
@@ -755,6 +755,13 @@ def syslog__copy_enabled__record_sent_to_dev_log(env):
 
 # ---------------------------------------------------------------- qwrap-install
 
+def tmp_write(path, data, mode=0o755):
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, mode)
+    return path
+
+
 def sha256_of(path):
     import hashlib
     with open(path, "rb") as f:
@@ -784,6 +791,11 @@ class Swap:
         if not os.path.exists(self.env.real):
             os.link(self.target, self.env.real)
         os.unlink(self.target)
+        # The stand-in back under its name, whatever the test left there.
+        if sha256_of(self.env.real) != self.sum:
+            os.unlink(self.env.real)
+            shutil.copy(os.path.join(REPO, self.env.itbuild, "standin"), self.env.real)
+            os.chmod(self.env.real, 0o755)
 
 
 @test
@@ -805,6 +817,10 @@ def install__enable_send_revert__original_restored(env):
         st = sw.run("--status")
         assert b"capture:  on" in st.stdout and b"records:  1 this session" in st.stdout, st.stdout
         assert b"no time limit" in st.stdout, st.stdout
+        # The state is for root (and the wrapper's group) only.
+        p = subprocess.run(["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
+                            sw.installer, "--status"], capture_output=True)
+        assert p.returncode == 77 and b"run as root" in p.stderr, (p.returncode, p.stderr)
         p = sw.run("--revert")
         assert p.returncode == 0, p.stderr
         assert not os.path.islink(sw.target)
@@ -843,6 +859,29 @@ def install__drift_and_taken_name__refused_until_force(env):
         p = sw.run("--revert", "--force")
         assert p.returncode == 0, p.stderr
         assert sha256_of(sw.target) == sw.sum
+        # The same, but the update's file is the one to keep: --keep-target.
+        assert sw.enable().returncode == 0
+        os.rename(tmp_write(sw.target + ".pkg", b"#!/bin/sh\necho updated\n"), sw.target)
+        p = sw.run("--revert", "--keep-target")
+        assert p.returncode == 0 and b"left as it is" in p.stdout, p.stderr
+        with open(sw.target, "rb") as f:
+            assert f.read() == b"#!/bin/sh\necho updated\n"
+        assert b"capture:  off" in sw.run("--status").stdout
+        # The next enable takes the updated file, over the last session's second name.
+        assert sw.enable().returncode == 0
+        assert sw.run("--revert").returncode == 0
+        with open(sw.target, "rb") as f:
+            assert f.read() == b"#!/bin/sh\necho updated\n"
+        # The state removed behind qwrap's back: said, and revert does not guess.
+        assert sw.enable().returncode == 0
+        os.unlink(os.path.join(env.root, "var", "lib", "qwrap", "install.state"))
+        st = sw.run("--status", "--target", sw.target).stdout
+        assert b"nothing was recorded" in st, st
+        p = sw.run("--revert", "--target", sw.target)
+        assert p.returncode == 65 and b"put the original back by hand" in p.stderr, p.stderr
+        assert os.path.islink(sw.target)
+        os.rename(env.real, sw.target)
+        os.link(sw.target, env.real)
     finally:
         sw.close()
 
@@ -880,6 +919,37 @@ def install__1000_swaps_under_load__target_never_missing(env):
         out = loop.communicate()[0]
         sw.close()
     assert misses == [] and b"MISS" not in out, (misses[:3], out[:200])
+
+
+@test
+def install__mta_update_between_sessions__next_enable_takes_the_new_binary(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    sw = Swap(env)
+    try:
+        assert sw.enable().returncode == 0
+        assert sw.run("--revert").returncode == 0
+        # A package update replaces sendmail; the last session's second name stays.
+        tmp = sw.target + ".dpkg-new"
+        with open(tmp, "wb") as f:
+            f.write(b"#!/bin/sh\nexec cat >/dev/null\n")
+        os.chmod(tmp, 0o755)
+        os.rename(tmp, sw.target)
+        new_ino = os.stat(sw.target).st_ino
+        p = sw.enable()
+        assert p.returncode == 0 and b"original of the last session" in p.stdout, p.stderr
+        assert os.stat(env.real).st_ino == new_ino
+        assert sw.run("--revert").returncode == 0
+        assert os.stat(sw.target).st_ino == new_ino
+        # Anything else under that name is still never overwritten.
+        os.unlink(env.real)
+        with open(env.real, "wb") as f:
+            f.write(b"someone else's\n")
+        p = sw.enable()
+        assert p.returncode == 73 and b"refusing to overwrite" in p.stderr, p.stderr
+        os.unlink(env.real)
+    finally:
+        sw.close()
 
 
 @test
@@ -1024,6 +1094,16 @@ def install__enable_sets_up_group_log_dirs_and_wrapper(env):
             assert not os.path.islink(sw.target)
         finally:
             os.chmod(logdir, 0o755)
+        # A user whose primary group it is could write the log directly: refused.
+        subprocess.run(["useradd", "--system", "--no-create-home", "-g", GROUP, "qwrapprim"],
+                       check=True, capture_output=True)
+        try:
+            p = sw.enable()
+            assert p.returncode == 78 and b"primary group of user qwrapprim" in p.stderr, p.stderr
+            v = sw.run("--verify")
+            assert v.returncode == 78 and b"primary group of user qwrapprim" in v.stdout
+        finally:
+            subprocess.run(["userdel", "qwrapprim"], check=True, capture_output=True)
         # A member of the group could write the log directly: refused.
         subprocess.run(["gpasswd", "-a", USER, GROUP], check=True, capture_output=True)
         try:
@@ -1081,10 +1161,17 @@ def session__for_3s__ends_by_itself_and_for_again_moves_the_end(env):
         return "skipped: needs root"
     sw = Swap(env)
     try:
-        p = sw.run("--enable", "--for", "1h", "--scheduler", "timer", "--target", sw.target)
+        # An fd of the caller's (a lock, a pipe) does not stay open in the timer.
+        r, w = os.pipe()
+        p = subprocess.run([sw.installer, "--enable", "--for", "1h", "--scheduler", "timer",
+                            "--target", sw.target], capture_output=True, pass_fds=(r, w))
+        os.close(r)
+        os.close(w)
         assert p.returncode == 0, p.stderr
         first = int(install_state(env)["job"])
         assert process_alive(first)
+        assert sorted(os.listdir("/proc/%d/fd" % first)) == ["0", "1", "2"]
+        assert os.readlink("/proc/%d/cwd" % first) == "/"
         st = sw.run("--status").stdout
         assert b"left)" in st and b"scheduled by timer %d" % first in st, st
         assert re.search(rb"ends at .* \((59m|1h00m)", st), st
@@ -1273,6 +1360,13 @@ def install__postfix_sendmail_binary_and_exim_style_symlink(env):
                 os.chmod(os.path.join(sbin, "mta"), 0o755)
                 os.symlink("mta", target)
             before = os.lstat(target)
+            if layout == "symlink":
+                # Given its second name in another directory, the link would lead nowhere.
+                env.set_conf(b'sendmail = "%s";' % os.path.join(env.root, "bin", "sm.mta").encode())
+                p = subprocess.run([inst, "--enable", "--target", target], capture_output=True)
+                assert p.returncode == 78 and b"same directory" in p.stderr, p.stderr
+                assert os.readlink(target) == "mta"
+                assert not os.path.lexists(os.path.join(env.root, "bin", "sm.mta"))
             real = os.path.join(sbin, "sendmail.mta")
             env.set_conf(b'sendmail = "%s";' % real.encode())
             p = subprocess.run([inst, "--enable", "--target", target], capture_output=True)

@@ -23,7 +23,7 @@ static const char GOOD[] =
     "version=1\ntarget=/var/qmail/bin/sendmail\noriginal=/var/qmail/bin/sendmail-qmail\n"
     "wrapper=/usr/local/sbin/qwrap-sendmail\ndev=2049\nino=123456\nmode=755\nuid=0\ngid=0\n"
     "sha256=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
-    "enabled_at=1700000000\nlog_offset=42\ndeadline=1700003600\nsession=00112233aabbccdd\n"
+    "enabled_at=1700000000\nlog_offset=42\nlog_ino=77\ndeadline=1700003600\nsession=00112233aabbccdd\n"
     "scheduler=timer\njob=4242\n";
 
 static int
@@ -118,17 +118,20 @@ state_parse__malformed__refused_with_reason(void **state)
 }
 
 static void
-state_save__load__round_trip_root_only(void **state)
+state_save__load_retire__round_trip(void **state)
 {
 	struct install_state a, b;
 
 	(void)state;
 	assert_int_equal(state_parse(GOOD, sizeof GOOD - 1, &a, err), 0);
 	assert_int_equal(state_save(dir, getgid(), &a, err), 0);
-	assert_int_equal(state_load(dir, getuid(), &b, err), 1);
+	assert_int_equal(state_load(dir, STATE_NAME, getuid(), &b, err), 1);
 	assert_memory_equal(&a, &b, sizeof a);
-	assert_int_equal(state_remove(dir, err), 0);
-	assert_int_equal(state_load(dir, getuid(), &b, err), 0);
+	/* Retired, the session is over and its record is kept as install.last. */
+	assert_int_equal(state_retire(dir, err), 0);
+	assert_int_equal(state_load(dir, STATE_NAME, getuid(), &b, err), 0);
+	assert_int_equal(state_load(dir, STATE_LAST, getuid(), &b, err), 1);
+	assert_memory_equal(&a, &b, sizeof a);
 }
 
 static void
@@ -139,12 +142,12 @@ state_load__writable_by_others_or_symlink__refused(void **state)
 
 	(void)state;
 	write_file(GOOD, 0666);
-	assert_int_equal(state_load(dir, getuid(), &s, err), -1);
+	assert_int_equal(state_load(dir, STATE_NAME, getuid(), &s, err), -1);
 	assert_non_null(strstr(err, "writable by nobody else"));
 	snprintf(other, sizeof other, "%s/elsewhere", dir);
 	assert_int_equal(rename(path, other), 0);
 	assert_int_equal(symlink(other, path), 0);
-	assert_int_equal(state_load(dir, getuid(), &s, err), -1);
+	assert_int_equal(state_load(dir, STATE_NAME, getuid(), &s, err), -1);
 }
 
 static void
@@ -157,7 +160,7 @@ state_load__larger_than_the_limit__refused(void **state)
 	memset(big, '\n', sizeof big - 1);
 	memcpy(big, GOOD, sizeof GOOD - 1);
 	write_file(big, 0640);
-	assert_int_equal(state_load(dir, getuid(), &s, err), -1);
+	assert_int_equal(state_load(dir, STATE_NAME, getuid(), &s, err), -1);
 	assert_non_null(strstr(err, "larger than"));
 }
 
@@ -193,7 +196,7 @@ main(void)
 		cmocka_unit_test(state_parse__good_file__every_field),
 		cmocka_unit_test(state_format__parse__round_trip),
 		cmocka_unit_test(state_parse__malformed__refused_with_reason),
-		cmocka_unit_test_setup_teardown(state_save__load__round_trip_root_only, setup,
+		cmocka_unit_test_setup_teardown(state_save__load_retire__round_trip, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(state_load__writable_by_others_or_symlink__refused,
 		    setup, teardown),
