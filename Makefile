@@ -40,18 +40,19 @@ endif
 PATHS    = -DQWRAP_CONF_PATH='"$(CONF_PATH)"' -DQWRAP_LOG_PATH='"$(LOG_PATH)"' \
            -DQWRAP_STATE_DIR='"$(STATE_DIR)"' -DQWRAP_SPOOL_DIR='"$(SPOOL_DIR)"' \
            -DQWRAP_REAL_SENDMAIL='"$(REAL_SENDMAIL)"' -DQWRAP_SBINDIR='"$(SBINDIR)"'
-ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(HARDEN) $(CFLAGS) $(PATHS) -Icommon -Iwrapper -Iinstaller
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(HARDEN) $(CFLAGS) $(PATHS) -Icommon -Iwrapper -Iinstaller -Itools
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c common/sha256.c \
-              common/state.c
+              common/state.c common/spool.c
 WRAPPER_SRC = wrapper/sanitize.c wrapper/classify.c wrapper/caller.c \
-              wrapper/message.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c
+              wrapper/message.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
+              wrapper/ratelimit.c wrapper/hold.c
 COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 
 PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap $(BUILD)/qwrap-install
-UNITS    = classify json record idheader message caller config logfile state
+UNITS    = classify json record idheader message caller config logfile state ratelimit
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
 HELPERS  = $(BUILD)/standin $(BUILD)/launch
 
@@ -59,7 +60,7 @@ HELPERS  = $(BUILD)/standin $(BUILD)/launch
 
 all: $(PROGRAMS)
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h installer/*.h tests/unit/*.h) $(BUILD)/flags.stamp
+$(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h installer/*.h tools/*.h tests/unit/*.h) $(BUILD)/flags.stamp
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -74,7 +75,9 @@ FORCE:
 $(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_OBJ) $(BUILD)/flags.stamp
 	$(CC) $(WRAPPER_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -lconfig
 
-$(BUILD)/qwrap: $(BUILD)/tools/qwrap.o $(COMMON_OBJ)
+TOOL_OBJ = $(BUILD)/tools/qwrap.o $(BUILD)/tools/held.o $(BUILD)/wrapper/message.o \
+           $(BUILD)/wrapper/classify.o
+$(BUILD)/qwrap: $(TOOL_OBJ) $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
 
 INSTALLER_SRC = installer/main.c installer/util.c installer/setup.c installer/swap.c \

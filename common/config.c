@@ -44,6 +44,7 @@ conf_defaults(struct conf *c)
 	c->nfields = 4;
 	snprintf(c->state_dir, sizeof c->state_dir, "%s", QWRAP_STATE_DIR);
 	snprintf(c->spool_dir, sizeof c->spool_dir, "%s", QWRAP_SPOOL_DIR);
+	c->spool_max_mb = 1024;
 	c->on_error = ON_ERROR_DELIVER;
 	c->limits[0] = (struct conf_limit){ LIMIT_PER_UID, 200, 3600,
 	    LIMIT_COUNT_MESSAGES, LIMIT_HOLD, 0 };
@@ -305,8 +306,9 @@ load_limit(struct ctx *x, const config_setting_t *g, struct conf_limit *l)
 				l->per = (enum limit_per)v;
 			have_per = 1;
 		} else if (strcmp(k, "max") == 0) {
-			if (long_of(x, s, "'max'", &l->max) == 0 && l->max < 1)
-				fail(x, s, "'max' must be at least 1");
+			if (long_of(x, s, "'max'", &l->max) == 0 &&
+			    (l->max < 1 || l->max > CONF_LIMIT_MAX))
+				fail(x, s, "'max' must be from 1 to %d", CONF_LIMIT_MAX);
 			have_max = 1;
 		} else if (strcmp(k, "window") == 0) {
 			const char *w;
@@ -395,6 +397,11 @@ load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 			abs_path(x, s, c->state_dir, sizeof c->state_dir);
 		else if (strcmp(k, "spool_dir") == 0)
 			abs_path(x, s, c->spool_dir, sizeof c->spool_dir);
+		else if (strcmp(k, "spool_max_mb") == 0) {
+			if (long_of(x, s, "'spool_max_mb'", &c->spool_max_mb) == 0 &&
+			    (c->spool_max_mb < 1 || c->spool_max_mb > 1048576))
+				fail(x, s, "'spool_max_mb' must be from 1 to 1048576 (MiB)");
+		}
 		else if (strcmp(k, "on_error") == 0) {
 			if ((v = enum_of(x, s, on_errors, "\"deliver\" or \"tempfail\"")) >= 0)
 				c->on_error = (enum conf_on_error)v;
@@ -403,7 +410,7 @@ load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 		else if (strcmp(k, "exempt_uids") == 0)
 			load_exempt(x, s, c);
 		else
-			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, on_error, limits, exempt_uids)", k);
+			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, spool_max_mb, on_error, limits, exempt_uids)", k);
 	}
 }
 

@@ -15,6 +15,7 @@
 #define CONF_MAX_EXEMPT    64
 #define CONF_MAX_FIELDS    8
 #define CONF_HEADER_NAME_MAX 76
+#define CONF_LIMIT_MAX     1000000	/* the largest 'max' of a limit (its state file: 16 MB) */
 
 enum conf_on_error { ON_ERROR_DELIVER, ON_ERROR_TEMPFAIL };
 
@@ -43,6 +44,7 @@ struct conf {
 	int nfields;
 	char state_dir[PATH_MAX];
 	char spool_dir[PATH_MAX];
+	long spool_max_mb;	/* held mail beyond this falls back to reject */
 	enum conf_on_error on_error;
 	struct conf_limit limits[CONF_MAX_LIMITS];
 	int nlimits;

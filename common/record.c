@@ -207,6 +207,24 @@ encode(struct jbuf *b, const struct record *r, const struct caps *c)
 	key_strv(b, "php_script", r->php_script, c);
 	if (r->forged_header > 0)
 		key_long(b, "forged_header", r->forged_header);
+	if (r->limit != NULL) {
+		const struct rec_limit *l = r->limit;
+
+		jb_key(b, "limit", 0);
+		jb_raw(b, "{");
+		jb_key(b, "rule", 1);
+		jb_long(b, l->rule);
+		key_str(b, "per", l->per, c);
+		key_str(b, "count", l->count, c);
+		key_str(b, "action", l->action, c);
+		key_str(b, "key", l->key, c);
+		key_long(b, "counted", l->counted);
+		key_long(b, "max", l->max);
+		key_long(b, "window", l->window);
+		jb_raw(b, "}");
+	}
+	if (r->held_id != NULL)
+		key_str(b, "held_id", r->held_id, c);
 	if (r->error != NULL)
 		key_str(b, "error", r->error, c);
 	if (b->truncated || r->truncated)

@@ -31,6 +31,15 @@ struct rec_env {
 	const char *value;
 };
 
+/* The limit that fired for this message (BRIEF §6). */
+struct rec_limit {
+	int rule;		/* 1-based position in the config's limits */
+	const char *per, *count, *action;	/* as in the config */
+	const char *key;	/* "uid:1000", "script:1000:/path", "cwd:1000:/path" */
+	long counted;		/* in the window before this message */
+	long max, window;	/* window in seconds */
+};
+
 struct record {
 	const char *id;
 	struct timespec ts;
@@ -54,6 +63,8 @@ struct record {
 	long rcpt_count;
 	int forged_header;	/* caller-supplied headers of our name, renamed */
 	int truncated;		/* the caller already cut something (the encoder adds its own cuts) */
+	const struct rec_limit *limit;	/* NULL when no limit fired */
+	const char *held_id;	/* release and discard: the id of the held message's record */
 	const char *error;	/* what went wrong, NULL when nothing did */
 };
 

@@ -184,18 +184,24 @@ by_timer(const char *self, const char *root, struct install_state *s, char err[E
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		setsid();
-		if ((timer = fork()) == 0) {
-			/* Nothing of the caller's stays open for the whole session. */
+		if (fork() == 0) {
+			/*
+			 * Nothing of the caller's stays open for the whole session; the pid
+			 * is reported once that is so, and the pipe closes at the exec.
+			 */
+			timer = getpid();
 			dup2(null, 0);
 			dup2(null, 1);
 			dup2(null, 2);
-			close_range(3, ~0U, 0);
+			if (p[1] > 3)
+				close_range(3, (unsigned)p[1] - 1, 0);
+			close_range((unsigned)p[1] + 1, ~0U, 0);
 			signal(SIGHUP, SIG_IGN);
-			if (chdir("/") == 0)
+			if (write(p[1], &timer, sizeof timer) == sizeof timer && chdir("/") == 0)
 				execv(self, argv);
 			_exit(127);
 		}
-		_exit(timer > 0 && write(p[1], &timer, sizeof timer) == sizeof timer ? 0 : 1);
+		_exit(0);
 	}
 	close(p[1]);
 	if (read(p[0], &timer, sizeof timer) != sizeof timer)

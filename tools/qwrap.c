@@ -1,18 +1,23 @@
 /*
- * qwrap: the admin tool.  Runs as root (or any admin), never set-gid; for
- * now it validates a configuration file the way the wrapper reads it.
+ * qwrap: the admin tool.  Runs as root (or any admin), never set-gid.  For
+ * now: check-config, and the hold spool (held, release, discard).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "config.h"
+#include "held.h"
 #include "paths.h"
 
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: qwrap check-config [FILE]\n");
+	fprintf(stderr, "usage: qwrap check-config [FILE]\n"
+	    "       qwrap held [--json]\n"
+	    "       qwrap release ID... | --all | --uid N | --script GLOB\n"
+	    "       qwrap discard ID... | --all | --uid N | --script GLOB\n");
 	return EX_USAGE;
 }
 
@@ -43,6 +48,20 @@ check_config(const char *path)
 	return 0;
 }
 
+/* The config the wrapper uses, for the spool and log paths. */
+static const struct conf *
+config(void)
+{
+	static struct conf c;
+	char err[CONF_ERR_MAX];
+
+	if (conf_load(QWRAP_CONF_PATH, (uid_t)-1, &c, err) == CONF_BAD) {
+		fprintf(stderr, "qwrap: %s\n", err);
+		exit(EX_CONFIG);
+	}
+	return &c;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -50,5 +69,12 @@ main(int argc, char *argv[])
 		return usage();
 	if (strcmp(argv[1], "check-config") == 0 && argc <= 3)
 		return check_config(argc == 3 ? argv[2] : QWRAP_CONF_PATH);
+	if (strcmp(argv[1], "held") == 0 && (argc == 2 || (argc == 3 &&
+	    strcmp(argv[2], "--json") == 0)))
+		return held_list(config(), argc == 3);
+	if (strcmp(argv[1], "release") == 0)
+		return held_release(config(), argc - 2, argv + 2);
+	if (strcmp(argv[1], "discard") == 0)
+		return held_discard(config(), argc - 2, argv + 2);
 	return usage();
 }

@@ -5,10 +5,14 @@
  * WARNING: this program is set-gid qwrap.  The caller controls argv (argc 0
  * included), the environment, open and closed fds, the cwd, the umask,
  * rlimits, the signal mask and dispositions, interval timers, stdin, and the
- * timing of all of it.  The group is used for two things only, reading the
- * end of a timed capture session from install.state and opening the capture
- * log, and is dropped for good before anything the caller wrote (stdin,
- * /proc, the environment) is looked at.
+ * timing of all of it.  The group is used for reading the end of a timed
+ * capture session from install.state, opening the capture log and, when
+ * limits are configured, for the limit state and the hold spool.  Before
+ * anything the caller wrote (stdin, /proc, the environment) is looked at, it
+ * is dropped for good, or with limits lowered to the saved gid: effective
+ * again only inside apply_limits, whose file names are hashes and whose
+ * writes are the message as read.  It is dropped for good before the real
+ * sendmail or any helper process runs.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -27,9 +31,11 @@
 #include "classify.h"
 #include "config.h"
 #include "deliver.h"
+#include "hold.h"
 #include "idheader.h"
 #include "logfile.h"
 #include "message.h"
+#include "ratelimit.h"
 #include "paths.h"
 #include "record.h"
 #include "sanitize.h"
@@ -75,6 +81,72 @@ exec_real(char *argv[], char *envp[], const struct procstate *ps)
 	die(EX_UNAVAILABLE, err);
 }
 
+static struct rl_verdict verdict;	/* of the limits; verdict.rule < 0: none fired */
+static struct rec_limit fired;
+
+enum limit_outcome { LIMIT_DELIVER, LIMIT_HELD, LIMIT_REJECTED };
+
+static int
+exempt(long uid)
+{
+	for (int i = 0; i < conf.nexempt; i++)
+		if (conf.exempt_uids[i] == uid)
+			return 1;
+	return 0;
+}
+
+/*
+ * The limits, with the group back only for them: count the message, or
+ * hold it whole in the spool, or reject it.  A hold that fails is a reject:
+ * the caller is told, and nothing is queued.
+ */
+static enum limit_outcome
+apply_limits(gid_t kept, char *argv[], int argc, const char *hdr, size_t hdrlen)
+{
+	static const char *const pers[] = { "uid", "script", "cwd" };
+	static const char *const counts[] = { "messages", "recipients" };
+	static const char *const actions[] = { "hold", "reject", "log" };
+	const char *script = caller.script[0] ? caller.script : NULL;
+	long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	enum limit_outcome out = LIMIT_DELIVER;
+	char err[SPOOL_ERR_MAX], rule[16];
+	const struct conf_limit *l;
+
+	if (sanitize_raise_group(kept) < 0) {
+		problem("cannot take the group back for the limits; none applied");
+		return LIMIT_DELIVER;
+	}
+	if (ratelimit_check(conf.state_dir, &conf, caller.uid, script, caller.cwd,
+	    fields.rcpt_count, now_ms, &verdict) < 0 || verdict.error[0])
+		problem(verdict.error);
+	if (verdict.rule < 0)
+		return LIMIT_DELIVER;
+	l = &conf.limits[verdict.rule];
+	fired = (struct rec_limit){ verdict.rule + 1, pers[l->per], counts[l->count],
+	    actions[l->action], verdict.key, verdict.count, l->max, l->window };
+	snprintf(rule, sizeof rule, "%d", verdict.rule + 1);
+	if (verdict.action == LIMIT_HOLD) {
+		struct spool_env env = { .ts = now.tv_sec, .uid = caller.uid, .gid = caller.gid,
+		    .cwd = caller.cwd, .script = script, .rule = rule, .key = verdict.key,
+		    .argv = argv, .argc = argc };
+
+		memcpy(env.id, id, sizeof env.id);
+		out = LIMIT_HELD;
+		if (hold_message(conf.spool_dir, conf.spool_max_mb, hdr, hdrlen, &msg, &fields,
+		    conf.header_name, &env, err) < 0) {
+			problem(err);
+			out = LIMIT_REJECTED;
+		}
+	} else if (verdict.action == LIMIT_REJECT)
+		out = LIMIT_REJECTED;
+	/* Once per key and window, not once per message. */
+	if (verdict.warn)
+		syslog(LOG_MAIL | LOG_WARNING, "limit %d reached for %s: %ld %s in %lds (max %ld);"
+		    " action %s", verdict.rule + 1, verdict.key, verdict.count, counts[l->count],
+		    l->window, l->max, actions[l->action]);
+	return out;
+}
+
 /* The record of this run: kernel facts, the caller's claims, the message's fields. */
 static size_t
 encode_record(const char *action, const struct invocation *inv, int with_rcpt,
@@ -100,6 +172,7 @@ encode_record(const char *action, const struct invocation *inv, int with_rcpt,
 		.rcpt = with_rcpt ? fields.rcpt : NULL, .nrcpt = fields.nrcpt,
 		.rcpt_count = fields.rcpt_count, .forged_header = fields.nforged,
 		.truncated = fields.cut || fields.header_cut,
+		.limit = verdict.rule >= 0 ? &fired : NULL,
 		.error = problems[0] ? problems : NULL,
 	};
 	return record_encode(&rec, line);
@@ -116,8 +189,10 @@ main(int argc, char *argv[], char *envp[])
 	char err[PATH_MAX + 128], target_err[DELIVER_ERR_MAX];
 	char line[RECORD_MAX + 1], hdr[IDHEADER_MAX];
 	size_t hdrlen, linelen;
-	int logfd, capture, target_ok, feed_ok = 1;
+	int logfd, capture, target_ok, feed_ok = 1, limits_on;
+	enum limit_outcome limited = LIMIT_DELIVER;
 	struct stat self;
+	gid_t kept = 0;
 
 	/* Open 0-2 first, so nothing we open later can land on stdio. */
 	if (sanitize_stdio() < 0)
@@ -159,11 +234,17 @@ main(int argc, char *argv[], char *envp[])
 		exec_real(argv, envp, &ps);
 	}
 
-	/* Open the log while we still hold the group, then drop it for good. */
+	/*
+	 * Open the log while we still hold the group.  Then drop it for good or,
+	 * when limits are configured, keep it only as the saved gid until they
+	 * are applied: the caller's data is read with the caller's gid.
+	 */
 	if ((logfd = logfile_open(conf.log_file, self.st_uid, err)) < 0)
 		problem(err);
-	if (sanitize_drop_group() < 0)
-		die(EX_TEMPFAIL, "cannot drop the qwrap group");
+	verdict.rule = -1;
+	limits_on = conf.nlimits > 0;
+	if ((limits_on ? sanitize_lower_group(&kept) : sanitize_drop_group()) < 0)
+		die(EX_TEMPFAIL, "cannot lower the qwrap group");
 
 	classify(argc, argv, &inv);
 	capture = inv.mode == MODE_MESSAGE;
@@ -199,20 +280,28 @@ main(int argc, char *argv[], char *envp[])
 		    caller.script[0] ? caller.script : NULL };
 		hdrlen = idheader_build(conf.header_name, conf.fields, conf.nfields, &idv,
 		    msg.crlf ? "\r\n" : "\n", hdr);
-		if (deliver_feed(&ch, hdr, hdrlen, &msg, &fields, conf.header_name, err) < 0) {
-			problem(err);
-			feed_ok = 0;
-		}
+		if (limits_on && !exempt(caller.uid))
+			limited = apply_limits(kept, argv, argc, hdr, hdrlen);
+	}
+	if (sanitize_drop_group() < 0)
+		die(EX_TEMPFAIL, "cannot drop the qwrap group");
+	if (capture && limited == LIMIT_DELIVER &&
+	    deliver_feed(&ch, hdr, hdrlen, &msg, &fields, conf.header_name, err) < 0) {
+		problem(err);
+		feed_ok = 0;
 	}
 
 	/* One record, one write. */
 	action = inv.mode != MODE_MESSAGE ? "passthrough" : "deliver";
-	if (!target_ok || !feed_ok || (problems[0] && conf.on_error == ON_ERROR_TEMPFAIL))
+	if (!target_ok || !feed_ok || (problems[0] && conf.on_error == ON_ERROR_TEMPFAIL &&
+	    limited != LIMIT_HELD) || limited == LIMIT_REJECTED)
 		action = "reject";
+	else if (limited == LIMIT_HELD)
+		action = "hold";
 	linelen = encode_record(action, &inv, capture, argv, argc, line);
 	if (logfd >= 0 && logfile_append(logfd, conf.log_file, line, linelen, err) < 0) {
 		problem(err);
-		if (conf.on_error == ON_ERROR_TEMPFAIL)
+		if (conf.on_error == ON_ERROR_TEMPFAIL && limited != LIMIT_HELD)
 			action = "reject";
 		linelen = encode_record(action, &inv, capture, argv, argc, line);
 	}
@@ -224,6 +313,15 @@ main(int argc, char *argv[], char *envp[])
 	/* A record the log may not have kept goes to syslog with what went wrong. */
 	if (problems[0])
 		syslog(LOG_MAIL | LOG_WARNING, "%s; record: %.*s", problems, (int)linelen - 1, line);
+	if (limited == LIMIT_HELD) {
+		closelog();
+		_exit(0);
+	}
+	if (limited == LIMIT_REJECTED) {
+		snprintf(err, sizeof err, "limit %d reached (%s, %ld %s in %lds at most): message not"
+		    " sent", fired.rule, verdict.key, fired.max, fired.count, fired.window);
+		die(EX_UNAVAILABLE, err);
+	}
 	if (!target_ok)
 		die(EX_UNAVAILABLE, target_err);
 	if (!feed_ok)

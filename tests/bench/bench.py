@@ -88,6 +88,13 @@ def build_and_install(build, tmp):
     for line in out.splitlines():
         if line.startswith("install:"):
             notes.append(line)
+    # Thousands of messages from one uid: no limits, unless a run sets its own.
+    conf = os.path.join(tmp, "etc", "qwrap", "qwrap.conf")
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write("\n".join("limits = ();" if l.startswith("limits ") else l
+                          for l in text.split("\n")))
 
     # The stand-in's rule has been BUILD/standin and BUILD/tests/standin: try
     # both, and compile it directly with the Makefile's flags if neither works.

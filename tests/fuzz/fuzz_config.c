@@ -111,6 +111,7 @@ check_valid(const struct conf *c)
 	check_abs(c->log_file, sizeof c->log_file);
 	check_abs(c->state_dir, sizeof c->state_dir);
 	check_abs(c->spool_dir, sizeof c->spool_dir);
+	CHECK(c->spool_max_mb >= 1 && c->spool_max_mb <= 1048576);
 	CHECK(c->log_syslog == 0 || c->log_syslog == 1);
 	check_header_name(c->header_name);
 	CHECK(c->nfields >= 1 && c->nfields <= CONF_MAX_FIELDS);
@@ -128,7 +129,7 @@ check_valid(const struct conf *c)
 		CHECK((unsigned)l->per <= LIMIT_PER_CWD);
 		CHECK((unsigned)l->count <= LIMIT_COUNT_RECIPIENTS);
 		CHECK((unsigned)l->action <= LIMIT_LOG);
-		CHECK(l->max >= 1);
+		CHECK(l->max >= 1 && l->max <= CONF_LIMIT_MAX);
 		CHECK(l->window >= 1 && l->window <= 366L * 86400);
 	}
 	CHECK(c->nexempt >= 0 && c->nexempt <= CONF_MAX_EXEMPT);
@@ -145,6 +146,7 @@ same_conf(const struct conf *a, const struct conf *b)
 	    a->nfields == b->nfields &&
 	    memcmp(a->fields, b->fields, (size_t)a->nfields * sizeof a->fields[0]) == 0 &&
 	    strcmp(a->state_dir, b->state_dir) == 0 && strcmp(a->spool_dir, b->spool_dir) == 0 &&
+	    a->spool_max_mb == b->spool_max_mb &&
 	    a->on_error == b->on_error && a->nlimits == b->nlimits &&
 	    memcmp(a->limits, b->limits, (size_t)a->nlimits * sizeof a->limits[0]) == 0 &&
 	    a->nexempt == b->nexempt &&

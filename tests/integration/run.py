@@ -67,8 +67,11 @@ class Env:
         shutil.copy(os.path.join(REPO, itbuild, "launch"), self.launch)
         os.chmod(self.real, 0o755)
         os.chmod(self.launch, 0o755)
+        # No limits unless a test sets its own: most tests send many messages.
         with open(self.conf, "rb") as f:
-            self.conf_text = f.read()
+            self.conf_text = b"\n".join(
+                b"limits = ();" if l.startswith(b"limits ") else l
+                for l in f.read().split(b"\n"))
         self.rec_root = os.path.join(self.root, "rec")
         os.mkdir(self.rec_root)
         os.chmod(self.rec_root, 0o1777)
@@ -1170,6 +1173,11 @@ def session__for_3s__ends_by_itself_and_for_again_moves_the_end(env):
         assert p.returncode == 0, p.stderr
         first = int(install_state(env)["job"])
         assert process_alive(first)
+        # Once it runs as the timer (exec'd), only /dev/null on 0-2 is open.
+        def exec_done():
+            with open("/proc/%d/cmdline" % first, "rb") as f:
+                return b"\0--at\0" in f.read()
+        assert wait_for(exec_done, 5)
         assert sorted(os.listdir("/proc/%d/fd" % first)) == ["0", "1", "2"]
         assert os.readlink("/proc/%d/cwd" % first) == "/"
         st = sw.run("--status").stdout
@@ -1427,6 +1435,243 @@ def logrotate__installed_stanza__rotates_by_rename_and_keeps_append_only(env):
     assert p.returncode == 0 and len(recs) == 1
     subprocess.run(["chattr", "-a", rotated], check=False)
     os.unlink(rotated)
+
+
+# ---------------------------------------------------------------- limits and the hold spool
+
+def clear_limits(env):
+    """A fresh start for the limit state and the hold spool."""
+    for d, prefix in ((os.path.join(env.root, "var", "lib", "qwrap"), "limit-"),
+                      (os.path.join(env.root, "var", "spool", "qwrap"), "")):
+        for f in os.listdir(d):
+            if f.startswith(prefix) and not f.startswith("install."):
+                os.unlink(os.path.join(d, f))
+
+
+def spool_ids(env):
+    d = os.path.join(env.root, "var", "spool", "qwrap")
+    return sorted(f[:-4] for f in os.listdir(d) if f.endswith(".env"))
+
+
+def qwrap_tool(env, *args, **kw):
+    return subprocess.run([os.path.join(env.sbin, "qwrap")] + list(args), capture_output=True,
+                          **kw)
+
+
+def limit_conf(rule, extra=b""):
+    return b"limits = ( " + rule + b" );\n" + extra
+
+
+@test
+def limits__64_senders_one_uid__exactly_100_delivered_rest_held(env):
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+    env.set_conf(limit_conf(b'{ per = "uid"; max = 100; window = "1h"; action = "hold"; }'))
+    per = 2 if env.san else 3
+    msg_path = os.path.join(env.root, "lim.msg")
+    with open(msg_path, "wb") as f:
+        f.write(b"To: a@example.com\nSubject: lim\n\nbody\n")
+    recdir = env.new_recdir()
+    start = env.log_size()
+    script = "i=0; while [ $i -lt %d ]; do %s -t < %s || exit 1; i=$((i+1)); done" % (
+        per, env.wrapper, msg_path)
+    cmd = ["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups", "sh", "-c", script]
+    procs = [subprocess.Popen(cmd, env={"PATH": "/usr/bin:/bin", "STANDIN_DIR": recdir})
+             for _ in range(64)]
+    assert all(p.wait(timeout=600) == 0 for p in procs)
+    recs = env.records_since(start)
+    total = 64 * per
+    delivered = [r for r in recs if r["action"] == "deliver"]
+    held = [r for r in recs if r["action"] == "hold"]
+    assert len(recs) == total and len(delivered) == 100 and len(held) == total - 100, \
+        (len(recs), len(delivered), len(held))
+    assert len(standin_records(recdir)) == 100
+    assert sorted(r["id"] for r in held) == spool_ids(env)
+    lim = held[0]["limit"]
+    assert lim["rule"] == 1 and lim["per"] == "uid" and lim["key"] == "uid:%d" % env.uid
+    assert lim["counted"] == 100 and lim["max"] == 100 and lim["window"] == 3600, lim
+    listed = [json.loads(l) for l in qwrap_tool(env, "held", "--json").stdout.splitlines()]
+    assert sorted(h["id"] for h in listed) == spool_ids(env)
+    assert all(h["uid"] == env.uid and h["subject"] == "lim" for h in listed)
+    clear_limits(env)
+
+
+@test
+def limits__per_script_php__each_script_its_own_count(env):
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+    env.set_conf(limit_conf(b'{ per = "script"; max = 20; window = "1h"; action = "hold"; }'))
+    cwd, script = make_vhost(env)
+    other = os.path.join(cwd, "other.php")
+    shutil.copy(script, other)
+    os.chown(other, env.uid, env.gid)
+    start = env.log_size()
+    runs = 16 if env.san else 32
+    procs = []
+    for i in range(runs):
+        cmd = ["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups", "/usr/bin/php",
+               "-d", "sendmail_path=" + env.wrapper + " -t -i", script if i % 2 else other]
+        procs.append(subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE,
+                                      env={"PATH": "/usr/bin:/bin", "STANDIN_SINK": "1"}))
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(o == b"sent" for o in outs), outs[:3]  # hold: mail() returns true
+    recs = env.records_since(start)
+    for s in (script, other):
+        mine = [r for r in recs if r["script"] == s]
+        assert len(mine) == runs // 2, (s, len(mine))
+        delivered = [r for r in mine if r["action"] == "deliver"]
+        assert len(delivered) == min(20, runs // 2), (s, len(delivered))
+        for r in mine:
+            if r["action"] == "hold":
+                assert r["limit"]["key"] == "script:%d:%s" % (env.uid, s)
+    clear_limits(env)
+
+
+@test
+def limits__reject_and_recipients__exit_69_php_false_nothing_queued(env):
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+    env.set_conf(limit_conf(b'{ per = "uid"; max = 5; count = "recipients"; window = "1h";'
+                            b' action = "reject"; }'))
+    # -t and operands both count: 3 in the header, then 3 more as operands is 6 > 5.
+    m1 = b"To: a@x.example, b@x.example\nCc: c@x.example\nSubject: one\n\nb\n"
+    p, recs, got = env.run(["-t"], stdin=m1)
+    assert p.returncode == 0 and one(recs)["rcpt_count"] == 3 and len(got) == 1
+    p, recs, got = env.run(["d@x.example", "e@x.example", "f@x.example"],
+                           stdin=b"Subject: two\n\nb\n")
+    assert p.returncode == 69, p.returncode
+    assert b"limit 1 reached" in p.stderr and b"message not sent" in p.stderr, p.stderr
+    assert got == [] and one(recs)["action"] == "reject"
+    assert one(recs)["limit"]["counted"] == 3 and one(recs)["limit"]["count"] == "recipients"
+    p, recs, got = env.run(["d@x.example", "e@x.example"], stdin=b"Subject: three\n\nb\n")
+    assert p.returncode == 0 and len(got) == 1, p.stderr  # 3 + 2 = 5
+    # PHP's mail() sees the refusal.
+    cwd, script = make_vhost(env)
+    p, recs, got = php(env, env.wrapper + " -t -i", cwd)
+    assert p.stdout == b"failed" and got == [] and one(recs)["action"] == "reject", p.stdout
+    # Root is exempt by default.
+    p, recs, got = env.run(["-t"], stdin=m1, as_user=False)
+    assert p.returncode == 0 and len(got) == 1 and "limit" not in one(recs)
+    clear_limits(env)
+
+
+def held_sendmail(env, exit_status=0):
+    """The config's real sendmail: a root-owned script that runs the stand-in
+    with a known record directory (a release runs it with a bare environment)."""
+    recdir = env.new_recdir()
+    path = os.path.join(env.root, "bin", "release-sendmail")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nSTANDIN_DIR=%s STANDIN_EXIT=%d exec %s \"$@\"\n" % (
+            recdir, exit_status, env.real))
+    os.chmod(path, 0o755)
+    return path, recdir
+
+
+@test
+def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+    rule = limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "hold"; }')
+    env.set_conf(rule)
+    body = b"X: y\n\n" + os.urandom(200000)  # beyond the first buffer: streamed to the spool
+    msg = b"To: r@x.example\nSubject: keep me\n" + body
+    env.run(["-t"], stdin=b"Subject: first\n\nb\n")
+    p, recs, got = env.run(["-t", "-fbounce@x.example"], stdin=msg, cwd=os.path.join(env.root, "rec"))
+    assert p.returncode == 0 and got == [] and one(recs)["action"] == "hold", p.stderr
+    held_id = one(recs)["id"]
+    assert spool_ids(env) == [held_id]
+    listing = qwrap_tool(env, "held").stdout
+    assert held_id.encode() in listing and b"keep me" in listing, listing
+    # A release whose real sendmail fails keeps it, and says so.
+    failing, _ = held_sendmail(env, exit_status=75)
+    env.set_conf(rule + b'sendmail = "%s";' % failing.encode())
+    start = env.log_size()
+    p = qwrap_tool(env, "release", held_id)
+    assert p.returncode == 75 and b"still held" in p.stderr, (p.returncode, p.stderr)
+    assert spool_ids(env) == [held_id]
+    assert one(env.records_since(start))["held_id"] == held_id
+    # Released: as the sender's uid and gid, with the original argv, byte for byte.
+    good, recdir = held_sendmail(env)
+    env.set_conf(rule + b'sendmail = "%s";' % good.encode())
+    start = env.log_size()
+    p = qwrap_tool(env, "release", "--uid", str(env.uid))
+    assert p.returncode == 0, p.stderr
+    s = one(standin_records(recdir))
+    assert (s["ruid"], s["euid"], s["rgid"], s["egid"]) == (env.uid, env.uid, env.gid, env.gid), s
+    assert s["argv"][1:] == [b"-t", b"-fbounce@x.example"]
+    field, rest = split_header(s["stdin"])
+    assert rest == msg and header_values(field)["id"] == held_id
+    r = one(env.records_since(start))
+    assert r["action"] == "release" and r["held_id"] == held_id and r["uid"] == env.uid
+    assert spool_ids(env) == [] and os.listdir(os.path.join(env.root, "var", "spool", "qwrap")) == []
+    # discard: gone, with its record.
+    env.set_conf(rule)
+    env.run(["-t"], stdin=b"Subject: spam\n\nb\n")
+    (spam,) = spool_ids(env)
+    start = env.log_size()
+    assert qwrap_tool(env, "discard", "--script", "*").returncode != 0  # no script: no match
+    p = qwrap_tool(env, "discard", "--all")
+    assert p.returncode == 0 and spool_ids(env) == []
+    r = one(env.records_since(start))
+    assert r["action"] == "discard" and r["held_id"] == spam
+    clear_limits(env)
+
+
+@test
+def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env):
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+    env.set_conf(limit_conf(b'{ per = "uid"; max = 3; window = "1h"; action = "hold"; }',
+                            b"exempt_uids = [];"))
+    msg = b"Subject: s\n\nb\n"
+    state_dir = os.path.join(env.root, "var", "lib", "qwrap")
+    # Killed at its slot write (root, traced: the state file is root's to write).
+    p = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=pwrite64",
+                        "-e", "inject=pwrite64:signal=SIGKILL:when=1", env.wrapper, "-t"],
+                       input=msg, capture_output=True, env={"PATH": "/usr/bin:/bin",
+                                                           "STANDIN_SINK": "1"})
+    assert p.returncode in (-9, 137), p.returncode
+    # The state is whole: three more sends go, the fourth is held.
+    outcomes = [one(env.run(["-t"], stdin=msg, as_user=False)[1])["action"] for _ in range(4)]
+    assert outcomes == ["deliver"] * 3 + ["hold"], outcomes
+    (state,) = [os.path.join(state_dir, f) for f in os.listdir(state_dir)
+                if f.startswith("limit-")]
+    # Stopped mid-update: holds the lock.  Its own key waits the bound, then holds;
+    # another uid does not wait.
+    holder = subprocess.Popen(["flock", state, "sleep", "30"], start_new_session=True)
+    time.sleep(0.3)
+    try:
+        t0 = time.time()
+        _, recs, got = env.run(["-t"], stdin=msg, as_user=False)
+        assert time.time() - t0 < 6 and one(recs)["action"] == "hold"
+        assert "held by another sender" in one(recs)["error"]
+        t0 = time.time()
+        p, recs, got = env.run(["-t"], stdin=msg)
+        assert time.time() - t0 < 2 and one(recs)["action"] == "deliver"
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait()
+    # Corrupt: counted as reached, reported, not reset.
+    with open(state, "r+b") as f:
+        f.seek(600)
+        f.write(b"\xff" * 32)
+    _, recs, got = env.run(["-t"], stdin=msg, as_user=False)
+    assert one(recs)["action"] == "hold" and "corrupt" in one(recs).get("error", ""), one(recs)
+    # A full spool: hold falls back to reject, nothing kept, the caller told.
+    clear_limits(env)
+    env.set_conf(limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "hold"; }',
+                            b"spool_max_mb = 1;"))
+    env.run(["-t"], stdin=msg)
+    p, recs, got = env.run(["-t"], stdin=b"Subject: big\n\n" + b"x" * (2 << 20))
+    assert p.returncode == 69 and got == [] and one(recs)["action"] == "reject", p.returncode
+    assert "spool is full" in one(recs)["error"]
+    assert os.listdir(os.path.join(env.root, "var", "spool", "qwrap")) == []
+    clear_limits(env)
 
 
 # ---------------------------------------------------------------- concurrency

@@ -167,10 +167,11 @@ conf_load__full_good_file__every_value(void **state)
 	    "header    = { name = \"X-Sender-Id\"; fields = [\"id\", \"pid\", \"gid\", \"script\", \"cwd\", \"uid\"]; };\n"
 	    "state_dir = \"/srv/state\";\n"
 	    "spool_dir = \"/srv/spool\";\n"
+	    "spool_max_mb = 64;\n"
 	    "on_error  = \"tempfail\";\n"
 	    "limits    = (\n"
 	    "  { per = \"script\"; max = 50; window = \"10m\"; count = \"recipients\"; action = \"reject\"; },\n"
-	    "  { per = \"cwd\"; max = 5000000000L; window = 90; action = \"log\"; },\n"
+	    "  { per = \"cwd\"; max = 1000000; window = 90; action = \"log\"; },\n"
 	    "  { per = \"uid\"; max = 1; window = \"2d\"; count = \"messages\"; action = \"hold\"; }\n"
 	    ");\n"
 	    "exempt_uids = (0, 33, 4294967294L);\n");
@@ -190,6 +191,7 @@ conf_load__full_good_file__every_value(void **state)
 	assert_int_equal(c.fields[5], FIELD_UID);
 	assert_string_equal(c.state_dir, "/srv/state");
 	assert_string_equal(c.spool_dir, "/srv/spool");
+	assert_int_equal(c.spool_max_mb, 64);
 	assert_int_equal(c.on_error, ON_ERROR_TEMPFAIL);
 	assert_int_equal(c.nlimits, 3);
 	assert_int_equal(c.limits[0].per, LIMIT_PER_SCRIPT);
@@ -197,13 +199,13 @@ conf_load__full_good_file__every_value(void **state)
 	assert_int_equal(c.limits[0].window, 600);
 	assert_int_equal(c.limits[0].count, LIMIT_COUNT_RECIPIENTS);
 	assert_int_equal(c.limits[0].action, LIMIT_REJECT);
-	assert_int_equal(c.limits[0].line, 9);
+	assert_int_equal(c.limits[0].line, 10);
 	assert_int_equal(c.limits[1].per, LIMIT_PER_CWD);
-	assert_int_equal(c.limits[1].max, 5000000000L);
+	assert_int_equal(c.limits[1].max, 1000000);
 	assert_int_equal(c.limits[1].window, 90);
 	assert_int_equal(c.limits[1].count, LIMIT_COUNT_MESSAGES);
 	assert_int_equal(c.limits[1].action, LIMIT_LOG);
-	assert_int_equal(c.limits[1].line, 10);
+	assert_int_equal(c.limits[1].line, 11);
 	assert_int_equal(c.limits[2].per, LIMIT_PER_UID);
 	assert_int_equal(c.limits[2].window, 2 * 86400);
 	assert_int_equal(c.limits[2].action, LIMIT_HOLD);
@@ -434,8 +436,9 @@ conf_load__limit_values_bad__error_at_line(void **state)
 	static const struct { const char *kv; const char *what; } cases[] = {
 		{ "per = \"user\";", "\"uid\", \"script\" or \"cwd\"" },
 		{ "per = 1;", "'per' must be a string" },
-		{ "max = 0;", "'max' must be at least 1" },
-		{ "max = -5;", "'max' must be at least 1" },
+		{ "max = 0;", "'max' must be from 1 to 1000000" },
+		{ "max = -5;", "'max' must be from 1 to 1000000" },
+		{ "max = 1000001;", "'max' must be from 1 to 1000000" },
 		{ "max = \"200\";", "'max' must be an integer" },
 		{ "max = 1.5;", "'max' must be an integer" },
 		{ "window = \"0\";", "'window' must be a duration" },

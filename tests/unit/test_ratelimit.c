@@ -1,0 +1,223 @@
+/* test_ratelimit.c: ratelimit_check with an injected clock: exact sliding windows, recipients, several rules, corrupt and busy state. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "tmpdir.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ratelimit.h"
+
+static char dir[PATH_MAX];
+static struct conf c;
+static struct rl_verdict v;
+
+static const long long T0 = 1800000000000LL;	/* ms */
+
+static int
+setup(void **state)
+{
+	(void)state;
+	conf_defaults(&c);
+	c.nlimits = 1;
+	c.limits[0] = (struct conf_limit){ LIMIT_PER_UID, 3, 10, LIMIT_COUNT_MESSAGES, LIMIT_HOLD, 1 };
+	return tmpdir_make(dir, sizeof dir, "ratelimit");
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return tmpdir_remove(dir);
+}
+
+/* 1 when a message from UID at T (ms after T0) is stopped by a rule. */
+static int
+send_at(long uid, long long t, long rcpt)
+{
+	assert_int_equal(ratelimit_check(dir, &c, uid, "/srv/a.php", "/srv", rcpt, T0 + t, &v), 0);
+	return v.rule >= 0;
+}
+
+/* The one state file of the first rule. */
+static void
+state_file(char out[PATH_MAX + 300])
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	out[0] = '\0';
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "limit-", 6) == 0)
+			snprintf(out, PATH_MAX + 300, "%s/%s", dir, e->d_name);
+	closedir(d);
+	assert_true(out[0] != '\0');
+}
+
+static void
+ratelimit_check__sliding_window__exact_at_the_edge(void **state)
+{
+	(void)state;
+	assert_false(send_at(1000, 0, 1));
+	assert_false(send_at(1000, 1000, 1));
+	assert_false(send_at(1000, 2000, 1));
+	assert_true(send_at(1000, 3000, 1));		/* a fourth within 10 s */
+	assert_int_equal(v.count, 3);
+	assert_string_equal(v.key, "uid:1000");
+	assert_int_equal(v.action, LIMIT_HOLD);
+	assert_true(v.warn);				/* first firing in this window */
+	assert_true(send_at(1000, 9999, 1));
+	assert_false(v.warn);				/* once per window, not per message */
+	assert_false(send_at(1000, 10000, 1));		/* the send at 0 left the window */
+	assert_true(send_at(1000, 10999, 1));		/* 1000, 2000, 10000 are inside */
+	assert_false(send_at(1000, 11000, 1));
+	/* Another uid has its own count. */
+	assert_false(send_at(1001, 11000, 1));
+}
+
+static void
+ratelimit_check__recipients__counted_by_message_size(void **state)
+{
+	(void)state;
+	c.limits[0].count = LIMIT_COUNT_RECIPIENTS;
+	c.limits[0].max = 10;
+	assert_false(send_at(1000, 0, 6));
+	assert_true(send_at(1000, 1, 5));		/* 6 + 5 > 10 */
+	assert_int_equal(v.count, 6);
+	assert_false(send_at(1000, 2, 4));		/* 6 + 4 = 10 */
+	assert_true(send_at(1000, 3, 1));
+	assert_true(send_at(1001, 4, 11));		/* alone over the limit */
+}
+
+static void
+ratelimit_check__held_message__not_counted_by_other_rules(void **state)
+{
+	(void)state;
+	c.nlimits = 2;
+	c.limits[0] = (struct conf_limit){ LIMIT_PER_UID, 100, 60, LIMIT_COUNT_MESSAGES, LIMIT_LOG, 1 };
+	c.limits[1] = (struct conf_limit){ LIMIT_PER_SCRIPT, 1, 60, LIMIT_COUNT_MESSAGES, LIMIT_REJECT, 2 };
+	assert_false(send_at(1000, 0, 1));
+	for (int i = 1; i <= 5; i++) {
+		assert_true(send_at(1000, i, 1));
+		assert_int_equal(v.rule, 1);
+		assert_string_equal(v.key, "script:1000:/srv/a.php");
+	}
+	/* Another script of the same uid: the uid rule saw 1 send, not 6. */
+	assert_int_equal(ratelimit_check(dir, &c, 1000, "/srv/b.php", "/srv", 1, T0 + 10, &v), 0);
+	assert_int_equal(v.rule, -1);
+	c.limits[0].max = 2;
+	assert_int_equal(ratelimit_check(dir, &c, 1000, "/srv/c.php", "/srv", 1, T0 + 11, &v), 0);
+	assert_int_equal(v.rule, -1);	/* the state of a rule with another max is its own */
+}
+
+static void
+ratelimit_check__log_rule__delivers_and_marks(void **state)
+{
+	(void)state;
+	c.limits[0].action = LIMIT_LOG;
+	for (int i = 0; i < 3; i++)
+		assert_false(send_at(1000, i, 1));
+	for (int i = 3; i < 10; i++) {
+		assert_true(send_at(1000, i, 1));
+		assert_int_equal(v.action, LIMIT_LOG);
+	}
+}
+
+static void
+ratelimit_check__corrupt_state__reached_until_a_window_passed(void **state)
+{
+	char path[PATH_MAX + 300];
+	struct timeval tv[2];
+	int fd;
+
+	(void)state;
+	assert_false(send_at(1000, 0, 1));
+	state_file(path);
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "garbage!", 8, 520), 8);
+	close(fd);
+	/* Its last change is "now" (T0 + 1 s): reached, and said, until T0 + 11 s. */
+	tv[0].tv_sec = tv[1].tv_sec = (time_t)(T0 / 1000 + 1);
+	tv[0].tv_usec = tv[1].tv_usec = 0;
+	assert_int_equal(utimes(path, tv), 0);
+	assert_true(send_at(1000, 2000, 1));
+	assert_non_null(strstr(v.error, "corrupt"));
+	assert_true(send_at(1000, 10999, 1));
+	/* Never a reset before that; afterwards a fresh count. */
+	assert_false(send_at(1000, 11000, 1));
+	assert_string_equal(v.error, "");
+	assert_false(send_at(1000, 11001, 1));
+}
+
+static void
+ratelimit_check__state_held_by_another__bounded_wait_then_reached(void **state)
+{
+	char path[PATH_MAX + 300];
+	struct timespec a, b;
+	int fd;
+
+	(void)state;
+	assert_false(send_at(1000, 0, 1));
+	state_file(path);
+	fd = open(path, O_RDONLY);
+	assert_int_equal(flock(fd, LOCK_EX), 0);	/* a stopped sender, mid-update */
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_true(send_at(1000, 1, 1));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_non_null(strstr(v.error, "held by another sender"));
+	assert_true(b.tv_sec - a.tv_sec <= RL_WAIT_MS / 1000 + 1);
+	/* Other keys do not wait at all. */
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_false(send_at(1001, 2, 1));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_true(b.tv_sec - a.tv_sec <= 1);
+	close(fd);
+	assert_false(send_at(1000, 3, 1));
+}
+
+static void
+ratelimit_check__unusable_state_dir__error_and_not_applied(void **state)
+{
+	(void)state;
+	assert_int_equal(ratelimit_check("/nonexistent/qwrap", &c, 1000, NULL, "/", 1, T0, &v), -1);
+	assert_int_equal(v.rule, -1);
+	assert_non_null(strstr(v.error, "/nonexistent/qwrap"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(ratelimit_check__sliding_window__exact_at_the_edge,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(ratelimit_check__recipients__counted_by_message_size,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_check__held_message__not_counted_by_other_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(ratelimit_check__log_rule__delivers_and_marks,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_check__corrupt_state__reached_until_a_window_passed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_check__state_held_by_another__bounded_wait_then_reached, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_check__unusable_state_dir__error_and_not_applied, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("ratelimit", tests, NULL, NULL);
+}

@@ -1,0 +1,331 @@
+/*
+ * ratelimit.c: per rule and key, a file "limit-HASH" in state_dir: a
+ * 512-byte head (magic, the rule's max and window, when it last warned, the
+ * key for the admin's eyes, a checksum) and a ring of up to MAX slots, one
+ * per counted send (time in ms, count, checksum), appended as first needed.  A send is allowed when the
+ * counts of the slots inside the window plus its own stay within MAX; since
+ * each slot holds at least 1, an allowed send always finds a slot outside
+ * the window to reuse, so the count is exact.  Each slot is one 16-byte
+ * pwrite(2): a sender killed mid-update leaves the old slot or the new one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ratelimit.h"
+#include "sha256.h"
+
+#define HEAD_SIZE 512
+#define KEY_ROOM  (HEAD_SIZE - 40)
+#define SLOT_SIZE 16
+#define MAGIC     "qwrlim1\n"
+#define CHUNK     (4096 * SLOT_SIZE)
+
+struct head {
+	char magic[8];
+	int64_t max, window, warned_ms;
+	uint32_t check, reserved;
+	char key[KEY_ROOM];
+};
+
+struct slot {
+	int64_t ts_ms;
+	uint32_t n, check;
+};
+
+_Static_assert(sizeof(struct head) == HEAD_SIZE, "head size");
+_Static_assert(sizeof(struct slot) == SLOT_SIZE, "slot size");
+
+/* What one rule's file says about this message. */
+struct ruleio {
+	int fd;
+	int fresh;		/* empty, or corrupt long enough ago: rewritten on use */
+	int skipped;		/* could not be opened: the rule is not applied (on_error) */
+	int unusable;		/* corrupt or busy: counts as reached, never written */
+	long long sum;		/* counted inside the window */
+	long free_slot;		/* where this send goes */
+	int fired;
+	struct head head;
+};
+
+static uint32_t
+fnv(const void *p, size_t n, uint32_t h)
+{
+	const unsigned char *s = p;
+
+	while (n--)
+		h = (h ^ *s++) * 16777619u;
+	return h;
+}
+
+static uint32_t
+head_check(const struct head *h)
+{
+	return fnv(h, offsetof(struct head, check), 2166136261u) ^
+	    fnv(h->key, sizeof h->key, 2166136261u);
+}
+
+static uint32_t
+slot_check(long idx, const struct slot *s)
+{
+	uint32_t h = fnv(&idx, sizeof idx, 2166136261u);
+
+	return fnv(s, offsetof(struct slot, check), h) ^ 0x9e3779b9u;
+}
+
+static void
+make_key(const struct conf_limit *r, long uid, const char *script, const char *cwd,
+    char *out, size_t cap)
+{
+	switch (r->per) {
+	case LIMIT_PER_SCRIPT:
+		snprintf(out, cap, "script:%ld:%s", uid, script ? script : "?");
+		break;
+	case LIMIT_PER_CWD:
+		snprintf(out, cap, "cwd:%ld:%s", uid, cwd ? cwd : "?");
+		break;
+	default:
+		snprintf(out, cap, "uid:%ld", uid);
+	}
+}
+
+/* The file's name: a hash of the rule and the whole key, so no path of the caller's is used. */
+static void
+file_name(const struct conf_limit *r, long uid, const char *script, const char *cwd,
+    char out[64])
+{
+	char rule[96], hex[65];
+	const char *path = r->per == LIMIT_PER_SCRIPT ? script : r->per == LIMIT_PER_CWD ? cwd : "";
+	struct sha256 s;
+
+	snprintf(rule, sizeof rule, "%d:%d:%ld:%ld:%ld:", (int)r->per, (int)r->count, r->max,
+	    r->window, uid);
+	sha256_init(&s);
+	sha256_update(&s, rule, strlen(rule));
+	if (path != NULL)
+		sha256_update(&s, path, strlen(path) + 1);
+	sha256_hex(&s, hex);
+	snprintf(out, 64, "limit-%.40s", hex);
+}
+
+/* flock with a bounded wait: a stopped or slow sender holds up only its own key. */
+static int
+lock_bounded(int fd)
+{
+	struct timespec step = { 0, 2 * 1000 * 1000 };
+
+	for (int waited = 0; waited < RL_WAIT_MS; waited += 2) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		nanosleep(&step, NULL);
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+/*
+ * Reads the ring of IO, SIZE bytes of file; slots past its end are empty
+ * (they are written as they are first used).  0, or -1 when the file is
+ * not what it should be.
+ */
+static int
+scan(struct ruleio *io, const struct conf_limit *r, off_t size, long long now_ms)
+{
+	static struct slot chunk[CHUNK / SLOT_SIZE];
+	long long oldest = -1, edge = now_ms - (long long)r->window * 1000;
+	long idx = 0, oldest_idx = 0, have = (long)((size - HEAD_SIZE) / SLOT_SIZE);
+
+	if (size < HEAD_SIZE || (size - HEAD_SIZE) % SLOT_SIZE != 0 || have > r->max ||
+	    pread(io->fd, &io->head, sizeof io->head, 0) != (ssize_t)sizeof io->head ||
+	    memcmp(io->head.magic, MAGIC, 8) != 0 || io->head.max != r->max ||
+	    io->head.window != r->window || io->head.check != head_check(&io->head))
+		return -1;
+	io->free_slot = have < r->max ? have : -1;
+	while (idx < have) {
+		long want = have - idx < (long)(CHUNK / SLOT_SIZE) ? have - idx :
+		    (long)(CHUNK / SLOT_SIZE);
+		ssize_t got = pread(io->fd, chunk, (size_t)want * SLOT_SIZE,
+		    HEAD_SIZE + (off_t)idx * SLOT_SIZE);
+
+		if (got != (ssize_t)want * SLOT_SIZE)
+			return -1;
+		for (long i = 0; i < want; i++, idx++) {
+			const struct slot *s = &chunk[i];
+
+			if (s->check != slot_check(idx, s))
+				return -1;
+			if (s->ts_ms <= edge) {
+				if (io->free_slot < 0 || io->free_slot > idx)
+					io->free_slot = idx;
+				continue;
+			}
+			/* Inside the window, future stamps included (a clock set back). */
+			io->sum += s->n;
+			if (oldest < 0 || s->ts_ms < oldest) {
+				oldest = s->ts_ms;
+				oldest_idx = idx;
+			}
+		}
+	}
+	/* Full of the window: only a "log" rule lets more through; it forgets the oldest. */
+	if (io->free_slot < 0)
+		io->free_slot = oldest_idx;
+	return 0;
+}
+
+static void
+open_rule(const char *dir, const struct conf_limit *r, long uid, const char *script,
+    const char *cwd, long long now_ms, struct ruleio *io, char err[RL_ERR_MAX])
+{
+	char name[64], path[PATH_MAX];
+	struct stat st;
+
+	memset(io, 0, sizeof *io);
+	file_name(r, uid, script, cwd, name);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	io->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0660);
+	if (io->fd < 0) {
+		snprintf(err, RL_ERR_MAX, "limit state %s: %s", path, strerror(errno));
+		io->skipped = 1;
+		return;
+	}
+	if (lock_bounded(io->fd) < 0) {
+		if (errno == ETIMEDOUT)
+			snprintf(err, RL_ERR_MAX, "limit state %s is held by another sender for over"
+			    " %d ms; counted as reached", name, RL_WAIT_MS);
+		else
+			snprintf(err, RL_ERR_MAX, "cannot lock limit state %s: %s", name,
+			    strerror(errno));
+		io->unusable = 1;
+		return;
+	}
+	if (fstat(io->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, RL_ERR_MAX, "limit state %s is not a regular file", name);
+		io->unusable = 1;
+		return;
+	}
+	if (st.st_size == 0) {
+		io->fresh = 1;
+		return;
+	}
+	if (scan(io, r, st.st_size, now_ms) == 0)
+		return;
+	/* Corrupt: the limit counts as reached until a whole window has passed. */
+	if ((long long)st.st_mtim.tv_sec * 1000 + (long long)r->window * 1000 <= now_ms) {
+		io->fresh = 1;
+		io->sum = 0;
+		return;
+	}
+	snprintf(err, RL_ERR_MAX, "limit state %s is corrupt; counted as reached until %lds after"
+	    " its last change", name, r->window);
+	io->unusable = 1;
+}
+
+static int
+write_head(struct ruleio *io, const struct conf_limit *r, const char *key, long long warned_ms)
+{
+	memset(&io->head, 0, sizeof io->head);
+	memcpy(io->head.magic, MAGIC, 8);
+	io->head.max = r->max;
+	io->head.window = r->window;
+	io->head.warned_ms = warned_ms;
+	snprintf(io->head.key, sizeof io->head.key, "%s", key);
+	io->head.check = head_check(&io->head);
+	return pwrite(io->fd, &io->head, sizeof io->head, 0) == (ssize_t)sizeof io->head ? 0 : -1;
+}
+
+/*
+ * A fresh file is its head alone, written in one pwrite(2): a sender killed
+ * here leaves an empty file or a whole head, never a corrupt one.
+ */
+static int
+init_file(struct ruleio *io, const struct conf_limit *r, const char *key)
+{
+	if (ftruncate(io->fd, 0) < 0 || write_head(io, r, key, 0) < 0)
+		return -1;
+	io->free_slot = 0;
+	io->fresh = 0;
+	return 0;
+}
+
+static int
+count_send(struct ruleio *io, const struct conf_limit *r, const char *key, long n,
+    long long now_ms)
+{
+	struct slot s = { now_ms, (uint32_t)n, 0 };
+
+	if (io->fresh && init_file(io, r, key) < 0)
+		return -1;
+	s.check = slot_check(io->free_slot, &s);
+	return pwrite(io->fd, &s, sizeof s, HEAD_SIZE + (off_t)io->free_slot * SLOT_SIZE) ==
+	    (ssize_t)sizeof s ? 0 : -1;
+}
+
+int
+ratelimit_check(const char *state_dir, const struct conf *c, long uid, const char *script,
+    const char *cwd, long recipients, long long now_ms, struct rl_verdict *v)
+{
+	static struct ruleio io[CONF_MAX_LIMITS];
+	char key[RL_KEY_MAX], err[RL_ERR_MAX];
+	int deliver = 1, r = 0;
+
+	memset(v, 0, sizeof *v);
+	v->rule = -1;
+	for (int i = 0; i < c->nlimits; i++) {
+		const struct conf_limit *l = &c->limits[i];
+		long n = l->count == LIMIT_COUNT_RECIPIENTS ? (recipients > 0 ? recipients : 1) : 1;
+
+		err[0] = '\0';
+		open_rule(state_dir, l, uid, script, cwd, now_ms, &io[i], err);
+		io[i].fired = !io[i].skipped && (io[i].unusable || io[i].sum + n > l->max);
+		if (err[0] && v->error[0] == '\0')
+			snprintf(v->error, sizeof v->error, "%s", err);
+		if (io[i].skipped)
+			r = -1;
+		if (!io[i].fired)
+			continue;
+		if (l->action != LIMIT_LOG)
+			deliver = 0;
+		/* The verdict names the first hold or reject rule, else the first log rule. */
+		if (v->rule < 0 || (v->action == LIMIT_LOG && l->action != LIMIT_LOG)) {
+			v->rule = i;
+			v->action = l->action;
+			v->count = (long)io[i].sum;
+			make_key(l, uid, script, cwd, v->key, sizeof v->key);
+		}
+	}
+	for (int i = 0; i < c->nlimits; i++) {
+		const struct conf_limit *l = &c->limits[i];
+		long n = l->count == LIMIT_COUNT_RECIPIENTS ? (recipients > 0 ? recipients : 1) : 1;
+
+		if (io[i].fd < 0)
+			continue;
+		make_key(l, uid, script, cwd, key, sizeof key);
+		if (!io[i].unusable) {
+			if (deliver && count_send(&io[i], l, key, n, now_ms) < 0)
+				r = -1;
+			/* One warning per key and window, when the rule first fires. */
+			if (i == v->rule && !io[i].fresh && io[i].head.warned_ms <=
+			    now_ms - (long long)l->window * 1000) {
+				v->warn = 1;
+				if (write_head(&io[i], l, key, now_ms) < 0)
+					r = -1;
+			} else if (i == v->rule && io[i].fresh)
+				v->warn = 1;
+		}
+		close(io[i].fd);
+		io[i].fd = -1;
+	}
+	if (r < 0 && v->error[0] == '\0')
+		snprintf(v->error, sizeof v->error, "cannot update the limit state in %s: %s",
+		    state_dir, strerror(errno));
+	return r;
+}

@@ -1,0 +1,38 @@
+/*
+ * ratelimit.h: the send-rate limits of qwrap.conf, exact over a sliding
+ * window.  One small file per rule and key in state_dir holds the sends of
+ * the last window; it is read, decided on and updated under flock(2), held
+ * only for that, with a bounded wait.  Runs with the group raised
+ * (state_dir is root:qwrap 0770); keys come from kernel facts (uid, cwd)
+ * and the resolved script, and name files only through a hash.
+ */
+#ifndef QWRAP_RATELIMIT_H
+#define QWRAP_RATELIMIT_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+#define RL_KEY_MAX   512	/* bytes of a key kept for the record */
+#define RL_ERR_MAX   256
+#define RL_WAIT_MS   3000	/* the longest one sender waits for another's update */
+
+struct rl_verdict {
+	int rule;		/* index of the rule that fired (hold/reject first), -1: none */
+	enum limit_action action;
+	char key[RL_KEY_MAX];	/* "uid:1000", "script:1000:/path", "cwd:1000:/path" */
+	long count;		/* counted in the window before this message */
+	int warn;		/* the rule's first firing for this key in this window */
+	char error[RL_ERR_MAX];	/* a corrupt or busy state file: it counted as reached */
+};
+
+/*
+ * Checks every rule of C for this message (MESSAGES is 1, RECIPIENTS its
+ * recipient count) at NOW_MS (ms since the epoch; tests inject it).  When
+ * no hold or reject rule fires, the message is counted under every rule.
+ * 0, or -1 when state_dir itself is unusable (V->error says why).
+ */
+int ratelimit_check(const char *state_dir, const struct conf *c, long uid, const char *script,
+    const char *cwd, long recipients, long long now_ms, struct rl_verdict *v);
+
+#endif
