@@ -72,15 +72,18 @@ spool_env_parse(char *text, size_t len, struct spool_env *e)
 			goto bad;
 		*v++ = '\0';
 		if (strcmp(k, "id") == 0) {
-			if (strlen(v) >= sizeof e->id)
+			/* It names the spool's files: a record id, nothing that walks a path. */
+			if (strlen(v) == 0 || strlen(v) >= sizeof e->id || v[0] == '.' ||
+			    strspn(v, "0123456789abcdef.") != strlen(v))
 				goto bad;
 			memcpy(e->id, v, strlen(v) + 1);
 			have |= 1;
 		} else if (strcmp(k, "ts") == 0 && number(v, &n) == 0)
 			e->ts = n;
-		else if (strcmp(k, "uid") == 0 && number(v, &n) == 0 && n >= 0)
+		/* A uid or gid of -1 would mean "unchanged" to setresuid: never root by accident. */
+		else if (strcmp(k, "uid") == 0 && number(v, &n) == 0 && n >= 0 && n < 0xffffffffLL)
 			e->uid = (long)n, have |= 2;
-		else if (strcmp(k, "gid") == 0 && number(v, &n) == 0 && n >= 0)
+		else if (strcmp(k, "gid") == 0 && number(v, &n) == 0 && n >= 0 && n < 0xffffffffLL)
 			e->gid = (long)n, have |= 4;
 		else if (strcmp(k, "cwd") == 0)
 			e->cwd = v;

@@ -117,7 +117,7 @@ load_all(const struct conf *c, int *n)
 			goto next;
 		snprintf(path, sizeof path, "%s/%s", c->spool_dir, name);
 		if (read_all(path, &h->text, &tlen) < 0 || spool_env_parse(h->text, tlen, &h->env) < 0 ||
-		    strncmp(name, h->env.id, len - 4) != 0) {
+		    strlen(h->env.id) != len - 4 || strncmp(name, h->env.id, len - 4) != 0) {
 			fprintf(stderr, "qwrap: %s: unreadable or malformed envelope; left alone\n", path);
 			goto next;
 		}

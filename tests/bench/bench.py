@@ -461,9 +461,35 @@ class OtherLoad:
 INTO = {"sink": "sink", "queue": "qmail model"}
 
 
+def install_with_limits(build, tmp, standin):
+    """A second private install whose config has one uid and one script limit,
+    high enough never to fire, and no exempt uid: each message reads and
+    updates two state files, as on a server with limits."""
+    top = os.path.join(tmp, "limits")
+    make_vars = [f"BUILD={build}-limits", f"PREFIX={top}", f"SYSCONFDIR={top}/etc",
+                 f"LOCALSTATEDIR={top}/var", f"REAL_SENDMAIL={standin}"]
+    say(f"bench: building and installing a second qwrap, with limits, under {top}")
+    run_cmd(["make", "-B", "-j2", *make_vars, "all"], "make all (limits)")
+    run_cmd(["make", *make_vars, "install"], "make install (limits)")
+    conf = os.path.join(top, "etc", "qwrap", "qwrap.conf")
+    with open(conf) as f:
+        text = f.read()
+    rules = ('limits = ( { per = "uid"; max = 1000000; window = "1h"; action = "hold"; },\n'
+             '           { per = "script"; max = 1000000; window = "1h"; action = "hold"; } );')
+    with open(conf, "w") as f:
+        f.write("\n".join(rules if l.startswith("limits ") else
+                          "exempt_uids = [];" if l.startswith("exempt_uids") else l
+                          for l in text.split("\n")))
+    wrapper = os.path.join(top, "sbin", "qwrap-sendmail")
+    st = os.stat(wrapper)
+    os.chmod(wrapper, stat.S_IMODE(st.st_mode) & ~stat.S_ISGID)
+    return wrapper
+
+
 def bench(args, rounds, tmp, started):
     qrounds = QUICK_QUEUE_ROUNDS if args.quick else QUEUE_ROUNDS
     progs = build_and_install(args.build, tmp)
+    progs["limits"] = install_with_limits(args.build, tmp, progs["standin"])
     for n in progs["notes"]:
         say("bench: " + n)
 
@@ -488,6 +514,7 @@ def bench(args, rounds, tmp, started):
         "direct": ("stand-in directly", progs["standin"]),
         "qwrap": ("through qwrap-sendmail", progs["wrapper"]),
         "sgid": ("through qwrap-sendmail, set-gid", progs["sgid"]),
+        "limits": ("through qwrap-sendmail with a uid and a script limit", progs["limits"]),
         "execonly": ("through an exec-only C wrapper", progs["execonly"]),
         "shell": ("through the shell recipe (§1)", progs["recipe"]),
     }
@@ -499,7 +526,7 @@ def bench(args, rounds, tmp, started):
              ("100m", False, "sink", ["direct", "qwrap", "shell"]),
              ("100m", True, "sink", ["direct", "qwrap", "shell"])]
     if queue:
-        cases += [("small", False, "queue", ["direct", "qwrap", "execonly", "shell"]),
+        cases += [("small", False, "queue", ["direct", "qwrap", "limits", "execonly", "shell"]),
                   ("100m", True, "queue", ["direct", "qwrap", "shell"])]
 
     say("bench: checking that messages arrive whole through qwrap")
@@ -619,7 +646,8 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
                f"{r('small', False, 'sink', 'shell')})")
     if queue:
         summary += (f", {r('small', False, 'queue', 'qwrap')} into the qmail model "
-                    f"(exec-only {r('small', False, 'queue', 'execonly')}, shell "
+                    f"(with two limits {r('small', False, 'queue', 'limits')}, exec-only "
+                    f"{r('small', False, 'queue', 'execonly')}, shell "
                     f"{r('small', False, 'queue', 'shell')})")
     summary += (f" (target <= 1.10); 100 MiB ratio {r('100m', False, 'sink', 'qwrap')} file / "
                 f"{r('100m', True, 'sink', 'qwrap')} pipe into the sink")

@@ -53,7 +53,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TMPDIR="$OUT/tmp"
 
 failed=0
-for name in ${FUZZ_ONLY:-message idheader record config classify state}; do
+for name in ${FUZZ_ONLY:-message idheader record config classify state spool}; do
 	bin=$OUT/fuzz_$name
 	log=$OUT/fuzz_$name.log
 	corpus=$OUT/corpus-$name
