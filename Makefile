@@ -47,7 +47,7 @@ COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c comm
               common/state.c common/spool.c
 WRAPPER_SRC = wrapper/sanitize.c wrapper/classify.c wrapper/caller.c \
               wrapper/message.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
-              wrapper/ratelimit.c wrapper/hold.c
+              wrapper/ratelimit.c wrapper/hold.c wrapper/notify.c
 COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 

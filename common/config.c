@@ -397,7 +397,20 @@ load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 			abs_path(x, s, c->state_dir, sizeof c->state_dir);
 		else if (strcmp(k, "spool_dir") == 0)
 			abs_path(x, s, c->spool_dir, sizeof c->spool_dir);
-		else if (strcmp(k, "spool_max_mb") == 0) {
+		else if (strcmp(k, "notify") == 0) {
+			const char *a = config_setting_type(s) == CONFIG_TYPE_STRING ?
+			    config_setting_get_string(s) : NULL;
+			size_t n = a ? strlen(a) : 0;
+			int ok = a != NULL && n <= CONF_NOTIFY_MAX && (n == 0 || strchr(a, '@') != NULL);
+
+			/* An address that goes into a To: line: nothing that could start another. */
+			for (size_t j = 0; ok && j < n; j++)
+				ok = a[j] > 0x20 && a[j] < 0x7f && a[j] != ',' && a[j] != '<' && a[j] != '>';
+			if (!ok)
+				fail(x, s, "'notify' must be one mail address such as \"postmaster@example.com\", or \"\"");
+			else
+				memcpy(c->notify, a, n + 1);
+		} else if (strcmp(k, "spool_max_mb") == 0) {
 			if (long_of(x, s, "'spool_max_mb'", &c->spool_max_mb) == 0 &&
 			    (c->spool_max_mb < 1 || c->spool_max_mb > 1048576))
 				fail(x, s, "'spool_max_mb' must be from 1 to 1048576 (MiB)");
@@ -410,7 +423,7 @@ load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 		else if (strcmp(k, "exempt_uids") == 0)
 			load_exempt(x, s, c);
 		else
-			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, spool_max_mb, on_error, limits, exempt_uids)", k);
+			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, spool_max_mb, on_error, limits, exempt_uids, notify)", k);
 	}
 }
 

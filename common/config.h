@@ -16,6 +16,7 @@
 #define CONF_MAX_FIELDS    8
 #define CONF_HEADER_NAME_MAX 76
 #define CONF_LIMIT_MAX     1000000	/* the largest 'max' of a limit (its state file: 16 MB) */
+#define CONF_NOTIFY_MAX    254		/* an address, as SMTP allows it */
 
 enum conf_on_error { ON_ERROR_DELIVER, ON_ERROR_TEMPFAIL };
 
@@ -45,6 +46,7 @@ struct conf {
 	char state_dir[PATH_MAX];
 	char spool_dir[PATH_MAX];
 	long spool_max_mb;	/* held mail beyond this falls back to reject */
+	char notify[CONF_NOTIFY_MAX + 1];	/* mailed when a limit first fires; "" for nobody */
 	enum conf_on_error on_error;
 	struct conf_limit limits[CONF_MAX_LIMITS];
 	int nlimits;

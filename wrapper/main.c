@@ -35,6 +35,7 @@
 #include "idheader.h"
 #include "logfile.h"
 #include "message.h"
+#include "notify.h"
 #include "ratelimit.h"
 #include "paths.h"
 #include "record.h"
@@ -313,6 +314,13 @@ main(int argc, char *argv[], char *envp[])
 	/* A record the log may not have kept goes to syslog with what went wrong. */
 	if (problems[0])
 		syslog(LOG_MAIL | LOG_WARNING, "%s; record: %.*s", problems, (int)linelen - 1, line);
+	if (verdict.warn && conf.notify[0] && target_ok) {
+		struct utsname uts;
+
+		if (notify_limit(conf.sendmail, conf.notify, uname(&uts) == 0 ? uts.nodename : "?",
+		    id, caller.uid, &verdict, &conf.limits[verdict.rule], envp) < 0)
+			syslog(LOG_MAIL | LOG_WARNING, "cannot send the limit notice to %s", conf.notify);
+	}
 	if (limited == LIMIT_HELD) {
 		closelog();
 		_exit(0);

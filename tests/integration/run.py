@@ -1498,34 +1498,42 @@ def limits__64_senders_one_uid__exactly_100_delivered_rest_held(env):
 
 
 @test
-def limits__per_script_php__each_script_its_own_count(env):
+def limits__per_script_php_64_senders__exactly_100_and_other_scripts_free(env):
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
     clear_limits(env)
-    env.set_conf(limit_conf(b'{ per = "script"; max = 20; window = "1h"; action = "hold"; }'))
-    cwd, script = make_vhost(env)
+    env.set_conf(limit_conf(b'{ per = "script"; max = 100; window = "1h"; action = "hold"; }'))
+    cwd, _ = make_vhost(env)
+    two = os.path.join(cwd, "two.php")
+    with open(two, "w") as f:
+        f.write('<?php echo (mail("a@x.example", "s", "b") && mail("b@x.example", "s", "b"))'
+                ' ? "sent" : "failed";')
     other = os.path.join(cwd, "other.php")
-    shutil.copy(script, other)
-    os.chown(other, env.uid, env.gid)
+    with open(other, "w") as f:
+        f.write('<?php echo mail("c@x.example", "s", "b") ? "sent" : "failed";')
+    for path in (two, other):
+        os.chown(path, env.uid, env.gid)
+    senders = 32 if env.san else 64
     start = env.log_size()
-    runs = 16 if env.san else 32
-    procs = []
-    for i in range(runs):
-        cmd = ["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups", "/usr/bin/php",
-               "-d", "sendmail_path=" + env.wrapper + " -t -i", script if i % 2 else other]
-        procs.append(subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE,
-                                      env={"PATH": "/usr/bin:/bin", "STANDIN_SINK": "1"}))
+
+    def php_run(script):
+        return subprocess.Popen(["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
+                                 "/usr/bin/php", "-d", "sendmail_path=" + env.wrapper + " -t -i",
+                                 script], cwd=cwd, stdout=subprocess.PIPE,
+                                env={"PATH": "/usr/bin:/bin", "STANDIN_SINK": "1"})
+    procs = [php_run(two) for _ in range(senders)] + [php_run(other) for _ in range(5)]
     outs = [p.communicate(timeout=300)[0] for p in procs]
     assert all(o == b"sent" for o in outs), outs[:3]  # hold: mail() returns true
     recs = env.records_since(start)
-    for s in (script, other):
-        mine = [r for r in recs if r["script"] == s]
-        assert len(mine) == runs // 2, (s, len(mine))
-        delivered = [r for r in mine if r["action"] == "deliver"]
-        assert len(delivered) == min(20, runs // 2), (s, len(delivered))
-        for r in mine:
-            if r["action"] == "hold":
-                assert r["limit"]["key"] == "script:%d:%s" % (env.uid, s)
+    mine = [r for r in recs if r["script"] == two]
+    assert len(mine) == 2 * senders
+    delivered = [r for r in mine if r["action"] == "deliver"]
+    held = [r for r in mine if r["action"] == "hold"]
+    assert len(delivered) == min(100, 2 * senders) and len(held) == 2 * senders - len(delivered)
+    assert all(r["limit"]["key"] == "script:%d:%s" % (env.uid, two) for r in held)
+    assert sorted(r["id"] for r in held) == spool_ids(env)
+    # Another script of the same uid has its own count.
+    assert [r["action"] for r in recs if r["script"] == other] == ["deliver"] * 5
     clear_limits(env)
 
 
@@ -1556,6 +1564,40 @@ def limits__reject_and_recipients__exit_69_php_false_nothing_queued(env):
     p, recs, got = env.run(["-t"], stdin=m1, as_user=False)
     assert p.returncode == 0 and len(got) == 1 and "limit" not in one(recs)
     clear_limits(env)
+
+
+@test
+def limits__notify__one_notice_per_key_and_window_no_injection(env):
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+    env.set_conf(limit_conf(b'{ per = "cwd"; max = 1; window = "1h"; action = "reject"; }',
+                            b'notify = "admin@example.com";'))
+    # A working directory whose name tries to add header lines to the notice.
+    evil = os.path.join(env.root, "rec", "x\nBcc: victim@example.com\n")
+    os.makedirs(evil)
+    os.chmod(evil, 0o777)
+    recdir = env.new_recdir()
+    e = {"PATH": "/usr/bin:/bin", "STANDIN_DIR": recdir}
+    cmd = ["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups", env.wrapper, "-t"]
+    for i in range(3):
+        p = subprocess.run(cmd, input=b"To: a@x.example\nSubject: %d\n\nb\n" % i, cwd=evil,
+                           env=e, capture_output=True)
+        assert p.returncode == (0 if i == 0 else 69), (i, p.returncode, p.stderr)
+    # The first message, and one notice (not two) for the two rejected.
+    assert wait_for(lambda: len(standin_records(recdir)) >= 2, 10)
+    time.sleep(0.5)
+    got = standin_records(recdir)
+    notices = [g for g in got if g["stdin"].startswith(b"To: admin@example.com\n")]
+    assert len(got) == 2 and len(notices) == 1, [g["stdin"][:80] for g in got]
+    head, _, body = notices[0]["stdin"].partition(b"\n\n")
+    assert head.split(b"\n") == [b"To: admin@example.com",
+                                 b"Subject: qwrap: limit 1 reached for uid %d" % env.uid,
+                                 b"Auto-Submitted: auto-generated"], head
+    assert b"x?Bcc: victim@example.com?" in body and b"rejected" in body, body
+    assert notices[0]["argv"][1:] == [b"-t"]
+    clear_limits(env)
+    shutil.rmtree(os.path.join(env.root, "rec", "x\nBcc: victim@example.com\n"))
 
 
 def held_sendmail(env, exit_status=0):

@@ -409,6 +409,22 @@ conf_load__dirs_and_on_error_bad__error_at_line(void **state)
 	assert_bad_at("on_error = \"bounce\";\n", 1, "\"deliver\" or \"tempfail\"");
 	assert_bad_at("on_error = true;\n", 1, "'on_error' must be a string");
 	assert_bad_at("on_error = \"Deliver\";\n", 1, "\"deliver\" or \"tempfail\"");
+	assert_bad_at("spool_max_mb = 0;\n", 1, "from 1 to 1048576");
+	/* notify goes into a To: line of the notice: one plain address only. */
+	assert_bad_at("notify = \"admin\";\n", 1, "one mail address");
+	assert_bad_at("notify = \"a@b.example\\nBcc: c@d.example\";\n", 1, "one mail address");
+	assert_bad_at("notify = \"a@b.example, c@d.example\";\n", 1, "one mail address");
+	assert_bad_at("notify = 1;\n", 1, "one mail address");
+}
+
+static void
+conf_load__notify__address_or_empty(void **state)
+{
+	(void)state;
+	assert_int_equal(load_text("notify = \"postmaster@example.com\";\n"), CONF_OK);
+	assert_string_equal(c.notify, "postmaster@example.com");
+	assert_int_equal(load_text("notify = \"\";\n"), CONF_OK);
+	assert_string_equal(c.notify, "");
 }
 
 static void
@@ -737,6 +753,7 @@ main(void)
 		T(conf_load__header_fields_bad__error_at_line),
 		T(conf_load__header_fields_not_strings__clear_message),
 		T(conf_load__dirs_and_on_error_bad__error_at_line),
+		T(conf_load__notify__address_or_empty),
 		T(conf_load__limits_shape_bad__error_at_line),
 		T(conf_load__limit_values_bad__error_at_line),
 		T(conf_load__limit_missing_required__error_at_group_line),

@@ -1,0 +1,66 @@
+/* notify.c: the notice of a limit, through the real sendmail (see notify.h). */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "iofull.h"
+#include "notify.h"
+
+#define NOTICE_MAX 2048
+
+static void
+printable(const char *s, char *out, size_t cap)
+{
+	size_t i = 0;
+
+	for (; *s && i + 1 < cap; s++)
+		out[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	out[i] = '\0';
+}
+
+int
+notify_limit(const char *sendmail, const char *to, const char *host, const char *id,
+    long uid, const struct rl_verdict *v, const struct conf_limit *l, char *const envp[])
+{
+	static const char *const actions[] = { "held", "rejected", "logged" };
+	char msg[NOTICE_MAX], key[RL_KEY_MAX], hostp[256];
+	int n, status;
+	pid_t child;
+
+	printable(v->key, key, sizeof key);
+	printable(host, hostp, sizeof hostp);
+	n = snprintf(msg, sizeof msg,
+	    "To: %s\nSubject: qwrap: limit %d reached for uid %ld\nAuto-Submitted: auto-generated\n\n"
+	    "qwrap-sendmail on %s: limit %d (at most %ld %s in %ld s) reached for\n  %s\n"
+	    "Messages over it are %s.  This is the first in this window; no more notices\n"
+	    "for this key until the window has passed.\n\nRecord of the message that reached it:"
+	    " %s\nSee: qwrap held\n", to, v->rule + 1, uid, hostp, v->rule + 1, l->max,
+	    l->count == LIMIT_COUNT_RECIPIENTS ? "recipients" : "messages", l->window, key,
+	    actions[l->action], id);
+	if (n < 0 || (size_t)n >= sizeof msg)
+		return -1;
+	/* A grandchild, so that the caller never waits for it or reaps it. */
+	if ((child = fork()) < 0)
+		return -1;
+	if (child == 0) {
+		if (fork() == 0) {
+			char *argv[] = { "sendmail", "-t", NULL };
+			int p[2], null = open("/dev/null", O_RDWR);
+
+			/* The notice fits in a pipe: written first, then read by the real sendmail. */
+			if (pipe(p) < 0 || write_full(p[1], msg, (size_t)n) < 0 || close(p[1]) < 0 ||
+			    dup2(p[0], 0) < 0 || null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+				_exit(1);
+			signal(SIGPIPE, SIG_DFL);
+			execve(sendmail, argv, envp);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		;
+	return 0;
+}
