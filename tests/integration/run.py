@@ -1683,10 +1683,31 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
     assert outcomes == ["deliver"] * 3 + ["hold"], outcomes
     (state,) = [os.path.join(state_dir, f) for f in os.listdir(state_dir)
                 if f.startswith("limit-")]
-    # Stopped mid-update: holds the lock.  Its own key waits the bound, then holds;
-    # another uid does not wait.
-    holder = subprocess.Popen(["flock", state, "sleep", "30"], start_new_session=True)
-    time.sleep(0.3)
+    # Stopped (SIGSTOP) at its write, holding the lock: its own key waits the
+    # bound, then holds; another uid does not wait; SIGCONT, and it finishes.
+    os.unlink(state)
+    recdir = env.new_recdir()
+    msgfile = os.path.join(env.root, "stop.msg")
+    with open(msgfile, "wb") as f:
+        f.write(msg)
+    with open(msgfile, "rb") as f:
+        stopped = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-e",
+                                    "trace=pwrite64", "-e",
+                                    "inject=pwrite64:signal=SIGSTOP:when=1", env.wrapper, "-t"],
+                                   stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env={"PATH": "/usr/bin:/bin", "STANDIN_DIR": recdir})
+
+    def stopped_pid():
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            if "(qwrap-sendmail)" in st and st.rsplit(")", 1)[1].split()[0] in ("t", "T"):
+                return int(pid)
+        return None
+    assert wait_for(lambda: stopped_pid() is not None, 10), "the sender did not stop"
     try:
         t0 = time.time()
         _, recs, got = env.run(["-t"], stdin=msg, as_user=False)
@@ -1696,8 +1717,14 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
         p, recs, got = env.run(["-t"], stdin=msg)
         assert time.time() - t0 < 2 and one(recs)["action"] == "deliver"
     finally:
-        os.killpg(holder.pid, signal.SIGKILL)
-        holder.wait()
+        pid = stopped_pid()
+        if pid:
+            os.kill(pid, signal.SIGCONT)
+        stopped.communicate(timeout=20)
+    assert stopped.returncode == 0 and len(standin_records(recdir)) == 1
+    # It counted its message: two more go, then the limit of 3 holds.
+    outcomes = [one(env.run(["-t"], stdin=msg, as_user=False)[1])["action"] for _ in range(3)]
+    assert outcomes == ["deliver"] * 2 + ["hold"], outcomes
     # Corrupt: counted as reached, reported, not reset.
     with open(state, "r+b") as f:
         f.seek(600)
