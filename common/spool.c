@@ -32,7 +32,8 @@ spool_env_write(int fd, const struct spool_env *e)
 	snprintf(n[2], sizeof n[2], "%ld", e->gid);
 	if (item(fd, "id", e->id) < 0 || item(fd, "ts", n[0]) < 0 || item(fd, "uid", n[1]) < 0 ||
 	    item(fd, "gid", n[2]) < 0 || item(fd, "cwd", e->cwd) < 0 ||
-	    item(fd, "script", e->script) < 0 || item(fd, "rule", e->rule) < 0 ||
+	    item(fd, "script", e->script) < 0 || item(fd, "script_from", e->script_from) < 0 ||
+	    item(fd, "rule", e->rule) < 0 ||
 	    item(fd, "key", e->key) < 0)
 		return -1;
 	for (int i = 0; i < e->argc; i++)
@@ -89,6 +90,8 @@ spool_env_parse(char *text, size_t len, struct spool_env *e)
 			e->cwd = v;
 		else if (strcmp(k, "script") == 0)
 			e->script = v;
+		else if (strcmp(k, "script_from") == 0)
+			e->script_from = v;
 		else if (strcmp(k, "rule") == 0)
 			e->rule = v;
 		else if (strcmp(k, "key") == 0)

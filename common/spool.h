@@ -1,7 +1,7 @@
 /*
  * spool.h: held mail.  SPOOL/ID.msg is the message as it would have been
  * delivered (qwrap's header first); SPOOL/ID.env its envelope, NUL-separated
- * "key=value" items (id, ts, uid, gid, cwd, script, rule, key, then one
+ * "key=value" items (id, ts, uid, gid, cwd, script, script_from, rule, key, then one
  * "argv=" per argument, in order).  qwrap-sendmail writes .msg, then .env,
  * each under a temporary name renamed into place, so an .env always names a
  * whole message.  qwrap release and discard read and remove them.
@@ -22,7 +22,7 @@ struct spool_env {
 	char id[RECORD_ID_LEN];
 	long long ts;		/* seconds since the epoch */
 	long uid, gid;
-	const char *cwd, *script, *rule, *key;	/* point into the .env text */
+	const char *cwd, *script, *script_from, *rule, *key;	/* point into the .env text */
 	char **argv;		/* NULL-terminated; malloc'd by spool_env_parse */
 	int argc;
 };

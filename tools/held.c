@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +30,14 @@
 #include "record.h"
 #include "spool.h"
 
+#define RELEASE_WAIT 300	/* seconds one release may take */
+
 struct held {
 	struct spool_env env;
 	char *text;		/* the .env file, which ENV points into */
 	long long size;		/* of the .msg */
 	char subject[256];
 	long rcpt_count;
-	char rcpt[256];		/* the first recipients, for the listing */
 };
 
 static struct message msg;
@@ -82,14 +85,29 @@ summarize(const struct conf *c, const char *path, struct held *h)
 		snprintf(h->subject, sizeof h->subject, "%.*s", (int)(fields.subject.p ?
 		    fields.subject.n : 0), fields.subject.p ? fields.subject.p : "");
 		h->rcpt_count = fields.rcpt_count;
-		for (size_t i = 0; i < fields.nrcpt; i++) {
-			size_t n = strlen(h->rcpt);
-
-			snprintf(h->rcpt + n, sizeof h->rcpt - n, "%s%.*s", i ? "," : "",
-			    (int)fields.rcpt[i].n, fields.rcpt[i].p);
-		}
 	}
 	close(fd);
+}
+
+/*
+ * The wrapper writes both files as the sender (its effective uid), so an
+ * envelope naming another uid -- root above all -- was not written by it.
+ * The argv must be one the wrapper holds: message mode.
+ */
+static int
+made_by_sender(const struct conf *c, const struct held *h, const char *msgpath)
+{
+	char envpath[PATH_MAX];
+	struct invocation inv;
+	struct stat a, b;
+
+	snprintf(envpath, sizeof envpath, "%s/%s.env", c->spool_dir, h->env.id);
+	if (lstat(envpath, &a) < 0 || lstat(msgpath, &b) < 0 || !S_ISREG(a.st_mode) ||
+	    !S_ISREG(b.st_mode) || a.st_nlink != 1 || b.st_nlink != 1 ||
+	    (long)a.st_uid != h->env.uid || (long)b.st_uid != h->env.uid)
+		return 0;
+	classify(h->env.argc, h->env.argv, &inv);
+	return inv.mode == MODE_MESSAGE;
 }
 
 /* The held messages, oldest first; *N of them. */
@@ -122,9 +140,22 @@ load_all(const struct conf *c, int *n)
 			goto next;
 		}
 		snprintf(path, sizeof path, "%s/%s.msg", c->spool_dir, h->env.id);
+		if (!made_by_sender(c, h, path)) {
+			fprintf(stderr, "qwrap: %s: not written by the uid its envelope names (%ld), or"
+			    " not a plain file; left alone\n", h->env.id, h->env.uid);
+			goto next;
+		}
 		summarize(c, path, h);
 		(*n)++;
+		free(names[i]);
+		continue;
 next:
+		/* Not counted: what this entry took is given back, and the slot reused. */
+		if (all != NULL) {
+			free(h->text);
+			free(h->env.argv);
+			memset(h, 0, sizeof *h);
+		}
 		free(names[i]);
 	}
 	free(names);
@@ -133,6 +164,27 @@ next:
 		exit(EX_OSERR);
 	}
 	return all;
+}
+
+/* For root's terminal: no escape sequences from what a sender wrote. */
+static void
+printable(const char *s, char *out, size_t cap)
+{
+	size_t i = 0;
+
+	for (; *s && i + 1 < cap; s++)
+		out[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	out[i] = '\0';
+}
+
+static void
+free_all(struct held *all, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(all[i].env.argv);
+		free(all[i].text);
+	}
+	free(all);
 }
 
 static const char *
@@ -167,8 +219,12 @@ held_list(const struct conf *c, int json)
 		struct jbuf b;
 
 		if (!json) {
+			char script[PATH_MAX], subject[sizeof h->subject];
+
+			printable(h->env.script ? h->env.script : "-", script, sizeof script);
+			printable(h->subject, subject, sizeof subject);
 			printf("%-34s %7s %6ld %5ld  %-40s %s\n", h->env.id, age(h->env.ts), h->env.uid,
-			    h->rcpt_count, h->env.script ? h->env.script : "-", h->subject);
+			    h->rcpt_count, script, subject);
 			continue;
 		}
 		jb_init(&b, line, sizeof line);
@@ -184,6 +240,8 @@ held_list(const struct conf *c, int json)
 		jb_cstr(&b, h->env.cwd, 4096);
 		jb_raw(&b, ",\"script\":");
 		jb_cstr(&b, h->env.script, 4096);
+		jb_raw(&b, ",\"script_from\":");
+		jb_cstr(&b, h->env.script_from, 64);
 		jb_raw(&b, ",\"rule\":");
 		jb_cstr(&b, h->env.rule, 64);
 		jb_raw(&b, ",\"key\":");
@@ -204,7 +262,8 @@ held_list(const struct conf *c, int json)
 		if (!b.overflow)
 			fwrite(line, 1, b.len, stdout);
 	}
-	return 0;
+	free_all(all, n);
+	return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }
 
 /* The record of a release or discard, appended to the capture log as root. */
@@ -223,7 +282,8 @@ record(const struct conf *c, const struct held *h, const char *action, const cha
 	r = (struct record){ .id = id, .ts = ts, .host = uname(&uts) == 0 ? uts.nodename : "?",
 	    .action = action, .mode = "message", .uid = h->env.uid, .gid = h->env.gid,
 	    .pid = (long)getpid(), .cwd = h->env.cwd, .script = h->env.script,
-	    .script_from = "none", .argv = h->env.argv, .argc = h->env.argc,
+	    .script_from = h->env.script_from ? h->env.script_from : "none",
+	    .argv = h->env.argv, .argc = h->env.argc,
 	    .held_id = h->env.id, .error = error };
 	len = record_encode(&r, line);
 	if ((fd = open(c->log_file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
@@ -250,6 +310,11 @@ hand_over(const struct conf *c, const struct held *h, const char *msgpath)
 		return -1;
 	}
 	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		/* Nothing of root's terminal or session for a process the sender may trace. */
+		if (setsid() < 0 || null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(EX_OSERR);
 		if (dup2(fd, 0) < 0 || setgroups(1, &gid) < 0 ||
 		    setresgid(gid, gid, gid) < 0 || setresuid((uid_t)h->env.uid, (uid_t)h->env.uid,
 		    (uid_t)h->env.uid) < 0 || getuid() != (uid_t)h->env.uid)
@@ -261,9 +326,15 @@ hand_over(const struct conf *c, const struct held *h, const char *msgpath)
 		_exit(EX_UNAVAILABLE);
 	}
 	close(fd);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
+	/* A sender who stops the release (it runs as them) does not stop the rest. */
+	for (int waited = 0; waitpid(pid, &status, WNOHANG) == 0; waited++) {
+		if (waited == RELEASE_WAIT * 10) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return 128 + SIGKILL;
+		}
+		usleep(100000);
+	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -299,7 +370,7 @@ chosen(const struct held *h, int argc, char *argv[])
 static int
 each(const struct conf *c, int argc, char *argv[], int release)
 {
-	int n, done = 0, failed = 0;
+	int n, done = 0, failed = 0, lock;
 	struct held *all;
 
 	if (argc < 1 || ((strcmp(argv[0], "--uid") == 0 || strcmp(argv[0], "--script") == 0) &&
@@ -307,6 +378,12 @@ each(const struct conf *c, int argc, char *argv[], int release)
 		fprintf(stderr, "usage: qwrap %s ID... | --all | --uid N | --script GLOB\n",
 		    release ? "release" : "discard");
 		return EX_USAGE;
+	}
+	/* One release or discard at a time, so that no message goes out twice. */
+	if ((lock = open(c->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    flock(lock, LOCK_EX) < 0) {
+		fprintf(stderr, "qwrap: cannot lock %s: %s\n", c->spool_dir, strerror(errno));
+		return errno == EACCES ? EX_NOPERM : EX_IOERR;
 	}
 	all = load_all(c, &n);
 	for (int i = 0; i < n; i++) {
@@ -335,6 +412,8 @@ each(const struct conf *c, int argc, char *argv[], int release)
 			failed++;
 		}
 	}
+	free_all(all, n);
+	fflush(stdout);
 	if (done + failed == 0) {
 		fprintf(stderr, "qwrap: no held message matches\n");
 		return EX_NOINPUT;

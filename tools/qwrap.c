@@ -55,7 +55,8 @@ config(void)
 	static struct conf c;
 	char err[CONF_ERR_MAX];
 
-	if (conf_load(QWRAP_CONF_PATH, (uid_t)-1, &c, err) == CONF_BAD) {
+	/* Root runs this, and release runs programs it names: root's file only. */
+	if (conf_load(QWRAP_CONF_PATH, 0, &c, err) == CONF_BAD) {
 		fprintf(stderr, "qwrap: %s\n", err);
 		exit(EX_CONFIG);
 	}

@@ -1,5 +1,5 @@
 /*
- * hold.c: the message goes to DIR/.ID.msg.tmp, is synced and renamed to
+ * hold.c: the message goes to DIR/ID.msg.tmp, is synced and renamed to
  * ID.msg; then the envelope likewise to ID.env.  A failure removes what was
  * written, so the caller is told and nothing half-held stays behind.
  */

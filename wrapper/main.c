@@ -15,6 +15,7 @@
  * sendmail or any helper process runs.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,13 +97,24 @@ exempt(long uid)
 	return 0;
 }
 
+static size_t
+args_size(char *argv[], int argc)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < argc; i++)
+		n += strlen(argv[i]) + 6;	/* "argv=" and the NUL */
+	return n;
+}
+
 /*
  * The limits, with the group back only for them: count the message, or
  * hold it whole in the spool, or reject it.  A hold that fails is a reject:
  * the caller is told, and nothing is queued.
  */
 static enum limit_outcome
-apply_limits(gid_t kept, char *argv[], int argc, const char *hdr, size_t hdrlen)
+apply_limits(gid_t kept, int headers_rcpt, char *argv[], int argc, const char *hdr,
+    size_t hdrlen)
 {
 	static const char *const pers[] = { "uid", "script", "cwd" };
 	static const char *const counts[] = { "messages", "recipients" };
@@ -117,8 +129,11 @@ apply_limits(gid_t kept, char *argv[], int argc, const char *hdr, size_t hdrlen)
 		problem("cannot take the group back for the limits; none applied");
 		return LIMIT_DELIVER;
 	}
-	if (ratelimit_check(conf.state_dir, &conf, caller.uid, script, caller.cwd,
-	    fields.rcpt_count, now_ms, &verdict) < 0 || verdict.error[0])
+	/* Recipients past the buffer cannot be counted: such a message counts as too many. */
+	long rcpt = fields.header_cut && headers_rcpt ? LONG_MAX / 2 : fields.rcpt_count;
+
+	if (ratelimit_check(conf.state_dir, &conf, caller.uid, script, caller.cwd, rcpt, now_ms,
+	    &verdict) < 0 || verdict.error[0])
 		problem(verdict.error);
 	if (verdict.rule < 0)
 		return LIMIT_DELIVER;
@@ -128,12 +143,17 @@ apply_limits(gid_t kept, char *argv[], int argc, const char *hdr, size_t hdrlen)
 	snprintf(rule, sizeof rule, "%d", verdict.rule + 1);
 	if (verdict.action == LIMIT_HOLD) {
 		struct spool_env env = { .ts = now.tv_sec, .uid = caller.uid, .gid = caller.gid,
-		    .cwd = caller.cwd, .script = script, .rule = rule, .key = verdict.key,
+		    .cwd = caller.cwd, .script = script, .script_from = caller.script_from,
+		    .rule = rule, .key = verdict.key,
 		    .argv = argv, .argc = argc };
 
 		memcpy(env.id, id, sizeof env.id);
 		out = LIMIT_HELD;
-		if (hold_message(conf.spool_dir, conf.spool_max_mb, hdr, hdrlen, &msg, &fields,
+		/* What qwrap release could not read back is not held: the caller is told instead. */
+		if (argc > SPOOL_ARGS_MAX || args_size(argv, argc) > SPOOL_ENV_MAX / 2) {
+			problem("arguments too many or too long to hold; rejected");
+			out = LIMIT_REJECTED;
+		} else if (hold_message(conf.spool_dir, conf.spool_max_mb, hdr, hdrlen, &msg, &fields,
 		    conf.header_name, &env, err) < 0) {
 			problem(err);
 			out = LIMIT_REJECTED;
@@ -259,6 +279,9 @@ main(int argc, char *argv[], char *envp[])
 		capture = 0;
 	}
 	if (capture && deliver_channel_open(&ch) < 0) {
+		/* Out of descriptors is the caller's doing: it must not get past the limits. */
+		if (limits_on && !exempt(caller.uid))
+			die(EX_TEMPFAIL, "cannot open a pipe; message not sent");
 		problem("cannot open a pipe: message delivered without the header");
 		capture = 0;
 	}
@@ -282,7 +305,7 @@ main(int argc, char *argv[], char *envp[])
 		hdrlen = idheader_build(conf.header_name, conf.fields, conf.nfields, &idv,
 		    msg.crlf ? "\r\n" : "\n", hdr);
 		if (limits_on && !exempt(caller.uid))
-			limited = apply_limits(kept, argv, argc, hdr, hdrlen);
+			limited = apply_limits(kept, inv.headers_rcpt, argv, argc, hdr, hdrlen);
 	}
 	if (sanitize_drop_group() < 0)
 		die(EX_TEMPFAIL, "cannot drop the qwrap group");
@@ -318,7 +341,7 @@ main(int argc, char *argv[], char *envp[])
 		struct utsname uts;
 
 		if (notify_limit(conf.sendmail, conf.notify, uname(&uts) == 0 ? uts.nodename : "?",
-		    id, caller.uid, &verdict, &conf.limits[verdict.rule], envp) < 0)
+		    id, caller.uid, &verdict, &conf.limits[verdict.rule]) < 0)
 			syslog(LOG_MAIL | LOG_WARNING, "cannot send the limit notice to %s", conf.notify);
 	}
 	if (limited == LIMIT_HELD) {

@@ -23,9 +23,10 @@ printable(const char *s, char *out, size_t cap)
 
 int
 notify_limit(const char *sendmail, const char *to, const char *host, const char *id,
-    long uid, const struct rl_verdict *v, const struct conf_limit *l, char *const envp[])
+    long uid, const struct rl_verdict *v, const struct conf_limit *l)
 {
 	static const char *const actions[] = { "held", "rejected", "logged" };
+	static char *const env[] = { "PATH=/usr/bin:/bin", NULL };	/* nothing of the caller's */
 	char msg[NOTICE_MAX], key[RL_KEY_MAX], hostp[256];
 	int n, status;
 	pid_t child;
@@ -55,7 +56,7 @@ notify_limit(const char *sendmail, const char *to, const char *host, const char 
 			    dup2(p[0], 0) < 0 || null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 				_exit(1);
 			signal(SIGPIPE, SIG_DFL);
-			execve(sendmail, argv, envp);
+			execve(sendmail, argv, env);
 			_exit(1);
 		}
 		_exit(0);

@@ -79,6 +79,7 @@ slot_check(long idx, const struct slot *s)
 	return fnv(s, offsetof(struct slot, check), h) ^ 0x9e3779b9u;
 }
 
+/* The key as people see it (record, stderr, syslog): control characters as '?'. */
 static void
 make_key(const struct conf_limit *r, long uid, const char *script, const char *cwd,
     char *out, size_t cap)
@@ -93,6 +94,9 @@ make_key(const struct conf_limit *r, long uid, const char *script, const char *c
 	default:
 		snprintf(out, cap, "uid:%ld", uid);
 	}
+	for (; *out; out++)
+		if ((unsigned char)*out < 0x20 || *out == 0x7f)
+			*out = '?';
 }
 
 /* The file's name: a hash of the rule and the whole key, so no path of the caller's is used. */
@@ -104,8 +108,8 @@ file_name(const struct conf_limit *r, long uid, const char *script, const char *
 	const char *path = r->per == LIMIT_PER_SCRIPT ? script : r->per == LIMIT_PER_CWD ? cwd : "";
 	struct sha256 s;
 
-	snprintf(rule, sizeof rule, "%d:%d:%ld:%ld:%ld:", (int)r->per, (int)r->count, r->max,
-	    r->window, uid);
+	snprintf(rule, sizeof rule, "%d:%d:%d:%ld:%ld:%ld:", (int)r->per, (int)r->count,
+	    (int)r->action, r->max, r->window, uid);
 	sha256_init(&s);
 	sha256_update(&s, rule, strlen(rule));
 	if (path != NULL)
@@ -118,13 +122,18 @@ file_name(const struct conf_limit *r, long uid, const char *script, const char *
 static int
 lock_bounded(int fd)
 {
-	struct timespec step = { 0, 2 * 1000 * 1000 };
+	struct timespec now, end, step = { 0, 2 * 1000 * 1000 };
 
-	for (int waited = 0; waited < RL_WAIT_MS; waited += 2) {
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += RL_WAIT_MS / 1000;
+	for (;;) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return 0;
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			break;
 		nanosleep(&step, NULL);
 	}
 	errno = ETIMEDOUT;
@@ -193,8 +202,17 @@ open_rule(const char *dir, const struct conf_limit *r, long uid, const char *scr
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	io->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0660);
 	if (io->fd < 0) {
-		snprintf(err, RL_ERR_MAX, "limit state %s: %s", path, strerror(errno));
-		io->skipped = 1;
+		int e = errno;
+
+		snprintf(err, RL_ERR_MAX, "limit state %s: %s", path, strerror(e));
+		/*
+		 * Out of descriptors or space is what a caller can cause: reached.
+		 * A missing or unwritable state_dir is the admin's: on_error decides.
+		 */
+		if (e == EMFILE || e == ENFILE || e == ENOSPC || e == EDQUOT)
+			io->unusable = 1;
+		else
+			io->skipped = 1;
 		return;
 	}
 	if (lock_bounded(io->fd) < 0) {
@@ -309,17 +327,25 @@ ratelimit_check(const char *state_dir, const struct conf *c, long uid, const cha
 		if (io[i].fd < 0)
 			continue;
 		make_key(l, uid, script, cwd, key, sizeof key);
-		if (!io[i].unusable) {
-			if (deliver && count_send(&io[i], l, key, n, now_ms) < 0)
+		/* A send that cannot be counted (a file size limit, a full disk) is not let through. */
+		if (!io[i].unusable && deliver && count_send(&io[i], l, key, n, now_ms) < 0) {
+			if (v->error[0] == '\0')
+				snprintf(v->error, sizeof v->error, "cannot count in the limit state: %s;"
+				    " counted as reached", strerror(errno));
+			if (v->rule < 0 || v->action == LIMIT_LOG) {
+				v->rule = i;
+				v->action = l->action;
+				v->count = (long)io[i].sum;
+				snprintf(v->key, sizeof v->key, "%s", key);
+			}
+		}
+		/* One warning per key and window, when the rule first fires. */
+		if (i == v->rule && !io[i].unusable && (io[i].fresh || io[i].head.warned_ms <=
+		    now_ms - (long long)l->window * 1000)) {
+			v->warn = 1;
+			if ((io[i].fresh && init_file(&io[i], l, key) < 0) ||
+			    write_head(&io[i], l, key, now_ms) < 0)
 				r = -1;
-			/* One warning per key and window, when the rule first fires. */
-			if (i == v->rule && !io[i].fresh && io[i].head.warned_ms <=
-			    now_ms - (long long)l->window * 1000) {
-				v->warn = 1;
-				if (write_head(&io[i], l, key, now_ms) < 0)
-					r = -1;
-			} else if (i == v->rule && io[i].fresh)
-				v->warn = 1;
 		}
 		close(io[i].fd);
 		io[i].fd = -1;

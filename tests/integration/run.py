@@ -1546,6 +1546,14 @@ def limits__reject_and_recipients__exit_69_php_false_nothing_queued(env):
                             b' action = "reject"; }'))
     # -t and operands both count: 3 in the header, then 3 more as operands is 6 > 5.
     m1 = b"To: a@x.example, b@x.example\nCc: c@x.example\nSubject: one\n\nb\n"
+    # Out of descriptors (the caller's doing) does not get a message past the limits.
+    for n in (4, 5, 6, 7, 8):
+        p, recs, got = env.run(["-t"], stdin=m1, launch=["--nofile", str(n)])
+        if p.returncode == 0:  # enough descriptors: delivered, and counted
+            assert len(got) == 1 and "error" not in one(recs), (n, recs)
+        else:
+            assert p.returncode in (69, 75) and got == [], (n, p.returncode, p.stderr)
+    clear_limits(env)
     p, recs, got = env.run(["-t"], stdin=m1)
     assert p.returncode == 0 and one(recs)["rcpt_count"] == 3 and len(got) == 1
     p, recs, got = env.run(["d@x.example", "e@x.example", "f@x.example"],
@@ -1571,14 +1579,15 @@ def limits__notify__one_notice_per_key_and_window_no_injection(env):
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
     clear_limits(env)
+    # The notice runs the real sendmail with PATH only: a script names the record dir.
+    sendmail, recdir = held_sendmail(env)
     env.set_conf(limit_conf(b'{ per = "cwd"; max = 1; window = "1h"; action = "reject"; }',
-                            b'notify = "admin@example.com";'))
+                            b'notify = "admin@example.com";\nsendmail = "%s";' % sendmail.encode()))
     # A working directory whose name tries to add header lines to the notice.
     evil = os.path.join(env.root, "rec", "x\nBcc: victim@example.com\n")
     os.makedirs(evil)
     os.chmod(evil, 0o777)
-    recdir = env.new_recdir()
-    e = {"PATH": "/usr/bin:/bin", "STANDIN_DIR": recdir}
+    e = {"PATH": "/usr/bin:/bin"}
     cmd = ["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups", env.wrapper, "-t"]
     for i in range(3):
         p = subprocess.run(cmd, input=b"To: a@x.example\nSubject: %d\n\nb\n" % i, cwd=evil,
@@ -1606,8 +1615,10 @@ def held_sendmail(env, exit_status=0):
     recdir = env.new_recdir()
     path = os.path.join(env.root, "bin", "release-sendmail")
     with open(path, "w") as f:
-        f.write("#!/bin/sh\nSTANDIN_DIR=%s STANDIN_EXIT=%d exec %s \"$@\"\n" % (
-            recdir, exit_status, env.real))
+        f.write("#!/bin/sh\nfd1=$(readlink /proc/$$/fd/1); echo \"$fd1\" > %s/fd1\n"
+                "cut -d' ' -f6 /proc/$$/stat > %s/sid\n"
+                "STANDIN_DIR=%s STANDIN_EXIT=%d exec %s \"$@\"\n" % (
+                    recdir, recdir, recdir, exit_status, env.real))
     os.chmod(path, 0o755)
     return path, recdir
 
@@ -1644,6 +1655,12 @@ def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
     assert p.returncode == 0, p.stderr
     s = one(standin_records(recdir))
     assert (s["ruid"], s["euid"], s["rgid"], s["egid"]) == (env.uid, env.uid, env.gid, env.gid), s
+    # In a session of its own, with nothing of root's terminal.
+    with open(os.path.join(recdir, "sid")) as f:
+        assert int(f.read()) != os.getsid(0)
+    with open(os.path.join(recdir, "fd1")) as f:
+        fd1 = f.read().strip()
+        assert fd1 == "/dev/null", fd1
     assert s["argv"][1:] == [b"-t", b"-fbounce@x.example"]
     field, rest = split_header(s["stdin"])
     assert rest == msg and header_values(field)["id"] == held_id
@@ -1660,6 +1677,20 @@ def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
     assert p.returncode == 0 and spool_ids(env) == []
     r = one(env.records_since(start))
     assert r["action"] == "discard" and r["held_id"] == spam
+    # An envelope that names root, written by someone else, is never run as root.
+    spool = os.path.join(env.root, "var", "spool", "qwrap")
+    fid = "20261126000000.00000000000000aa"
+    for name, data in ((fid + ".env", b"id=%s\0ts=1\0uid=0\0gid=0\0argv=sendmail\0argv=-t\0"
+                        % fid.encode()), (fid + ".msg", b"Subject: x\n\nb\n")):
+        path = os.path.join(spool, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chown(path, env.uid, env.gid)
+    good, recdir = held_sendmail(env)
+    env.set_conf(rule + b'sendmail = "%s";' % good.encode())
+    p = qwrap_tool(env, "release", "--all")
+    assert p.returncode == 66 and b"not written by the uid" in p.stderr, (p.returncode, p.stderr)
+    assert standin_records(recdir) == []
     clear_limits(env)
 
 
@@ -1695,7 +1726,9 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
                                     "trace=pwrite64", "-e",
                                     "inject=pwrite64:signal=SIGSTOP:when=1", env.wrapper, "-t"],
                                    stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env={"PATH": "/usr/bin:/bin", "STANDIN_DIR": recdir})
+                                   env={"PATH": "/usr/bin:/bin", "STANDIN_DIR": recdir,
+                                        # LeakSanitizer cannot work under ptrace (SAN builds).
+                                        "ASAN_OPTIONS": "detect_leaks=0"})
 
     def stopped_pid():
         for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -1720,8 +1753,9 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
         pid = stopped_pid()
         if pid:
             os.kill(pid, signal.SIGCONT)
-        stopped.communicate(timeout=20)
-    assert stopped.returncode == 0 and len(standin_records(recdir)) == 1
+        _, errout = stopped.communicate(timeout=20)
+    assert stopped.returncode == 0 and len(standin_records(recdir)) == 1, \
+        (stopped.returncode, errout, os.listdir(recdir))
     # It counted its message: two more go, then the limit of 3 holds.
     outcomes = [one(env.run(["-t"], stdin=msg, as_user=False)[1])["action"] for _ in range(3)]
     assert outcomes == ["deliver"] * 2 + ["hold"], outcomes
