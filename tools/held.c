@@ -110,9 +110,36 @@ made_by_sender(const struct conf *c, const struct held *h, const char *msgpath)
 	return inv.mode == MODE_MESSAGE;
 }
 
-/* The held messages, oldest first; *N of them. */
-static struct held *
-load_all(const struct conf *c, int *n)
+/*
+ * What a sender killed while holding left behind, an hour on: a partial
+ * ID.msg.tmp or ID.env.tmp, or an ID.msg whose envelope never came (the
+ * sender was not told it was held).  Removed, and said; 1 when NAME was such.
+ */
+static int
+stale(const struct conf *c, const char *name)
+{
+	char path[PATH_MAX], env[PATH_MAX];
+	size_t len = strlen(name);
+	struct stat st;
+	int tmp = len > 4 && strcmp(name + len - 4, ".tmp") == 0;
+	int lone = len > 4 && strcmp(name + len - 4, ".msg") == 0;
+
+	if (!tmp && !lone)
+		return 0;
+	snprintf(path, sizeof path, "%s/%s", c->spool_dir, name);
+	snprintf(env, sizeof env, "%s/%.*s.env", c->spool_dir, (int)len - 4, name);
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_mtime > time(NULL) - 3600 ||
+	    (lone && access(env, F_OK) == 0))
+		return 0;
+	if (unlink(path) == 0)
+		fprintf(stderr, "qwrap: removed %s, left by a sender killed while its message was"
+		    " being held\n", path);
+	return 1;
+}
+
+/* The held messages, oldest first, into *OUT, *N of them; 0 or a sysexits status. */
+static int
+load_all(const struct conf *c, struct held **out, int *n)
 {
 	struct held *all = NULL;
 	struct dirent **names;
@@ -122,7 +149,7 @@ load_all(const struct conf *c, int *n)
 	if (count < 0) {
 		fprintf(stderr, "qwrap: cannot read %s: %s%s\n", c->spool_dir, strerror(errno),
 		    errno == EACCES ? " (run as root)" : "");
-		exit(errno == EACCES ? EX_NOPERM : EX_IOERR);
+		return errno == EACCES ? EX_NOPERM : EX_IOERR;
 	}
 	all = calloc((size_t)count + 1, sizeof *all);
 	for (int i = 0; i < count; i++) {
@@ -131,6 +158,8 @@ load_all(const struct conf *c, int *n)
 		char path[PATH_MAX];
 		struct held *h = &all[*n];
 
+		if (all != NULL && stale(c, name))
+			goto next;
 		if (all == NULL || len < 5 || strcmp(name + len - 4, ".env") != 0 || name[0] == '.')
 			goto next;
 		snprintf(path, sizeof path, "%s/%s", c->spool_dir, name);
@@ -161,9 +190,10 @@ next:
 	free(names);
 	if (all == NULL) {
 		fprintf(stderr, "qwrap: out of memory\n");
-		exit(EX_OSERR);
+		return EX_OSERR;
 	}
-	return all;
+	*out = all;
+	return 0;
 }
 
 /* For root's terminal: no escape sequences from what a sender wrote. */
@@ -208,9 +238,11 @@ int
 held_list(const struct conf *c, int json)
 {
 	static char line[1 << 20];
-	int n;
-	struct held *all = load_all(c, &n);
+	struct held *all;
+	int n, r = load_all(c, &all, &n);
 
+	if (r != 0)
+		return r;
 	if (!json)
 		printf("%-34s %7s %6s %5s  %-40s %s\n", "ID", "AGE", "UID", "RCPT", "SCRIPT",
 		    "SUBJECT");
@@ -370,7 +402,7 @@ chosen(const struct held *h, int argc, char *argv[])
 static int
 each(const struct conf *c, int argc, char *argv[], int release)
 {
-	int n, done = 0, failed = 0, lock;
+	int n, done = 0, failed = 0, lock, r;
 	struct held *all;
 
 	if (argc < 1 || ((strcmp(argv[0], "--uid") == 0 || strcmp(argv[0], "--script") == 0) &&
@@ -385,7 +417,8 @@ each(const struct conf *c, int argc, char *argv[], int release)
 		fprintf(stderr, "qwrap: cannot lock %s: %s\n", c->spool_dir, strerror(errno));
 		return errno == EACCES ? EX_NOPERM : EX_IOERR;
 	}
-	all = load_all(c, &n);
+	if ((r = load_all(c, &all, &n)) != 0)
+		return r;
 	for (int i = 0; i < n; i++) {
 		char path[PATH_MAX], why[128];
 		int st;

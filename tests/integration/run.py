@@ -1677,8 +1677,21 @@ def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
     assert p.returncode == 0 and spool_ids(env) == []
     r = one(env.records_since(start))
     assert r["action"] == "discard" and r["held_id"] == spam
-    # An envelope that names root, written by someone else, is never run as root.
+    # What a sender killed mid-hold left, an hour on, is removed and said; newer is kept.
     spool = os.path.join(env.root, "var", "spool", "qwrap")
+    old_tmp = os.path.join(spool, "20261126000000.00000000000000bb.msg.tmp")
+    orphan = os.path.join(spool, "20261126000000.00000000000000cc.msg")
+    young = os.path.join(spool, "20261126000000.00000000000000dd.msg.tmp")
+    for path in (old_tmp, orphan, young):
+        with open(path, "wb") as f:
+            f.write(b"Subject: half\n")
+    for path in (old_tmp, orphan):
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    p = qwrap_tool(env, "held")
+    assert p.returncode == 0 and p.stderr.count(b"removed") == 2, p.stderr
+    assert not os.path.exists(old_tmp) and not os.path.exists(orphan) and os.path.exists(young)
+    os.unlink(young)
+    # An envelope that names root, written by someone else, is never run as root.
     fid = "20261126000000.00000000000000aa"
     for name, data in ((fid + ".env", b"id=%s\0ts=1\0uid=0\0gid=0\0argv=sendmail\0argv=-t\0"
                         % fid.encode()), (fid + ".msg", b"Subject: x\n\nb\n")):
