@@ -1,8 +1,10 @@
-/* iofull.c: full writes and directory syncs (see iofull.h). */
+/* iofull.c: full writes, directory syncs, bounded locks (see iofull.h). */
 #include "iofull.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 int
@@ -35,4 +37,30 @@ fsync_dir(const char *dir)
 	close(fd);
 	errno = e;
 	return r;
+}
+
+int
+flock_bounded(int fd, int ms)
+{
+	struct timespec now, end, step = { 0, 2 * 1000 * 1000 };
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			break;
+		nanosleep(&step, NULL);
+	}
+	errno = ETIMEDOUT;
+	return -1;
 }

@@ -1,4 +1,4 @@
-/* iofull.h: write(2) until everything is written, retrying on EINTR; durable renames. */
+/* iofull.h: write(2) until everything is written, retrying on EINTR; durable renames; bounded locks. */
 #ifndef QWRAP_IOFULL_H
 #define QWRAP_IOFULL_H
 
@@ -6,6 +6,12 @@
 
 /* 0 when all N bytes were written, -1 (errno set) otherwise. */
 int write_full(int fd, const void *p, size_t n);
+
+/*
+ * flock(FD, LOCK_EX), waiting at most MS milliseconds of wall-clock time:
+ * 0, or -1 (errno ETIMEDOUT when another held it all that time).
+ */
+int flock_bounded(int fd, int ms);
 
 /* fsync(2) of directory DIR, which makes a rename or link in it durable; 0 or -1 (errno). */
 int fsync_dir(const char *dir);

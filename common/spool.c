@@ -121,7 +121,11 @@ spool_usage(const char *dir)
 	while ((d = readdir(dp)) != NULL) {
 		struct stat st;
 
-		if (d->d_name[0] != '.' && fstatat(dirfd(dp), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		size_t n = strlen(d->d_name);
+
+		/* Held mail only: not the partial files of holds under way. */
+		if (d->d_name[0] != '.' && !(n > 4 && strcmp(d->d_name + n - 4, ".tmp") == 0) &&
+		    fstatat(dirfd(dp), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			total += (long long)st.st_size;
 	}
 	closedir(dp);

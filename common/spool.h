@@ -17,6 +17,7 @@
 #define SPOOL_ERR_MAX (PATH_MAX + 128)
 #define SPOOL_ENV_MAX (4 * 1024 * 1024)	/* argv is at most ARG_MAX (2 MiB) */
 #define SPOOL_ARGS_MAX 65536
+#define SPOOL_LOCK_MS 3000	/* the longest a hold waits to commit */
 
 struct spool_env {
 	char id[RECORD_ID_LEN];
@@ -36,7 +37,7 @@ int spool_env_write(int fd, const struct spool_env *e);
  */
 int spool_env_parse(char *text, size_t len, struct spool_env *e);
 
-/* Bytes held in DIR now; -1 when it cannot be read. */
+/* Bytes of held mail in DIR now (partial files of holds under way not counted); -1 on error. */
 long long spool_usage(const char *dir);
 
 #endif

@@ -403,6 +403,7 @@ static int
 each(const struct conf *c, int argc, char *argv[], int release)
 {
 	int n, done = 0, failed = 0, lock, r;
+	char lockpath[PATH_MAX];
 	struct held *all;
 
 	if (argc < 1 || ((strcmp(argv[0], "--uid") == 0 || strcmp(argv[0], "--script") == 0) &&
@@ -411,8 +412,12 @@ each(const struct conf *c, int argc, char *argv[], int release)
 		    release ? "release" : "discard");
 		return EX_USAGE;
 	}
-	/* One release or discard at a time, so that no message goes out twice. */
-	if ((lock = open(c->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	/*
+	 * One release or discard at a time, so that no message goes out twice;
+	 * on a lock file of its own, so that holds never wait for a release.
+	 */
+	snprintf(lockpath, sizeof lockpath, "%s/.release.lock", c->spool_dir);
+	if ((lock = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
 	    flock(lock, LOCK_EX) < 0) {
 		fprintf(stderr, "qwrap: cannot lock %s: %s\n", c->spool_dir, strerror(errno));
 		return errno == EACCES ? EX_NOPERM : EX_IOERR;

@@ -1,7 +1,11 @@
 /*
- * hold.c: the message goes to DIR/ID.msg.tmp, is synced and renamed to
- * ID.msg; then the envelope likewise to ID.env.  A failure removes what was
- * written, so the caller is told and nothing half-held stays behind.
+ * hold.c: the message is streamed to DIR/ID.msg.tmp and synced, with no
+ * lock held.  Then, under a lock on DIR held only for this, the cap is
+ * checked against the mail already held, and the message is renamed to
+ * ID.msg and its envelope written as ID.env the same way: commits are one
+ * at a time, so held mail never exceeds the cap, and an ID.env always names
+ * a whole message.  A failure removes what was written: the caller is told,
+ * and nothing half-held stays behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,15 +26,13 @@ fail(char err[SPOOL_ERR_MAX], const char *what, const char *path)
 	return -1;
 }
 
-/* Creates PATH.tmp, lets WRITE fill it, syncs it and renames it to PATH. */
+/* Creates TMP, lets FILL write it, and syncs it; removes it on failure. */
 static int
-put(const char *path, int (*fill)(int fd, const void *arg, char err[SPOOL_ERR_MAX]),
+write_tmp(const char *tmp, int (*fill)(int fd, const void *arg, char err[SPOOL_ERR_MAX]),
     const void *arg, char err[SPOOL_ERR_MAX])
 {
-	char tmp[PATH_MAX];
 	int fd;
 
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640)) < 0)
 		return fail(err, "cannot create", tmp);
@@ -38,11 +40,6 @@ put(const char *path, int (*fill)(int fd, const void *arg, char err[SPOOL_ERR_MA
 		if (err[0] == '\0')
 			fail(err, "cannot write", tmp);
 		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		fail(err, "cannot rename", tmp);
 		unlink(tmp);
 		return -1;
 	}
@@ -55,21 +52,27 @@ struct msgarg {
 	const struct message *m;
 	const struct msgfields *f;
 	const char *ourname;
-	long long room;		/* bytes the spool may still take */
+	long long room;		/* bytes the spool may still take, as it was at the start */
+	long long total;	/* bytes written */
 };
+
+static int
+full(char err[SPOOL_ERR_MAX])
+{
+	snprintf(err, SPOOL_ERR_MAX, "the hold spool is full (spool_max_mb)");
+	return -1;
+}
 
 static int
 fill_message(int fd, const void *arg, char err[SPOOL_ERR_MAX])
 {
 	static char buf[COPY_CHUNK];
-	const struct msgarg *a = arg;
-	long long total = (long long)(a->hdrlen + message_written_size(a->m, a->f));
+	struct msgarg *a = (struct msgarg *)arg;
 	ssize_t n;
 
-	if (total > a->room) {
-		snprintf(err, SPOOL_ERR_MAX, "the hold spool is full (spool_max_mb)");
-		return -1;
-	}
+	a->total = (long long)(a->hdrlen + message_written_size(a->m, a->f));
+	if (a->total > a->room)
+		return full(err);
 	if (write_full(fd, a->hdr, a->hdrlen) < 0 || message_write(fd, a->m, a->f, a->ourname) < 0)
 		return -1;
 	/* The rest of stdin, a buffer at a time. */
@@ -80,10 +83,8 @@ fill_message(int fd, const void *arg, char err[SPOOL_ERR_MAX])
 			snprintf(err, SPOOL_ERR_MAX, "cannot read the message: %s", strerror(errno));
 			return -1;
 		}
-		if ((total += n) > a->room) {
-			snprintf(err, SPOOL_ERR_MAX, "the hold spool is full (spool_max_mb)");
-			return -1;
-		}
+		if ((a->total += n) > a->room)
+			return full(err);
 		if (write_full(fd, buf, (size_t)n) < 0)
 			return -1;
 	}
@@ -97,30 +98,69 @@ fill_env(int fd, const void *arg, char err[SPOOL_ERR_MAX])
 	return spool_env_write(fd, arg);
 }
 
+/* Under the lock: the cap against what is held now, then the two names. */
+static int
+commit(const char *dir, long long cap, long long size, const char *msgtmp, const char *msg,
+    const char *envtmp, const char *env, const struct spool_env *e, char err[SPOOL_ERR_MAX])
+{
+	long long used;
+	int lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1;
+
+	if (lock < 0 || flock_bounded(lock, SPOOL_LOCK_MS) < 0) {
+		fail(err, "cannot lock the hold spool", dir);
+		goto out;
+	}
+	if ((used = spool_usage(dir)) < 0) {
+		fail(err, "cannot read the hold spool", dir);
+		goto out;
+	}
+	if (used + size > cap) {
+		full(err);
+		goto out;
+	}
+	if (rename(msgtmp, msg) < 0) {
+		fail(err, "cannot rename", msgtmp);
+		goto out;
+	}
+	if (write_tmp(envtmp, fill_env, e, err) < 0 || rename(envtmp, env) < 0 ||
+	    fsync_dir(dir) < 0) {
+		if (err[0] == '\0')
+			fail(err, "cannot write the envelope", env);
+		unlink(envtmp);
+		unlink(env);
+		unlink(msg);
+		goto out;
+	}
+	r = 0;
+out:
+	if (lock >= 0)
+		close(lock);
+	return r;
+}
+
 int
 hold_message(const char *dir, long max_mb, const char *hdr, size_t hdrlen,
     const struct message *m, const struct msgfields *f, const char *ourname,
     const struct spool_env *env, char err[SPOOL_ERR_MAX])
 {
-	char msg[PATH_MAX], envp[PATH_MAX];
-	long long used = spool_usage(dir);
-	struct msgarg a = { hdr, hdrlen, m, f, ourname, (long long)max_mb * 1024 * 1024 - used };
+	char msg[PATH_MAX], msgtmp[PATH_MAX], envp[PATH_MAX], envtmp[PATH_MAX];
+	long long cap = (long long)max_mb * 1024 * 1024, used = spool_usage(dir);
+	struct msgarg a = { hdr, hdrlen, m, f, ourname, cap - used, 0 };
 
 	err[0] = '\0';
 	if (used < 0)
 		return fail(err, "cannot read the hold spool", dir);
 	if (snprintf(msg, sizeof msg, "%s/%s.msg", dir, env->id) >= (int)sizeof msg ||
-	    snprintf(envp, sizeof envp, "%s/%s.env", dir, env->id) >= (int)sizeof envp) {
+	    snprintf(envp, sizeof envp, "%s/%s.env", dir, env->id) >= (int)sizeof envp ||
+	    snprintf(msgtmp, sizeof msgtmp, "%s.tmp", msg) >= (int)sizeof msgtmp ||
+	    snprintf(envtmp, sizeof envtmp, "%s.tmp", envp) >= (int)sizeof envtmp) {
 		snprintf(err, SPOOL_ERR_MAX, "spool path too long: %s", dir);
 		return -1;
 	}
-	if (put(msg, fill_message, &a, err) < 0)
+	if (write_tmp(msgtmp, fill_message, &a, err) < 0)
 		return -1;
-	if (put(envp, fill_env, env, err) < 0 || fsync_dir(dir) < 0) {
-		if (err[0] == '\0')
-			fail(err, "cannot sync", dir);
-		unlink(envp);
-		unlink(msg);
+	if (commit(dir, cap, a.total, msgtmp, msg, envtmp, envp, env, err) < 0) {
+		unlink(msgtmp);
 		return -1;
 	}
 	return 0;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iofull.h"
 #include "ratelimit.h"
 #include "sha256.h"
 
@@ -118,28 +119,6 @@ file_name(const struct conf_limit *r, long uid, const char *script, const char *
 	snprintf(out, 64, "limit-%.40s", hex);
 }
 
-/* flock with a bounded wait: a stopped or slow sender holds up only its own key. */
-static int
-lock_bounded(int fd)
-{
-	struct timespec now, end, step = { 0, 2 * 1000 * 1000 };
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += RL_WAIT_MS / 1000;
-	for (;;) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return 0;
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return -1;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
-			break;
-		nanosleep(&step, NULL);
-	}
-	errno = ETIMEDOUT;
-	return -1;
-}
-
 /*
  * Reads the ring of IO, SIZE bytes of file; slots past its end are empty
  * (they are written as they are first used).  0, or -1 when the file is
@@ -215,7 +194,8 @@ open_rule(const char *dir, const struct conf_limit *r, long uid, const char *scr
 			io->skipped = 1;
 		return;
 	}
-	if (lock_bounded(io->fd) < 0) {
+	/* A bounded wait: a stopped or slow sender holds up only its own key. */
+	if (flock_bounded(io->fd, RL_WAIT_MS) < 0) {
 		if (errno == ETIMEDOUT)
 			snprintf(err, RL_ERR_MAX, "limit state %s is held by another sender for over"
 			    " %d ms; counted as reached", name, RL_WAIT_MS);
