@@ -106,7 +106,7 @@ check: deps
 test: check
 
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do $$t; done
+	@rc=0; for t in $(UNIT_BIN); do $$t || rc=1; done; exit $$rc
 
 integration: $(PROGRAMS) $(HELPERS)
 	python3 tests/integration/run.py --build $(BUILD) $(if $(SAN),--san)

@@ -283,12 +283,13 @@ load_header(struct ctx *x, const config_setting_t *g, struct conf *c)
 	}
 }
 
+const char *const conf_limit_pers[] = { "uid", "script", "cwd", NULL };
+const char *const conf_limit_counts[] = { "messages", "recipients", NULL };
+const char *const conf_limit_actions[] = { "hold", "reject", "log", NULL };
+
 static void
 load_limit(struct ctx *x, const config_setting_t *g, struct conf_limit *l)
 {
-	static const char *const pers[] = { "uid", "script", "cwd", NULL };
-	static const char *const counts[] = { "messages", "recipients", NULL };
-	static const char *const actions[] = { "hold", "reject", "log", NULL };
 	int have_per = 0, have_max = 0, have_window = 0, v;
 
 	*l = (struct conf_limit){ LIMIT_PER_UID, 0, 0, LIMIT_COUNT_MESSAGES,
@@ -302,7 +303,7 @@ load_limit(struct ctx *x, const config_setting_t *g, struct conf_limit *l)
 		const char *k = config_setting_name(s);
 
 		if (strcmp(k, "per") == 0) {
-			if ((v = enum_of(x, s, pers, "\"uid\", \"script\" or \"cwd\"")) >= 0)
+			if ((v = enum_of(x, s, conf_limit_pers, "\"uid\", \"script\" or \"cwd\"")) >= 0)
 				l->per = (enum limit_per)v;
 			have_per = 1;
 		} else if (strcmp(k, "max") == 0) {
@@ -324,10 +325,10 @@ load_limit(struct ctx *x, const config_setting_t *g, struct conf_limit *l)
 			l->window = n;
 			have_window = 1;
 		} else if (strcmp(k, "count") == 0) {
-			if ((v = enum_of(x, s, counts, "\"messages\" or \"recipients\"")) >= 0)
+			if ((v = enum_of(x, s, conf_limit_counts, "\"messages\" or \"recipients\"")) >= 0)
 				l->count = (enum limit_count)v;
 		} else if (strcmp(k, "action") == 0) {
-			if ((v = enum_of(x, s, actions, "\"hold\", \"reject\" or \"log\"")) >= 0)
+			if ((v = enum_of(x, s, conf_limit_actions, "\"hold\", \"reject\" or \"log\"")) >= 0)
 				l->action = (enum limit_action)v;
 		} else
 			fail(x, s, "unknown key '%s' in a limit (known: per, max, window, count, action)", k);

@@ -73,4 +73,8 @@ long conf_parse_duration(const char *s);
 
 const char *conf_field_name(enum conf_field f);
 
+/* The names of enum limit_per, limit_count and limit_action, as in the file; NULL-terminated. */
+extern const char *const conf_limit_pers[], *const conf_limit_counts[],
+    *const conf_limit_actions[];
+
 #endif

@@ -130,16 +130,21 @@ state_format(const struct install_state *s, char *buf, size_t cap)
 	return n < 0 ? cap : (size_t)n;
 }
 
-int
-state_load(const char *dir, const char *name, uid_t trusted, struct install_state *s,
-    char err[STATE_ERR_MAX])
+/*
+ * Reads DIR/NAME, which must be a regular file owned by root or TRUSTED and
+ * writable by nobody else, into BUF (STATE_FILE_MAX bytes at most, *LEN
+ * read).  1, 0 when there is none, -1 with ERR set (and errno on open).
+ */
+static int
+read_state(const char *dir, const char *name, uid_t trusted, char buf[STATE_FILE_MAX + 1],
+    size_t *len, char err[STATE_ERR_MAX])
 {
-	char path[PATH_MAX], buf[STATE_FILE_MAX + 1], why[STATE_ERR_MAX];
+	char path[PATH_MAX];
 	struct stat st;
 	ssize_t n;
-	size_t len = 0;
 	int fd;
 
+	*len = 0;
 	if (path_of(dir, name, path, err) < 0)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0) {
@@ -158,8 +163,8 @@ state_load(const char *dir, const char *name, uid_t trusted, struct install_stat
 		close(fd);
 		return -1;
 	}
-	while (len <= STATE_FILE_MAX &&
-	    (n = read(fd, buf + len, STATE_FILE_MAX + 1 - len)) != 0) {
+	while (*len <= STATE_FILE_MAX &&
+	    (n = read(fd, buf + *len, STATE_FILE_MAX + 1 - *len)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -167,15 +172,28 @@ state_load(const char *dir, const char *name, uid_t trusted, struct install_stat
 			close(fd);
 			return -1;
 		}
-		len += (size_t)n;
+		*len += (size_t)n;
 	}
 	close(fd);
-	if (len > STATE_FILE_MAX) {
+	if (*len > STATE_FILE_MAX) {
 		snprintf(err, STATE_ERR_MAX, "%s is larger than %d bytes", path, STATE_FILE_MAX);
 		return -1;
 	}
+	return 1;
+}
+
+int
+state_load(const char *dir, const char *name, uid_t trusted, struct install_state *s,
+    char err[STATE_ERR_MAX])
+{
+	char buf[STATE_FILE_MAX + 1], why[STATE_ERR_MAX];
+	size_t len;
+	int r = read_state(dir, name, trusted, buf, &len, err);
+
+	if (r <= 0)
+		return r;
 	if (state_parse(buf, len, s, why) < 0) {
-		snprintf(err, STATE_ERR_MAX, "%s: %s", path, why);
+		snprintf(err, STATE_ERR_MAX, "%s/%s: %s", dir, name, why);
 		return -1;
 	}
 	return 1;
@@ -239,11 +257,29 @@ state_retire(const char *dir, char err[STATE_ERR_MAX])
 	return sync_state_dir(dir, err);
 }
 
+/* The wrapper's question, on every message: only the deadline line is read. */
 int
 state_session_over(const char *dir, uid_t trusted, time_t now)
 {
-	static struct install_state s;	/* three paths: 12 KiB kept off the stack */
-	char err[STATE_ERR_MAX];
+	char buf[STATE_FILE_MAX + 1], err[STATE_ERR_MAX];
+	long long deadline = 0;
+	size_t len;
 
-	return state_load(dir, STATE_NAME, trusted, &s, err) == 1 && s.deadline > 0 && now >= s.deadline;
+	if (read_state(dir, STATE_NAME, trusted, buf, &len, err) != 1)
+		return 0;
+	for (size_t i = 0; i < len;) {
+		const char *line = buf + i, *nl = memchr(line, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - line) : len - i;
+
+		i += n + 1;
+		if (n > 9 && n < 32 && memcmp(line, "deadline=", 9) == 0) {
+			char v[32];
+
+			memcpy(v, line + 9, n - 9);
+			v[n - 9] = '\0';
+			if (number(&deadline, v, 10) < 0)
+				deadline = 0;
+		}
+	}
+	return deadline > 0 && now >= deadline;
 }

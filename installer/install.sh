@@ -55,11 +55,16 @@ if [ ! -e "$rotate" ]; then
 	chmod 0644 "$rotate"
 fi
 
+# An existing log is left alone: it may be append-only (qwrap-install --enable),
+# which forbids chmod and chown; --enable puts its owner and mode right.
 log="$D$LOCALSTATEDIR/log/qwrap/capture.log"
-[ -e "$log" ] || : > "$log"
-chmod 0620 "$log"
+if [ ! -e "$log" ]; then
+	: > "$log"
+	chmod 0620 "$log"
+	[ $owned = no ] || chown "root:$GROUP" "$log"
+fi
 if [ $owned = yes ]; then
-	chown "root:$GROUP" "$log" "$D$LOCALSTATEDIR/lib/qwrap" "$D$LOCALSTATEDIR/spool/qwrap"
+	chown "root:$GROUP" "$D$LOCALSTATEDIR/lib/qwrap" "$D$LOCALSTATEDIR/spool/qwrap"
 else
 	echo "install: not root or no group '$GROUP': ownership steps skipped," \
 	     "qwrap-sendmail installed without the set-gid bit"

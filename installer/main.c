@@ -315,6 +315,16 @@ revert(int force, int keep, const char *target_arg, const char *session, long lo
 	if (!same && !force)
 		die(EX_DATAERR, "%s is not the file recorded at enable (inode, mode, owner or SHA-256"
 		    " differ).  Nothing changed.  --force puts it back all the same", original);
+	/* What replaced the target is not thrown away: it keeps a name of its own. */
+	if (!is_link_to(target, s.wrapper)) {
+		char spare[PATH_MAX];
+
+		if (snprintf(spare, sizeof spare, "%s.qwrap-replaced", target) >= (int)sizeof spare ||
+		    linkat(AT_FDCWD, target, AT_FDCWD, spare, 0) < 0)
+			die(EX_CANTCREAT, "cannot keep what replaced %s as %s.qwrap-replaced (%s);"
+			    " nothing changed", target, target, strerror(errno));
+		note("what replaced %s is kept as %s", target, spare);
+	}
 	check(swap_replace(target, 0, original, err));
 	finish(dir, &s, session);
 	note("reverted: %s is the original again (also still named %s)", target, original);

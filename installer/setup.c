@@ -84,12 +84,22 @@ setup_group(gid_t *gid, char err[ERR_MAX])
 	return group_check(*gid, err) < 0 ? EX_CONFIG : 0;
 }
 
-/* Owner root:GID and MODE on the open FD; chown first, as it clears set-gid. */
+/*
+ * Owner root:GID and MODE on the open FD; chown first, as it clears set-gid.
+ * An append-only file keeps its owner and mode: the attribute is lifted for
+ * the change (setup_log sets it again).
+ */
 static int
 own(int fd, const struct stat *st, gid_t gid, mode_t mode, const char *path, char err[ERR_MAX])
 {
+	int flags;
+
 	if (st->st_uid == 0 && st->st_gid == gid && (st->st_mode & 07777) == mode)
 		return 0;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_APPEND_FL)) {
+		flags &= ~FS_APPEND_FL;
+		ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
 	if (fchown(fd, 0, gid) < 0 || fchmod(fd, mode) < 0) {
 		snprintf(err, ERR_MAX, "cannot make %s root:qwrap %04o: %s", path, (unsigned)mode,
 		    strerror(errno));
@@ -179,7 +189,7 @@ setup_log(const char *path, gid_t gid, char err[ERR_MAX])
 {
 	char dir[PATH_MAX];
 	struct stat st;
-	int fd, flags = 0, r;
+	int fd, r;
 
 	path_dir(path, dir);
 	if ((r = make_parents(path, err)) != 0)
@@ -194,12 +204,6 @@ setup_log(const char *path, gid_t gid, char err[ERR_MAX])
 		if (fd >= 0)
 			close(fd);
 		return EX_CANTCREAT;
-	}
-	/* An append-only file keeps its owner and mode: lift the attribute to fix them. */
-	if ((st.st_uid != 0 || st.st_gid != gid || (st.st_mode & 07777) != 0620) &&
-	    ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_APPEND_FL)) {
-		flags &= ~FS_APPEND_FL;
-		ioctl(fd, FS_IOC_SETFLAGS, &flags);
 	}
 	if ((r = own(fd, &st, gid, 0620, path, err)) == 0)
 		make_append_only(fd, path);

@@ -151,10 +151,11 @@ check_session(const char *root, const struct conf *c)
 {
 	char dir[PATH_MAX], target[PATH_MAX], original[PATH_MAX], err[ERR_MAX];
 	struct install_state s;
-	int same = 0, r = path_at(root, c->state_dir, dir) < 0 ? -1 :
-	    state_load(dir, STATE_NAME, 0, &s, err);
+	int same = 0, r;
 
-	if (r < 0) {
+	if (path_at(root, c->state_dir, dir) < 0)
+		return;
+	if ((r = state_load(dir, STATE_NAME, 0, &s, err)) < 0) {
 		finding(1, "%s", err);
 		return;
 	}

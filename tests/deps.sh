@@ -4,7 +4,7 @@
 # apt-get; otherwise it names the missing packages and fails.
 set -eu
 
-PACKAGES="gcc libc6-dev make libconfig-dev libcmocka-dev php-cli php-cgi python3
+PACKAGES="gcc libc6-dev make procps libconfig-dev libcmocka-dev php-cli php-cgi python3
 clang libclang-rt-14-dev libjson-c-dev jq util-linux passwd e2fsprogs strace logrotate
 postfix at"
 

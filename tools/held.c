@@ -60,6 +60,7 @@ read_all(const char *path, char **out, size_t *len)
 	close(fd);
 	if (n != st.st_size) {
 		free(*out);
+		*out = NULL;
 		return -1;
 	}
 	*len = (size_t)n;
@@ -113,9 +114,9 @@ made_by_sender(const struct conf *c, const struct held *h, const char *msgpath)
 /*
  * What a sender killed while holding left behind, an hour on: a partial
  * ID.msg.tmp or ID.env.tmp, or an ID.msg whose envelope never came (the
- * sender was not told it was held).  Removed, and said; 1 when NAME was such.
+ * sender was not told it was held).  Removed, and said.
  */
-static int
+static void
 stale(const struct conf *c, const char *name)
 {
 	char path[PATH_MAX], env[PATH_MAX];
@@ -125,16 +126,38 @@ stale(const struct conf *c, const char *name)
 	int lone = len > 4 && strcmp(name + len - 4, ".msg") == 0;
 
 	if (!tmp && !lone)
-		return 0;
+		return;
 	snprintf(path, sizeof path, "%s/%s", c->spool_dir, name);
 	snprintf(env, sizeof env, "%s/%.*s.env", c->spool_dir, (int)len - 4, name);
 	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_mtime > time(NULL) - 3600 ||
 	    (lone && access(env, F_OK) == 0))
-		return 0;
+		return;
 	if (unlink(path) == 0)
 		fprintf(stderr, "qwrap: removed %s, left by a sender killed while its message was"
 		    " being held\n", path);
-	return 1;
+}
+
+/*
+ * Under the lock the wrapper commits holds with, so that a message between
+ * its two renames is never taken for a leftover.
+ */
+static void
+sweep(const struct conf *c)
+{
+	int lock = open(c->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+	struct dirent *e;
+
+	if (lock < 0 || flock_bounded(lock, SPOOL_LOCK_MS) < 0 ||
+	    (d = opendir(c->spool_dir)) == NULL) {
+		if (lock >= 0)
+			close(lock);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		stale(c, e->d_name);
+	closedir(d);
+	close(lock);
 }
 
 /* The held messages, oldest first, into *OUT, *N of them; 0 or a sysexits status. */
@@ -143,8 +166,10 @@ load_all(const struct conf *c, struct held **out, int *n)
 {
 	struct held *all = NULL;
 	struct dirent **names;
-	int count = scandir(c->spool_dir, &names, NULL, alphasort);
+	int count;
 
+	sweep(c);
+	count = scandir(c->spool_dir, &names, NULL, alphasort);
 	*n = 0;
 	if (count < 0) {
 		fprintf(stderr, "qwrap: cannot read %s: %s%s\n", c->spool_dir, strerror(errno),
@@ -158,8 +183,6 @@ load_all(const struct conf *c, struct held **out, int *n)
 		char path[PATH_MAX];
 		struct held *h = &all[*n];
 
-		if (all != NULL && stale(c, name))
-			goto next;
 		if (all == NULL || len < 5 || strcmp(name + len - 4, ".env") != 0 || name[0] == '.')
 			goto next;
 		snprintf(path, sizeof path, "%s/%s", c->spool_dir, name);
@@ -390,9 +413,9 @@ chosen(const struct held *h, int argc, char *argv[])
 	if (strcmp(argv[0], "--all") == 0)
 		return 1;
 	if (strcmp(argv[0], "--uid") == 0)
-		return argc == 2 && atol(argv[1]) == h->env.uid;
+		return strtol(argv[1], NULL, 10) == h->env.uid;
 	if (strcmp(argv[0], "--script") == 0)
-		return argc == 2 && h->env.script != NULL && fnmatch(argv[1], h->env.script, 0) == 0;
+		return h->env.script != NULL && fnmatch(argv[1], h->env.script, 0) == 0;
 	for (int i = 0; i < argc; i++)
 		if (strcmp(argv[i], h->env.id) == 0)
 			return 1;
@@ -406,8 +429,14 @@ each(const struct conf *c, int argc, char *argv[], int release)
 	char lockpath[PATH_MAX];
 	struct held *all;
 
+	char *end = NULL;
+
+	/* --uid takes a number: a typo must not choose uid 0. */
+	if (argc == 2 && strcmp(argv[0], "--uid") == 0)
+		strtol(argv[1], &end, 10);
 	if (argc < 1 || ((strcmp(argv[0], "--uid") == 0 || strcmp(argv[0], "--script") == 0) &&
-	    argc != 2) || (strcmp(argv[0], "--all") == 0 && argc != 1)) {
+	    argc != 2) || (strcmp(argv[0], "--all") == 0 && argc != 1) ||
+	    (strcmp(argv[0], "--uid") == 0 && (end == argv[1] || *end != '\0'))) {
 		fprintf(stderr, "usage: qwrap %s ID... | --all | --uid N | --script GLOB\n",
 		    release ? "release" : "discard");
 		return EX_USAGE;

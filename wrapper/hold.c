@@ -52,7 +52,7 @@ struct msgarg {
 	const struct message *m;
 	const struct msgfields *f;
 	const char *ourname;
-	long long room;		/* bytes the spool may still take, as it was at the start */
+	long long room;		/* the cap: what is already held is checked at the commit */
 	long long total;	/* bytes written */
 };
 
@@ -144,12 +144,18 @@ hold_message(const char *dir, long max_mb, const char *hdr, size_t hdrlen,
     const struct spool_env *env, char err[SPOOL_ERR_MAX])
 {
 	char msg[PATH_MAX], msgtmp[PATH_MAX], envp[PATH_MAX], envtmp[PATH_MAX];
-	long long cap = (long long)max_mb * 1024 * 1024, used = spool_usage(dir);
-	struct msgarg a = { hdr, hdrlen, m, f, ourname, cap - used, 0 };
+	long long cap = (long long)max_mb * 1024 * 1024;
+	struct msgarg a = { hdr, hdrlen, m, f, ourname, cap, 0 };
+	size_t args = 0;
 
 	err[0] = '\0';
-	if (used < 0)
-		return fail(err, "cannot read the hold spool", dir);
+	/* What qwrap release could not read back is not held: the caller is told instead. */
+	for (int i = 0; i < env->argc && args <= SPOOL_ENV_MAX / 2; i++)
+		args += strlen(env->argv[i]) + sizeof "argv=";
+	if (env->argc > SPOOL_ARGS_MAX || args > SPOOL_ENV_MAX / 2) {
+		snprintf(err, SPOOL_ERR_MAX, "arguments too many or too long to hold");
+		return -1;
+	}
 	if (snprintf(msg, sizeof msg, "%s/%s.msg", dir, env->id) >= (int)sizeof msg ||
 	    snprintf(envp, sizeof envp, "%s/%s.env", dir, env->id) >= (int)sizeof envp ||
 	    snprintf(msgtmp, sizeof msgtmp, "%s.tmp", msg) >= (int)sizeof msgtmp ||

@@ -52,6 +52,7 @@ static struct msgfields fields;
 static char problems[PROBLEMS_MAX];	/* what went wrong, for the record and the report */
 static char id[RECORD_ID_LEN];		/* of the record and the header */
 static struct timespec now;
+static const char *host = "?";	/* the node name, for the record and the notice */
 
 static void
 problem(const char *what)
@@ -61,7 +62,10 @@ problem(const char *what)
 	snprintf(problems + n, sizeof problems - n, "%s%s", n ? "; " : "", what);
 }
 
-/* Fixed texts and our own error strings only: nothing of the caller's is echoed. */
+/*
+ * Fixed texts and our own error strings only; of the caller's, only a limit's
+ * key (a path made printable by ratelimit) is echoed.
+ */
 static void __attribute__((noreturn))
 die(int status, const char *what)
 {
@@ -97,16 +101,6 @@ exempt(long uid)
 	return 0;
 }
 
-static size_t
-args_size(char *argv[], int argc)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < argc; i++)
-		n += strlen(argv[i]) + 6;	/* "argv=" and the NUL */
-	return n;
-}
-
 /*
  * The limits, with the group back only for them: count the message, or
  * hold it whole in the spool, or reject it.  A hold that fails is a reject:
@@ -116,9 +110,6 @@ static enum limit_outcome
 apply_limits(gid_t kept, int headers_rcpt, char *argv[], int argc, const char *hdr,
     size_t hdrlen)
 {
-	static const char *const pers[] = { "uid", "script", "cwd" };
-	static const char *const counts[] = { "messages", "recipients" };
-	static const char *const actions[] = { "hold", "reject", "log" };
 	const char *script = caller.script[0] ? caller.script : NULL;
 	long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	enum limit_outcome out = LIMIT_DELIVER;
@@ -138,8 +129,9 @@ apply_limits(gid_t kept, int headers_rcpt, char *argv[], int argc, const char *h
 	if (verdict.rule < 0)
 		return LIMIT_DELIVER;
 	l = &conf.limits[verdict.rule];
-	fired = (struct rec_limit){ verdict.rule + 1, pers[l->per], counts[l->count],
-	    actions[l->action], verdict.key, verdict.count, l->max, l->window };
+	fired = (struct rec_limit){ verdict.rule + 1, conf_limit_pers[l->per],
+	    conf_limit_counts[l->count], conf_limit_actions[l->action], verdict.key, verdict.count,
+	    l->max, l->window };
 	snprintf(rule, sizeof rule, "%d", verdict.rule + 1);
 	if (verdict.action == LIMIT_HOLD) {
 		struct spool_env env = { .ts = now.tv_sec, .uid = caller.uid, .gid = caller.gid,
@@ -149,11 +141,7 @@ apply_limits(gid_t kept, int headers_rcpt, char *argv[], int argc, const char *h
 
 		memcpy(env.id, id, sizeof env.id);
 		out = LIMIT_HELD;
-		/* What qwrap release could not read back is not held: the caller is told instead. */
-		if (argc > SPOOL_ARGS_MAX || args_size(argv, argc) > SPOOL_ENV_MAX / 2) {
-			problem("arguments too many or too long to hold; rejected");
-			out = LIMIT_REJECTED;
-		} else if (hold_message(conf.spool_dir, conf.spool_max_mb, hdr, hdrlen, &msg, &fields,
+		if (hold_message(conf.spool_dir, conf.spool_max_mb, hdr, hdrlen, &msg, &fields,
 		    conf.header_name, &env, err) < 0) {
 			problem(err);
 			out = LIMIT_REJECTED;
@@ -163,8 +151,8 @@ apply_limits(gid_t kept, int headers_rcpt, char *argv[], int argc, const char *h
 	/* Once per key and window, not once per message. */
 	if (verdict.warn)
 		syslog(LOG_MAIL | LOG_WARNING, "limit %d reached for %s: %ld %s in %lds (max %ld);"
-		    " action %s", verdict.rule + 1, verdict.key, verdict.count, counts[l->count],
-		    l->window, l->max, actions[l->action]);
+		    " action %s", verdict.rule + 1, verdict.key, verdict.count,
+		    conf_limit_counts[l->count], l->window, l->max, conf_limit_actions[l->action]);
 	return out;
 }
 
@@ -174,14 +162,13 @@ encode_record(const char *action, const struct invocation *inv, int with_rcpt,
     char *argv[], int argc, char line[RECORD_MAX + 1])
 {
 	static struct rec_parent parents[RECORD_MAX_PARENTS];
-	struct utsname uts;
 	struct record rec;
 
 	for (int i = 0; i < caller.nparents; i++)
 		parents[i] = (struct rec_parent){ caller.parents[i].pid, caller.parents[i].uid,
 		    caller.parents[i].exe, caller.parents[i].argv, caller.parents[i].argvlen };
 	rec = (struct record){
-		.id = id, .ts = now, .host = uname(&uts) == 0 ? uts.nodename : "?",
+		.id = id, .ts = now, .host = host,
 		.action = action, .mode = mode_name(inv->mode),
 		.uid = caller.uid, .gid = caller.gid, .pid = caller.pid, .cwd = caller.cwd,
 		.script = caller.script[0] ? caller.script : NULL, .script_from = caller.script_from,
@@ -209,10 +196,11 @@ main(int argc, char *argv[], char *envp[])
 	const char *action;
 	char err[PATH_MAX + 128], target_err[DELIVER_ERR_MAX];
 	char line[RECORD_MAX + 1], hdr[IDHEADER_MAX];
-	size_t hdrlen, linelen;
-	int logfd, capture, target_ok, feed_ok = 1, limits_on;
+	size_t hdrlen = 0, linelen;
+	int logfd, capture, target_ok, feed_ok = 1, limits_on, refuse;
 	enum limit_outcome limited = LIMIT_DELIVER;
 	struct stat self;
+	struct utsname uts;
 	gid_t kept = 0;
 
 	/* Open 0-2 first, so nothing we open later can land on stdio. */
@@ -299,6 +287,8 @@ main(int argc, char *argv[], char *envp[])
 	 */
 	clock_gettime(CLOCK_REALTIME, &now);
 	record_make_id(&now, id);
+	if (uname(&uts) == 0)
+		host = uts.nodename;
 	if (capture) {
 		idv = (struct idvalues){ id, caller.uid, caller.gid, caller.pid, caller.cwd,
 		    caller.script[0] ? caller.script : NULL };
@@ -309,24 +299,24 @@ main(int argc, char *argv[], char *envp[])
 	}
 	if (sanitize_drop_group() < 0)
 		die(EX_TEMPFAIL, "cannot drop the qwrap group");
-	if (capture && limited == LIMIT_DELIVER &&
+	/* Under on_error = "tempfail" a capture that already failed refuses the message. */
+	refuse = problems[0] && conf.on_error == ON_ERROR_TEMPFAIL && limited != LIMIT_HELD;
+	if (capture && limited == LIMIT_DELIVER && !refuse &&
 	    deliver_feed(&ch, hdr, hdrlen, &msg, &fields, conf.header_name, err) < 0) {
 		problem(err);
 		feed_ok = 0;
 	}
 
 	/* One record, one write. */
-	action = inv.mode != MODE_MESSAGE ? "passthrough" : "deliver";
-	if (!target_ok || !feed_ok || (problems[0] && conf.on_error == ON_ERROR_TEMPFAIL &&
-	    limited != LIMIT_HELD) || limited == LIMIT_REJECTED)
+	action = inv.mode != MODE_MESSAGE ? "passthrough" : limited == LIMIT_HELD ? "hold" :
+	    "deliver";
+	if (!target_ok || !feed_ok || refuse || limited == LIMIT_REJECTED)
 		action = "reject";
-	else if (limited == LIMIT_HELD)
-		action = "hold";
 	linelen = encode_record(action, &inv, capture, argv, argc, line);
 	if (logfd >= 0 && logfile_append(logfd, conf.log_file, line, linelen, err) < 0) {
 		problem(err);
 		if (conf.on_error == ON_ERROR_TEMPFAIL && limited != LIMIT_HELD)
-			action = "reject";
+			action = "reject", refuse = 1;
 		linelen = encode_record(action, &inv, capture, argv, argc, line);
 	}
 	if (logfd >= 0)
@@ -337,11 +327,9 @@ main(int argc, char *argv[], char *envp[])
 	/* A record the log may not have kept goes to syslog with what went wrong. */
 	if (problems[0])
 		syslog(LOG_MAIL | LOG_WARNING, "%s; record: %.*s", problems, (int)linelen - 1, line);
-	if (verdict.warn && conf.notify[0] && target_ok) {
-		struct utsname uts;
-
-		if (notify_limit(conf.sendmail, conf.notify, uname(&uts) == 0 ? uts.nodename : "?",
-		    id, caller.uid, &verdict, &conf.limits[verdict.rule]) < 0)
+	if (verdict.warn && conf.notify[0]) {
+		if (notify_limit(conf.sendmail, conf.notify, host, id, caller.uid, &verdict,
+		    &conf.limits[verdict.rule]) < 0)
 			syslog(LOG_MAIL | LOG_WARNING, "cannot send the limit notice to %s", conf.notify);
 	}
 	if (limited == LIMIT_HELD) {
@@ -357,10 +345,9 @@ main(int argc, char *argv[], char *envp[])
 		die(EX_UNAVAILABLE, target_err);
 	if (!feed_ok)
 		die(EX_TEMPFAIL, "cannot hand the message on; message not sent");
-	if (problems[0]) {
-		if (conf.on_error == ON_ERROR_TEMPFAIL)
-			die(EX_TEMPFAIL, "capture failed and on_error is tempfail; message not sent");
+	if (refuse)
+		die(EX_TEMPFAIL, "capture failed and on_error is tempfail; message not sent");
+	if (problems[0])
 		fprintf(stderr, "qwrap-sendmail: warning: %s; message sent anyway\n", problems);
-	}
 	exec_real(argv, envp, &ps);
 }

@@ -337,6 +337,9 @@ message_write(int fd, const struct message *m, const struct msgfields *f,
 
 	if (f->lead_fold && write_full(fd, MSG_FOLD_GUARD, sizeof MSG_FOLD_GUARD - 1) < 0)
 		return -1;
+	/* Nothing named like ours (the usual case): no second walk of the header. */
+	if (f->nforged == f->lead_fold)
+		return write_full(fd, m->buf, m->len);
 	while (pos < f->header_end && next_field(m->buf, f->header_end, 1, &pos, &fl, &cut)) {
 		if (!named(&fl, ourname))
 			continue;

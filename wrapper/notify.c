@@ -1,4 +1,5 @@
 /* notify.c: the notice of a limit, through the real sendmail (see notify.h). */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,35 +12,23 @@
 
 #define NOTICE_MAX 2048
 
-static void
-printable(const char *s, char *out, size_t cap)
-{
-	size_t i = 0;
-
-	for (; *s && i + 1 < cap; s++)
-		out[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-	out[i] = '\0';
-}
-
 int
 notify_limit(const char *sendmail, const char *to, const char *host, const char *id,
     long uid, const struct rl_verdict *v, const struct conf_limit *l)
 {
 	static const char *const actions[] = { "held", "rejected", "logged" };
 	static char *const env[] = { "PATH=/usr/bin:/bin", NULL };	/* nothing of the caller's */
-	char msg[NOTICE_MAX], key[RL_KEY_MAX], hostp[256];
+	char msg[NOTICE_MAX];
 	int n, status;
 	pid_t child;
 
-	printable(v->key, key, sizeof key);
-	printable(host, hostp, sizeof hostp);
 	n = snprintf(msg, sizeof msg,
 	    "To: %s\nSubject: qwrap: limit %d reached for uid %ld\nAuto-Submitted: auto-generated\n\n"
 	    "qwrap-sendmail on %s: limit %d (at most %ld %s in %ld s) reached for\n  %s\n"
 	    "Messages over it are %s.  This is the first in this window; no more notices\n"
 	    "for this key until the window has passed.\n\nRecord of the message that reached it:"
-	    " %s\nSee: qwrap held\n", to, v->rule + 1, uid, hostp, v->rule + 1, l->max,
-	    l->count == LIMIT_COUNT_RECIPIENTS ? "recipients" : "messages", l->window, key,
+	    " %s\nSee: qwrap held\n", to, v->rule + 1, uid, host, v->rule + 1, l->max,
+	    l->count == LIMIT_COUNT_RECIPIENTS ? "recipients" : "messages", l->window, v->key,
 	    actions[l->action], id);
 	if (n < 0 || (size_t)n >= sizeof msg)
 		return -1;
@@ -61,7 +50,7 @@ notify_limit(const char *sendmail, const char *to, const char *host, const char 
 		}
 		_exit(0);
 	}
-	while (waitpid(child, &status, 0) < 0)
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
 	return 0;
 }

@@ -51,7 +51,6 @@ struct ruleio {
 	int unusable;		/* corrupt or busy: counts as reached, never written */
 	long long sum;		/* counted inside the window */
 	long free_slot;		/* where this send goes */
-	int fired;
 	struct head head;
 };
 
@@ -280,15 +279,16 @@ ratelimit_check(const char *state_dir, const struct conf *c, long uid, const cha
 	for (int i = 0; i < c->nlimits; i++) {
 		const struct conf_limit *l = &c->limits[i];
 		long n = l->count == LIMIT_COUNT_RECIPIENTS ? (recipients > 0 ? recipients : 1) : 1;
+		int fired;
 
 		err[0] = '\0';
 		open_rule(state_dir, l, uid, script, cwd, now_ms, &io[i], err);
-		io[i].fired = !io[i].skipped && (io[i].unusable || io[i].sum + n > l->max);
+		fired = !io[i].skipped && (io[i].unusable || io[i].sum + n > l->max);
 		if (err[0] && v->error[0] == '\0')
 			snprintf(v->error, sizeof v->error, "%s", err);
 		if (io[i].skipped)
 			r = -1;
-		if (!io[i].fired)
+		if (!fired)
 			continue;
 		if (l->action != LIMIT_LOG)
 			deliver = 0;

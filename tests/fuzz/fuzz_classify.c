@@ -17,6 +17,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (copy == NULL)
 		return 0;
+	memset(&inv, 0x5a, sizeof inv);	/* nothing left from the last input */
 	memcpy(copy, data, size);
 	copy[size] = '\0';
 	for (char *p = copy; argc < MAX_ARGS && p <= copy + size; p += strlen(p) + 1)

@@ -6,6 +6,7 @@ one under test.  Prints one line per test and "N passed, N failed" at the end.
 """
 
 import argparse
+import calendar
 import grp
 import json
 import os
@@ -603,7 +604,7 @@ def hostile__timers_and_signals__caller_state_reaches_sendmail(env):
 def hostile__tz_and_preload__ignored(env):
     p, recs, _ = env.run(["-t"], stdin=b"Subject: s\n\nb\n", env={"TZ": "UTC-14"})
     ts = one(recs)["ts"]
-    t = time.mktime(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    t = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
     assert abs(t - time.time()) < 60, ts
     if not env.is_root:
         return "preload part skipped: needs root for set-gid"
@@ -791,6 +792,8 @@ class Swap:
 
     def close(self):
         self.run("--revert", "--force")
+        if os.path.lexists(self.target + ".qwrap-replaced"):
+            os.unlink(self.target + ".qwrap-replaced")
         if not os.path.exists(self.env.real):
             os.link(self.target, self.env.real)
         os.unlink(self.target)
@@ -862,6 +865,10 @@ def install__drift_and_taken_name__refused_until_force(env):
         p = sw.run("--revert", "--force")
         assert p.returncode == 0, p.stderr
         assert sha256_of(sw.target) == sw.sum
+        # What replaced it is kept under a name of its own.
+        with open(sw.target + ".qwrap-replaced", "rb") as f:
+            assert f.read() == b"#!/bin/sh\necho updated\n"
+        os.unlink(sw.target + ".qwrap-replaced")
         # The same, but the update's file is the one to keep: --keep-target.
         assert sw.enable().returncode == 0
         os.rename(tmp_write(sw.target + ".pkg", b"#!/bin/sh\necho updated\n"), sw.target)
@@ -971,7 +978,10 @@ def install__verify__passes_then_names_what_is_wrong(env):
     # A PHP process that cannot gain the group (NoNewPrivileges) is named.
     php_nnp = subprocess.Popen(["setpriv", "--no-new-privs", "php", "-r", "sleep(30);"])
     try:
-        time.sleep(0.5)
+        def running():
+            with open("/proc/%d/comm" % php_nnp.pid) as f:
+                return f.read().strip() == "php"
+        assert wait_for(running, 10)
         p = subprocess.run([inst, "--verify"], capture_output=True)
         assert b"warning: process %d (php) runs with NoNewPrivileges" % php_nnp.pid in p.stdout, \
             p.stdout
@@ -1184,7 +1194,7 @@ def session__for_3s__ends_by_itself_and_for_again_moves_the_end(env):
         assert b"left)" in st and b"scheduled by timer %d" % first in st, st
         assert re.search(rb"ends at .* \((59m|1h00m)", st), st
         # A second --for moves the end: the first timer goes, a new one counts 3s.
-        p = sw.run("--enable", "--for", "3s", "--scheduler", "timer", "--target", sw.target)
+        p = sw.run("--enable", "--for", "8s", "--scheduler", "timer", "--target", sw.target)
         assert p.returncode == 0, p.stderr
         second = int(install_state(env)["job"])
         assert second != first and wait_for(lambda: not process_alive(first), 5)
@@ -1205,7 +1215,7 @@ def session__timer_killed__wrapper_stops_capturing_at_the_deadline(env):
         return "skipped: needs root"
     sw = Swap(env)
     try:
-        p = sw.run("--enable", "--for", "3s", "--scheduler", "timer", "--target", sw.target)
+        p = sw.run("--enable", "--for", "8s", "--scheduler", "timer", "--target", sw.target)
         assert p.returncode == 0, p.stderr
         state = install_state(env)
         os.kill(int(state["job"]), signal.SIGKILL)
@@ -1345,6 +1355,7 @@ def install__killed_at_every_step__old_or_new_state_and_next_run_finishes(env):
         assert os.stat(sw.target).st_ino == sw.ino and sha256_of(sw.target) == sw.sum
     finally:
         sw.close()
+    assert crashes > 0, "strace never killed the installer: nothing was tested"
     return "%d crash points" % crashes
 
 
@@ -1502,7 +1513,10 @@ def limits__per_script_php_64_senders__exactly_100_and_other_scripts_free(env):
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
     clear_limits(env)
-    env.set_conf(limit_conf(b'{ per = "script"; max = 100; window = "1h"; action = "hold"; }'))
+    senders = 32 if env.san else 64
+    limit = 3 * senders // 2  # of 2 * senders messages: a quarter is held
+    env.set_conf(limit_conf(b'{ per = "script"; max = %d; window = "1h"; action = "hold"; }'
+                            % limit))
     cwd, _ = make_vhost(env)
     two = os.path.join(cwd, "two.php")
     with open(two, "w") as f:
@@ -1513,7 +1527,6 @@ def limits__per_script_php_64_senders__exactly_100_and_other_scripts_free(env):
         f.write('<?php echo mail("c@x.example", "s", "b") ? "sent" : "failed";')
     for path in (two, other):
         os.chown(path, env.uid, env.gid)
-    senders = 32 if env.san else 64
     start = env.log_size()
 
     def php_run(script):
@@ -1529,7 +1542,7 @@ def limits__per_script_php_64_senders__exactly_100_and_other_scripts_free(env):
     assert len(mine) == 2 * senders
     delivered = [r for r in mine if r["action"] == "deliver"]
     held = [r for r in mine if r["action"] == "hold"]
-    assert len(delivered) == min(100, 2 * senders) and len(held) == 2 * senders - len(delivered)
+    assert len(delivered) == limit and len(held) == 2 * senders - limit
     assert all(r["limit"]["key"] == "script:%d:%s" % (env.uid, two) for r in held)
     assert sorted(r["id"] for r in held) == spool_ids(env)
     # Another script of the same uid has its own count.
@@ -1763,7 +1776,7 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
         assert "held by another sender" in one(recs)["error"]
         t0 = time.time()
         p, recs, got = env.run(["-t"], stdin=msg)
-        assert time.time() - t0 < 2 and one(recs)["action"] == "deliver"
+        assert time.time() - t0 < 2.5 and one(recs)["action"] == "deliver"
     finally:
         pid = stopped_pid()
         if pid:

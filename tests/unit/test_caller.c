@@ -61,11 +61,7 @@ mkdir_p(const char *path)
 static void
 write_file(const char *path, const void *data, size_t n)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, n), (ssize_t)n);
-	close(fd);
+	assert_int_equal(tmpdir_write(path, data, n, 0644), 0);
 }
 
 static void

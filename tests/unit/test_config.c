@@ -46,14 +46,7 @@ teardown(void **state)
 static void
 write_conf_mode(const char *text, mode_t mode)
 {
-	int fd;
-
-	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	assert_int_equal(chmod(path, mode), 0);
+	assert_int_equal(tmpdir_write(path, text, strlen(text), mode), 0);
 }
 
 static enum conf_status

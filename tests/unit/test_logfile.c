@@ -65,13 +65,7 @@ teardown(void **state)
 static void
 make_log(const char *p, const char *content, mode_t mode)
 {
-	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
-
-	assert_true(fd >= 0);
-	if (content[0] != '\0')
-		assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-	close(fd);
-	assert_int_equal(chmod(p, mode), 0);
+	assert_int_equal(tmpdir_write(p, content, strlen(content), mode), 0);
 }
 
 static const char *
@@ -211,7 +205,7 @@ logfile_open__directory__refused(void **state)
 {
 	(void)state;
 	assert_int_equal(mkdir(path, 0700), 0);
-	assert_refused(geteuid(), "");
+	assert_refused(geteuid(), "Is a directory");
 }
 
 static void
@@ -400,10 +394,8 @@ static void
 logfile_append__any_file_size_limit__refused_file_unchanged(void **state)
 {
 	(void)state;
-	struct rlimit self_before, self_after;
 	size_t n;
 
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &self_before), 0);
 	make_log(path, "", 0620);
 	{
 		int fd = open(path, O_WRONLY | O_APPEND);
@@ -425,8 +417,6 @@ logfile_append__any_file_size_limit__refused_file_unchanged(void **state)
 	assert_int_equal(append_under_limit(1 << 30, 50), 1);
 	slurp(path, &n);
 	assert_int_equal(n, 100);
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &self_after), 0);
-	assert_int_equal(self_after.rlim_cur, self_before.rlim_cur);
 }
 
 static void
