@@ -75,10 +75,13 @@ FORCE:
 $(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_OBJ) $(BUILD)/flags.stamp
 	$(CC) $(WRAPPER_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -lconfig
 
+REPORT_SRC = tools/jsonread.c tools/logread.c tools/filter.c tools/vhost.c tools/tally.c \
+             tools/report.c tools/tail.c
+REPORT_OBJ = $(REPORT_SRC:%.c=$(BUILD)/%.o)
 TOOL_OBJ = $(BUILD)/tools/qwrap.o $(BUILD)/tools/held.o $(BUILD)/wrapper/message.o \
-           $(BUILD)/wrapper/classify.o
+           $(BUILD)/wrapper/classify.o $(REPORT_OBJ)
 $(BUILD)/qwrap: $(TOOL_OBJ) $(COMMON_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lz
 
 INSTALLER_SRC = installer/main.c installer/util.c installer/setup.c installer/swap.c \
                 installer/schedule.c installer/verify.c

@@ -45,6 +45,7 @@ conf_defaults(struct conf *c)
 	snprintf(c->state_dir, sizeof c->state_dir, "%s", QWRAP_STATE_DIR);
 	snprintf(c->spool_dir, sizeof c->spool_dir, "%s", QWRAP_SPOOL_DIR);
 	c->spool_max_mb = 1024;
+	c->vhosts_root[0] = '\0';
 	c->on_error = ON_ERROR_DELIVER;
 	c->limits[0] = (struct conf_limit){ LIMIT_PER_UID, 200, 3600,
 	    LIMIT_COUNT_MESSAGES, LIMIT_HOLD, 0 };
@@ -398,6 +399,8 @@ load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 			abs_path(x, s, c->state_dir, sizeof c->state_dir);
 		else if (strcmp(k, "spool_dir") == 0)
 			abs_path(x, s, c->spool_dir, sizeof c->spool_dir);
+		else if (strcmp(k, "vhosts_root") == 0)
+			abs_path(x, s, c->vhosts_root, sizeof c->vhosts_root);
 		else if (strcmp(k, "notify") == 0) {
 			const char *a = config_setting_type(s) == CONFIG_TYPE_STRING ?
 			    config_setting_get_string(s) : NULL;
@@ -424,7 +427,7 @@ load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 		else if (strcmp(k, "exempt_uids") == 0)
 			load_exempt(x, s, c);
 		else
-			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, spool_max_mb, on_error, limits, exempt_uids, notify)", k);
+			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, spool_max_mb, on_error, limits, exempt_uids, notify, vhosts_root)", k);
 	}
 }
 

@@ -48,6 +48,7 @@ struct conf {
 	long spool_max_mb;	/* held mail beyond this falls back to reject */
 	char notify[CONF_NOTIFY_MAX + 1];	/* mailed when a limit first fires; "" for nobody */
 	enum conf_on_error on_error;
+	char vhosts_root[PATH_MAX];	/* for qwrap's reports, when Plesk's psa.conf does not say */
 	struct conf_limit limits[CONF_MAX_LIMITS];
 	int nlimits;
 	long exempt_uids[CONF_MAX_EXEMPT];

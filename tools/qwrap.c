@@ -1,20 +1,34 @@
 /*
- * qwrap: the admin tool.  Runs as root (or any admin), never set-gid.  For
- * now: check-config, and the hold spool (held, release, discard).
+ * qwrap: the admin tool.  Runs as root (or any admin), never set-gid.  Who
+ * is sending, from the capture log (grep, top, tail); the hold spool (held,
+ * release, discard); check-config.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "held.h"
 #include "paths.h"
+#include "report.h"
+#include "vhost.h"
 
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: qwrap check-config [FILE]\n"
+	fprintf(stderr, "usage: qwrap grep [FILTER...] [--json] [--rotated] [FILE...]\n"
+	    "       qwrap top --by uid|user|cwd|script|vhost|from|rcpt-domain|host [-n N]"
+	    " [FILTER...] [--json] [--rotated] [FILE...]\n"
+	    "       qwrap tail [-f] [-n N] [FILTER...] [--json] [FILE]\n"
+	    "  FILTER: --since T --until T (2h, 30m, 7d, or 2026-11-26T10:00:00Z), --uid N,\n"
+	    "          --user NAME, --cwd DIR, --script GLOB, --id ID, --action A[,B],\n"
+	    "          --rcpt-min N, --from TEXT, --to TEXT, --subject REGEX, --host NAME;\n"
+	    "          --vhosts-root DIR for the vhost column and key\n"
+	    "       qwrap check-config [FILE]\n"
 	    "       qwrap held [--json]\n"
 	    "       qwrap release ID... | --all | --uid N | --script GLOB\n"
 	    "       qwrap discard ID... | --all | --uid N | --script GLOB\n");
@@ -63,11 +77,95 @@ config(void)
 	return &c;
 }
 
+/* The log and the vhosts root from the config, unless the command line gives both. */
+static int
+report_config(struct report *rp, const char *vhosts_option)
+{
+	static struct conf c;
+	char err[CONF_ERR_MAX];
+
+	if (conf_load(QWRAP_CONF_PATH, 0, &c, err) == CONF_BAD) {
+		fprintf(stderr, "qwrap: %s\n", err);
+		if (rp->nfiles == 0)
+			return -1;
+	}
+	rp->log_file = c.log_file;
+	vhost_root(vhosts_option, PSA_CONF, c.vhosts_root, rp->vhosts_root);
+	return 0;
+}
+
+/* qwrap grep, top and tail: ARGV[0] is which. */
+static int
+report(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		FILTER_OPTIONS,
+		{ "json", no_argument, NULL, 'j' },
+		{ "rotated", no_argument, NULL, 'R' },
+		{ "vhosts-root", required_argument, NULL, 'V' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cmd = argv[0], *vhosts = NULL;
+	struct report rp = { .rows = strcmp(cmd, "tail") == 0 ? 10 : 20 };
+	struct timespec now;
+	char err[FILTER_ERR_MAX], *end;
+	int opt, status;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	filter_init(&rp.filter);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+n:f", opts, NULL)) != -1) {
+		if (opt >= OPT_SINCE && opt < OPT_FILTER_END) {
+			if (filter_option(&rp.filter, opt, optarg,
+			    (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000, err) < 0) {
+				fprintf(stderr, "qwrap %s: %s\n", cmd, err);
+				return EX_USAGE;
+			}
+			continue;
+		}
+		switch (opt) {
+		case 'j': rp.json = 1; break;
+		case 'R': rp.rotated = 1; break;
+		case 'V': vhosts = optarg; break;
+		case 'b': rp.by = optarg; break;
+		case 'f': rp.follow = 1; break;
+		case 'n':
+			rp.rows = strtol(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0') {
+				fprintf(stderr, "qwrap %s: -n %s: not a number\n", cmd, optarg);
+				return EX_USAGE;
+			}
+			break;
+		default:
+			fprintf(stderr, "qwrap %s: unknown or incomplete option %s\n", cmd,
+			    argv[optind - 1]);
+			return usage();
+		}
+	}
+	rp.files = argv + optind;
+	rp.nfiles = argc - optind;
+	rp.tty = isatty(1);
+	if ((strcmp(cmd, "top") == 0) != (rp.by != NULL) || (rp.by && !report_key_known(rp.by)) ||
+	    (rp.follow && strcmp(cmd, "tail") != 0) || (strcmp(cmd, "tail") == 0 && rp.nfiles > 1))
+		return usage();
+	if (report_config(&rp, vhosts) < 0)
+		return EX_CONFIG;
+	status = strcmp(cmd, "grep") == 0 ? report_grep(&rp) :
+	    strcmp(cmd, "top") == 0 ? report_top(&rp) : report_tail(&rp);
+	filter_free(&rp.filter);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
 	if (argc < 2)
 		return usage();
+	if (strcmp(argv[1], "grep") == 0 || strcmp(argv[1], "top") == 0 ||
+	    strcmp(argv[1], "tail") == 0)
+		return report(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0 && argc <= 3)
 		return check_config(argc == 3 ? argv[2] : QWRAP_CONF_PATH);
 	if (strcmp(argv[1], "held") == 0 && (argc == 2 || (argc == 3 &&

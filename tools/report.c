@@ -1,0 +1,351 @@
+/*
+ * report.c: see report.h.  Records stream through: grep prints each as it
+ * passes, top keeps one row per key.
+ */
+#include "report.h"
+
+#include <ctype.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "json.h"
+#include "tally.h"
+#include "vhost.h"
+
+#define VAL_MAX 4096
+
+/* What top counts unless --action says otherwise: attempts to send, not their aftermath. */
+#define SENDING_ACTIONS "deliver,hold,reject"
+
+static const char *const keys[] = { "uid", "user", "cwd", "script", "vhost", "from",
+	"rcpt-domain", "host", NULL };
+
+int
+report_key_known(const char *by)
+{
+	for (int i = 0; keys[i] != NULL; i++)
+		if (strcmp(keys[i], by) == 0)
+			return 1;
+	return 0;
+}
+
+/* The user name of UID, looked up once; the number when it has none here. */
+static const char *
+user_name(long uid)
+{
+	static struct { long uid; char name[64]; } cache[256];
+	static int used[256];
+	int i = (int)((unsigned long)uid % 256);
+
+	if (!used[i] || cache[i].uid != uid) {
+		struct passwd *pw = uid >= 0 ? getpwuid((uid_t)uid) : NULL;
+
+		cache[i].uid = uid;
+		if (pw != NULL && strlen(pw->pw_name) < sizeof cache[i].name)
+			snprintf(cache[i].name, sizeof cache[i].name, "%s", pw->pw_name);
+		else
+			snprintf(cache[i].name, sizeof cache[i].name, "%ld", uid);
+		used[i] = 1;
+	}
+	return cache[i].name;
+}
+
+/* The site of a record: its script's, else its cwd's. */
+static const char *
+record_vhost(const struct report *rp, const struct logrec *r, char *out, size_t cap)
+{
+	char path[VAL_MAX];
+
+	if (vhost_of(rp->vhosts_root, rec_str(r, "script", path, sizeof path), out, cap) == 0 ||
+	    vhost_of(rp->vhosts_root, rec_str(r, "cwd", path, sizeof path), out, cap) == 0)
+		return out;
+	return "";
+}
+
+/* "Name <addr@x>" or "addr@x" to "addr@x", lower case, in place. */
+static char *
+address(char *s)
+{
+	char *lt = strrchr(s, '<'), *gt;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL) {
+		*gt = '\0';
+		s = lt + 1;
+	}
+	s += strspn(s, " \t");
+	for (size_t n = strlen(s); n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'); n--)
+		s[n - 1] = '\0';
+	for (char *p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+/*
+ * Prints S for a person: control characters (C0, DEL and C1, a terminal's
+ * escape sequences among them) become '?', so a subject cannot rewrite the
+ * screen or split a line.  On a terminal, padded to WIDTH.
+ */
+static void
+put_field(const char *s, int width, int last, int tty)
+{
+	const unsigned char *p = (const unsigned char *)(s[0] ? s : "-");
+	int n = 0;
+
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0)) {
+			putchar('?');
+			p += *p == 0xc2;
+		} else {
+			putchar(*p);
+		}
+		n += (*p & 0xc0) != 0x80;
+	}
+	if (last)
+		putchar('\n');
+	else if (!tty)
+		putchar('\t');
+	else
+		for (printf("  "); n < width; n++)
+			putchar(' ');
+}
+
+void
+report_print(struct report *rp, const struct logrec *r)
+{
+	char buf[VAL_MAX], user[96], site[256];
+	long uid = rec_long(r, "uid", -1);
+
+	if (rp->json) {
+		fwrite(r->line, 1, r->len, stdout);
+		putchar('\n');
+		return;
+	}
+	snprintf(user, sizeof user, "%s(%ld)", user_name(uid), uid);
+	put_field(rec_str(r, "ts", buf, sizeof buf), 24, 0, rp->tty);
+	put_field(rec_str(r, "id", buf, sizeof buf), 31, 0, rp->tty);
+	put_field(rec_str(r, "action", buf, sizeof buf), 7, 0, rp->tty);
+	put_field(uid < 0 ? "" : user, 16, 0, rp->tty);
+	put_field(record_vhost(rp, r, site, sizeof site), 20, 0, rp->tty);
+	put_field(rec_str(r, "script", buf, sizeof buf), 40, 0, rp->tty);
+	snprintf(site, sizeof site, "%ld", rec_long(r, "rcpt_count", 0));
+	put_field(site, 4, 0, rp->tty);
+	put_field(rec_str(r, "subject", buf, sizeof buf), 0, 1, rp->tty);
+}
+
+/* Each record of every file that passes the filters goes to FN. */
+struct walk {
+	struct report *rp;
+	void (*fn)(struct report *, const struct logrec *, void *);
+	void *arg;
+	int status;
+};
+
+static int
+walk_file(const char *path, void *arg)
+{
+	struct walk *w = arg;
+	struct logfile f;
+	struct logrec r;
+	char err[LOG_ERR_MAX];
+	int rc;
+
+	if (log_open(&f, path, err) < 0) {
+		fprintf(stderr, "qwrap: %s\n", err);
+		w->status = EX_NOINPUT;
+		return 0;
+	}
+	while ((rc = log_next(&f, &r, err)) == 1)
+		if (filter_match(&w->rp->filter, &r))
+			w->fn(w->rp, &r, w->arg);
+	if (rc < 0) {
+		fprintf(stderr, "qwrap: %s\n", err);
+		w->status = EX_IOERR;
+	}
+	if (f.invalid > 0)
+		fprintf(stderr, "qwrap: %s: %ld line%s skipped, not a whole record (the first:"
+		    " line %ld)\n", f.name, f.invalid, f.invalid == 1 ? "" : "s", f.first_invalid);
+	log_close(&f);
+	return 0;
+}
+
+static int
+walk(struct report *rp, void (*fn)(struct report *, const struct logrec *, void *), void *arg)
+{
+	struct walk w = { rp, fn, arg, 0 };
+
+	if (rp->nfiles == 0)
+		log_rotations(rp->log_file, rp->rotated, walk_file, &w);
+	for (int i = 0; i < rp->nfiles; i++)
+		log_rotations(rp->files[i], rp->rotated && strcmp(rp->files[i], "-") != 0,
+		    walk_file, &w);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		perror("qwrap: standard output");
+		return EX_IOERR;
+	}
+	return w.status;
+}
+
+static void
+grep_one(struct report *rp, const struct logrec *r, void *arg)
+{
+	(void)arg;
+	report_print(rp, r);
+}
+
+int
+report_grep(struct report *rp)
+{
+	if (rp->tty && !rp->json)
+		printf("%-24s  %-31s  %-7s  %-16s  %-20s  %-40s  %-4s  %s\n", "TIME (UTC)", "ID",
+		    "ACTION", "USER(UID)", "VHOST", "SCRIPT", "RCPT", "SUBJECT");
+	return walk(rp, grep_one, NULL);
+}
+
+struct top {
+	struct tally t;
+	int nomem;
+};
+
+static void
+count(struct top *tp, const char *key, long messages, long recipients)
+{
+	struct tally_row *row = tally_row(&tp->t, key[0] ? key : "-", strlen(key[0] ? key : "-"));
+
+	if (row == NULL) {
+		tp->nomem = 1;
+		return;
+	}
+	row->messages += messages;
+	row->recipients += recipients;
+}
+
+/* Each recipient domain once per message, with its number of recipients. */
+static void
+count_domains(struct top *tp, const struct logrec *r)
+{
+	const struct jr_member *m = jr_get(&r->o, "rcpt");
+	const char *pos = NULL, *e;
+	char buf[VAL_MAX], *seen[256];
+	long n[256];
+	int k = 0;
+	size_t elen;
+
+	if (m == NULL)
+		return;
+	while (jr_next(m->val, m->vallen, &pos, &e, &elen) == 1 && k < 256) {
+		char *a, *at;
+		int i;
+
+		if (jr_string(e, elen, buf, sizeof buf) < 0)
+			continue;
+		a = address(buf);
+		at = strrchr(a, '@');
+		a = at != NULL ? at + 1 : "";
+		for (i = 0; i < k && strcmp(seen[i], a) != 0; i++)
+			;
+		if (i == k) {
+			if ((seen[k] = strdup(a)) == NULL)
+				break;
+			n[k++] = 0;
+		}
+		n[i]++;
+	}
+	for (int i = 0; i < k; i++) {
+		count(tp, seen[i], 1, n[i]);
+		free(seen[i]);
+	}
+}
+
+static void
+top_one(struct report *rp, const struct logrec *r, void *arg)
+{
+	struct top *tp = arg;
+	char buf[VAL_MAX], *key = buf;
+
+	if (!filter_action(&rp->filter, r, SENDING_ACTIONS))
+		return;
+	if (strcmp(rp->by, "rcpt-domain") == 0) {
+		count_domains(tp, r);
+		return;
+	}
+	if (strcmp(rp->by, "uid") == 0 || strcmp(rp->by, "user") == 0) {
+		snprintf(buf, sizeof buf, "%ld", rec_long(r, "uid", -1));
+	} else if (strcmp(rp->by, "vhost") == 0) {
+		key = (char *)record_vhost(rp, r, buf, sizeof buf);
+	} else if (strcmp(rp->by, "from") == 0) {
+		/* The envelope sender when the caller gave one, else the From header. */
+		if (rec_str(r, "sender", buf, sizeof buf)[0] == '\0')
+			rec_str(r, "from", buf, sizeof buf);
+		key = address(buf);
+	} else {
+		rec_str(r, rp->by, buf, sizeof buf);
+	}
+	count(tp, key, 1, rec_long(r, "rcpt_count", 0));
+}
+
+static void
+json_row(const char *key, long messages, long recipients)
+{
+	char out[6 * VAL_MAX + 64];
+	struct jbuf b;
+
+	jb_init(&b, out, sizeof out);
+	jb_raw(&b, "{\"key\":");
+	jb_cstr(&b, key, 6 * VAL_MAX);
+	jb_raw(&b, ",\"messages\":");
+	jb_long(&b, messages);
+	jb_raw(&b, ",\"recipients\":");
+	jb_long(&b, recipients);
+	jb_raw(&b, "}");
+	puts(out);
+}
+
+int
+report_top(struct report *rp)
+{
+	struct top tp = { 0 };
+	int status = walk(rp, top_one, &tp);
+	size_t shown;
+
+	if (tp.nomem) {
+		fprintf(stderr, "qwrap: out of memory: too many distinct keys\n");
+		tally_free(&tp.t);
+		return EX_OSERR;
+	}
+	/* By user: the uids counted apart, then named; two uids of one name are one row. */
+	if (strcmp(rp->by, "user") == 0) {
+		struct top named = { 0 };
+
+		for (size_t i = 0; i < tp.t.cap; i++)
+			if (tp.t.rows[i].key != NULL)
+				count(&named, user_name(atol(tp.t.rows[i].key)),
+				    tp.t.rows[i].messages, tp.t.rows[i].recipients);
+		tally_free(&tp.t);
+		tp = named;
+	}
+	if (tp.t.n > 0)
+		tally_sort(&tp.t);
+	shown = rp->rows > 0 && (size_t)rp->rows < tp.t.n ? (size_t)rp->rows : tp.t.n;
+	if (rp->tty && !rp->json && shown > 0) {
+		printf("%8s  %10s  %s\n", "MESSAGES", "RECIPIENTS", rp->by);
+	}
+	for (size_t i = 0; i < shown; i++) {
+		struct tally_row *row = &tp.t.rows[i];
+
+		if (rp->json) {
+			json_row(row->key, row->messages, row->recipients);
+		} else {
+			printf(rp->tty ? "%8ld  %10ld  " : "%ld\t%ld\t", row->messages, row->recipients);
+			put_field(row->key, 0, 1, 0);
+		}
+	}
+	tally_free(&tp.t);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		perror("qwrap: standard output");
+		return EX_IOERR;
+	}
+	return status;
+}

@@ -1,0 +1,36 @@
+/*
+ * report.h: qwrap grep, top and tail: the capture log answers "who is sending".
+ */
+#ifndef QWRAP_REPORT_H
+#define QWRAP_REPORT_H
+
+#include <limits.h>
+
+#include "filter.h"
+
+struct report {
+	struct filter filter;
+	int json;		/* raw records, or JSON rows */
+	int tty;		/* stdout is a terminal: aligned columns */
+	int rotated;		/* read each log's rotations first */
+	char vhosts_root[PATH_MAX];
+	const char *by;		/* top: uid, user, cwd, script, vhost, from, rcpt-domain, host */
+	long rows;		/* top: how many; tail: how many before following */
+	int follow;		/* tail -f */
+	char **files;		/* the logs to read; none: the configured log */
+	int nfiles;
+	const char *log_file;
+};
+
+/* Exit statuses: 0, or a sysexits code after saying why on stderr. */
+int report_grep(struct report *rp);
+int report_top(struct report *rp);
+int report_tail(struct report *rp);
+
+/* 1 when BY names a key qwrap top knows. */
+int report_key_known(const char *by);
+
+/* Shared with tail.c: one record, as grep prints it. */
+void report_print(struct report *rp, const struct logrec *r);
+
+#endif

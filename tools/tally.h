@@ -1,0 +1,30 @@
+/*
+ * tally.h: messages and recipients per key, for qwrap top.  Memory grows with
+ * the number of distinct keys, never with the number of records.
+ */
+#ifndef QWRAP_TALLY_H
+#define QWRAP_TALLY_H
+
+#include <stddef.h>
+
+struct tally_row {
+	char *key;		/* NULL: a free slot */
+	long messages;
+	long recipients;
+};
+
+struct tally {
+	struct tally_row *rows;
+	size_t cap;		/* a power of two */
+	size_t n;
+};
+
+/* The row of KEY[0..LEN), made when new; NULL when out of memory. */
+struct tally_row *tally_row(struct tally *t, const char *key, size_t len);
+
+/* Packs the rows to the front, largest first (messages, then recipients, then key). */
+void tally_sort(struct tally *t);
+
+void tally_free(struct tally *t);
+
+#endif
