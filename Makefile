@@ -52,7 +52,8 @@ COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 
 PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap $(BUILD)/qwrap-install
-UNITS    = classify json record idheader message caller config logfile state ratelimit
+UNITS    = classify json record idheader message caller config logfile state ratelimit \
+           logread
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
 HELPERS  = $(BUILD)/standin $(BUILD)/launch
 
@@ -88,8 +89,8 @@ INSTALLER_SRC = installer/main.c installer/util.c installer/setup.c installer/sw
 $(BUILD)/qwrap-install: $(INSTALLER_SRC:%.c=$(BUILD)/%.o) $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(WRAPPER_OBJ) $(COMMON_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka -lconfig -ljson-c
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(WRAPPER_OBJ) $(COMMON_OBJ) $(REPORT_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka -lconfig -ljson-c -lz
 
 $(BUILD)/standin: $(BUILD)/tests/standin/standin.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^

@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="gcc libc6-dev make procps libconfig-dev libcmocka-dev php-cli php-cgi python3
-clang libclang-rt-14-dev libjson-c-dev jq util-linux passwd e2fsprogs strace logrotate
+clang libclang-rt-14-dev libjson-c-dev zlib1g-dev gzip jq util-linux passwd e2fsprogs strace logrotate
 postfix at"
 
 missing=

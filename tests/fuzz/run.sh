@@ -23,7 +23,7 @@ mkdir -p "$OUT/tmp"
 # FUZZ_CFLAGS=-DFUZZ_ENCODE_MIN_CAP=1 shows idheader_encode's small-cap overflow
 # (tests/fuzz/crashes/README).
 CC=${FUZZ_CC:-clang}
-CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Icommon -Iwrapper ${FUZZ_CFLAGS:-}"
+CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Icommon -Iwrapper -Itools ${FUZZ_CFLAGS:-}"
 COMMON=$(ls common/*.c)
 
 # The wrapper sources and libraries each harness needs (never wrapper/main.c).
@@ -33,11 +33,13 @@ sources() {
 	classify) echo "wrapper/classify.c" ;;
 	idheader) echo "wrapper/idheader.c" ;;
 	record | config) echo "" ;;
+	logread) echo "tools/jsonread.c tools/logread.c tools/vhost.c" ;;
 	esac
 }
 libs() {
 	case $1 in
 	record) echo "-lconfig -ljson-c" ;;
+	logread) echo "-lconfig -lz" ;;
 	*) echo "-lconfig" ;;
 	esac
 }
@@ -53,7 +55,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TMPDIR="$OUT/tmp"
 
 failed=0
-for name in ${FUZZ_ONLY:-message idheader record config classify state spool}; do
+for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread}; do
 	bin=$OUT/fuzz_$name
 	log=$OUT/fuzz_$name.log
 	corpus=$OUT/corpus-$name
