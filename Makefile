@@ -131,6 +131,7 @@ demo: deps
 
 bench: deps
 	@python3 tests/bench/bench.py
+	@python3 tests/bench/report_bench.py
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
