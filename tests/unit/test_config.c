@@ -421,6 +421,17 @@ conf_load__notify__address_or_empty(void **state)
 }
 
 static void
+conf_load__vhosts_root__absolute_path_default_none(void **state)
+{
+	(void)state;
+	assert_int_equal(load_text(""), CONF_OK);
+	assert_string_equal(c.vhosts_root, "");
+	assert_int_equal(load_text("vhosts_root = \"/var/www/vhosts\";\n"), CONF_OK);
+	assert_string_equal(c.vhosts_root, "/var/www/vhosts");
+	assert_bad_at("vhosts_root = \"vhosts\";\n", 1, "absolute");
+}
+
+static void
 conf_load__limits_shape_bad__error_at_line(void **state)
 {
 	(void)state;
@@ -747,6 +758,7 @@ main(void)
 		T(conf_load__header_fields_not_strings__clear_message),
 		T(conf_load__dirs_and_on_error_bad__error_at_line),
 		T(conf_load__notify__address_or_empty),
+		T(conf_load__vhosts_root__absolute_path_default_none),
 		T(conf_load__limits_shape_bad__error_at_line),
 		T(conf_load__limit_values_bad__error_at_line),
 		T(conf_load__limit_missing_required__error_at_group_line),
