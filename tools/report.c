@@ -84,24 +84,42 @@ address(char *s)
 }
 
 /*
- * Prints S for a person: control characters (C0, DEL and C1, a terminal's
- * escape sequences among them) become '?', so a subject cannot rewrite the
- * screen or split a line.  On a terminal, padded to WIDTH.
+ * The length of a character a terminal must not get from a record: C0, DEL
+ * and C1 controls (escape sequences among them), and the bidirectional
+ * overrides that would show a path in another order.  0 for any other.
+ */
+static int
+unsafe(const unsigned char *p)
+{
+	if (*p < 0x20 || *p == 0x7f)
+		return 1;
+	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0)
+		return 2;
+	if (p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+	    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
+		return 3;
+	return 0;
+}
+
+/*
+ * Prints S for a person, each unsafe character as '?', so a record cannot
+ * rewrite the screen or split a line.  On a terminal, padded to WIDTH.
  */
 static void
 put_field(const char *s, int width, int last, int tty)
 {
 	const unsigned char *p = (const unsigned char *)(s[0] ? s : "-");
-	int n = 0;
+	int n = 0, k;
 
-	for (; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0)) {
+	while (*p) {
+		if ((k = unsafe(p)) > 0) {
 			putchar('?');
-			p += *p == 0xc2;
+			p += k;
+			n++;
 		} else {
-			putchar(*p);
+			n += (*p & 0xc0) != 0x80;	/* columns: characters, not bytes */
+			putchar(*p++);
 		}
-		n += (*p & 0xc0) != 0x80;
 	}
 	if (last)
 		putchar('\n');
