@@ -13,7 +13,7 @@
 
 #include "config.h"
 
-#define VAL_MAX 4096	/* a whole record is at most this long */
+#define VAL_MAX LOG_VALUE_MAX
 
 void
 filter_init(struct filter *f)

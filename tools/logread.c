@@ -62,6 +62,14 @@ days_from_civil(long y, long m, long d)
 	return (long long)era * 146097 + doe - 719468;
 }
 
+static long
+days_in(long y, long m)
+{
+	static const long days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	return m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) ? 29 : days[m - 1];
+}
+
 /* N digits at *P into *V. */
 static int
 num(const char **p, const char *end, int n, long *v)
@@ -123,8 +131,8 @@ log_parse_time(const char *s, size_t n, long long *ms)
 				return -1;
 		}
 	}
-	if (p != end || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
-	    oh > 23 || om > 59)
+	if (p != end || mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo) || h > 23 || mi > 59 ||
+	    sec > 60 || oh > 23 || om > 59)
 		return -1;
 	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec;
 	*ms -= (long long)sign * (oh * 3600 + om * 60);
@@ -235,6 +243,10 @@ log_next(struct logfile *f, struct logrec *r, char err[LOG_ERR_MAX])
 		/* The last line may lack its newline. */
 		len = nl != NULL ? (size_t)(nl - line) : avail;
 		f->start += len + (nl != NULL);
+		if (len > LOG_LINE_MAX) {
+			skipped(f);
+			continue;
+		}
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 		if (len == 0)

@@ -12,6 +12,7 @@
 #include "jsonread.h"
 
 #define LOG_LINE_MAX 65536	/* a record is at most 4096 bytes; longer is not one */
+#define LOG_VALUE_MAX LOG_LINE_MAX	/* so any decoded value of a line fits */
 #define LOG_ERR_MAX  (4096 + 256)
 
 struct logrec {

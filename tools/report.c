@@ -5,6 +5,7 @@
 #include "report.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #include "tally.h"
 #include "vhost.h"
 
-#define VAL_MAX 4096
+#define VAL_MAX LOG_VALUE_MAX
 
 /* What top counts unless --action says otherwise: attempts to send, not their aftermath. */
 #define SENDING_ACTIONS "deliver,hold,reject"
@@ -153,6 +154,14 @@ report_print(struct report *rp, const struct logrec *r)
 	put_field(rec_str(r, "subject", buf, sizeof buf), 0, 1, rp->tty);
 }
 
+void
+report_skipped(const struct logfile *f)
+{
+	if (f->invalid > 0)
+		fprintf(stderr, "qwrap: %s: %ld line%s skipped, not a whole record (the first:"
+		    " line %ld)\n", f->name, f->invalid, f->invalid == 1 ? "" : "s", f->first_invalid);
+}
+
 /* Each record of every file that passes the filters goes to FN. */
 struct walk {
 	struct report *rp;
@@ -182,9 +191,7 @@ walk_file(const char *path, void *arg)
 		fprintf(stderr, "qwrap: %s\n", err);
 		w->status = EX_IOERR;
 	}
-	if (f.invalid > 0)
-		fprintf(stderr, "qwrap: %s: %ld line%s skipped, not a whole record (the first:"
-		    " line %ld)\n", f.name, f.invalid, f.invalid == 1 ? "" : "s", f.first_invalid);
+	report_skipped(&f);
 	log_close(&f);
 	return 0;
 }
@@ -290,7 +297,13 @@ top_one(struct report *rp, const struct logrec *r, void *arg)
 		return;
 	}
 	if (strcmp(rp->by, "uid") == 0 || strcmp(rp->by, "user") == 0) {
-		snprintf(buf, sizeof buf, "%ld", rec_long(r, "uid", -1));
+		long uid = rec_long(r, "uid", LONG_MIN);
+
+		/* No uid: counted under "-", as grep shows it. */
+		if (uid == LONG_MIN)
+			buf[0] = '\0';
+		else
+			snprintf(buf, sizeof buf, "%ld", uid);
 	} else if (strcmp(rp->by, "vhost") == 0) {
 		key = (char *)record_vhost(rp, r, buf, sizeof buf);
 	} else if (strcmp(rp->by, "from") == 0) {
@@ -307,7 +320,7 @@ top_one(struct report *rp, const struct logrec *r, void *arg)
 static void
 json_row(const char *key, long messages, long recipients)
 {
-	char out[6 * VAL_MAX + 64];
+	static char out[6 * VAL_MAX + 64];
 	struct jbuf b;
 
 	jb_init(&b, out, sizeof out);
@@ -339,7 +352,8 @@ report_top(struct report *rp)
 
 		for (size_t i = 0; i < tp.t.cap; i++)
 			if (tp.t.rows[i].key != NULL)
-				count(&named, user_name(atol(tp.t.rows[i].key)),
+				count(&named, strcmp(tp.t.rows[i].key, "-") == 0 ? "-" :
+				    user_name(atol(tp.t.rows[i].key)),
 				    tp.t.rows[i].messages, tp.t.rows[i].recipients);
 		tally_free(&tp.t);
 		tp = named;

@@ -114,6 +114,7 @@ report_tail(struct report *rp)
 		log_close(&f);
 		return EX_IOERR;
 	}
+	report_skipped(&f);
 	while (rp->follow) {
 		nap();
 		log_more(&f);

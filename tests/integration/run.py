@@ -1856,6 +1856,11 @@ def concurrency__64_senders_x_100__every_record_whole(env):
     assert len(got) == 64 * per, len(got)
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reports  # noqa: E402  (qwrap grep/top/tail)
+TESTS.extend(reports.TESTS)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")

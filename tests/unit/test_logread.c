@@ -126,6 +126,10 @@ test_times(void **state)
 	assert_int_equal(log_parse_time("2026-11-26", 10, &ms), 0);
 	assert_int_equal(ms, 1795651200000LL);
 	assert_int_equal(log_parse_time("2026-13-01", 10, &ms), -1);
+	assert_int_equal(log_parse_time("2026-02-29", 10, &ms), -1);
+	assert_int_equal(log_parse_time("2026-11-31", 10, &ms), -1);
+	assert_int_equal(log_parse_time("2000-02-29", 10, &ms), 0);
+	assert_int_equal(log_parse_time("1900-02-29", 10, &ms), -1);
 	assert_int_equal(log_parse_time("2026-11-26T24:00Z", 17, &ms), -1);
 	assert_int_equal(log_parse_time("2026-11-26T10:00:00.Z", 21, &ms), -1);
 	assert_int_equal(log_parse_time("2026-11-26X", 11, &ms), -1);
