@@ -77,7 +77,7 @@ $(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_OBJ) $(
 	$(CC) $(WRAPPER_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -lconfig
 
 REPORT_SRC = tools/jsonread.c tools/logread.c tools/filter.c tools/vhost.c tools/tally.c \
-             tools/report.c tools/tail.c
+             tools/report.c tools/tail.c tools/queue.c tools/scan.c
 REPORT_OBJ = $(REPORT_SRC:%.c=$(BUILD)/%.o)
 TOOL_OBJ = $(BUILD)/tools/qwrap.o $(BUILD)/tools/held.o $(BUILD)/wrapper/message.o \
            $(BUILD)/wrapper/classify.o $(REPORT_OBJ)

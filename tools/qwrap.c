@@ -1,7 +1,7 @@
 /*
  * qwrap: the admin tool.  Runs as root (or any admin), never set-gid.  Who
- * is sending, from the capture log (grep, top, tail); the hold spool (held,
- * release, discard); check-config.
+ * is sending, from the capture log (grep, top, tail) and from the qmail
+ * queue (scan); the hold spool (held, release, discard); check-config.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "held.h"
 #include "paths.h"
 #include "report.h"
+#include "scan.h"
 #include "vhost.h"
 
 static int
@@ -28,6 +29,9 @@ usage(void)
 	    "          --user NAME, --cwd DIR, --script GLOB, --id ID, --action A[,B],\n"
 	    "          --rcpt-min N, --from TEXT, --to TEXT, --subject REGEX, --host NAME;\n"
 	    "          --vhosts-root DIR for the vhost column and key\n"
+	    "       qwrap scan [--queue DIR] [-n N] [--json] [--vhosts-root DIR]\n"
+	    "       qwrap scan --id ID [--queue DIR] [--json]\n"
+	    "       qwrap scan --maillog FILE [-n N] [--json]\n"
 	    "       qwrap check-config [FILE]\n"
 	    "       qwrap held [--json]\n"
 	    "       qwrap release ID... | --all | --uid N | --script GLOB\n"
@@ -158,6 +162,57 @@ report(int argc, char *argv[])
 	return status;
 }
 
+/* qwrap scan: ARGV[0] is "scan". */
+static int
+scan(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "queue", required_argument, NULL, 'q' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "maillog", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "vhosts-root", required_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct scan_opts o = { .queue = "/var/qmail/queue", .rows = 10 };
+	const char *vhosts = NULL;
+	static struct conf c;
+	char err[CONF_ERR_MAX], *end;
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+n:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'q': o.queue = optarg; break;
+		case 'i': o.id = optarg; break;
+		case 'm': o.maillog = optarg; break;
+		case 'j': o.json = 1; break;
+		case 'V': vhosts = optarg; break;
+		case 'n':
+			o.rows = strtol(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0') {
+				fprintf(stderr, "qwrap scan: -n %s: not a number\n", optarg);
+				return EX_USAGE;
+			}
+			break;
+		default:
+			fprintf(stderr, "qwrap scan: unknown or incomplete option %s\n",
+			    argv[optind - 1]);
+			return usage();
+		}
+	}
+	if (optind != argc || (o.id && o.maillog))
+		return usage();
+	/* The header's name, the log and the state: a bad config leaves the defaults. */
+	if (conf_load(QWRAP_CONF_PATH, 0, &c, err) == CONF_BAD)
+		fprintf(stderr, "qwrap: %s (the defaults apply)\n", err);
+	o.conf = &c;
+	vhost_root(vhosts, PSA_CONF, c.vhosts_root, o.vhosts_root);
+	o.tty = isatty(1);
+	o.progress = isatty(2) && !o.json;
+	return o.maillog ? scan_maillog(&o) : o.id ? scan_message(&o) : scan_queue(&o);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -166,6 +221,8 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "grep") == 0 || strcmp(argv[1], "top") == 0 ||
 	    strcmp(argv[1], "tail") == 0)
 		return report(argc - 1, argv + 1);
+	if (strcmp(argv[1], "scan") == 0)
+		return scan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0 && argc <= 3)
 		return check_config(argc == 3 ? argv[2] : QWRAP_CONF_PATH);
 	if (strcmp(argv[1], "held") == 0 && (argc == 2 || (argc == 3 &&

@@ -106,8 +106,8 @@ unsafe(const unsigned char *p)
  * Prints S for a person, each unsafe character as '?', so a record cannot
  * rewrite the screen or split a line.  On a terminal, padded to WIDTH.
  */
-static void
-put_field(const char *s, int width, int last, int tty)
+void
+report_field(const char *s, int width, int last, int tty)
 {
 	const unsigned char *p = (const unsigned char *)(s[0] ? s : "-");
 	int n = 0, k;
@@ -124,6 +124,8 @@ put_field(const char *s, int width, int last, int tty)
 	}
 	if (last)
 		putchar('\n');
+	else if (width < 0)
+		return;
 	else if (!tty)
 		putchar('\t');
 	else
@@ -143,15 +145,15 @@ report_print(struct report *rp, const struct logrec *r)
 		return;
 	}
 	snprintf(user, sizeof user, "%s(%ld)", user_name(uid), uid);
-	put_field(rec_str(r, "ts", buf, sizeof buf), 24, 0, rp->tty);
-	put_field(rec_str(r, "id", buf, sizeof buf), 31, 0, rp->tty);
-	put_field(rec_str(r, "action", buf, sizeof buf), 7, 0, rp->tty);
-	put_field(uid < 0 ? "" : user, 16, 0, rp->tty);
-	put_field(record_vhost(rp, r, site, sizeof site), 20, 0, rp->tty);
-	put_field(rec_str(r, "script", buf, sizeof buf), 40, 0, rp->tty);
+	report_field(rec_str(r, "ts", buf, sizeof buf), 24, 0, rp->tty);
+	report_field(rec_str(r, "id", buf, sizeof buf), 31, 0, rp->tty);
+	report_field(rec_str(r, "action", buf, sizeof buf), 7, 0, rp->tty);
+	report_field(uid < 0 ? "" : user, 16, 0, rp->tty);
+	report_field(record_vhost(rp, r, site, sizeof site), 20, 0, rp->tty);
+	report_field(rec_str(r, "script", buf, sizeof buf), 40, 0, rp->tty);
 	snprintf(site, sizeof site, "%ld", rec_long(r, "rcpt_count", 0));
-	put_field(site, 4, 0, rp->tty);
-	put_field(rec_str(r, "subject", buf, sizeof buf), 0, 1, rp->tty);
+	report_field(site, 4, 0, rp->tty);
+	report_field(rec_str(r, "subject", buf, sizeof buf), 0, 1, rp->tty);
 }
 
 void
@@ -371,7 +373,7 @@ report_top(struct report *rp)
 			json_row(row->key, row->messages, row->recipients);
 		} else {
 			printf(rp->tty ? "%8ld  %10ld  " : "%ld\t%ld\t", row->messages, row->recipients);
-			put_field(row->key, 0, 1, 0);
+			report_field(row->key, 0, 1, 0);
 		}
 	}
 	tally_free(&tp.t);

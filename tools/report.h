@@ -34,4 +34,12 @@ int report_key_known(const char *by);
 void report_print(struct report *rp, const struct logrec *r);
 void report_skipped(const struct logfile *f);
 
+/*
+ * Prints S ("-" when empty) for a person: control characters and
+ * bidirectional overrides as '?'.  Then a newline when LAST, nothing when
+ * WIDTH < 0, else a tab, or on a terminal (TTY) two spaces and padding to
+ * WIDTH characters.
+ */
+void report_field(const char *s, int width, int last, int tty);
+
 #endif

@@ -61,6 +61,17 @@ tally_row(struct tally *t, const char *key, size_t len)
 	return r;
 }
 
+struct tally_row *
+tally_find(const struct tally *t, const char *key)
+{
+	struct tally_row *r;
+
+	if (t->cap == 0)
+		return NULL;
+	r = slot(t->rows, t->cap, key, strlen(key));
+	return r->key != NULL ? r : NULL;
+}
+
 static int
 larger_first(const void *a, const void *b)
 {
@@ -88,8 +99,10 @@ tally_sort(struct tally *t)
 void
 tally_free(struct tally *t)
 {
-	for (size_t i = 0; i < t->cap; i++)
+	for (size_t i = 0; i < t->cap; i++) {
 		free(t->rows[i].key);
+		free(t->rows[i].note);
+	}
 	free(t->rows);
 	memset(t, 0, sizeof *t);
 }

@@ -11,6 +11,8 @@ struct tally_row {
 	char *key;		/* NULL: a free slot */
 	long messages;
 	long recipients;
+	char *note;		/* the caller's, freed with the tally */
+	long mark;		/* the caller's */
 };
 
 struct tally {
@@ -21,6 +23,9 @@ struct tally {
 
 /* The row of KEY[0..LEN), made when new; NULL when out of memory. */
 struct tally_row *tally_row(struct tally *t, const char *key, size_t len);
+
+/* The row of KEY when there is one. */
+struct tally_row *tally_find(const struct tally *t, const char *key);
 
 /* Packs the rows to the front, largest first (messages, then recipients, then key). */
 void tally_sort(struct tally *t);

@@ -1,0 +1,799 @@
+/*
+ * scan.c: qwrap scan.  Reads every message of a qmail queue once (queue.c),
+ * tallies who queued it and what it is, and prints the tables an admin
+ * needs to name the source: uids with their users and vhosts, envelope
+ * senders, subjects, scripts from qwrap's header (joined with the capture
+ * log), recipient domains, the messages with most recipients, and those a
+ * local uid queued around the wrapper while capture was on.
+ */
+#include "scan.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "json.h"
+#include "logread.h"
+#include "queue.h"
+#include "report.h"
+#include "state.h"
+#include "tally.h"
+#include "vhost.h"
+
+#define MOST_MAX 1000	/* "most recipients" keeps at most this many */
+
+struct most {
+	unsigned long id;
+	long rcpt;
+	long uid;
+	char *sender, *subject;
+};
+
+struct scan {
+	long scanned, preprocessed, rcpt[3], done, with_header, no_envelope;
+	struct tally entered, uid, sender, subject, domain, ids;
+	struct most *most;
+	long nmost, cap_most;
+	unsigned long *around;
+	size_t naround, cap_around;
+	int capture_known;	/* install.state says when capture was on */
+	long long capture_from, capture_until;	/* until 0: still on */
+	int nomem;
+};
+
+/* JSON string of S to stdout: the record encoder's escaping, so \xNN for bad bytes. */
+static void
+json_string(const char *s)
+{
+	char buf[256];
+	struct jbuf b;
+	size_t n = strlen(s);
+
+	putchar('"');
+	/* In pieces, each cut at a character boundary by the encoder itself. */
+	while (n > 0) {
+		size_t take = n > 40 ? 40 : n;
+
+		while (take < n && take > 1 && ((unsigned char)s[take] & 0xc0) == 0x80)
+			take--;
+		jb_init(&b, buf, sizeof buf);
+		jb_str(&b, s, take, sizeof buf);
+		fwrite(b.p + 1, 1, b.len - 2, stdout);
+		s += take;
+		n -= take;
+	}
+	putchar('"');
+}
+
+static void
+json_key(const char *k, int first)
+{
+	printf("%s\"%s\":", first ? "" : ",", k);
+}
+
+static void
+count(struct scan *sc, struct tally *t, const char *key, long rcpt)
+{
+	struct tally_row *r = tally_row(t, key[0] ? key : "-", strlen(key[0] ? key : "-"));
+
+	if (r == NULL) {
+		sc->nomem = 1;
+		return;
+	}
+	r->messages++;
+	r->recipients += rcpt;
+}
+
+static const char *
+user_of(long uid)
+{
+	struct passwd *pw = uid >= 0 ? getpwuid((uid_t)uid) : NULL;
+
+	return pw != NULL ? pw->pw_name : "";
+}
+
+/* The vhost of a uid: its home directory's (Plesk and cPanel put it in the site). */
+static void
+vhost_of_uid(const struct scan_opts *o, long uid, char *out, size_t cap)
+{
+	struct passwd *pw = uid >= 0 ? getpwuid((uid_t)uid) : NULL;
+
+	if (pw == NULL || vhost_of(o->vhosts_root, pw->pw_dir, out, cap) < 0)
+		out[0] = '\0';
+}
+
+static long
+total_rcpt(const struct qmsg *m)
+{
+	return m->nrcpt[RCPT_LOCAL] + m->nrcpt[RCPT_REMOTE] + m->nrcpt[RCPT_PENDING];
+}
+
+static void
+utc(time_t t, char *out, size_t cap)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* One message as a JSON object (no newline), left open for more members unless CLOSE. */
+static void
+json_message(const struct qmsg *m, time_t now, int close)
+{
+	static const char *const chans[] = { "local", "remote", "pending" };
+	char when[32], subject[QUEUE_TEXT_MAX * 2];
+	enum rcpt_channel ch;
+	const char *addr;
+	size_t pos;
+	int done;
+
+	printf("{\"id\":%lu", m->id);
+	json_key("path", 0), json_string(m->path);
+	printf(",\"preprocessed\":%s", m->preprocessed ? "true" : "false");
+	json_key("sender", 0);
+	if (m->has_envelope)
+		json_string(m->sender);
+	else
+		printf("null");
+	json_key("recipients", 0);
+	for (int c = 0; c <= 3; c++) {
+		int first = 1;
+
+		printf("%s\"%s\":[", c ? "," : "{", c < 3 ? chans[c] : "done");
+		for (pos = 0; qmsg_rcpt(m, &pos, &ch, &done, &addr);) {
+			if (c < 3 ? (int)ch != c : !done)
+				continue;
+			printf("%s", first ? "" : ",");
+			json_string(addr);
+			first = 0;
+		}
+		printf("]");
+	}
+	printf("},\"recipient_count\":{\"local\":%ld,\"remote\":%ld,\"pending\":%ld,\"done\":%ld,"
+	    "\"total\":%ld}", m->nrcpt[0], m->nrcpt[1], m->nrcpt[2], m->ndone, total_rcpt(m));
+	printf(",\"uid\":%ld", m->uid);
+	json_key("user", 0), json_string(user_of(m->uid));
+	json_key("invoked", 0);
+	if (m->invoked[0])
+		json_string(m->invoked);
+	else
+		printf("null");
+	printf(",\"qmail_queue_pid\":%ld", m->qq_pid);
+	json_key("received_date", 0), json_string(m->received_date);
+	printf(",\"received_lines\":%ld", m->nreceived);
+	json_key("smtp", 0);
+	if (m->smtp) {
+		json_key("remote_host", 1), printf("{"), json_string(m->smtp_host);
+		json_key("helo", 0), json_string(m->smtp_helo);
+		json_key("remote_info", 0), json_string(m->smtp_info);
+		json_key("remote_ip", 0), json_string(m->smtp_ip);
+		printf("}");
+	} else {
+		printf("null");
+	}
+	json_key("qwrap", 0);
+	if (m->qwrap) {
+		printf("{");
+		json_key("id", 1), json_string(m->qwrap_id);
+		printf(",\"uid\":%ld", m->qwrap_uid);
+		json_key("cwd", 0), json_string(m->qwrap_cwd);
+		json_key("script", 0), json_string(m->qwrap_script);
+		printf("}");
+	} else {
+		printf("null");
+	}
+	queue_decode_2047(m->subject, subject, sizeof subject);
+	json_key("subject", 0), json_string(m->subject);
+	json_key("subject_decoded", 0), json_string(subject);
+	json_key("from", 0), json_string(m->from);
+	json_key("message_id", 0), json_string(m->message_id);
+	utc(m->queued, when, sizeof when);
+	printf(",\"size\":%lld", (long long)m->size);
+	json_key("queued", 0), json_string(when);
+	printf(",\"age\":%lld%s", (long long)(now - m->queued), close ? "}" : "");
+}
+
+static void
+keep_most(struct scan *sc, const struct qmsg *m, long limit)
+{
+	char subject[QUEUE_TEXT_MAX * 2];
+	long rcpt = total_rcpt(m), i;
+	struct most e;
+
+	if (sc->nmost == limit && (limit == 0 || sc->most[limit - 1].rcpt >= rcpt))
+		return;
+	if (sc->nmost < limit) {
+		if (sc->nmost == sc->cap_most) {
+			long ncap = sc->cap_most ? sc->cap_most * 2 : 16;
+			struct most *n = realloc(sc->most, (size_t)ncap * sizeof *n);
+
+			if (n == NULL) {
+				sc->nomem = 1;
+				return;
+			}
+			sc->most = n;
+			sc->cap_most = ncap;
+		}
+		sc->nmost++;
+	} else {
+		free(sc->most[limit - 1].sender);
+		free(sc->most[limit - 1].subject);
+	}
+	queue_decode_2047(m->subject, subject, sizeof subject);
+	e = (struct most){ m->id, rcpt, m->uid, strdup(m->sender), strdup(subject) };
+	/* Largest first; among equals, the one scanned first. */
+	for (i = sc->nmost - 1; i > 0 && sc->most[i - 1].rcpt < rcpt; i--)
+		sc->most[i] = sc->most[i - 1];
+	sc->most[i] = e;
+}
+
+static void
+tally_message(struct scan *sc, const struct scan_opts *o, const struct qmsg *m)
+{
+	char key[QUEUE_TEXT_MAX * 2];
+	long rcpt = total_rcpt(m);
+	enum rcpt_channel ch;
+	const char *addr, *at;
+	size_t pos;
+	int done;
+
+	sc->scanned++;
+	sc->preprocessed += m->preprocessed;
+	sc->no_envelope += !m->has_envelope;
+	for (int c = 0; c < 3; c++)
+		sc->rcpt[c] += m->nrcpt[c];
+	sc->done += m->ndone;
+	if (strcmp(m->invoked, "by uid") == 0)
+		snprintf(key, sizeof key, "by uid %ld", m->uid);
+	else
+		snprintf(key, sizeof key, "%s", m->invoked[0] ? m->invoked : "unknown");
+	count(sc, &sc->entered, key, rcpt);
+	snprintf(key, sizeof key, m->uid >= 0 ? "%ld" : "", m->uid);
+	count(sc, &sc->uid, key, rcpt);
+	count(sc, &sc->sender, m->has_envelope ? (m->sender[0] ? m->sender : "<>") : "", rcpt);
+	queue_decode_2047(m->subject, key, sizeof key);
+	count(sc, &sc->subject, key, rcpt);
+	if (m->qwrap) {
+		struct tally_row *r;
+
+		sc->with_header++;
+		/* By qwrap's id: the script is that of the record, when the log has it. */
+		r = tally_row(&sc->ids, m->qwrap_id[0] ? m->qwrap_id : "-",
+		    strlen(m->qwrap_id[0] ? m->qwrap_id : "-"));
+		if (r == NULL || (r->note == NULL && (r->note = strdup(m->qwrap_script)) == NULL)) {
+			sc->nomem = 1;
+		} else {
+			r->messages++;
+			r->recipients += rcpt;
+		}
+	}
+	/* Each domain once per message, with its recipients there. */
+	for (pos = 0; qmsg_rcpt(m, &pos, &ch, &done, &addr);) {
+		struct tally_row *r;
+
+		snprintf(key, sizeof key, "%s", (at = strrchr(addr, '@')) != NULL ? at + 1 : "");
+		for (char *p = key; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		if ((r = tally_row(&sc->domain, key[0] ? key : "-", strlen(key[0] ? key : "-")))
+		    == NULL) {
+			sc->nomem = 1;
+			break;
+		}
+		r->recipients++;
+		if (r->mark != sc->scanned) {
+			r->mark = sc->scanned;
+			r->messages++;
+		}
+	}
+	keep_most(sc, m, o->rows > 0 ? o->rows : MOST_MAX);
+	/* Queued by a local uid while capture was on, without qwrap's header. */
+	if (sc->capture_known && !m->qwrap && strcmp(m->invoked, "by uid") == 0 &&
+	    m->queued >= sc->capture_from && (sc->capture_until == 0 ||
+	    m->queued < sc->capture_until)) {
+		if (sc->naround == sc->cap_around) {
+			size_t ncap = sc->cap_around ? sc->cap_around * 2 : 64;
+			unsigned long *n = realloc(sc->around, ncap * sizeof *n);
+
+			if (n == NULL) {
+				sc->nomem = 1;
+				return;
+			}
+			sc->around = n;
+			sc->cap_around = ncap;
+		}
+		sc->around[sc->naround++] = m->id;
+	}
+}
+
+/* When capture was on, from install.state: since --enable, until the session's end. */
+static void
+capture_window(struct scan *sc, const struct scan_opts *o)
+{
+	struct install_state st;
+	char err[STATE_ERR_MAX];
+
+	if (state_load(o->conf->state_dir, STATE_NAME, 0, &st, err) == 1) {
+		sc->capture_known = 1;
+		sc->capture_from = st.enabled_at;
+		sc->capture_until = st.deadline;
+	}
+}
+
+/* The scripts of the held ids, from their records when the capture log is readable. */
+static int
+join_log(struct scan *sc, const struct scan_opts *o)
+{
+	struct logfile f;
+	struct logrec r;
+	char err[LOG_ERR_MAX], id[128], *script;
+	int joined = 0;
+
+	if (sc->ids.n == 0 || log_open(&f, o->conf->log_file, err) < 0)
+		return 0;
+	if ((script = malloc(LOG_VALUE_MAX)) == NULL) {
+		log_close(&f);
+		return 0;
+	}
+	while (log_next(&f, &r, err) == 1) {
+		struct tally_row *row;
+
+		rec_str(&r, "id", id, sizeof id);
+		if ((row = tally_find(&sc->ids, id)) == NULL ||
+		    rec_str(&r, "script", script, LOG_VALUE_MAX)[0] == '\0')
+			continue;
+		free(row->note);
+		row->note = strdup(script);
+		joined++;
+	}
+	free(script);
+	log_close(&f);
+	return joined;
+}
+
+/*
+ * One table: on a terminal under a heading WHAT; piped, one line per row,
+ * "NAME<tab>messages<tab>recipients<tab>key" (uid rows add user and vhost);
+ * in JSON, "NAME": [{key, messages, recipients}, ...].
+ */
+static void
+table(const struct scan_opts *o, struct tally *t, const char *name, const char *what,
+    const char *column, int uids)
+{
+	size_t shown;
+
+	if (t->n > 0)
+		tally_sort(t);
+	shown = o->rows > 0 && (size_t)o->rows < t->n ? (size_t)o->rows : t->n;
+	if (o->json)
+		printf(",\"%s\":[", name);
+	else if (o->tty && shown > 0)
+		printf("\n%s\n%8s  %10s  %s\n", what, "MESSAGES", "RECIPIENTS",
+		    uids ? "UID       USER              VHOST" : column);
+	for (size_t i = 0; i < shown; i++) {
+		const struct tally_row *r = &t->rows[i];
+		char site[256] = "";
+		const char *user = "";
+
+		if (uids && strcmp(r->key, "-") != 0) {
+			user = user_of(atol(r->key));
+			vhost_of_uid(o, atol(r->key), site, sizeof site);
+		}
+		if (o->json) {
+			printf("%s{", i ? "," : "");
+			json_key("key", 1), json_string(r->key);
+			if (uids) {
+				json_key("user", 0), json_string(user);
+				json_key("vhost", 0), json_string(site);
+			}
+			printf(",\"messages\":%ld,\"recipients\":%ld}", r->messages, r->recipients);
+			continue;
+		}
+		if (o->tty)
+			printf("%8ld  %10ld  ", r->messages, r->recipients);
+		else
+			printf("%s\t%ld\t%ld\t", name, r->messages, r->recipients);
+		report_field(r->key, 8, !uids, o->tty);
+		if (uids) {
+			report_field(user, 16, 0, o->tty);
+			report_field(site, 0, 1, o->tty);
+		}
+	}
+	if (o->json)
+		printf("]");
+}
+
+static void
+scan_free(struct scan *sc)
+{
+	tally_free(&sc->entered);
+	tally_free(&sc->uid);
+	tally_free(&sc->sender);
+	tally_free(&sc->subject);
+	tally_free(&sc->domain);
+	tally_free(&sc->ids);
+	for (long i = 0; i < sc->nmost; i++) {
+		free(sc->most[i].sender);
+		free(sc->most[i].subject);
+	}
+	free(sc->most);
+	free(sc->around);
+}
+
+static void
+print_most(const struct scan_opts *o, const struct scan *sc)
+{
+	if (o->json) {
+		printf(",\"most_recipients\":[");
+		for (long i = 0; i < sc->nmost; i++) {
+			printf("%s{\"id\":%lu,\"recipients\":%ld,\"uid\":%ld", i ? "," : "",
+			    sc->most[i].id, sc->most[i].rcpt, sc->most[i].uid);
+			json_key("sender", 0), json_string(sc->most[i].sender ? sc->most[i].sender : "");
+			json_key("subject", 0), json_string(sc->most[i].subject ?
+			    sc->most[i].subject : "");
+			printf("}");
+		}
+		printf("]");
+		return;
+	}
+	if (o->tty && sc->nmost > 0)
+		printf("\nthe messages with most recipients\n%10s  %10s  %-8s  %-30s  %s\n", "RECIPIENTS",
+		    "ID", "UID", "SENDER", "SUBJECT");
+	for (long i = 0; i < sc->nmost; i++) {
+		char n[64];
+
+		if (o->tty)
+			printf("%10ld  %10lu  ", sc->most[i].rcpt, sc->most[i].id);
+		else
+			printf("most\t%ld\t%lu\t", sc->most[i].rcpt, sc->most[i].id);
+		snprintf(n, sizeof n, sc->most[i].uid >= 0 ? "%ld" : "", sc->most[i].uid);
+		report_field(n, 8, 0, o->tty);
+		report_field(sc->most[i].sender ? sc->most[i].sender : "", 30, 0, o->tty);
+		report_field(sc->most[i].subject ? sc->most[i].subject : "", 0, 1, o->tty);
+	}
+}
+
+static void
+print_around(const struct scan_opts *o, const struct scan *sc)
+{
+	if (o->json) {
+		printf(",\"capture_known\":%s,\"around_wrapper\":[", sc->capture_known ? "true" :
+		    "false");
+		for (size_t i = 0; i < sc->naround; i++)
+			printf("%s%lu", i ? "," : "", sc->around[i]);
+		printf("]");
+		return;
+	}
+	if (!sc->capture_known) {
+		if (o->tty)
+			printf("\nno capture session is on (no install.state): cannot tell which"
+			    " messages went around the wrapper\n");
+		return;
+	}
+	if (o->tty)
+		printf("\n%zu message%s queued by a local uid while capture was on, without"
+		    " qwrap's header: sent around the wrapper%s\n", sc->naround,
+		    sc->naround == 1 ? "" : "s", sc->naround ? ":" : "");
+	for (size_t i = 0; i < sc->naround; i++)
+		printf(o->tty ? "  %lu\n" : "around\t%lu\n", sc->around[i]);
+}
+
+int
+scan_queue(const struct scan_opts *o)
+{
+	struct scan sc = { 0 };
+	struct tally scripts = { 0 };
+	struct queue q;
+	struct qmsg m = { 0 };
+	char err[QUEUE_ERR_MAX];
+	long in_queue, todo;
+	time_t now = time(NULL);
+	int rc, status = 0;
+
+	if (queue_open(&q, o->queue, o->conf->header_name, err) < 0) {
+		fprintf(stderr, "qwrap scan: %s\n", err);
+		return errno == EACCES ? EX_NOPERM : EX_NOINPUT;
+	}
+	/* qmail-qstat's two numbers, counted first, as it counts them. */
+	in_queue = queue_count(o->queue, "mess");
+	todo = queue_count(o->queue, "todo");
+	capture_window(&sc, o);
+	if (o->json) {
+		printf("{\"type\":\"queue\",\"queue\":");
+		json_string(o->queue);
+		printf(",\"messages\":%ld,\"not_preprocessed\":%ld}\n", in_queue, todo);
+	}
+	while ((rc = queue_next(&q, &m, err)) == 1) {
+		tally_message(&sc, o, &m);
+		if (o->json) {
+			printf("{\"type\":\"message\",\"message\":");
+			json_message(&m, now, 1);
+			printf("}\n");
+		}
+		if (o->progress && sc.scanned % 1000 == 0)
+			fprintf(stderr, "\rqwrap scan: %ld of %ld messages", sc.scanned, in_queue);
+	}
+	if (o->progress && sc.scanned >= 1000)
+		fprintf(stderr, "\r%60s\r", "");
+	if (rc < 0) {
+		fprintf(stderr, "qwrap scan: %s\n", err);
+		status = EX_IOERR;
+	}
+	join_log(&sc, o);
+	for (size_t i = 0; i < sc.ids.cap; i++) {
+		const struct tally_row *r = &sc.ids.rows[i];
+		struct tally_row *s;
+
+		if (r->key == NULL)
+			continue;
+		if ((s = tally_row(&scripts, r->note && r->note[0] ? r->note : "-",
+		    strlen(r->note && r->note[0] ? r->note : "-"))) == NULL) {
+			sc.nomem = 1;
+			break;
+		}
+		s->messages += r->messages;
+		s->recipients += r->recipients;
+	}
+	if (sc.nomem) {
+		fprintf(stderr, "qwrap scan: out of memory\n");
+		status = EX_OSERR;
+	}
+
+	if (o->json) {
+		printf("{\"type\":\"summary\",\"messages\":%ld,\"not_preprocessed\":%ld,\"scanned\":%ld,"
+		    "\"preprocessed\":%ld,\"vanished\":%ld,\"without_envelope\":%ld,"
+		    "\"recipients\":{\"local\":%ld,\"remote\":%ld,\"pending\":%ld,\"done\":%ld},"
+		    "\"with_qwrap_header\":%ld", in_queue, todo, sc.scanned, sc.preprocessed,
+		    q.vanished, sc.no_envelope, sc.rcpt[0], sc.rcpt[1], sc.rcpt[2], sc.done,
+		    sc.with_header);
+	} else {
+		printf(o->tty ? "messages in queue: %ld\nmessages in queue but not yet preprocessed:"
+		    " %ld\n" : "messages\t%ld\nnot_preprocessed\t%ld\n", in_queue, todo);
+		if (o->tty)
+			printf("read %ld: %ld local and %ld remote recipients (%ld done), %ld not yet"
+			    " split; %ld with qwrap's header\n", sc.scanned, sc.rcpt[0], sc.rcpt[1],
+			    sc.done, sc.rcpt[2], sc.with_header);
+	}
+	table(o, &sc.entered, "entered", "how they entered (qmail-queue's Received line)",
+	    "INVOKED", 0);
+	table(o, &sc.uid, "uid", "by uid (invoked by uid; from the envelope before"
+	    " preprocessing)", NULL, 1);
+	table(o, &sc.sender, "sender", "by envelope sender", "SENDER", 0);
+	table(o, &sc.subject, "subject", "by subject", "SUBJECT", 0);
+	table(o, &scripts, "script", "by script (qwrap's header; the capture log's record"
+	    " when readable)", "SCRIPT", 0);
+	table(o, &sc.domain, "rcpt_domain", "by recipient domain (messages: those sent there)",
+	    "DOMAIN", 0);
+	print_most(o, &sc);
+	print_around(o, &sc);
+	if (o->json)
+		printf("}\n");
+	tally_free(&scripts);
+	scan_free(&sc);
+	qmsg_free(&m);
+	queue_close(&q);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		perror("qwrap scan: standard output");
+		return EX_IOERR;
+	}
+	return status;
+}
+
+struct chain {
+	const struct scan_opts *o;
+	int n;
+};
+
+static void
+print_received(const char *name, size_t nlen, const char *v, size_t vlen, void *arg)
+{
+	struct chain *c = arg;
+	char value[QUEUE_TEXT_MAX * 4];
+
+	if (nlen != 8 || strncasecmp(name, "Received", 8) != 0)
+		return;
+	snprintf(value, sizeof value, "%.*s", (int)vlen, v);
+	if (c->o->json) {
+		printf("%s", c->n ? "," : "");
+		json_string(value);
+	} else {
+		printf("  %d. ", c->n + 1);
+		report_field(value, 0, 1, 0);
+	}
+	c->n++;
+}
+
+/* The capture log's record of qwrap id ID into LINE (malloc'd); NULL when none is readable. */
+static char *
+find_record(const struct scan_opts *o, const char *id)
+{
+	struct logfile f;
+	struct logrec r;
+	char err[LOG_ERR_MAX], rid[128], *line = NULL;
+
+	if (id[0] == '\0' || log_open(&f, o->conf->log_file, err) < 0)
+		return NULL;
+	while (line == NULL && log_next(&f, &r, err) == 1)
+		if (strcmp(rec_str(&r, "id", rid, sizeof rid), id) == 0)
+			line = strndup(r.line, r.len);
+	log_close(&f);
+	return line;
+}
+
+int
+scan_message(const struct scan_opts *o)
+{
+	struct queue q;
+	struct qmsg m = { 0 };
+	struct chain c = { o, 0 };
+	char err[QUEUE_ERR_MAX], *end, *record, head[QUEUE_HEAD_MAX], subject[QUEUE_TEXT_MAX * 2];
+	unsigned long id = strtoul(o->id, &end, 10);
+	size_t pos, n;
+	enum rcpt_channel ch;
+	const char *addr;
+	int done, rc;
+	FILE *f;
+
+	if (*o->id < '0' || *o->id > '9' || *end != '\0') {
+		fprintf(stderr, "qwrap scan: --id %s: a queue id is a number (#1065314 in"
+		    " qmail-qread)\n", o->id);
+		return EX_USAGE;
+	}
+	if (queue_open(&q, o->queue, o->conf->header_name, err) < 0) {
+		fprintf(stderr, "qwrap scan: %s\n", err);
+		return errno == EACCES ? EX_NOPERM : EX_NOINPUT;
+	}
+	rc = queue_get(&q, id, &m, err);
+	queue_close(&q);
+	if (rc <= 0) {
+		fprintf(stderr, "qwrap scan: %s\n", rc < 0 ? err : "no such message in the queue");
+		qmsg_free(&m);
+		return rc < 0 ? EX_IOERR : EX_NOINPUT;
+	}
+	n = 0;
+	if ((f = fopen(m.path, "re")) != NULL) {
+		n = fread(head, 1, sizeof head, f);
+		fclose(f);
+	}
+	record = m.qwrap ? find_record(o, m.qwrap_id) : NULL;
+	if (o->json) {
+		json_message(&m, time(NULL), 0);
+		printf(",\"received\":[");
+		queue_fields(head, n, print_received, &c);
+		printf("],\"record\":%s}\n", record ? record : "null");
+	} else {
+		char when[32];
+
+		utc(m.queued, when, sizeof when);
+		queue_decode_2047(m.subject, subject, sizeof subject);
+		printf("message %lu: %s\nqueued %s, %lld bytes, %s\nenvelope sender: <", m.id,
+		    m.path, when, (long long)m.size, m.preprocessed ? "preprocessed" :
+		    "not yet preprocessed");
+		report_field(m.has_envelope ? m.sender : "(no envelope)", -1, 0, 0);
+		printf(">\nrecipients: %ld local, %ld remote, %ld not yet split, %ld done\n",
+		    m.nrcpt[0], m.nrcpt[1], m.nrcpt[2], m.ndone);
+		for (pos = 0; qmsg_rcpt(&m, &pos, &ch, &done, &addr);) {
+			printf("  %-7s %s", ch == RCPT_LOCAL ? "local" : ch == RCPT_REMOTE ? "remote" :
+			    "pending", done ? "done  " : "");
+			report_field(addr, 0, 1, 0);
+		}
+		printf("entered: ");
+		if (strcmp(m.invoked, "by uid") == 0)
+			printf("invoked by uid %ld (%s): a local program, PHP or CGI among them\n",
+			    m.uid, user_of(m.uid)[0] ? user_of(m.uid) : "no user here");
+		else if (strcmp(m.invoked, "from network") == 0)
+			printf("from the network: qmail-smtpd, SMTP\n");
+		else if (m.invoked[0])
+			printf("invoked %s\n", m.invoked);
+		else
+			printf("unknown: no qmail-queue Received line\n");
+		if (m.smtp) {
+			printf("SMTP client: %s, HELO ", m.smtp_host);
+			report_field(m.smtp_helo[0] ? m.smtp_helo : m.smtp_host, -1, 0, 0);
+			printf(", IP %s%s%s\n", m.smtp_ip, m.smtp_info[0] ? ", ident " : "",
+			    m.smtp_info);
+		}
+		printf("Received lines, newest first (the first is qmail-queue's: where it"
+		    " entered this server):\n");
+		queue_fields(head, n, print_received, &c);
+		if (m.qwrap) {
+			printf("qwrap header: id %s, uid %ld, cwd ", m.qwrap_id, m.qwrap_uid);
+			report_field(m.qwrap_cwd, -1, 0, 0);
+			printf(", script ");
+			report_field(m.qwrap_script, 0, 1, 0);
+		} else {
+			printf("qwrap header: none\n");
+		}
+		if (m.qwrap)
+			printf("capture log record: %s\n", record ? record :
+			    "not found (or the log is not readable: run as root)");
+		printf("Subject: ");
+		report_field(subject, 0, 1, 0);
+		printf("From: ");
+		report_field(m.from, 0, 1, 0);
+		printf("Message-ID: ");
+		report_field(m.message_id, 0, 1, 0);
+	}
+	free(record);
+	qmsg_free(&m);
+	return 0;
+}
+
+/*
+ * The SMTP-auth user of a maillog line, or NULL.  Two formats: Plesk's qmail,
+ * whose smtp_auth logs each login (its KB's recipe greps for it):
+ *   Nov 26 18:40:17 web01 smtp_auth: smtp_auth: SMTP user info@shop.example : logged in from mail.example.net [203.0.113.5]
+ * and vpopmail's vchkpw, the checkpassword of qmail-smtpd AUTH patches
+ * (qmailtoaster and others):
+ *   Nov 26 18:40:17 web01 vchkpw-submission: (LOGIN) login success info@shop.example:203.0.113.5
+ */
+static const char *
+auth_user(char *line)
+{
+	char *p, *e;
+
+	if (strstr(line, "smtp_auth") != NULL && (p = strstr(line, "SMTP user ")) != NULL &&
+	    strstr(p, " logged in") != NULL) {
+		p += 10;
+		e = p + strcspn(p, " ");
+	} else if (strstr(line, "vchkpw") != NULL && (p = strstr(line, "login success ")) != NULL) {
+		p += 14;
+		e = p + strcspn(p, " \t\r\n");
+		/* user@domain:IP; the IP may be IPv6, the address has no colon. */
+		for (char *c = p; c < e; c++)
+			if (*c == ':') {
+				e = c;
+				break;
+			}
+	} else {
+		return NULL;
+	}
+	if (e == p)
+		return NULL;
+	*e = '\0';
+	return p;
+}
+
+int
+scan_maillog(const struct scan_opts *o)
+{
+	struct tally users = { 0 };
+	struct scan sc = { 0 };
+	char line[8192];
+	long lines = 0, logins = 0;
+	FILE *f = strcmp(o->maillog, "-") == 0 ? stdin : fopen(o->maillog, "re");
+
+	if (f == NULL) {
+		fprintf(stderr, "qwrap scan: cannot read %s: %s%s\n", o->maillog, strerror(errno),
+		    errno == EACCES ? " (run as root)" : "");
+		return EX_NOINPUT;
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		const char *user = auth_user(line);
+
+		lines++;
+		if (user != NULL) {
+			count(&sc, &users, user, 0);
+			logins++;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (o->json)
+		printf("{\"type\":\"maillog\",\"lines\":%ld,\"logins\":%ld", lines, logins);
+	else if (o->tty)
+		printf("%ld lines, %ld SMTP-auth logins\n", lines, logins);
+	table(o, &users, "auth_users", "SMTP-auth users by logins (MESSAGES: logins)", "USER", 0);
+	if (o->json)
+		printf("}\n");
+	tally_free(&users);
+	return sc.nomem ? EX_OSERR : 0;
+}
