@@ -635,6 +635,35 @@ word_bytes(char enc, const char *s, size_t n, char *bytes, size_t cap)
 	return (long)k;
 }
 
+/*
+ * A converter from CHARSET to UTF-8, kept: opening one loads a module, and a
+ * queue of spam has the same few charsets in thousands of subjects.
+ */
+static iconv_t
+converter(const char *charset)
+{
+	static struct { char name[64]; iconv_t cd; } cache[8];
+	static int next;
+	int i;
+
+	/* "" would be the locale's charset; a name too long to keep, none we know. */
+	if (charset[0] == '\0' || strlen(charset) >= sizeof cache[0].name)
+		return (iconv_t)-1;
+	for (i = 0; i < 8; i++)
+		if (cache[i].name[0] && strcasecmp(cache[i].name, charset) == 0) {
+			iconv(cache[i].cd, NULL, NULL, NULL, NULL);	/* back to the initial state */
+			return cache[i].cd;
+		}
+	i = next++ % 8;
+	if (cache[i].name[0])
+		iconv_close(cache[i].cd);
+	cache[i].name[0] = '\0';
+	if ((cache[i].cd = iconv_open("UTF-8", charset)) == (iconv_t)-1)
+		return (iconv_t)-1;
+	snprintf(cache[i].name, sizeof cache[i].name, "%s", charset);
+	return cache[i].cd;
+}
+
 /* BYTES in CHARSET appended to OUT as UTF-8; -1 when the charset is unknown. */
 static int
 to_utf8(const char *charset, char *bytes, size_t n, char *out, size_t *len, size_t cap)
@@ -650,10 +679,9 @@ to_utf8(const char *charset, char *bytes, size_t n, char *out, size_t *len, size
 		*len += n;
 		return 0;
 	}
-	if ((cd = iconv_open("UTF-8", charset)) == (iconv_t)-1)
+	if ((cd = converter(charset)) == (iconv_t)-1)
 		return -1;
 	iconv(cd, &in, &n, &o, &left);
-	iconv_close(cd);
 	*len = (size_t)(o - out);
 	return 0;
 }
