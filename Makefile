@@ -132,6 +132,7 @@ demo: deps
 bench: deps
 	@python3 tests/bench/bench.py
 	@python3 tests/bench/report_bench.py
+	@python3 tests/bench/scan_bench.py
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

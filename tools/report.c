@@ -33,13 +33,13 @@ report_key_known(const char *by)
 	return 0;
 }
 
-/* The user name of UID, looked up once; the number when it has none here. */
-static const char *
-user_name(long uid)
+const char *
+report_user(long uid)
 {
-	static struct { long uid; char name[64]; } cache[256];
-	static int used[256];
-	int i = (int)((unsigned long)uid % 256);
+	/* Direct-mapped: a server's site users are a few thousand consecutive uids. */
+	static struct { long uid; char name[64]; } cache[4096];
+	static char used[4096];
+	int i = (int)((unsigned long)uid % 4096);
 
 	if (!used[i] || cache[i].uid != uid) {
 		struct passwd *pw = uid >= 0 ? getpwuid((uid_t)uid) : NULL;
@@ -48,7 +48,7 @@ user_name(long uid)
 		if (pw != NULL && strlen(pw->pw_name) < sizeof cache[i].name)
 			snprintf(cache[i].name, sizeof cache[i].name, "%s", pw->pw_name);
 		else
-			snprintf(cache[i].name, sizeof cache[i].name, "%ld", uid);
+			cache[i].name[0] = '\0';
 		used[i] = 1;
 	}
 	return cache[i].name;
@@ -144,7 +144,10 @@ report_print(struct report *rp, const struct logrec *r)
 		putchar('\n');
 		return;
 	}
-	snprintf(user, sizeof user, "%s(%ld)", user_name(uid), uid);
+	if (report_user(uid)[0])
+		snprintf(user, sizeof user, "%s(%ld)", report_user(uid), uid);
+	else
+		snprintf(user, sizeof user, "%ld(%ld)", uid, uid);
 	report_field(rec_str(r, "ts", buf, sizeof buf), 24, 0, rp->tty);
 	report_field(rec_str(r, "id", buf, sizeof buf), 31, 0, rp->tty);
 	report_field(rec_str(r, "action", buf, sizeof buf), 7, 0, rp->tty);
@@ -354,8 +357,9 @@ report_top(struct report *rp)
 
 		for (size_t i = 0; i < tp.t.cap; i++)
 			if (tp.t.rows[i].key != NULL)
-				count(&named, strcmp(tp.t.rows[i].key, "-") == 0 ? "-" :
-				    user_name(atol(tp.t.rows[i].key)),
+				count(&named, strcmp(tp.t.rows[i].key, "-") == 0 ||
+				    !report_user(atol(tp.t.rows[i].key))[0] ? tp.t.rows[i].key :
+				    report_user(atol(tp.t.rows[i].key)),
 				    tp.t.rows[i].messages, tp.t.rows[i].recipients);
 		tally_free(&tp.t);
 		tp = named;

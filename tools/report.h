@@ -30,6 +30,9 @@ int report_tail(struct report *rp);
 /* 1 when BY names a key qwrap top knows. */
 int report_key_known(const char *by);
 
+/* The user name of UID on this host, looked up once; "" when it has none. */
+const char *report_user(long uid);
+
 /* Shared with tail.c: one record, as grep prints it; the lines F skipped, on stderr. */
 void report_print(struct report *rp, const struct logrec *r);
 void report_skipped(const struct logfile *f);

@@ -92,14 +92,6 @@ count(struct scan *sc, struct tally *t, const char *key, long rcpt)
 	r->recipients += rcpt;
 }
 
-static const char *
-user_of(long uid)
-{
-	struct passwd *pw = uid >= 0 ? getpwuid((uid_t)uid) : NULL;
-
-	return pw != NULL ? pw->pw_name : "";
-}
-
 /* The vhost of a uid: its home directory's (Plesk and cPanel put it in the site). */
 static void
 vhost_of_uid(const struct scan_opts *o, long uid, char *out, size_t cap)
@@ -161,7 +153,7 @@ json_message(const struct qmsg *m, time_t now, int close)
 	printf("},\"recipient_count\":{\"local\":%ld,\"remote\":%ld,\"pending\":%ld,\"done\":%ld,"
 	    "\"total\":%ld}", m->nrcpt[0], m->nrcpt[1], m->nrcpt[2], m->ndone, total_rcpt(m));
 	printf(",\"uid\":%ld", m->uid);
-	json_key("user", 0), json_string(user_of(m->uid));
+	json_key("user", 0), json_string(report_user(m->uid));
 	json_key("invoked", 0);
 	if (m->invoked[0])
 		json_string(m->invoked);
@@ -384,7 +376,7 @@ table(const struct scan_opts *o, struct tally *t, const char *name, const char *
 		const char *user = "";
 
 		if (uids && strcmp(r->key, "-") != 0) {
-			user = user_of(atol(r->key));
+			user = report_user(atol(r->key));
 			vhost_of_uid(o, atol(r->key), site, sizeof site);
 		}
 		if (o->json) {
@@ -688,7 +680,7 @@ scan_message(const struct scan_opts *o)
 		printf("entered: ");
 		if (strcmp(m.invoked, "by uid") == 0)
 			printf("invoked by uid %ld (%s): a local program, PHP or CGI among them\n",
-			    m.uid, user_of(m.uid)[0] ? user_of(m.uid) : "no user here");
+			    m.uid, report_user(m.uid)[0] ? report_user(m.uid) : "no user here");
 		else if (strcmp(m.invoked, "from network") == 0)
 			printf("from the network: qmail-smtpd, SMTP\n");
 		else if (m.invoked[0])
