@@ -367,7 +367,10 @@ one_field(const char *name, size_t nlen, const char *v, size_t vlen, void *arg)
 static char *filebuf;
 static size_t filecap;
 
-/* The envelope file DIR/NAME (NAME "N/ID" or "ID"); 1 read, 0 absent, -1 error. */
+/*
+ * The envelope file DIR/NAME (NAME "N/ID" or "ID"); 1 read, 0 absent.  One
+ * that cannot be read is noted in M and counts as read: it is there.
+ */
 static int
 envelope(struct queue *q, struct qmsg *m, const char *dir, const char *name,
     enum rcpt_channel ch)
@@ -377,9 +380,15 @@ envelope(struct queue *q, struct qmsg *m, const char *dir, const char *name,
 	ssize_t n;
 
 	snprintf(path, sizeof path, "%s/%s/%s", q->dir, dir, name);
-	if ((n = read_file(path, &filebuf, &filecap, ENVELOPE_MAX, &st)) < 0)
-		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 0 : -1;
-	return parse_envelope(m, filebuf, (size_t)n, ch) < 0 ? -1 : 1;
+	if ((n = read_file(path, &filebuf, &filecap, ENVELOPE_MAX, &st)) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+			return 0;
+	} else if (parse_envelope(m, filebuf, (size_t)n, ch) == 0) {
+		return 1;
+	}
+	if (m->unreadable == 0)
+		m->unreadable = errno;
+	return 1;
 }
 
 void
@@ -395,15 +404,13 @@ qmsg_free(struct qmsg *m)
  * (delivered and removed while we looked: skipped), -1 with ERR.
  */
 static int
-load(struct queue *q, const char *split, unsigned long id, struct qmsg *m,
-    char err[QUEUE_ERR_MAX])
+load(struct queue *q, const char *split, unsigned long id, struct qmsg *m)
 {
 	char name[NAME_MAX * 2 + 2], *rcpt = m->rcpt;
 	size_t rcptcap = m->rcptcap;
 	struct fieldctx x = { m, q->header_name, 0 };
 	struct stat st;
 	ssize_t n;
-	int rc;
 
 	memset(m, 0, sizeof *m);
 	m->rcpt = rcpt;
@@ -411,36 +418,32 @@ load(struct queue *q, const char *split, unsigned long id, struct qmsg *m,
 	m->id = id;
 	m->uid = m->envelope_uid = m->qwrap_uid = m->qq_pid = -1;
 	snprintf(m->path, sizeof m->path, "%s/mess/%s/%lu", q->dir, split, id);
+	/* A file that cannot be read (not root) costs what it would have said, not the scan. */
 	if ((n = read_file(m->path, &filebuf, &filecap, QUEUE_HEAD_MAX, &st)) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, QUEUE_ERR_MAX, "cannot read %s: %s", m->path, strerror(errno));
-		return -1;
+		m->unreadable = errno;
+	} else {
+		m->size = st.st_size;
+		m->queued = st.st_mtime;
+		queue_fields(filebuf, (size_t)n, one_field, &x);
 	}
-	m->size = st.st_size;
-	m->queued = st.st_mtime;
-	queue_fields(filebuf, (size_t)n, one_field, &x);
 
 	/* Preprocessed: info, local, remote.  Else what qmail-queue wrote. */
 	snprintf(name, sizeof name, "%s/%lu", split, id);
-	if ((rc = envelope(q, m, "info", name, RCPT_PENDING)) > 0) {
+	if (envelope(q, m, "info", name, RCPT_PENDING)) {
 		m->preprocessed = 1;
-		if ((rc = envelope(q, m, "local", name, RCPT_LOCAL)) >= 0)
-			rc = envelope(q, m, "remote", name, RCPT_REMOTE);
-	} else if (rc == 0) {
+		envelope(q, m, "local", name, RCPT_LOCAL);
+		envelope(q, m, "remote", name, RCPT_REMOTE);
+	} else {
 		snprintf(name, sizeof name, "%lu", id);
-		if ((rc = envelope(q, m, "todo", name, RCPT_PENDING)) == 0 &&
-		    (rc = envelope(q, m, "intd", name, RCPT_PENDING)) == 0) {
+		if (!envelope(q, m, "todo", name, RCPT_PENDING) &&
+		    !envelope(q, m, "intd", name, RCPT_PENDING)) {
 			/* A big-todo qmail splits todo and intd too. */
 			snprintf(name, sizeof name, "%s/%lu", split, id);
-			if ((rc = envelope(q, m, "todo", name, RCPT_PENDING)) == 0)
-				rc = envelope(q, m, "intd", name, RCPT_PENDING);
+			if (!envelope(q, m, "todo", name, RCPT_PENDING))
+				envelope(q, m, "intd", name, RCPT_PENDING);
 		}
-	}
-	if (rc < 0) {
-		snprintf(err, QUEUE_ERR_MAX, "cannot read the envelope of %lu in %s: %s", id,
-		    q->dir, strerror(errno));
-		return -1;
 	}
 	if (m->uid < 0)
 		m->uid = m->envelope_uid;
@@ -523,14 +526,14 @@ queue_next(struct queue *q, struct qmsg *m, char err[QUEUE_ERR_MAX])
 		}
 		if (!numeric(d->d_name, &id))
 			continue;
-		if ((rc = load(q, q->split_name, id, m, err)) != 0)
+		if ((rc = load(q, q->split_name, id, m)) != 0)
 			return rc;
 		q->vanished++;
 	}
 }
 
 int
-queue_get(struct queue *q, unsigned long id, struct qmsg *m, char err[QUEUE_ERR_MAX])
+queue_get(struct queue *q, unsigned long id, struct qmsg *m)
 {
 	char split[24];
 	struct dirent *d;
@@ -547,7 +550,7 @@ queue_get(struct queue *q, unsigned long id, struct qmsg *m, char err[QUEUE_ERR_
 		snprintf(path, sizeof path, "%s/mess/%s/%lu", q->dir, d->d_name, id);
 		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
 			snprintf(split, sizeof split, "%s", d->d_name);
-			return load(q, split, id, m, err);
+			return load(q, split, id, m);
 		}
 	}
 	return 0;

@@ -45,6 +45,7 @@ struct qmsg {
 	char subject[QUEUE_TEXT_MAX], from[QUEUE_TEXT_MAX], message_id[QUEUE_TEXT_MAX];
 	off_t size;
 	time_t queued;		/* the mtime of mess/N/ID */
+	int unreadable;		/* errno of a file of it that could not be read; 0 */
 };
 
 struct queue {
@@ -60,11 +61,15 @@ struct queue {
 int queue_open(struct queue *q, const char *dir, const char *header_name,
     char err[QUEUE_ERR_MAX]);
 
-/* The next message: 1 with M filled, 0 after the last, -1 with ERR. */
+/*
+ * The next message: 1 with M filled, 0 after the last, -1 with ERR when the
+ * queue's directories cannot be read.  A message whose files cannot be read
+ * is still given, with M->unreadable set.
+ */
 int queue_next(struct queue *q, struct qmsg *m, char err[QUEUE_ERR_MAX]);
 
-/* The one message ID: 1, 0 when it is not in the queue, -1 with ERR. */
-int queue_get(struct queue *q, unsigned long id, struct qmsg *m, char err[QUEUE_ERR_MAX]);
+/* The one message ID: 1, or 0 when it is not in the queue. */
+int queue_get(struct queue *q, unsigned long id, struct qmsg *m);
 
 /* Regular files under DIR/SUB, as qmail-qstat counts them (find SUB -type f). */
 long queue_count(const char *dir, const char *sub);

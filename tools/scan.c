@@ -38,8 +38,10 @@ struct most {
 };
 
 struct scan {
-	long scanned, preprocessed, rcpt[3], done, with_header, no_envelope;
-	struct tally entered, uid, sender, subject, domain, ids;
+	long scanned, preprocessed, rcpt[3], done, with_header, no_envelope, unreadable;
+	int unreadable_errno;
+	struct tally entered, uid, sender, subject, domain, scripts;
+	struct tally ids;	/* qwrap ids: their header's script, or their record's */
 	struct most *most;
 	long nmost, cap_most;
 	unsigned long *around;
@@ -164,7 +166,8 @@ json_message(const struct qmsg *m, time_t now, int close)
 	printf(",\"received_lines\":%ld", m->nreceived);
 	json_key("smtp", 0);
 	if (m->smtp) {
-		json_key("remote_host", 1), printf("{"), json_string(m->smtp_host);
+		printf("{");
+		json_key("remote_host", 1), json_string(m->smtp_host);
 		json_key("helo", 0), json_string(m->smtp_helo);
 		json_key("remote_info", 0), json_string(m->smtp_info);
 		json_key("remote_ip", 0), json_string(m->smtp_ip);
@@ -191,7 +194,13 @@ json_message(const struct qmsg *m, time_t now, int close)
 	utc(m->queued, when, sizeof when);
 	printf(",\"size\":%lld", (long long)m->size);
 	json_key("queued", 0), json_string(when);
-	printf(",\"age\":%lld%s", (long long)(now - m->queued), close ? "}" : "");
+	printf(",\"age\":%lld", (long long)(now - m->queued));
+	json_key("unreadable", 0);
+	if (m->unreadable)
+		json_string(strerror(m->unreadable));
+	else
+		printf("null");
+	printf("%s", close ? "}" : "");
 }
 
 static void
@@ -221,7 +230,9 @@ keep_most(struct scan *sc, const struct qmsg *m, long limit)
 		free(sc->most[limit - 1].subject);
 	}
 	queue_decode_2047(m->subject, subject, sizeof subject);
-	e = (struct most){ m->id, rcpt, m->uid, strdup(m->sender), strdup(subject) };
+	/* Senders as in the sender table: "<>" the null one, "" none known. */
+	e = (struct most){ m->id, rcpt, m->uid, strdup(m->has_envelope && !m->sender[0] ? "<>" :
+	    m->sender), strdup(subject) };
 	/* Largest first; among equals, the one scanned first. */
 	for (i = sc->nmost - 1; i > 0 && sc->most[i - 1].rcpt < rcpt; i--)
 		sc->most[i] = sc->most[i - 1];
@@ -241,6 +252,8 @@ tally_message(struct scan *sc, const struct scan_opts *o, const struct qmsg *m)
 	sc->scanned++;
 	sc->preprocessed += m->preprocessed;
 	sc->no_envelope += !m->has_envelope;
+	if (m->unreadable && sc->unreadable++ == 0)
+		sc->unreadable_errno = m->unreadable;
 	for (int c = 0; c < 3; c++)
 		sc->rcpt[c] += m->nrcpt[c];
 	sc->done += m->ndone;
@@ -258,10 +271,11 @@ tally_message(struct scan *sc, const struct scan_opts *o, const struct qmsg *m)
 		struct tally_row *r;
 
 		sc->with_header++;
-		/* By qwrap's id: the script is that of the record, when the log has it. */
-		r = tally_row(&sc->ids, m->qwrap_id[0] ? m->qwrap_id : "-",
-		    strlen(m->qwrap_id[0] ? m->qwrap_id : "-"));
-		if (r == NULL || (r->note == NULL && (r->note = strdup(m->qwrap_script)) == NULL)) {
+		/* By qwrap's id, so that the record can name the script; a header without one names it. */
+		if (m->qwrap_id[0] == '\0') {
+			count(sc, &sc->scripts, m->qwrap_script, rcpt);
+		} else if ((r = tally_row(&sc->ids, m->qwrap_id, strlen(m->qwrap_id))) == NULL ||
+		    (r->note == NULL && (r->note = strdup(m->qwrap_script)) == NULL)) {
 			sc->nomem = 1;
 		} else {
 			r->messages++;
@@ -411,6 +425,7 @@ scan_free(struct scan *sc)
 	tally_free(&sc->sender);
 	tally_free(&sc->subject);
 	tally_free(&sc->domain);
+	tally_free(&sc->scripts);
 	tally_free(&sc->ids);
 	for (long i = 0; i < sc->nmost; i++) {
 		free(sc->most[i].sender);
@@ -482,7 +497,6 @@ int
 scan_queue(const struct scan_opts *o)
 {
 	struct scan sc = { 0 };
-	struct tally scripts = { 0 };
 	struct queue q;
 	struct qmsg m = { 0 };
 	char err[QUEUE_ERR_MAX];
@@ -519,6 +533,11 @@ scan_queue(const struct scan_opts *o)
 		fprintf(stderr, "qwrap scan: %s\n", err);
 		status = EX_IOERR;
 	}
+	if (sc.unreadable > 0)
+		fprintf(stderr, "qwrap scan: %ld message%s could not be read whole (%s)%s: their"
+		    " counts are missing what those files hold\n", sc.unreadable,
+		    sc.unreadable == 1 ? "" : "s", strerror(sc.unreadable_errno),
+		    sc.unreadable_errno == EACCES ? ", run as root" : "");
 	join_log(&sc, o);
 	for (size_t i = 0; i < sc.ids.cap; i++) {
 		const struct tally_row *r = &sc.ids.rows[i];
@@ -526,7 +545,7 @@ scan_queue(const struct scan_opts *o)
 
 		if (r->key == NULL)
 			continue;
-		if ((s = tally_row(&scripts, r->note && r->note[0] ? r->note : "-",
+		if ((s = tally_row(&sc.scripts, r->note && r->note[0] ? r->note : "-",
 		    strlen(r->note && r->note[0] ? r->note : "-"))) == NULL) {
 			sc.nomem = 1;
 			break;
@@ -541,10 +560,10 @@ scan_queue(const struct scan_opts *o)
 
 	if (o->json) {
 		printf("{\"type\":\"summary\",\"messages\":%ld,\"not_preprocessed\":%ld,\"scanned\":%ld,"
-		    "\"preprocessed\":%ld,\"vanished\":%ld,\"without_envelope\":%ld,"
+		    "\"preprocessed\":%ld,\"vanished\":%ld,\"without_envelope\":%ld,\"unreadable\":%ld,"
 		    "\"recipients\":{\"local\":%ld,\"remote\":%ld,\"pending\":%ld,\"done\":%ld},"
 		    "\"with_qwrap_header\":%ld", in_queue, todo, sc.scanned, sc.preprocessed,
-		    q.vanished, sc.no_envelope, sc.rcpt[0], sc.rcpt[1], sc.rcpt[2], sc.done,
+		    q.vanished, sc.no_envelope, sc.unreadable, sc.rcpt[0], sc.rcpt[1], sc.rcpt[2], sc.done,
 		    sc.with_header);
 	} else {
 		printf(o->tty ? "messages in queue: %ld\nmessages in queue but not yet preprocessed:"
@@ -560,7 +579,7 @@ scan_queue(const struct scan_opts *o)
 	    " preprocessing)", NULL, 1);
 	table(o, &sc.sender, "sender", "by envelope sender", "SENDER", 0);
 	table(o, &sc.subject, "subject", "by subject", "SUBJECT", 0);
-	table(o, &scripts, "script", "by script (qwrap's header; the capture log's record"
+	table(o, &sc.scripts, "script", "by script (qwrap's header; the capture log's record"
 	    " when readable)", "SCRIPT", 0);
 	table(o, &sc.domain, "rcpt_domain", "by recipient domain (messages: those sent there)",
 	    "DOMAIN", 0);
@@ -568,7 +587,6 @@ scan_queue(const struct scan_opts *o)
 	print_around(o, &sc);
 	if (o->json)
 		printf("}\n");
-	tally_free(&scripts);
 	scan_free(&sc);
 	qmsg_free(&m);
 	queue_close(&q);
@@ -643,13 +661,16 @@ scan_message(const struct scan_opts *o)
 		fprintf(stderr, "qwrap scan: %s\n", err);
 		return errno == EACCES ? EX_NOPERM : EX_NOINPUT;
 	}
-	rc = queue_get(&q, id, &m, err);
+	rc = queue_get(&q, id, &m);
 	queue_close(&q);
-	if (rc <= 0) {
-		fprintf(stderr, "qwrap scan: %s\n", rc < 0 ? err : "no such message in the queue");
+	if (rc == 0) {
+		fprintf(stderr, "qwrap scan: no such message in the queue\n");
 		qmsg_free(&m);
-		return rc < 0 ? EX_IOERR : EX_NOINPUT;
+		return EX_NOINPUT;
 	}
+	if (m.unreadable)
+		fprintf(stderr, "qwrap scan: %lu: cannot read all of its files: %s%s\n", m.id,
+		    strerror(m.unreadable), m.unreadable == EACCES ? " (run as root)" : "");
 	n = 0;
 	if ((f = fopen(m.path, "re")) != NULL) {
 		n = fread(head, 1, sizeof head, f);
@@ -666,11 +687,19 @@ scan_message(const struct scan_opts *o)
 
 		utc(m.queued, when, sizeof when);
 		queue_decode_2047(m.subject, subject, sizeof subject);
-		printf("message %lu: %s\nqueued %s, %lld bytes, %s\nenvelope sender: <", m.id,
+		printf("message %lu: %s\nqueued %s, %lld bytes, %s\nenvelope sender: ", m.id,
 		    m.path, when, (long long)m.size, m.preprocessed ? "preprocessed" :
 		    "not yet preprocessed");
-		report_field(m.has_envelope ? m.sender : "(no envelope)", -1, 0, 0);
-		printf(">\nrecipients: %ld local, %ld remote, %ld not yet split, %ld done\n",
+		if (!m.has_envelope) {
+			printf("(no envelope)");
+		} else if (m.sender[0] == '\0') {
+			printf("<> (a bounce)");
+		} else {
+			printf("<");
+			report_field(m.sender, -1, 0, 0);
+			printf(">");
+		}
+		printf("\nrecipients: %ld local, %ld remote, %ld not yet split, %ld done\n",
 		    m.nrcpt[0], m.nrcpt[1], m.nrcpt[2], m.ndone);
 		for (pos = 0; qmsg_rcpt(&m, &pos, &ch, &done, &addr);) {
 			printf("  %-7s %s", ch == RCPT_LOCAL ? "local" : ch == RCPT_REMOTE ? "remote" :
@@ -720,38 +749,79 @@ scan_message(const struct scan_opts *o)
 }
 
 /*
+ * The program and the message of a syslog line, "Nov 26 18:40:17 HOST
+ * PROG[PID]: MESSAGE" or, from rsyslog's precise format, "2026-11-26T18:40:17
+ * .123+00:00 HOST PROG[PID]: MESSAGE".  0, or -1 when it is not one.  What
+ * matters is that MESSAGE is the program's: text it quotes cannot pass for it.
+ */
+static int
+syslog_parts(char *line, char **prog, size_t *proglen, char **msg)
+{
+	char *p = line, *colon;
+	int skip = isdigit((unsigned char)line[0]) ? 2 : 4;	/* time words, then the host */
+
+	for (int i = 0; i < skip; i++) {
+		p += strcspn(p, " ");
+		p += strspn(p, " ");
+	}
+	if ((colon = strstr(p, ": ")) == NULL || memchr(p, ' ', (size_t)(colon - p)) != NULL)
+		return -1;
+	*prog = p;
+	*proglen = strcspn(p, "[:");
+	*msg = colon + 2;
+	return 0;
+}
+
+static int
+prefix(const char *s, const char *pre)
+{
+	return strncmp(s, pre, strlen(pre)) == 0;
+}
+
+/*
  * The SMTP-auth user of a maillog line, or NULL.  Two formats: Plesk's qmail,
  * whose smtp_auth logs each login (its KB's recipe greps for it):
  *   Nov 26 18:40:17 web01 smtp_auth: smtp_auth: SMTP user info@shop.example : logged in from mail.example.net [203.0.113.5]
- * and vpopmail's vchkpw, the checkpassword of qmail-smtpd AUTH patches
- * (qmailtoaster and others):
+ * and vpopmail's vchkpw, the checkpassword of qmail-smtpd's AUTH patches
+ * (qmailtoaster and others), for SMTP only (not its POP3 or IMAP logins):
  *   Nov 26 18:40:17 web01 vchkpw-submission: (LOGIN) login success info@shop.example:203.0.113.5
  */
 static const char *
 auth_user(char *line)
 {
-	char *p, *e;
+	char *prog, *msg, *e;
+	size_t n;
 
-	if (strstr(line, "smtp_auth") != NULL && (p = strstr(line, "SMTP user ")) != NULL &&
-	    strstr(p, " logged in") != NULL) {
-		p += 10;
-		e = p + strcspn(p, " ");
-	} else if (strstr(line, "vchkpw") != NULL && (p = strstr(line, "login success ")) != NULL) {
-		p += 14;
-		e = p + strcspn(p, " \t\r\n");
-		/* user@domain:IP; the IP may be IPv6, the address has no colon. */
-		for (char *c = p; c < e; c++)
-			if (*c == ':') {
-				e = c;
-				break;
-			}
+	if (syslog_parts(line, &prog, &n, &msg) < 0)
+		return NULL;
+	if (n == 9 && strncmp(prog, "smtp_auth", 9) == 0) {
+		if (prefix(msg, "smtp_auth: "))
+			msg += 11;
+		if (!prefix(msg, "SMTP user "))
+			return NULL;
+		msg += 10;
+		e = msg + strcspn(msg, " ");
+		if (!prefix(e, " : logged in") && !prefix(e, ": logged in"))
+			return NULL;
+	} else if ((n == 11 && strncmp(prog, "vchkpw-smtp", 11) == 0) ||
+	    (n == 12 && strncmp(prog, "vchkpw-smtps", 12) == 0) ||
+	    (n == 17 && strncmp(prog, "vchkpw-submission", 17) == 0)) {
+		if (msg[0] == '(' && (e = strchr(msg, ')')) != NULL && e[1] == ' ')
+			msg = e + 2;	/* the mechanism: (LOGIN), (PLAIN), (CRAM-MD5) */
+		if (!prefix(msg, "login success "))
+			return NULL;
+		msg += 14;
+		/* user@domain:IP; the address has no colon, the IP may have several. */
+		e = msg + strcspn(msg, ": \t\r\n");
+		if (*e != ':')
+			return NULL;
 	} else {
 		return NULL;
 	}
-	if (e == p)
+	if (e == msg)
 		return NULL;
 	*e = '\0';
-	return p;
+	return msg;
 }
 
 int
@@ -759,7 +829,8 @@ scan_maillog(const struct scan_opts *o)
 {
 	struct tally users = { 0 };
 	struct scan sc = { 0 };
-	char line[8192];
+	char *line = NULL;
+	size_t cap = 0;
 	long lines = 0, logins = 0;
 	FILE *f = strcmp(o->maillog, "-") == 0 ? stdin : fopen(o->maillog, "re");
 
@@ -768,7 +839,7 @@ scan_maillog(const struct scan_opts *o)
 		    errno == EACCES ? " (run as root)" : "");
 		return EX_NOINPUT;
 	}
-	while (fgets(line, sizeof line, f) != NULL) {
+	while (getline(&line, &cap, f) != -1) {
 		const char *user = auth_user(line);
 
 		lines++;
@@ -777,6 +848,7 @@ scan_maillog(const struct scan_opts *o)
 			logins++;
 		}
 	}
+	free(line);
 	if (f != stdin)
 		fclose(f);
 	if (o->json)

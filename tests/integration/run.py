@@ -1859,6 +1859,8 @@ def concurrency__64_senders_x_100__every_record_whole(env):
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reports  # noqa: E402  (qwrap grep/top/tail)
 TESTS.extend(reports.TESTS)
+import scan  # noqa: E402  (qwrap scan)
+TESTS.extend(scan.TESTS)
 
 
 def main():
