@@ -645,10 +645,16 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
                f"(exec-only wrapper {r('small', False, 'sink', 'execonly')}, shell recipe "
                f"{r('small', False, 'sink', 'shell')})")
     if queue:
+        # BRIEF §11 puts an exec-only wrapper at about the target itself: qwrap against
+        # it says what qwrap's own work costs on top of the exec any wrapper pays.
+        def vs_exec(v):
+            q = med[('small', False, 'queue', v)] / med[('small', False, 'queue', 'execonly')]
+            return f"{q:.2f}"
         summary += (f", {r('small', False, 'queue', 'qwrap')} into the qmail model "
                     f"(with two limits {r('small', False, 'queue', 'limits')}, exec-only "
                     f"{r('small', False, 'queue', 'execonly')}, shell "
-                    f"{r('small', False, 'queue', 'shell')})")
+                    f"{r('small', False, 'queue', 'shell')}; against the exec-only wrapper "
+                    f"{vs_exec('qwrap')}, with two limits {vs_exec('limits')})")
     summary += (f" (target <= 1.10); 100 MiB ratio {r('100m', False, 'sink', 'qwrap')} file / "
                 f"{r('100m', True, 'sink', 'qwrap')} pipe into the sink")
     if queue:
