@@ -2,7 +2,8 @@
 # demo.sh: `make demo`.  The main job end to end, with no MTA: a private
 # install under a throwaway prefix, a PHP script in a vhost-like tree that
 # calls mail(), qwrap-sendmail in front of a recording stand-in for qmail's
-# sendmail, then what the stand-in received and the capture record.
+# sendmail, then what the stand-in received and the capture record; then a
+# few more messages, from two sites, and qwrap's answer to "who is sending?".
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,12 @@ mail("victim1@example.com, victim2@example.org",
      "Click here to keep your account: http://phish.example/\n",
      "From: security@bank.example\r\nBcc: victim3@example.net");
 PHP
+blog="$root/vhosts/blog.example/httpdocs"
+mkdir -p "$blog"
+cat > "$blog/contact.php" <<'PHP'
+<?php
+mail("owner@blog.example", "Contact form", "Hello\n", "From: visitor@example.net");
+PHP
 chmod -R a+rX "$root/vhosts"
 
 echo "demo: running, from $site:"
@@ -52,4 +59,19 @@ echo "=== the capture record, one JSON line in $root/var/log/qwrap/capture.log"
 jq . "$root/var/log/qwrap/capture.log"
 echo
 ls -l "$root/sbin/qwrap-sendmail" "$root/var/log/qwrap/capture.log"
+
+echo
+echo "demo: x.php runs twice more, and blog.example's contact form once"
+for dir in "$site" "$site" "$blog"; do
+	script=x.php
+	[ "$dir" = "$blog" ] && script=contact.php
+	(cd "$dir" && STANDIN_DIR="$root/received" $run_as php \
+	    -d sendmail_path="$root/sbin/qwrap-sendmail -t -i" $script)
+done
+echo
+echo "=== who is sending? qwrap top --by script"
+"$root/sbin/qwrap" top --by script
+echo
+echo "=== and which sites: qwrap top --by vhost --vhosts-root $root/vhosts"
+"$root/sbin/qwrap" top --by vhost --vhosts-root "$root/vhosts"
 echo "demo: done (the private install is removed again)"
