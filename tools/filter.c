@@ -35,6 +35,9 @@ when(const char *arg, long long now_ms, long long *ms)
 {
 	long secs = conf_parse_duration(arg);
 
+	/* Back past the year 1970 is no time a record has: refused, not wrapped around. */
+	if (secs > now_ms / 1000)
+		return -1;
 	if (secs >= 0) {
 		*ms = now_ms - (long long)secs * 1000;
 		return 0;
@@ -124,7 +127,7 @@ in_list(const char *list, const char *word)
 	for (const char *p = list;; p++) {
 		size_t k = strcspn(p, ",");
 
-		if (k == n && strncmp(p, word, n) == 0)
+		if (k == n && k > 0 && strncmp(p, word, n) == 0)
 			return 1;
 		p += k;
 		if (*p == '\0')

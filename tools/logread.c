@@ -278,8 +278,22 @@ exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+/* PATH's rotation I (0: PATH itself) into NAME. */
+static void
+rotation(const char *path, int i, char *name, size_t cap)
+{
+	if (i == 0) {
+		snprintf(name, cap, "%s", path);
+		return;
+	}
+	snprintf(name, cap, "%s.%d", path, i);
+	if (!exists(name))
+		snprintf(name, cap, "%s.%d.gz", path, i);
+}
+
 int
-log_rotations(const char *path, int rotated, int (*fn)(const char *, void *), void *arg)
+log_rotations(const char *path, int rotated, int newest_first,
+    int (*fn)(const char *, void *), void *arg)
 {
 	char name[PATH_MAX + 32];
 	int last = 0, rc;
@@ -294,14 +308,12 @@ log_rotations(const char *path, int rotated, int (*fn)(const char *, void *), vo
 		}
 		last++;
 	}
-	for (int i = last; i >= 1; i--) {
-		snprintf(name, sizeof name, "%s.%d", path, i);
-		if (!exists(name))
-			snprintf(name, sizeof name, "%s.%d.gz", path, i);
+	for (int k = 0; k <= last; k++) {
+		rotation(path, newest_first ? k : last - k, name, sizeof name);
 		if ((rc = fn(name, arg)) != 0)
 			return rc;
 	}
-	return fn(path, arg);
+	return 0;
 }
 
 const char *

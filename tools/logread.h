@@ -54,9 +54,11 @@ int log_parse_time(const char *s, size_t n, long long *ms);
 
 /*
  * The files to read for PATH: with ROTATED its rotations oldest first
- * (PATH.N.gz or PATH.N, ..., PATH.1), then PATH.  Calls FN for each name.
+ * (PATH.N.gz or PATH.N, ..., PATH.1), then PATH; or, with NEWEST_FIRST, the
+ * other way round.  Calls FN for each name until it returns non-zero.
  */
-int log_rotations(const char *path, int rotated, int (*fn)(const char *, void *), void *arg);
+int log_rotations(const char *path, int rotated, int newest_first,
+    int (*fn)(const char *, void *), void *arg);
 
 /* The string member KEY of R decoded into BUF (see jr_string): "" when absent or not a string. */
 const char *rec_str(const struct logrec *r, const char *key, char *buf, size_t cap);

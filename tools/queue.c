@@ -689,47 +689,51 @@ to_utf8(const char *charset, char *bytes, size_t n, char *out, size_t *len, size
 	return 0;
 }
 
+/*
+ * The encoded word at P ("=?charset?B?...?=" or Q) appended to OUT as UTF-8:
+ * the end of the word, or NULL when P starts none that can be decoded (then
+ * OUT is as it was).
+ */
+static const char *
+decode_word(const char *p, char *out, size_t *len, size_t cap)
+{
+	const char *q1, *end;
+	char charset[64], bytes[QUEUE_TEXT_MAX];
+	long n;
+
+	if (p[0] != '=' || p[1] != '?' || (q1 = strchr(p + 2, '?')) == NULL ||
+	    strchr("BbQq", q1[1]) == NULL || q1[1] == '\0' || q1[2] != '?' ||
+	    (end = strstr(q1 + 3, "?=")) == NULL || (size_t)(q1 - p - 2) >= sizeof charset)
+		return NULL;
+	copy(charset, sizeof charset, p + 2, (size_t)(q1 - p - 2));
+	charset[strcspn(charset, "*")] = '\0';	/* RFC 2231's language */
+	n = word_bytes((char)toupper((unsigned char)q1[1]), q1 + 3, (size_t)(end - q1 - 3), bytes,
+	    sizeof bytes);
+	if (n < 0 || to_utf8(charset, bytes, (size_t)n, out, len, cap) < 0)
+		return NULL;
+	return end + 2;
+}
+
 void
 queue_decode_2047(const char *in, char *out, size_t cap)
 {
 	size_t len = 0;
-	const char *p = in, *gap = NULL;
+	const char *p = in, *e;
+	int after_word = 0;
 
 	while (*p && len + 1 < cap) {
-		const char *q1, *q2, *end;
-		char charset[64], bytes[QUEUE_TEXT_MAX];
-		long n;
-
-		if (p[0] == '=' && p[1] == '?' && (q1 = strchr(p + 2, '?')) != NULL &&
-		    (q1[1] == 'B' || q1[1] == 'b' || q1[1] == 'Q' || q1[1] == 'q') &&
-		    q1[2] == '?' && (end = strstr(q1 + 3, "?=")) != NULL &&
-		    (size_t)(q1 - p - 2) < sizeof charset) {
-			q2 = q1 + 3;
-			copy(charset, sizeof charset, p + 2, (size_t)(q1 - p - 2));
-			charset[strcspn(charset, "*")] = '\0';	/* RFC 2231 language */
-			n = word_bytes((char)toupper((unsigned char)q1[1]), q2, (size_t)(end - q2),
-			    bytes, sizeof bytes);
-			if (n >= 0) {
-				size_t before = len;
-
-				if (to_utf8(charset, bytes, (size_t)n, out, &len, cap) == 0) {
-					p = end + 2;
-					gap = p;
-					continue;
-				}
-				len = before;
-			}
+		if ((e = decode_word(p, out, &len, cap)) != NULL) {
+			p = e;
+			after_word = 1;
+			continue;
 		}
-		/* White space between two encoded words is not text. */
-		if (gap != NULL && (*p == ' ' || *p == '\t')) {
-			const char *w = p + strspn(p, " \t");
-
-			if (w[0] == '=' && w[1] == '?') {
-				p = w;
-				continue;
-			}
+		/* White space between two encoded words is not text (RFC 2047, 6.2). */
+		if (after_word && (*p == ' ' || *p == '\t') &&
+		    (e = decode_word(p + strspn(p, " \t"), out, &len, cap)) != NULL) {
+			p = e;
+			continue;
 		}
-		gap = NULL;
+		after_word = 0;
 		out[len++] = *p++;
 	}
 	out[len] = '\0';

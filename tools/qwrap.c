@@ -3,6 +3,7 @@
  * is sending, from the capture log (grep, top, tail) and from the qmail
  * queue (scan); the hold spool (held, release, discard); check-config.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,17 @@ config(void)
 	return &c;
 }
 
+/* -n N: a count of rows, 0 for all. */
+static int
+rows(const char *arg, long *n)
+{
+	char *end;
+
+	errno = 0;
+	*n = strtol(arg, &end, 10);
+	return arg[0] >= '0' && arg[0] <= '9' && *end == '\0' && errno == 0 ? 0 : -1;
+}
+
 /* The log and the vhosts root from the config, unless the command line gives both. */
 static int
 report_config(struct report *rp, const char *vhosts_option)
@@ -114,13 +126,13 @@ report(int argc, char *argv[])
 	const char *cmd = argv[0], *vhosts = NULL;
 	struct report rp = { .rows = strcmp(cmd, "tail") == 0 ? 10 : 20 };
 	struct timespec now;
-	char err[FILTER_ERR_MAX], *end;
+	char err[FILTER_ERR_MAX];
 	int opt, status;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	filter_init(&rp.filter);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+n:f", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:f", opts, NULL)) != -1) {
 		if (opt >= OPT_SINCE && opt < OPT_FILTER_END) {
 			if (filter_option(&rp.filter, opt, optarg,
 			    (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000, err) < 0) {
@@ -136,8 +148,7 @@ report(int argc, char *argv[])
 		case 'b': rp.by = optarg; break;
 		case 'f': rp.follow = 1; break;
 		case 'n':
-			rp.rows = strtol(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0') {
+			if (rows(optarg, &rp.rows) < 0) {
 				fprintf(stderr, "qwrap %s: -n %s: not a number\n", cmd, optarg);
 				return EX_USAGE;
 			}
@@ -177,11 +188,11 @@ scan(int argc, char *argv[])
 	struct scan_opts o = { .queue = "/var/qmail/queue", .rows = 10 };
 	const char *vhosts = NULL;
 	static struct conf c;
-	char err[CONF_ERR_MAX], *end;
+	char err[CONF_ERR_MAX];
 	int opt;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+n:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'q': o.queue = optarg; break;
 		case 'i': o.id = optarg; break;
@@ -189,8 +200,7 @@ scan(int argc, char *argv[])
 		case 'j': o.json = 1; break;
 		case 'V': vhosts = optarg; break;
 		case 'n':
-			o.rows = strtol(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0') {
+			if (rows(optarg, &o.rows) < 0) {
 				fprintf(stderr, "qwrap scan: -n %s: not a number\n", optarg);
 				return EX_USAGE;
 			}

@@ -85,21 +85,18 @@ address(char *s)
 }
 
 /*
- * The length of a character a terminal must not get from a record: C0, DEL
- * and C1 controls (escape sequences among them), and the bidirectional
- * overrides that would show a path in another order.  0 for any other.
+ * Whether the character of K bytes at P is one a terminal must not get: a
+ * byte that is not UTF-8 (K 0: raw header text, where 0x9b is CSI to some
+ * terminals), C0, DEL and C1 controls (escape sequences among them), and the
+ * bidirectional overrides that would show a path in another order.
  */
 static int
-unsafe(const unsigned char *p)
+unsafe(const unsigned char *p, size_t k)
 {
-	if (*p < 0x20 || *p == 0x7f)
-		return 1;
-	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0)
-		return 2;
-	if (p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
-	    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
-		return 3;
-	return 0;
+	return k == 0 || p[0] < 0x20 || p[0] == 0x7f ||
+	    (k == 2 && p[0] == 0xc2 && p[1] < 0xa0) ||
+	    (k == 3 && p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+	    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)));
 }
 
 /*
@@ -110,17 +107,20 @@ void
 report_field(const char *s, int width, int last, int tty)
 {
 	const unsigned char *p = (const unsigned char *)(s[0] ? s : "-");
-	int n = 0, k;
+	int n = 0;
 
 	while (*p) {
-		if ((k = unsafe(p)) > 0) {
+		/* 4: a NUL ends the string before any lead byte could be read past it. */
+		size_t k = json_utf8_len(p, 4);
+
+		if (unsafe(p, k)) {
 			putchar('?');
-			p += k;
-			n++;
+			k = k ? k : 1;
 		} else {
-			n += (*p & 0xc0) != 0x80;	/* columns: characters, not bytes */
-			putchar(*p++);
+			fwrite(p, 1, k, stdout);
 		}
+		p += k;
+		n++;	/* columns: characters, not bytes */
 	}
 	if (last)
 		putchar('\n');
@@ -207,9 +207,9 @@ walk(struct report *rp, void (*fn)(struct report *, const struct logrec *, void 
 	struct walk w = { rp, fn, arg, 0 };
 
 	if (rp->nfiles == 0)
-		log_rotations(rp->log_file, rp->rotated, walk_file, &w);
+		log_rotations(rp->log_file, rp->rotated, 0, walk_file, &w);
 	for (int i = 0; i < rp->nfiles; i++)
-		log_rotations(rp->files[i], rp->rotated && strcmp(rp->files[i], "-") != 0,
+		log_rotations(rp->files[i], rp->rotated && strcmp(rp->files[i], "-") != 0, 0,
 		    walk_file, &w);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		perror("qwrap: standard output");
@@ -236,56 +236,50 @@ report_grep(struct report *rp)
 
 struct top {
 	struct tally t;
+	long records;		/* seen so far: marks a domain's row as counted for this one */
 	int nomem;
 };
 
-static void
+static struct tally_row *
 count(struct top *tp, const char *key, long messages, long recipients)
 {
-	struct tally_row *row = tally_row(&tp->t, key[0] ? key : "-", strlen(key[0] ? key : "-"));
+	struct tally_row *row = tally_add(&tp->t, key, messages, recipients);
 
-	if (row == NULL) {
+	if (row == NULL)
 		tp->nomem = 1;
-		return;
-	}
-	row->messages += messages;
-	row->recipients += recipients;
+	return row;
 }
 
-/* Each recipient domain once per message, with its number of recipients. */
+/*
+ * Each listed recipient's domain, with the message once per domain.  The
+ * list may have been cut (rcpt_count says how many there were): these are
+ * the recipients the record names.
+ */
 static void
 count_domains(struct top *tp, const struct logrec *r)
 {
 	const struct jr_member *m = jr_get(&r->o, "rcpt");
 	const char *pos = NULL, *e;
-	char buf[VAL_MAX], *seen[256];
-	long n[256];
-	int k = 0;
+	char buf[VAL_MAX];
 	size_t elen;
 
+	tp->records++;
 	if (m == NULL)
 		return;
-	while (jr_next(m->val, m->vallen, &pos, &e, &elen) == 1 && k < 256) {
+	while (jr_next(m->val, m->vallen, &pos, &e, &elen) == 1) {
+		struct tally_row *row;
 		char *a, *at;
-		int i;
 
 		if (jr_string(e, elen, buf, sizeof buf) < 0)
 			continue;
 		a = address(buf);
 		at = strrchr(a, '@');
-		a = at != NULL ? at + 1 : "";
-		for (i = 0; i < k && strcmp(seen[i], a) != 0; i++)
-			;
-		if (i == k) {
-			if ((seen[k] = strdup(a)) == NULL)
-				break;
-			n[k++] = 0;
+		if ((row = count(tp, at != NULL ? at + 1 : "", 0, 1)) == NULL)
+			return;
+		if (row->mark != tp->records) {
+			row->mark = tp->records;
+			row->messages++;
 		}
-		n[i]++;
-	}
-	for (int i = 0; i < k; i++) {
-		count(tp, seen[i], 1, n[i]);
-		free(seen[i]);
 	}
 }
 
@@ -346,13 +340,8 @@ report_top(struct report *rp)
 	int status = walk(rp, top_one, &tp);
 	size_t shown;
 
-	if (tp.nomem) {
-		fprintf(stderr, "qwrap: out of memory: too many distinct keys\n");
-		tally_free(&tp.t);
-		return EX_OSERR;
-	}
 	/* By user: the uids counted apart, then named; two uids of one name are one row. */
-	if (strcmp(rp->by, "user") == 0) {
+	if (strcmp(rp->by, "user") == 0 && !tp.nomem) {
 		struct top named = { 0 };
 
 		for (size_t i = 0; i < tp.t.cap; i++)
@@ -364,8 +353,12 @@ report_top(struct report *rp)
 		tally_free(&tp.t);
 		tp = named;
 	}
-	if (tp.t.n > 0)
-		tally_sort(&tp.t);
+	if (tp.nomem) {
+		fprintf(stderr, "qwrap: out of memory: too many distinct keys\n");
+		tally_free(&tp.t);
+		return EX_OSERR;
+	}
+	tally_sort(&tp.t);
 	shown = rp->rows > 0 && (size_t)rp->rows < tp.t.n ? (size_t)rp->rows : tp.t.n;
 	if (rp->tty && !rp->json && shown > 0) {
 		printf("%8s  %10s  %s\n", "MESSAGES", "RECIPIENTS", rp->by);

@@ -44,12 +44,66 @@ struct scan {
 	struct tally ids;	/* qwrap ids: their header's script, or their record's */
 	struct most *most;
 	long nmost, cap_most;
-	unsigned long *around;
+	unsigned long *around;	/* local mail without qwrap's header, queued during capture */
 	size_t naround, cap_around;
+	unsigned long *unverified;	/* with a header that is not the wrapper's */
+	size_t nunverified, cap_unverified;
+	struct tally pending;	/* queue id -> qwrap id: headers to look up in the log */
 	int capture_known;	/* install.state says when capture was on */
 	long long capture_from, capture_until;	/* until 0: still on */
+	int log_read;		/* the capture log could be read for the join */
+	size_t ids_found;	/* of sc.ids, in the log */
 	int nomem;
 };
+
+/* Appends ID to the list *V of *N (capacity *CAP); -1 when out of memory. */
+static int
+push(unsigned long **v, size_t *n, size_t *cap, unsigned long id)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		unsigned long *nv = realloc(*v, ncap * sizeof *nv);
+
+		if (nv == NULL)
+			return -1;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = id;
+	return 0;
+}
+
+static int
+during_capture(const struct scan *sc, const struct qmsg *m)
+{
+	return sc->capture_known && m->queued >= sc->capture_from &&
+	    (sc->capture_until == 0 || m->queued < sc->capture_until);
+}
+
+/*
+ * Anyone who sends around the wrapper can write a header like qwrap's.  The
+ * wrapper's names the uid qmail-queue saw, and, during capture, an id the
+ * capture log has: a header that fails either is listed as unverified.  The
+ * log is read after the scan, so the id check waits in PENDING.
+ */
+static void
+check_header(struct scan *sc, const struct qmsg *m)
+{
+	char key[32];
+	struct tally_row *r;
+
+	if (strcmp(m->invoked, "by uid") == 0 && m->qwrap_uid != m->uid) {
+		if (push(&sc->unverified, &sc->nunverified, &sc->cap_unverified, m->id) < 0)
+			sc->nomem = 1;
+		return;
+	}
+	if (!during_capture(sc, m))
+		return;
+	snprintf(key, sizeof key, "%lu", m->id);
+	if ((r = tally_row(&sc->pending, key)) == NULL ||
+	    (r->note == NULL && (r->note = strdup(m->qwrap_id)) == NULL))
+		sc->nomem = 1;
+}
 
 /* JSON string of S to stdout: the record encoder's escaping, so \xNN for bad bytes. */
 static void
@@ -81,18 +135,16 @@ json_key(const char *k, int first)
 	printf("%s\"%s\":", first ? "" : ",", k);
 }
 
-static void
-count(struct scan *sc, struct tally *t, const char *key, long rcpt)
+static struct tally_row *
+count(struct scan *sc, struct tally *t, const char *key, long messages, long rcpt)
 {
-	struct tally_row *r = tally_row(t, key[0] ? key : "-", strlen(key[0] ? key : "-"));
+	struct tally_row *r = tally_add(t, key, messages, rcpt);
 
-	if (r == NULL) {
+	if (r == NULL)
 		sc->nomem = 1;
-		return;
-	}
-	r->messages++;
-	r->recipients += rcpt;
+	return r;
 }
+
 
 /* The vhost of a uid: its home directory's (Plesk and cPanel put it in the site). */
 static void
@@ -164,6 +216,8 @@ json_message(const struct qmsg *m, time_t now, int close)
 	printf(",\"qmail_queue_pid\":%ld", m->qq_pid);
 	json_key("received_date", 0), json_string(m->received_date);
 	printf(",\"received_lines\":%ld", m->nreceived);
+	/* For network mail qmail-smtpd wrote the line; for local mail, maybe the sender. */
+	printf(",\"smtp_trusted\":%s", strcmp(m->invoked, "from network") == 0 ? "true" : "false");
 	json_key("smtp", 0);
 	if (m->smtp) {
 		printf("{");
@@ -261,26 +315,24 @@ tally_message(struct scan *sc, const struct scan_opts *o, const struct qmsg *m)
 		snprintf(key, sizeof key, "by uid %ld", m->uid);
 	else
 		snprintf(key, sizeof key, "%s", m->invoked[0] ? m->invoked : "unknown");
-	count(sc, &sc->entered, key, rcpt);
+	count(sc, &sc->entered, key, 1, rcpt);
 	snprintf(key, sizeof key, m->uid >= 0 ? "%ld" : "", m->uid);
-	count(sc, &sc->uid, key, rcpt);
-	count(sc, &sc->sender, m->has_envelope ? (m->sender[0] ? m->sender : "<>") : "", rcpt);
+	count(sc, &sc->uid, key, 1, rcpt);
+	count(sc, &sc->sender, m->has_envelope ? (m->sender[0] ? m->sender : "<>") : "", 1, rcpt);
 	queue_decode_2047(m->subject, key, sizeof key);
-	count(sc, &sc->subject, key, rcpt);
+	count(sc, &sc->subject, key, 1, rcpt);
 	if (m->qwrap) {
 		struct tally_row *r;
 
 		sc->with_header++;
 		/* By qwrap's id, so that the record can name the script; a header without one names it. */
 		if (m->qwrap_id[0] == '\0') {
-			count(sc, &sc->scripts, m->qwrap_script, rcpt);
-		} else if ((r = tally_row(&sc->ids, m->qwrap_id, strlen(m->qwrap_id))) == NULL ||
-		    (r->note == NULL && (r->note = strdup(m->qwrap_script)) == NULL)) {
+			count(sc, &sc->scripts, m->qwrap_script, 1, rcpt);
+		} else if ((r = count(sc, &sc->ids, m->qwrap_id, 1, rcpt)) != NULL &&
+		    r->note == NULL && (r->note = strdup(m->qwrap_script)) == NULL) {
 			sc->nomem = 1;
-		} else {
-			r->messages++;
-			r->recipients += rcpt;
 		}
+		check_header(sc, m);
 	}
 	/* Each domain once per message, with its recipients there. */
 	for (pos = 0; qmsg_rcpt(m, &pos, &ch, &done, &addr);) {
@@ -289,12 +341,8 @@ tally_message(struct scan *sc, const struct scan_opts *o, const struct qmsg *m)
 		snprintf(key, sizeof key, "%s", (at = strrchr(addr, '@')) != NULL ? at + 1 : "");
 		for (char *p = key; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
-		if ((r = tally_row(&sc->domain, key[0] ? key : "-", strlen(key[0] ? key : "-")))
-		    == NULL) {
-			sc->nomem = 1;
+		if ((r = count(sc, &sc->domain, key, 0, 1)) == NULL)
 			break;
-		}
-		r->recipients++;
 		if (r->mark != sc->scanned) {
 			r->mark = sc->scanned;
 			r->messages++;
@@ -302,22 +350,9 @@ tally_message(struct scan *sc, const struct scan_opts *o, const struct qmsg *m)
 	}
 	keep_most(sc, m, o->rows > 0 ? o->rows : MOST_MAX);
 	/* Queued by a local uid while capture was on, without qwrap's header. */
-	if (sc->capture_known && !m->qwrap && strcmp(m->invoked, "by uid") == 0 &&
-	    m->queued >= sc->capture_from && (sc->capture_until == 0 ||
-	    m->queued < sc->capture_until)) {
-		if (sc->naround == sc->cap_around) {
-			size_t ncap = sc->cap_around ? sc->cap_around * 2 : 64;
-			unsigned long *n = realloc(sc->around, ncap * sizeof *n);
-
-			if (n == NULL) {
-				sc->nomem = 1;
-				return;
-			}
-			sc->around = n;
-			sc->cap_around = ncap;
-		}
-		sc->around[sc->naround++] = m->id;
-	}
+	if (!m->qwrap && strcmp(m->invoked, "by uid") == 0 && during_capture(sc, m) &&
+	    push(&sc->around, &sc->naround, &sc->cap_around, m->id) < 0)
+		sc->nomem = 1;
 }
 
 /* When capture was on, from install.state: since --enable, until the session's end. */
@@ -334,35 +369,90 @@ capture_window(struct scan *sc, const struct scan_opts *o)
 	}
 }
 
-/* The scripts of the held ids, from their records when the capture log is readable. */
+/*
+ * The capture log and its rotations, newest first (the queue holds recent
+ * mail), record by record to FN until it says stop.
+ */
+struct each {
+	int (*fn)(const struct logrec *, void *);
+	void *arg;
+	int opened;		/* some file of it could be read */
+};
+
 static int
-join_log(struct scan *sc, const struct scan_opts *o)
+each_file(const char *path, void *arg)
 {
+	struct each *e = arg;
 	struct logfile f;
 	struct logrec r;
-	char err[LOG_ERR_MAX], id[128], *script;
-	int joined = 0;
+	char err[LOG_ERR_MAX];
+	int stop = 0;
 
-	if (sc->ids.n == 0 || log_open(&f, o->conf->log_file, err) < 0)
+	/* Not readable (not root): the join is what is lost, and the tables say so. */
+	if (log_open(&f, path, err) < 0)
 		return 0;
-	if ((script = malloc(LOG_VALUE_MAX)) == NULL) {
-		log_close(&f);
-		return 0;
-	}
-	while (log_next(&f, &r, err) == 1) {
-		struct tally_row *row;
+	e->opened = 1;
+	while (!stop && log_next(&f, &r, err) == 1)
+		stop = e->fn(&r, e->arg);
+	log_close(&f);
+	return stop;
+}
 
-		rec_str(&r, "id", id, sizeof id);
-		if ((row = tally_find(&sc->ids, id)) == NULL ||
-		    rec_str(&r, "script", script, LOG_VALUE_MAX)[0] == '\0')
-			continue;
+/* 1 when some file of the log could be read. */
+static int
+each_record(const struct scan_opts *o, int (*fn)(const struct logrec *, void *), void *arg)
+{
+	struct each e = { fn, arg, 0 };
+
+	log_rotations(o->conf->log_file, 1, 1, each_file, &e);
+	return e.opened;
+}
+
+/*
+ * A record of one of the queue's qwrap ids: the id is the wrapper's, and the
+ * record names the script, which is what the table shows.  Stops once all
+ * are found.
+ */
+static int
+join_one(const struct logrec *r, void *arg)
+{
+	struct scan *sc = arg;
+	static char id[128], script[LOG_VALUE_MAX];
+	struct tally_row *row;
+
+	if ((row = tally_find(&sc->ids, rec_str(r, "id", id, sizeof id))) == NULL || row->mark)
+		return 0;
+	row->mark = 1;
+	sc->ids_found++;
+	if (rec_str(r, "script", script, sizeof script)[0] != '\0') {
 		free(row->note);
 		row->note = strdup(script);
-		joined++;
 	}
-	free(script);
-	log_close(&f);
-	return joined;
+	return sc->ids_found == sc->ids.n;
+}
+
+/* The headers queued during capture whose id the capture log has not: unverified. */
+static void
+check_pending(struct scan *sc)
+{
+	for (size_t i = 0; i < sc->pending.cap; i++) {
+		const struct tally_row *p = &sc->pending.rows[i];
+		const struct tally_row *r;
+
+		if (p->key == NULL || ((r = tally_find(&sc->ids, p->note)) != NULL && r->mark))
+			continue;
+		if (push(&sc->unverified, &sc->nunverified, &sc->cap_unverified,
+		    strtoul(p->key, NULL, 10)) < 0)
+			sc->nomem = 1;
+	}
+}
+
+static int
+ascending(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /*
@@ -427,6 +517,8 @@ scan_free(struct scan *sc)
 	tally_free(&sc->domain);
 	tally_free(&sc->scripts);
 	tally_free(&sc->ids);
+	tally_free(&sc->pending);
+	free(sc->unverified);
 	for (long i = 0; i < sc->nmost; i++) {
 		free(sc->most[i].sender);
 		free(sc->most[i].subject);
@@ -472,13 +564,22 @@ static void
 print_around(const struct scan_opts *o, const struct scan *sc)
 {
 	if (o->json) {
-		printf(",\"capture_known\":%s,\"around_wrapper\":[", sc->capture_known ? "true" :
-		    "false");
+		printf(",\"capture_known\":%s,\"log_read\":%s,\"around_wrapper\":[",
+		    sc->capture_known ? "true" : "false", sc->log_read ? "true" : "false");
 		for (size_t i = 0; i < sc->naround; i++)
 			printf("%s%lu", i ? "," : "", sc->around[i]);
+		printf("],\"unverified_header\":[");
+		for (size_t i = 0; i < sc->nunverified; i++)
+			printf("%s%lu", i ? "," : "", sc->unverified[i]);
 		printf("]");
 		return;
 	}
+	if (o->tty && sc->nunverified > 0)
+		printf("\n%zu message%s with a header like qwrap's that is not the wrapper's (another"
+		    " uid, or an id the capture log does not have): written by the sender\n",
+		    sc->nunverified, sc->nunverified == 1 ? "" : "s");
+	for (size_t i = 0; i < sc->nunverified; i++)
+		printf(o->tty ? "  %lu\n" : "unverified\t%lu\n", sc->unverified[i]);
 	if (!sc->capture_known) {
 		if (o->tty)
 			printf("\nno capture session is on (no install.state): cannot tell which"
@@ -538,20 +639,19 @@ scan_queue(const struct scan_opts *o)
 		    " counts are missing what those files hold\n", sc.unreadable,
 		    sc.unreadable == 1 ? "" : "s", strerror(sc.unreadable_errno),
 		    sc.unreadable_errno == EACCES ? ", run as root" : "");
-	join_log(&sc, o);
+	if (sc.ids.n > 0)
+		sc.log_read = each_record(o, join_one, &sc);
+	if (sc.log_read)
+		check_pending(&sc);
+	qsort(sc.unverified, sc.nunverified, sizeof *sc.unverified, ascending);
 	for (size_t i = 0; i < sc.ids.cap; i++) {
 		const struct tally_row *r = &sc.ids.rows[i];
-		struct tally_row *s;
 
 		if (r->key == NULL)
 			continue;
-		if ((s = tally_row(&sc.scripts, r->note && r->note[0] ? r->note : "-",
-		    strlen(r->note && r->note[0] ? r->note : "-"))) == NULL) {
-			sc.nomem = 1;
+		if (count(&sc, &sc.scripts, r->note ? r->note : "", r->messages,
+		    r->recipients) == NULL)
 			break;
-		}
-		s->messages += r->messages;
-		s->recipients += r->recipients;
 	}
 	if (sc.nomem) {
 		fprintf(stderr, "qwrap scan: out of memory\n");
@@ -621,21 +721,32 @@ print_received(const char *name, size_t nlen, const char *v, size_t vlen, void *
 	c->n++;
 }
 
-/* The capture log's record of qwrap id ID into LINE (malloc'd); NULL when none is readable. */
+struct find {
+	const char *id;
+	char *line;
+};
+
+static int
+find_one(const struct logrec *r, void *arg)
+{
+	struct find *f = arg;
+	char id[128];
+
+	if (strcmp(rec_str(r, "id", id, sizeof id), f->id) != 0)
+		return 0;
+	f->line = strndup(r->line, r->len);
+	return 1;
+}
+
+/* The capture log's record of qwrap id ID (malloc'd); NULL when none is readable. */
 static char *
 find_record(const struct scan_opts *o, const char *id)
 {
-	struct logfile f;
-	struct logrec r;
-	char err[LOG_ERR_MAX], rid[128], *line = NULL;
+	struct find f = { id, NULL };
 
-	if (id[0] == '\0' || log_open(&f, o->conf->log_file, err) < 0)
-		return NULL;
-	while (line == NULL && log_next(&f, &r, err) == 1)
-		if (strcmp(rec_str(&r, "id", rid, sizeof rid), id) == 0)
-			line = strndup(r.line, r.len);
-	log_close(&f);
-	return line;
+	if (id[0] != '\0')
+		each_record(o, find_one, &f);
+	return f.line;
 }
 
 int
@@ -717,25 +828,38 @@ scan_message(const struct scan_opts *o)
 		else
 			printf("unknown: no qmail-queue Received line\n");
 		if (m.smtp) {
-			printf("SMTP client: %s, HELO ", m.smtp_host);
+			/* Only qmail-smtpd writes the line below qmail-queue's for network mail. */
+			printf("SMTP client%s: ", strcmp(m.invoked, "from network") == 0 ? "" :
+			    ", as the next Received line says (its sender could have written it)");
+			report_field(m.smtp_host, -1, 0, 0);
+			printf(", HELO ");
 			report_field(m.smtp_helo[0] ? m.smtp_helo : m.smtp_host, -1, 0, 0);
-			printf(", IP %s%s%s\n", m.smtp_ip, m.smtp_info[0] ? ", ident " : "",
-			    m.smtp_info);
+			printf(", IP ");
+			report_field(m.smtp_ip, -1, 0, 0);
+			if (m.smtp_info[0]) {
+				printf(", ident ");
+				report_field(m.smtp_info, -1, 0, 0);
+			}
+			printf("\n");
 		}
 		printf("Received lines, newest first (the first is qmail-queue's: where it"
 		    " entered this server):\n");
 		queue_fields(head, n, print_received, &c);
 		if (m.qwrap) {
-			printf("qwrap header: id %s, uid %ld, cwd ", m.qwrap_id, m.qwrap_uid);
+			printf("qwrap header: id ");
+			report_field(m.qwrap_id, -1, 0, 0);
+			printf(", uid %ld, cwd ", m.qwrap_uid);
 			report_field(m.qwrap_cwd, -1, 0, 0);
 			printf(", script ");
 			report_field(m.qwrap_script, 0, 1, 0);
 		} else {
 			printf("qwrap header: none\n");
 		}
-		if (m.qwrap)
-			printf("capture log record: %s\n", record ? record :
-			    "not found (or the log is not readable: run as root)");
+		if (m.qwrap) {
+			printf("capture log record: ");
+			report_field(record ? record : "not found (or the log is not readable: run as"
+			    " root): a header the wrapper did not write?", 0, 1, 0);
+		}
 		printf("Subject: ");
 		report_field(subject, 0, 1, 0);
 		printf("From: ");
@@ -844,7 +968,7 @@ scan_maillog(const struct scan_opts *o)
 
 		lines++;
 		if (user != NULL) {
-			count(&sc, &users, user, 0);
+			count(&sc, &users, user, 1, 0);
 			logins++;
 		}
 	}

@@ -18,12 +18,11 @@ hash(const char *s, size_t n)
 }
 
 static struct tally_row *
-slot(struct tally_row *rows, size_t cap, const char *key, size_t len)
+slot(struct tally_row *rows, size_t cap, const char *key)
 {
-	size_t i = hash(key, len) & (cap - 1);
+	size_t i = hash(key, strlen(key)) & (cap - 1);
 
-	while (rows[i].key != NULL && (strncmp(rows[i].key, key, len) != 0 ||
-	    rows[i].key[len] != '\0'))
+	while (rows[i].key != NULL && strcmp(rows[i].key, key) != 0)
 		i = (i + 1) & (cap - 1);
 	return &rows[i];
 }
@@ -38,7 +37,7 @@ grow(struct tally *t)
 		return -1;
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->rows[i].key != NULL)
-			*slot(rows, cap, t->rows[i].key, strlen(t->rows[i].key)) = t->rows[i];
+			*slot(rows, cap, t->rows[i].key) = t->rows[i];
 	free(t->rows);
 	t->rows = rows;
 	t->cap = cap;
@@ -46,17 +45,29 @@ grow(struct tally *t)
 }
 
 struct tally_row *
-tally_row(struct tally *t, const char *key, size_t len)
+tally_row(struct tally *t, const char *key)
 {
 	struct tally_row *r;
 
 	if ((t->n + 1) * 2 > t->cap && grow(t) < 0)
 		return NULL;
-	r = slot(t->rows, t->cap, key, len);
+	r = slot(t->rows, t->cap, key);
 	if (r->key == NULL) {
-		if ((r->key = strndup(key, len)) == NULL)
+		if ((r->key = strdup(key)) == NULL)
 			return NULL;
 		t->n++;
+	}
+	return r;
+}
+
+struct tally_row *
+tally_add(struct tally *t, const char *key, long messages, long recipients)
+{
+	struct tally_row *r = tally_row(t, key[0] ? key : "-");
+
+	if (r != NULL) {
+		r->messages += messages;
+		r->recipients += recipients;
 	}
 	return r;
 }
@@ -68,7 +79,7 @@ tally_find(const struct tally *t, const char *key)
 
 	if (t->cap == 0)
 		return NULL;
-	r = slot(t->rows, t->cap, key, strlen(key));
+	r = slot(t->rows, t->cap, key);
 	return r->key != NULL ? r : NULL;
 }
 
@@ -89,6 +100,8 @@ tally_sort(struct tally *t)
 {
 	size_t k = 0;
 
+	if (t->n == 0)
+		return;
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->rows[i].key != NULL)
 			t->rows[k++] = t->rows[i];

@@ -21,8 +21,11 @@ struct tally {
 	size_t n;
 };
 
-/* The row of KEY[0..LEN), made when new; NULL when out of memory. */
-struct tally_row *tally_row(struct tally *t, const char *key, size_t len);
+/* The row of KEY, made when new; NULL when out of memory. */
+struct tally_row *tally_row(struct tally *t, const char *key);
+
+/* Adds to KEY's row ("" counts as "-", as the reports show it); NULL when out of memory. */
+struct tally_row *tally_add(struct tally *t, const char *key, long messages, long recipients);
 
 /* The row of KEY when there is one. */
 struct tally_row *tally_find(const struct tally *t, const char *key);

@@ -815,6 +815,20 @@ def report__unreadable_log__unprivileged_user_exit_66_run_as_root(env):
 
 
 @test
+def report__options_after_the_files__still_options(env):
+    log = os.path.join(private_dir(env), "capture.log")
+    base = 1795651200000
+    write_log(log, [record_text(small_record(base + i * 1000, "r%d" % i, script="/s%d.php" % (i % 2)))
+                    for i in range(5)])
+    p = qwrap_ok(env, "top", log, "--by", "script", "--since", ts_of(base + 2000), "--json")
+    rows = [json.loads(l) for l in out_lines(p.stdout)]
+    assert rows == [{"key": "/s0.php", "messages": 2, "recipients": 2},
+                    {"key": "/s1.php", "messages": 1, "recipients": 1}], rows
+    p = qwrap_ok(env, "grep", log, "--id", "r3", "--json")
+    assert [json.loads(l)["id"] for l in out_lines(p.stdout)] == ["r3"]
+
+
+@test
 def report__bad_usage__exit_64(env):
     empty = os.path.join(private_dir(env), "empty.log")
     write_log(empty, [])

@@ -11,6 +11,7 @@ takes run.py's Env.
 """
 
 import base64
+import gzip
 import json
 import os
 import pwd
@@ -678,6 +679,16 @@ def scan__capture_log_record__script_from_the_record_and_shown_by_id(env):
             assert p.returncode == 0, why(p)
             assert "capture log record: " + lines[1].decode() in p.stdout.decode().split("\n"), \
                 p.stdout.decode()
+        # The record in a gzip'd rotation joins the same way.
+        rotated = env.log + ".1.gz"
+        with Aside(env, env.log), Aside(env, rotated):
+            open(env.log, "wb").close()
+            with gzip.open(rotated, "wb") as f:
+                f.write(lines[1] + b"\n")
+            s = scan_json(env, queue, "-n", "0").summary
+            assert {r["key"]: r["messages"] for r in s["script"]}.get(real) == 1, s["script"]
+            p = qwrap(env, "scan", "--queue", queue, "--id", joined["id"], "--json")
+            assert p.returncode == 0 and json.loads(p.stdout)["record"] == rec, why(p)
         # No log at all: the header's scripts.
         with Aside(env, env.log):
             s = scan_json(env, queue, "-n", "0").summary
@@ -761,6 +772,52 @@ def scan__install_state_window__around_wrapper_exactly_the_local_uid_mail_withou
             check(0, 0, [], known=False)
             os.unlink(path)
             check(0, 0, [], known=False)
+    finally:
+        if made:
+            shutil.rmtree(sdir, ignore_errors=True)
+        remove(queue)
+
+
+@test
+def scan__forged_headers__another_uid_or_an_id_the_log_lacks_listed_unverified(env):
+    """Mail sent around the wrapper can carry a header like qwrap's: one that names
+    another uid than qmail-queue saw, or (during capture, with the log readable) an
+    id the capture log does not have, is listed as unverified."""
+    if not env.is_root:
+        return "skipped: install.state must be root's"
+    queue = extract(env, "queue.tar.gz")
+    sdir = state_dir(env)
+    made = not os.path.isdir(sdir)
+    headers = [t for t in truth()["messages"] if t["wrapper_header"]]
+    other_uid, not_logged = headers[0], headers[1]
+    path = os.path.join(queue, "mess", str(other_uid["id"] % SPLIT), str(other_uid["id"]))
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data.count(b"uid=1009;") == 1, "the fixture's header changed"
+    with open(path, "wb") as f:
+        f.write(data.replace(b"uid=1009;", b"uid=1010;"))
+    try:
+        os.makedirs(sdir, exist_ok=True)
+        with Aside(env, os.path.join(sdir, "install.state")), Aside(env, env.log):
+            # No log to read: only the uid can be checked.
+            write_state(env, 0, 0)
+            s = scan_json(env, queue).summary
+            assert s["log_read"] is False and s["unverified_header"] == [other_uid["id"]], s
+            # The log has every other header's id.
+            with open(env.log, "w") as f:
+                for t in headers:
+                    if t is not not_logged:
+                        f.write(json.dumps({"v": 1, "ts": "2026-11-26T18:40:20.000Z",
+                                            "id": t["wrapper_header"]["id"], "uid": 1009}) + "\n")
+            s = scan_json(env, queue).summary
+            assert s["log_read"] is True and s["unverified_header"] == sorted(
+                [other_uid["id"], not_logged["id"]]), s["unverified_header"]
+            p = qwrap(env, "scan", "--queue", queue)
+            assert b"unverified\t%d" % not_logged["id"] in out_lines(p.stdout), why(p)
+            # Outside the capture session, a missing record proves nothing.
+            write_state(env, 2 ** 40, 0)
+            s = scan_json(env, queue).summary
+            assert s["unverified_header"] == [other_uid["id"]], s["unverified_header"]
     finally:
         if made:
             shutil.rmtree(sdir, ignore_errors=True)
@@ -971,6 +1028,35 @@ def write(path, data, mtime=None):
         f.write(data)
     if mtime is not None:
         os.utime(path, (mtime, mtime))
+
+
+@test
+def scan__hostile_header_text__never_reaches_the_terminal_raw(env):
+    """Spam writes the header: escape sequences (ESC, raw 8-bit C1 such as 0x9b,
+    UTF-8 C1, bidi overrides) in a Subject, a forged SMTP Received line and a
+    forged qwrap header must show as '?' in the tables and in --id."""
+    queue = private_dir(env)
+    for d in ("mess/0", "info/0", "remote/0", "todo"):
+        os.makedirs(os.path.join(queue, d))
+    evil = b"\x1b]0;PWNED\x07\x1b[2J\x9b2J\xc2\x9b2J\xe2\x80\xaeevil"
+    write(os.path.join(queue, "mess/0/23"),
+          b"Received: (qmail 1 invoked by uid 1009); 26 Nov 2026 18:40:13 -0000\n"
+          b"Received: from " + evil + b" (HELO " + evil + b") (" + evil + b"@1.2.3.4)\n"
+          b"  by localhost with SMTP; 26 Nov 2026 18:40:13 -0000\n"
+          b"X-Additional-Header: id=%1b[31m" + evil + b"; uid=1009; cwd=/x%1b; script=/y" + evil +
+          b"\nSubject: " + evil + b" =?utf-8?q?hi=9b2J?=\nFrom: " + evil + b"\n\nbody\n")
+    write(os.path.join(queue, "info/0/23"), b"F" + evil + b"\0")
+    write(os.path.join(queue, "remote/0/23"), b"T" + evil + b"@x.example\0")
+    for args in (("scan", "--queue", queue), ("scan", "--queue", queue, "--id", "23")):
+        p = qwrap(env, *args)
+        assert p.returncode == 0, why(p)
+        for bad in (b"\x1b", b"\x07", b"\x9b", b"\xc2\x9b", b"\xe2\x80\xae", b"\r"):
+            assert bad not in p.stdout, "%r reached the output of %s:\n%r" % (bad, args, p.stdout)
+        assert p.stdout.count(b"\n") == len(out_lines(p.stdout))
+    p = qwrap(env, "scan", "--queue", queue, "--id", "23", "--json")
+    m = json.loads(p.stdout)
+    assert m["smtp_trusted"] is False and m["smtp"] is not None, m
+    remove(queue)
 
 
 @test

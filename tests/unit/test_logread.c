@@ -13,6 +13,7 @@
 
 #include "jsonread.h"
 #include "logread.h"
+#include "queue.h"
 #include "tally.h"
 #include "vhost.h"
 
@@ -238,7 +239,7 @@ test_tally_order_and_growth(void **state)
 	(void)state;
 	for (int i = 0; i < 5000; i++) {
 		snprintf(key, sizeof key, "k%d", i % 2500);
-		struct tally_row *r = tally_row(&t, key, strlen(key));
+		struct tally_row *r = tally_row(&t, key);
 
 		assert_non_null(r);
 		r->messages += i % 2500 == 7 ? 10 : 1;
@@ -255,6 +256,42 @@ test_tally_order_and_growth(void **state)
 	assert_string_equal(t.rows[3].key, "k1");
 	assert_string_equal(t.rows[4].key, "k10");
 	tally_free(&t);
+
+	/* An empty key is shown, and counted, as "-". */
+	assert_non_null(tally_add(&t, "", 1, 2));
+	assert_non_null(tally_add(&t, "-", 1, 3));
+	assert_int_equal(t.n, 1);
+	assert_int_equal(tally_find(&t, "-")->recipients, 5);
+	assert_null(tally_find(&t, ""));
+	tally_free(&t);
+}
+
+static void
+test_rfc2047_words(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "=?UTF-8?B?0JLQsNGI?=", "\xd0\x92\xd0\xb0\xd1\x88" },
+		{ "=?iso-8859-1?q?caf=E9_ok?=", "caf\xc3\xa9 ok" },
+		/* Space between two words is not text; before plain text it is. */
+		{ "=?utf-8?q?a?= =?utf-8?q?b?=", "ab" },
+		{ "=?utf-8?q?a?= b", "a b" },
+		/* ...nor before something that only starts like a word. */
+		{ "=?utf-8?q?a?= =?x", "a =?x" },
+		{ "=??q?a?= x", "=??q?a?= x" },			/* no charset */
+		{ "=?no-such-charset?q?a?=", "=?no-such-charset?q?a?=" },
+		{ "=?utf-8?x?a?=", "=?utf-8?x?a?=" },		/* no such encoding */
+		{ "plain", "plain" },
+	};
+	char out[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		queue_decode_2047(cases[i][0], out, sizeof out);
+		if (strcmp(out, cases[i][1]) != 0)
+			fail_msg("%s: got \"%s\", expected \"%s\"", cases[i][0], out, cases[i][1]);
+	}
+	queue_decode_2047("=?utf-8?q?abcdef?=", out, 4);
+	assert_string_equal(out, "abc");
 }
 
 int
@@ -268,6 +305,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_overlong_line_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vhosts, setup, teardown),
 		cmocka_unit_test(test_tally_order_and_growth),
+		cmocka_unit_test(test_rfc2047_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
