@@ -643,7 +643,8 @@ scan_queue(const struct scan_opts *o)
 		sc.log_read = each_record(o, join_one, &sc);
 	if (sc.log_read)
 		check_pending(&sc);
-	qsort(sc.unverified, sc.nunverified, sizeof *sc.unverified, ascending);
+	if (sc.nunverified > 1)
+		qsort(sc.unverified, sc.nunverified, sizeof *sc.unverified, ascending);
 	for (size_t i = 0; i < sc.ids.cap; i++) {
 		const struct tally_row *r = &sc.ids.rows[i];
 

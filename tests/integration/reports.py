@@ -55,7 +55,7 @@ def qwrap_ok(env, *args, **kw):
 
 
 def out_lines(data):
-    assert data == b"" or data.endswith(b"\n"), "output does not end in a newline"
+    assert data == b"" or data.endswith(b"\n"), "output does not end in a newline: %r" % data[-200:]
     return data.split(b"\n")[:-1]
 
 

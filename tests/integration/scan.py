@@ -34,6 +34,8 @@ EX_USAGE, EX_NOINPUT, EX_NOPERM = 64, 66, 77
 
 TESTS = []
 
+from reports import out_lines, qwrap  # noqa: E402  (the same ways to run qwrap)
+
 
 def test(fn):
     TESTS.append(fn)
@@ -41,18 +43,6 @@ def test(fn):
 
 
 # --- Running qwrap scan --------------------------------------------------------
-
-def qwrap(env, *args, stdin=None, as_user=False, timeout=120):
-    cmd = [os.path.join(env.sbin, "qwrap")] + [str(a) for a in args]
-    if as_user and env.is_root:
-        cmd = ["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups"] + cmd
-    return subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout)
-
-
-def out_lines(data):
-    assert data == b"" or data.endswith(b"\n"), "output does not end in a newline: %r" % data[-200:]
-    return data.split(b"\n")[:-1]
-
 
 def why(p):
     return "exit %d: %s" % (p.returncode, p.stderr.decode(errors="replace")[-800:])
