@@ -316,21 +316,36 @@ top_one(struct report *rp, const struct logrec *r, void *arg)
 	count(tp, key, 1, rec_long(r, "rcpt_count", 0));
 }
 
+/* JSON string of S to stdout: the record encoder's escaping, so \xNN for bad bytes. */
+void
+report_json_string(const char *s)
+{
+	char buf[256];
+	struct jbuf b;
+	size_t n = strlen(s);
+
+	putchar('"');
+	/* In pieces of up to 40 bytes (240 escaped), never cut before a continuation byte. */
+	while (n > 0) {
+		size_t take = n > 40 ? 40 : n;
+
+		while (take < n && take > 1 && ((unsigned char)s[take] & 0xc0) == 0x80)
+			take--;
+		jb_init(&b, buf, sizeof buf);
+		jb_str(&b, s, take, sizeof buf);
+		fwrite(b.p + 1, 1, b.len - 2, stdout);
+		s += take;
+		n -= take;
+	}
+	putchar('"');
+}
+
 static void
 json_row(const char *key, long messages, long recipients)
 {
-	static char out[6 * VAL_MAX + 64];
-	struct jbuf b;
-
-	jb_init(&b, out, sizeof out);
-	jb_raw(&b, "{\"key\":");
-	jb_cstr(&b, key, 6 * VAL_MAX);
-	jb_raw(&b, ",\"messages\":");
-	jb_long(&b, messages);
-	jb_raw(&b, ",\"recipients\":");
-	jb_long(&b, recipients);
-	jb_raw(&b, "}");
-	puts(out);
+	printf("{\"key\":");
+	report_json_string(key);
+	printf(",\"messages\":%ld,\"recipients\":%ld}\n", messages, recipients);
 }
 
 int

@@ -30,6 +30,9 @@ int report_tail(struct report *rp);
 /* 1 when BY names a key qwrap top knows. */
 int report_key_known(const char *by);
 
+/* S as a JSON string to stdout, escaped as the wrapper's records are (\xNN for bad bytes). */
+void report_json_string(const char *s);
+
 /* The user name of UID on this host, looked up once; "" when it has none. */
 const char *report_user(long uid);
 

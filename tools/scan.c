@@ -105,30 +105,6 @@ check_header(struct scan *sc, const struct qmsg *m)
 		sc->nomem = 1;
 }
 
-/* JSON string of S to stdout: the record encoder's escaping, so \xNN for bad bytes. */
-static void
-json_string(const char *s)
-{
-	char buf[256];
-	struct jbuf b;
-	size_t n = strlen(s);
-
-	putchar('"');
-	/* In pieces, each cut at a character boundary by the encoder itself. */
-	while (n > 0) {
-		size_t take = n > 40 ? 40 : n;
-
-		while (take < n && take > 1 && ((unsigned char)s[take] & 0xc0) == 0x80)
-			take--;
-		jb_init(&b, buf, sizeof buf);
-		jb_str(&b, s, take, sizeof buf);
-		fwrite(b.p + 1, 1, b.len - 2, stdout);
-		s += take;
-		n -= take;
-	}
-	putchar('"');
-}
-
 static void
 json_key(const char *k, int first)
 {
@@ -183,11 +159,11 @@ json_message(const struct qmsg *m, time_t now, int close)
 	int done;
 
 	printf("{\"id\":%lu", m->id);
-	json_key("path", 0), json_string(m->path);
+	json_key("path", 0), report_json_string(m->path);
 	printf(",\"preprocessed\":%s", m->preprocessed ? "true" : "false");
 	json_key("sender", 0);
 	if (m->has_envelope)
-		json_string(m->sender);
+		report_json_string(m->sender);
 	else
 		printf("null");
 	json_key("recipients", 0);
@@ -199,7 +175,7 @@ json_message(const struct qmsg *m, time_t now, int close)
 			if (c < 3 ? (int)ch != c : !done)
 				continue;
 			printf("%s", first ? "" : ",");
-			json_string(addr);
+			report_json_string(addr);
 			first = 0;
 		}
 		printf("]");
@@ -207,24 +183,24 @@ json_message(const struct qmsg *m, time_t now, int close)
 	printf("},\"recipient_count\":{\"local\":%ld,\"remote\":%ld,\"pending\":%ld,\"done\":%ld,"
 	    "\"total\":%ld}", m->nrcpt[0], m->nrcpt[1], m->nrcpt[2], m->ndone, total_rcpt(m));
 	printf(",\"uid\":%ld", m->uid);
-	json_key("user", 0), json_string(report_user(m->uid));
+	json_key("user", 0), report_json_string(report_user(m->uid));
 	json_key("invoked", 0);
 	if (m->invoked[0])
-		json_string(m->invoked);
+		report_json_string(m->invoked);
 	else
 		printf("null");
 	printf(",\"qmail_queue_pid\":%ld", m->qq_pid);
-	json_key("received_date", 0), json_string(m->received_date);
+	json_key("received_date", 0), report_json_string(m->received_date);
 	printf(",\"received_lines\":%ld", m->nreceived);
 	/* For network mail qmail-smtpd wrote the line; for local mail, maybe the sender. */
 	printf(",\"smtp_trusted\":%s", strcmp(m->invoked, "from network") == 0 ? "true" : "false");
 	json_key("smtp", 0);
 	if (m->smtp) {
 		printf("{");
-		json_key("remote_host", 1), json_string(m->smtp_host);
-		json_key("helo", 0), json_string(m->smtp_helo);
-		json_key("remote_info", 0), json_string(m->smtp_info);
-		json_key("remote_ip", 0), json_string(m->smtp_ip);
+		json_key("remote_host", 1), report_json_string(m->smtp_host);
+		json_key("helo", 0), report_json_string(m->smtp_helo);
+		json_key("remote_info", 0), report_json_string(m->smtp_info);
+		json_key("remote_ip", 0), report_json_string(m->smtp_ip);
 		printf("}");
 	} else {
 		printf("null");
@@ -232,26 +208,26 @@ json_message(const struct qmsg *m, time_t now, int close)
 	json_key("qwrap", 0);
 	if (m->qwrap) {
 		printf("{");
-		json_key("id", 1), json_string(m->qwrap_id);
+		json_key("id", 1), report_json_string(m->qwrap_id);
 		printf(",\"uid\":%ld", m->qwrap_uid);
-		json_key("cwd", 0), json_string(m->qwrap_cwd);
-		json_key("script", 0), json_string(m->qwrap_script);
+		json_key("cwd", 0), report_json_string(m->qwrap_cwd);
+		json_key("script", 0), report_json_string(m->qwrap_script);
 		printf("}");
 	} else {
 		printf("null");
 	}
 	queue_decode_2047(m->subject, subject, sizeof subject);
-	json_key("subject", 0), json_string(m->subject);
-	json_key("subject_decoded", 0), json_string(subject);
-	json_key("from", 0), json_string(m->from);
-	json_key("message_id", 0), json_string(m->message_id);
+	json_key("subject", 0), report_json_string(m->subject);
+	json_key("subject_decoded", 0), report_json_string(subject);
+	json_key("from", 0), report_json_string(m->from);
+	json_key("message_id", 0), report_json_string(m->message_id);
 	utc(m->queued, when, sizeof when);
 	printf(",\"size\":%lld", (long long)m->size);
-	json_key("queued", 0), json_string(when);
+	json_key("queued", 0), report_json_string(when);
 	printf(",\"age\":%lld", (long long)(now - m->queued));
 	json_key("unreadable", 0);
 	if (m->unreadable)
-		json_string(strerror(m->unreadable));
+		report_json_string(strerror(m->unreadable));
 	else
 		printf("null");
 	printf("%s", close ? "}" : "");
@@ -485,10 +461,10 @@ table(const struct scan_opts *o, struct tally *t, const char *name, const char *
 		}
 		if (o->json) {
 			printf("%s{", i ? "," : "");
-			json_key("key", 1), json_string(r->key);
+			json_key("key", 1), report_json_string(r->key);
 			if (uids) {
-				json_key("user", 0), json_string(user);
-				json_key("vhost", 0), json_string(site);
+				json_key("user", 0), report_json_string(user);
+				json_key("vhost", 0), report_json_string(site);
 			}
 			printf(",\"messages\":%ld,\"recipients\":%ld}", r->messages, r->recipients);
 			continue;
@@ -535,8 +511,8 @@ print_most(const struct scan_opts *o, const struct scan *sc)
 		for (long i = 0; i < sc->nmost; i++) {
 			printf("%s{\"id\":%lu,\"recipients\":%ld,\"uid\":%ld", i ? "," : "",
 			    sc->most[i].id, sc->most[i].rcpt, sc->most[i].uid);
-			json_key("sender", 0), json_string(sc->most[i].sender ? sc->most[i].sender : "");
-			json_key("subject", 0), json_string(sc->most[i].subject ?
+			json_key("sender", 0), report_json_string(sc->most[i].sender ? sc->most[i].sender : "");
+			json_key("subject", 0), report_json_string(sc->most[i].subject ?
 			    sc->most[i].subject : "");
 			printf("}");
 		}
@@ -615,7 +591,7 @@ scan_queue(const struct scan_opts *o)
 	capture_window(&sc, o);
 	if (o->json) {
 		printf("{\"type\":\"queue\",\"queue\":");
-		json_string(o->queue);
+		report_json_string(o->queue);
 		printf(",\"messages\":%ld,\"not_preprocessed\":%ld}\n", in_queue, todo);
 	}
 	while ((rc = queue_next(&q, &m, err)) == 1) {
@@ -714,7 +690,7 @@ print_received(const char *name, size_t nlen, const char *v, size_t vlen, void *
 	snprintf(value, sizeof value, "%.*s", (int)vlen, v);
 	if (c->o->json) {
 		printf("%s", c->n ? "," : "");
-		json_string(value);
+		report_json_string(value);
 	} else {
 		printf("  %d. ", c->n + 1);
 		report_field(value, 0, 1, 0);
