@@ -1188,7 +1188,10 @@ def session__for_3s__ends_by_itself_and_for_again_moves_the_end(env):
             with open("/proc/%d/cmdline" % first, "rb") as f:
                 return b"\0--at\0" in f.read()
         assert wait_for(exec_done, 5)
-        assert sorted(os.listdir("/proc/%d/fd" % first)) == ["0", "1", "2"]
+        # Just after its exec it may still be reading its config: wait for it to settle.
+        def only_stdio():
+            return sorted(os.listdir("/proc/%d/fd" % first)) == ["0", "1", "2"]
+        assert wait_for(only_stdio, 5), os.listdir("/proc/%d/fd" % first)
         assert os.readlink("/proc/%d/cwd" % first) == "/"
         st = sw.run("--status").stdout
         assert b"left)" in st and b"scheduled by timer %d" % first in st, st
