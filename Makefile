@@ -44,7 +44,7 @@ ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(HARDEN) $(CFLAGS) $(PATHS) -Icommon -Iwrapp
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c common/sha256.c \
-              common/state.c common/spool.c
+              common/state.c common/spool.c common/number.c
 WRAPPER_SRC = wrapper/sanitize.c wrapper/classify.c wrapper/caller.c \
               wrapper/message.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
               wrapper/ratelimit.c wrapper/hold.c wrapper/notify.c

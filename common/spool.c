@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "iofull.h"
+#include "number.h"
 #include "spool.h"
 
 static int
@@ -42,16 +43,6 @@ spool_env_write(int fd, const struct spool_env *e)
 	return 0;
 }
 
-static int
-number(const char *v, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(v, &end, 10);
-	return errno || end == v || *end != '\0' ? -1 : 0;
-}
-
 int
 spool_env_parse(char *text, size_t len, struct spool_env *e)
 {
@@ -79,12 +70,12 @@ spool_env_parse(char *text, size_t len, struct spool_env *e)
 				goto bad;
 			memcpy(e->id, v, strlen(v) + 1);
 			have |= 1;
-		} else if (strcmp(k, "ts") == 0 && number(v, &n) == 0)
+		} else if (strcmp(k, "ts") == 0 && number_parse(v, 10, &n) == 0)
 			e->ts = n;
 		/* A uid or gid of -1 would mean "unchanged" to setresuid: never root by accident. */
-		else if (strcmp(k, "uid") == 0 && number(v, &n) == 0 && n >= 0 && n < 0xffffffffLL)
+		else if (strcmp(k, "uid") == 0 && number_parse(v, 10, &n) == 0 && n >= 0 && n < 0xffffffffLL)
 			e->uid = (long)n, have |= 2;
-		else if (strcmp(k, "gid") == 0 && number(v, &n) == 0 && n >= 0 && n < 0xffffffffLL)
+		else if (strcmp(k, "gid") == 0 && number_parse(v, 10, &n) == 0 && n >= 0 && n < 0xffffffffLL)
 			e->gid = (long)n, have |= 4;
 		else if (strcmp(k, "cwd") == 0)
 			e->cwd = v;

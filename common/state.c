@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "iofull.h"
+#include "number.h"
 #include "state.h"
 
 static int
@@ -36,14 +37,11 @@ text(char *dst, size_t cap, const char *v)
 	return 0;
 }
 
+/* Every number of install.state is one of ours, and none is negative. */
 static int
 number(long long *dst, const char *v, int base)
 {
-	char *end;
-
-	errno = 0;
-	*dst = strtoll(v, &end, base);
-	return errno || end == v || *end != '\0' || *dst < 0 ? -1 : 0;
+	return number_parse(v, base, dst) < 0 || *dst < 0 ? -1 : 0;
 }
 
 /* One key=value; unknown keys are skipped, so later versions may add some. */

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "number.h"
 
 #define VAL_MAX LOG_VALUE_MAX
 
@@ -45,16 +46,6 @@ when(const char *arg, long long now_ms, long long *ms)
 	return log_parse_time(arg, strlen(arg), ms);
 }
 
-static int
-number(const char *arg, long *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtol(arg, &end, 10);
-	return arg[0] >= '0' && arg[0] <= '9' && *end == '\0' && errno == 0 ? 0 : -1;
-}
-
 int
 filter_option(struct filter *f, int opt, const char *arg, long long now_ms,
     char err[FILTER_ERR_MAX])
@@ -74,7 +65,7 @@ filter_option(struct filter *f, int opt, const char *arg, long long now_ms,
 		*(opt == OPT_SINCE ? &f->has_since : &f->has_until) = 1;
 		return 0;
 	case OPT_UID:
-		if (number(arg, &f->uid) < 0) {
+		if (number_count(arg, &f->uid) < 0) {
 			snprintf(err, FILTER_ERR_MAX, "--uid %s: not a number", arg);
 			return -1;
 		}
@@ -90,7 +81,7 @@ filter_option(struct filter *f, int opt, const char *arg, long long now_ms,
 		f->has_uid = 1;
 		return 0;
 	case OPT_RCPT_MIN:
-		if (number(arg, &f->rcpt_min) < 0) {
+		if (number_count(arg, &f->rcpt_min) < 0) {
 			snprintf(err, FILTER_ERR_MAX, "--rcpt-min %s: not a number", arg);
 			return -1;
 		}

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "held.h"
+#include "number.h"
 #include "paths.h"
 #include "report.h"
 #include "scan.h"
@@ -82,17 +83,6 @@ config(void)
 	return &c;
 }
 
-/* -n N: a count of rows, 0 for all. */
-static int
-rows(const char *arg, long *n)
-{
-	char *end;
-
-	errno = 0;
-	*n = strtol(arg, &end, 10);
-	return arg[0] >= '0' && arg[0] <= '9' && *end == '\0' && errno == 0 ? 0 : -1;
-}
-
 /* The log and the vhosts root from the config, unless the command line gives both. */
 static int
 report_config(struct report *rp, const char *vhosts_option)
@@ -148,7 +138,7 @@ report(int argc, char *argv[])
 		case 'b': rp.by = optarg; break;
 		case 'f': rp.follow = 1; break;
 		case 'n':
-			if (rows(optarg, &rp.rows) < 0) {
+			if (number_count(optarg, &rp.rows) < 0) {
 				fprintf(stderr, "qwrap %s: -n %s: not a number\n", cmd, optarg);
 				return EX_USAGE;
 			}
@@ -200,7 +190,7 @@ scan(int argc, char *argv[])
 		case 'j': o.json = 1; break;
 		case 'V': vhosts = optarg; break;
 		case 'n':
-			if (rows(optarg, &o.rows) < 0) {
+			if (number_count(optarg, &o.rows) < 0) {
 				fprintf(stderr, "qwrap scan: -n %s: not a number\n", optarg);
 				return EX_USAGE;
 			}

@@ -84,6 +84,15 @@ def timed(argv, shell=False):
     return dt, p.stdout
 
 
+def tools(tmp):
+    """qwrap built into BUILD, and tests/bench/rssprobe.c compiled into TMP: their paths."""
+    subprocess.run(["make", "-s", "BUILD=" + BUILD, BUILD + "/qwrap"], cwd=ROOT, check=True)
+    probe = os.path.join(tmp, "rssprobe")
+    subprocess.run(["cc", "-O2", "-o", probe, os.path.join(ROOT, "tests/bench/rssprobe.c")],
+                   check=True)
+    return os.path.join(ROOT, BUILD, "qwrap"), probe
+
+
 def peak_rss_kib(probe, tmp, argv):
     out = os.path.join(tmp, "probe.out")
     subprocess.run([probe, out] + argv, stdout=subprocess.DEVNULL, check=True)
@@ -100,13 +109,9 @@ def main():
     args = ap.parse_args()
     n = args.records or (200000 if args.quick else 1000000)
     rounds = 1 if args.quick else 3
-    subprocess.run(["make", "-s", "BUILD=" + BUILD, BUILD + "/qwrap"], cwd=ROOT, check=True)
-    qwrap = os.path.join(ROOT, BUILD, "qwrap")
     tmp = tempfile.mkdtemp(prefix="qwrap-report-bench.", dir="/tmp")
     try:
-        probe = os.path.join(tmp, "rssprobe")
-        subprocess.run(["cc", "-O2", "-o", probe, os.path.join(ROOT, "tests/bench/rssprobe.c")],
-                       check=True)
+        qwrap, probe = tools(tmp)
         log = os.path.join(tmp, "capture.log")
         say("bench: generating %d records" % n)
         generate(log, n)

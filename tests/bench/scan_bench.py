@@ -24,13 +24,9 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = "build-bench-report"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report_bench import BUILD, ROOT, peak_rss_kib, say, tools  # noqa: E402
 SPLIT = 23
-
-
-def say(*a):
-    print(*a, flush=True)
 
 
 def write(path, data):
@@ -90,13 +86,9 @@ def main():
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     n = 10000 if args.quick else 100000
-    subprocess.run(["make", "-s", "BUILD=" + BUILD, BUILD + "/qwrap"], cwd=ROOT, check=True)
-    qwrap = os.path.join(ROOT, BUILD, "qwrap")
     tmp = tempfile.mkdtemp(prefix="qwrap-scan-bench.", dir="/tmp")
     try:
-        probe = os.path.join(tmp, "rssprobe")
-        subprocess.run(["cc", "-O2", "-o", probe, os.path.join(ROOT, "tests/bench/rssprobe.c")],
-                       check=True)
+        qwrap, probe = tools(tmp)
         say("bench: generating a queue of %d messages" % n)
         big, small = os.path.join(tmp, "queue"), os.path.join(tmp, "queue-tenth")
         generate(big, n)
@@ -112,13 +104,8 @@ def main():
         summary = json.loads(p.stdout.splitlines()[-1])
         if summary["scanned"] != n or summary["not_preprocessed"] != n // 10:
             raise SystemExit("bench: qwrap scan read %d messages of %d" % (summary["scanned"], n))
-        rss = []
-        for q, count in ((small, n // 10), (big, n)):
-            out = os.path.join(tmp, "probe.out")
-            subprocess.run([probe, out, qwrap, "scan", "--queue", q], stdout=subprocess.DEVNULL,
-                           check=True)
-            with open(out) as f:
-                rss.append((count, int([l.split() for l in f if l.startswith("main ")][0][2])))
+        rss = [(count, peak_rss_kib(probe, tmp, [qwrap, "scan", "--queue", q]))
+               for q, count in ((small, n // 10), (big, n))]
         med = statistics.median(times)
         text = "\n".join([
             "%d messages (%d not yet preprocessed), 3 runs of `qwrap scan --json -n 0`:"

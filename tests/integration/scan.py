@@ -26,7 +26,26 @@ import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FIXTURE = os.path.join(REPO, "..", "shared", "fixtures", "qmail")
+
+
+def fixture_dir():
+    """../shared/fixtures/qmail beside the checkout, as CI has it; for a clone made
+    elsewhere (git clone . /tmp/x), beside the repository it was cloned from."""
+    tail = os.path.join("shared", "fixtures", "qmail")
+    here = os.path.join(REPO, "..", tail)
+    if os.path.isdir(here):
+        return here
+    p = subprocess.run(["git", "-C", REPO, "config", "--get", "remote.origin.url"],
+                       capture_output=True, text=True)
+    origin = p.stdout.strip()
+    if p.returncode == 0 and origin.startswith("/"):
+        there = os.path.join(origin, "..", tail)
+        if os.path.isdir(there):
+            return there
+    return here     # missing: the tests that need it say so by name
+
+
+FIXTURE = fixture_dir()
 USER = "qwraptest"
 SPLIT = 23
 TABLES = ("entered", "uid", "sender", "subject", "script", "rcpt_domain")
