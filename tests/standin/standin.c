@@ -1,5 +1,6 @@
 /* standin: a recording stand-in for qmail's /var/qmail/bin/sendmail. It parses options exactly like
- * qmail's sendmail and records argv, stdin and the process state it inherited for qwrap's tests. */
+ * qmail's sendmail and records argv, stdin and the process state it inherited for qwrap's tests.
+ * With -bs it speaks SMTP like qmail-smtpd and also records each message it accepts. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/auxv.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -556,6 +558,421 @@ static int copy_stdin(int out, unsigned long long *total)
 	}
 }
 
+/* ---- SMTP (-bs): a small qmail-smtpd ------------------------------------------------------ */
+
+/* qmail's sendmail -bs answers "451 qq waitpid surprise" after queueing when its caller left
+ * SIGCHLD ignored; main() captures the inherited disposition before anything can touch it. */
+static int sigchld_ignored;
+static unsigned long smtp_close_after; /* STANDIN_SMTP_CLOSE_AFTER; 0 = never */
+
+enum smtp_end { SMTP_DONE, SMTP_CUT, SMTP_READ_FAILED, SMTP_WRITE_FAILED };
+
+struct smtp {
+	int rec;			/* record directory, -1 in sink mode */
+	int tee;			/* the "stdin" record, -1 in sink mode */
+	unsigned long long *stdin_bytes;
+	size_t pos, len;		/* the unread part of iobuf */
+	int eof, read_failed, write_failed;
+	struct sb out;			/* replies not yet written */
+	struct sb line;			/* the current command line */
+	struct sb log;			/* smtp.json entries written so far */
+	int seenmail;
+	struct sb from, rcpts;		/* the transaction; rcpts as JSON strings joined by ',' */
+	unsigned long nrcpt, messages, commands;
+};
+
+static void sb_reset(struct sb *b)
+{
+	b->len = 0;
+	if (b->p)
+		b->p[0] = 0;
+}
+
+static void reply(struct smtp *s, const char *text)
+{
+	sb_puts(&s->out, text);
+}
+
+static int flush_replies(struct smtp *s)
+{
+	if (s->write_failed)
+		return -1;
+	if (s->out.len && write_all(1, s->out.p, s->out.len) < 0) {
+		s->write_failed = 1;
+		return -1;
+	}
+	sb_reset(&s->out);
+	return 0;
+}
+
+/* Refills iobuf, teeing every byte into the stdin record. Replies are flushed first: a
+ * pipelining client waits for them before it sends more, so holding them would deadlock.
+ * Returns 0 at EOF and after any I/O failure, which ends the session just the same. */
+static size_t fill(struct smtp *s)
+{
+	ssize_t r;
+
+	if (s->eof)
+		return 0;
+	if (flush_replies(s) < 0) {
+		s->eof = 1;
+		return 0;
+	}
+	for (;;) {
+		r = read(0, iobuf, sizeof iobuf);
+		if (r >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			wait_readable(0); /* a caller may hand us a non-blocking descriptor */
+			continue;
+		}
+		s->read_failed = 1;
+		s->eof = 1;
+		return 0;
+	}
+	if (r == 0) {
+		s->eof = 1;
+		return 0;
+	}
+	*s->stdin_bytes += (unsigned long long)r;
+	if (s->tee >= 0 && write_all(s->tee, iobuf, (size_t)r) < 0)
+		die_sys("unable to write stdin record");
+	s->pos = 0;
+	s->len = (size_t)r;
+	return (size_t)r;
+}
+
+/* One command line without its "\n" and one "\r", as qmail's commands.c reads it.
+ * Returns -1 at EOF; like qmail, an unterminated last line is ignored. */
+static int get_line(struct smtp *s)
+{
+	sb_reset(&s->line);
+	sb_add(&s->line, "", 0); /* never NULL, even for an empty line */
+	for (;;) {
+		const char *p, *nl;
+		size_t n;
+
+		if (s->pos == s->len && !fill(s))
+			return -1;
+		p = iobuf + s->pos;
+		nl = memchr(p, '\n', s->len - s->pos);
+		n = nl ? (size_t)(nl - p) : s->len - s->pos;
+		sb_add(&s->line, p, n);
+		s->pos += n + (nl != NULL);
+		if (nl)
+			break;
+	}
+	if (s->line.len && s->line.p[s->line.len - 1] == '\r')
+		s->line.p[--s->line.len] = 0;
+	return 0;
+}
+
+/* qmail-smtpd's addrparse: the address inside <...>, else the word after ':'; a source route
+ * is dropped, quotes and backslashes are removed, anything after the address is ignored. */
+static int addr_parse(const char *arg, struct sb *addr)
+{
+	char terminator = '>';
+	const char *lt = strchr(arg, '<');
+	int esc = 0, quoted = 0;
+
+	if (lt) {
+		arg = lt + 1;
+	} else {
+		terminator = ' ';
+		arg += strcspn(arg, ":");
+		if (*arg == ':')
+			++arg;
+		while (*arg == ' ')
+			++arg;
+	}
+	if (*arg == '@')
+		while (*arg)
+			if (*arg++ == ':')
+				break;
+	sb_reset(addr);
+	sb_add(addr, "", 0);
+	for (; *arg; ++arg) {
+		if (esc) {
+			sb_add(addr, arg, 1);
+			esc = 0;
+		} else if (*arg == terminator && !quoted) {
+			break;
+		} else if (*arg == '\\') {
+			esc = 1;
+		} else if (*arg == '"') {
+			quoted = !quoted;
+		} else {
+			sb_add(addr, arg, 1);
+		}
+	}
+	return addr->len + 1 > 900 ? -1 : 0; /* qmail counts the terminating NUL */
+}
+
+static void new_transaction(struct smtp *s, int seenmail)
+{
+	s->seenmail = seenmail;
+	sb_reset(&s->rcpts);
+	s->nrcpt = 0;
+}
+
+static void smtp_ehlo(struct smtp *s)
+{
+	const char *ext = getenv("STANDIN_SMTP_EXT");
+
+	reply(s, "250-standin\r\n250-PIPELINING\r\n");
+	/* extra keywords go before the last line so the reply stays one well-formed reply */
+	while (ext && *ext) {
+		size_t n;
+		ext += strspn(ext, " \t");
+		n = strcspn(ext, " \t");
+		if (n) {
+			reply(s, "250-");
+			sb_add(&s->out, ext, n);
+			reply(s, "\r\n");
+		}
+		ext += n;
+	}
+	reply(s, "250 8BITMIME\r\n");
+}
+
+static void smtp_mail(struct smtp *s, const char *arg)
+{
+	struct sb addr = { 0 };
+
+	/* a syntax error leaves a transaction in progress untouched, as in qmail */
+	if (addr_parse(arg, &addr) < 0) {
+		reply(s, "555 syntax error (#5.5.4)\r\n");
+		free(addr.p);
+		return;
+	}
+	free(s->from.p);
+	s->from = addr;
+	new_transaction(s, 1);
+	reply(s, "250 ok\r\n");
+}
+
+static void smtp_rcpt(struct smtp *s, const char *arg)
+{
+	struct sb addr = { 0 };
+
+	if (!s->seenmail) {
+		reply(s, "503 MAIL first (#5.5.1)\r\n");
+	} else if (addr_parse(arg, &addr) < 0) {
+		reply(s, "555 syntax error (#5.5.4)\r\n");
+	} else if (!strncmp(addr.p, "reject", 6)) {
+		/* the tests' way to get a recipient refused, as rcpthosts would */
+		reply(s, "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\r\n");
+	} else {
+		if (s->nrcpt++)
+			sb_add(&s->rcpts, ",", 1);
+		sb_json_str(&s->rcpts, addr.p);
+		reply(s, "250 ok\r\n");
+	}
+	free(addr.p);
+}
+
+/* The message goes to its file in BUFSIZE pieces, so memory does not grow with its size. */
+static char msgbuf[BUFSIZE];
+static size_t msglen;
+
+static void msg_flush(int fd)
+{
+	if (fd >= 0 && msglen && write_all(fd, msgbuf, msglen) < 0)
+		die_sys("unable to write message record");
+	msglen = 0;
+}
+
+static void msg_put(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t k = sizeof msgbuf - msglen;
+		if (k > n)
+			k = n;
+		memcpy(msgbuf + msglen, p, k);
+		msglen += k;
+		p += k;
+		n -= k;
+		if (msglen == sizeof msgbuf)
+			msg_flush(fd);
+	}
+}
+
+/* Message data up to a line that is just "." (CRLF or bare LF), with the leading dot of any
+ * other line removed; every other byte is kept. Returns -1 when input ends first. */
+static int read_data(struct smtp *s, int fd)
+{
+	enum { LINE_START, IN_LINE, DOT, DOT_CR } st = LINE_START;
+	char c;
+
+	for (;;) {
+		if (s->pos == s->len && !fill(s))
+			return -1;
+		if (st == IN_LINE) {
+			/* the bulk of a message: copy through to the end of the line at once */
+			const char *p = iobuf + s->pos;
+			const char *nl = memchr(p, '\n', s->len - s->pos);
+			size_t n = nl ? (size_t)(nl - p) + 1 : s->len - s->pos;
+			msg_put(fd, p, n);
+			s->pos += n;
+			if (nl)
+				st = LINE_START;
+			continue;
+		}
+		c = iobuf[s->pos++];
+		switch (st) {
+		case LINE_START:
+			if (c == '.') {
+				st = DOT;
+				continue;
+			}
+			break;
+		case DOT:
+			if (c == '\n')
+				return 0;
+			if (c == '\r') {
+				st = DOT_CR;
+				continue;
+			}
+			break;
+		case DOT_CR:
+			if (c == '\n')
+				return 0;
+			msg_put(fd, "\r", 1);
+			break;
+		case IN_LINE:
+			break;
+		}
+		msg_put(fd, &c, 1);
+		st = c == '\n' ? LINE_START : IN_LINE;
+	}
+}
+
+/* Returns -1 when input ended inside the message, which is then dropped as qmail drops it. */
+static int smtp_data(struct smtp *s)
+{
+	char name[32], text[64];
+	int fd = -1, n;
+
+	if (!s->seenmail) {
+		reply(s, "503 MAIL first (#5.5.1)\r\n");
+		return 0;
+	}
+	if (!s->nrcpt) {
+		reply(s, "503 RCPT first (#5.5.1)\r\n");
+		return 0;
+	}
+	s->seenmail = 0;
+	reply(s, "354 go ahead\r\n");
+	n = snprintf(name, sizeof name, "msg.%lu", s->messages + 1);
+	if (n < 0 || (size_t)n >= sizeof name)
+		die("snprintf failed");
+	if (s->rec >= 0)
+		fd = open_file(s->rec, name);
+	if (read_data(s, fd) < 0) {
+		msglen = 0;
+		if (fd >= 0 && (close(fd) < 0 || unlinkat(s->rec, name, 0) < 0))
+			die_sys(name);
+		return -1;
+	}
+	msg_flush(fd);
+	if (fd >= 0 && close(fd) < 0)
+		die_sys(name);
+	++s->messages;
+
+	/* the reply comes after the message is stored: with SIGCHLD ignored qmail has queued it */
+	if (sigchld_ignored)
+		n = snprintf(text, sizeof text, "451 qq waitpid surprise (#4.3.0)");
+	else
+		n = snprintf(text, sizeof text, "250 ok 1700000000 qp %lu", s->messages);
+	if (n < 0 || (size_t)n >= sizeof text)
+		die("snprintf failed");
+	sb_puts(&s->log, s->log.len ? ",\n{\"from\":" : "{\"from\":");
+	sb_json_str(&s->log, s->from.p ? s->from.p : "");
+	sb_puts(&s->log, ",\"rcpt\":[");
+	sb_puts(&s->log, s->rcpts.p ? s->rcpts.p : "");
+	sb_puts(&s->log, "],\"reply\":");
+	sb_json_str(&s->log, text);
+	sb_puts(&s->log, "}");
+	reply(s, text);
+	reply(s, "\r\n");
+	new_transaction(s, 0);
+	return 0;
+}
+
+/* Runs the dialogue on stdin/stdout; with rec >= 0 it stores msg.N and smtp.json there. */
+static enum smtp_end smtp_session(int rec, int tee, unsigned long long *stdin_bytes)
+{
+	struct smtp s = { .rec = rec, .tee = tee, .stdin_bytes = stdin_bytes };
+	enum smtp_end end = SMTP_DONE;
+
+	reply(&s, "220 standin ESMTP\r\n");
+	while (get_line(&s) == 0) {
+		char *verb = s.line.p, *arg = verb + strcspn(verb, " ");
+
+		/* the verb is everything up to the first space, as in qmail's commands.c */
+		if (*arg) {
+			*arg++ = 0;
+			while (*arg == ' ')
+				++arg;
+		}
+		if (smtp_close_after && ++s.commands == smtp_close_after) {
+			reply(&s, "421 standin closing connection\r\n");
+			break;
+		}
+		if (!strcasecmp(verb, "helo")) {
+			new_transaction(&s, 0);
+			reply(&s, "250 standin\r\n");
+		} else if (!strcasecmp(verb, "ehlo")) {
+			new_transaction(&s, 0);
+			smtp_ehlo(&s);
+		} else if (!strcasecmp(verb, "mail")) {
+			smtp_mail(&s, arg);
+		} else if (!strcasecmp(verb, "rcpt")) {
+			smtp_rcpt(&s, arg);
+		} else if (!strcasecmp(verb, "data")) {
+			if (smtp_data(&s) < 0) {
+				end = SMTP_CUT;
+				break;
+			}
+		} else if (!strcasecmp(verb, "rset")) {
+			new_transaction(&s, 0);
+			reply(&s, "250 flushed\r\n");
+		} else if (!strcasecmp(verb, "noop")) {
+			reply(&s, "250 ok\r\n");
+		} else if (!strcasecmp(verb, "vrfy")) {
+			reply(&s, "252 send some mail, i'll try my best\r\n");
+		} else if (!strcasecmp(verb, "quit")) {
+			reply(&s, "221 standin\r\n");
+			break;
+		} else {
+			reply(&s, "502 unimplemented (#5.5.1)\r\n");
+		}
+	}
+	(void)flush_replies(&s);
+	if (s.read_failed)
+		end = SMTP_READ_FAILED;
+	else if (s.write_failed)
+		end = SMTP_WRITE_FAILED;
+
+	if (rec >= 0) {
+		struct sb j = { 0 };
+		sb_puts(&j, "[");
+		if (s.log.len)
+			sb_add(&j, s.log.p, s.log.len);
+		sb_puts(&j, "]\n");
+		write_file(rec, "smtp.json", j.p, j.len);
+		free(j.p);
+	}
+	free(s.out.p);
+	free(s.line.p);
+	free(s.log.p);
+	free(s.from.p);
+	free(s.rcpts.p);
+	return end;
+}
+
 static long long rlim_json(int res)
 {
 	struct rlimit rl;
@@ -777,10 +1194,16 @@ static int qmail_model(char **argv, const char *dir)
 int main(int argc, char **argv)
 {
 	const char *v;
-	int sink, dirfd = -1, exit_code = -1, exit_sig = 0, i;
+	int sink, dirfd = -1, exit_code = -1, exit_sig = 0, exit_set, i;
 	unsigned long sleep_for = 0, u;
 	unsigned long long stdin_bytes = 0;
 	enum mode mode;
+	struct sigaction old;
+
+	/* first of all: nothing below may change the disposition before it is seen */
+	if (sigaction(SIGCHLD, NULL, &old) < 0)
+		die_sys("sigaction");
+	sigchld_ignored = !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN;
 
 	if ((v = getenv("STANDIN_QUEUE")) != NULL && *v)
 		return qmail_model(argv, v);
@@ -793,7 +1216,8 @@ int main(int argc, char **argv)
 	}
 
 	v = getenv("STANDIN_EXIT");
-	if (v && *v) {
+	exit_set = v && *v;
+	if (exit_set) {
 		if (!strncmp(v, "sig:", 4)) {
 			if (parse_uint(v + 4, (unsigned long)SIGRTMAX, &u) < 0 || u == 0)
 				die("STANDIN_EXIT: bad signal number");
@@ -807,6 +1231,9 @@ int main(int argc, char **argv)
 	v = getenv("STANDIN_SLEEP_MS");
 	if (v && *v && parse_uint(v, 86400000UL, &sleep_for) < 0)
 		die("STANDIN_SLEEP_MS must be a number of milliseconds");
+	v = getenv("STANDIN_SMTP_CLOSE_AFTER");
+	if (v && *v && (parse_uint(v, ULONG_MAX, &smtp_close_after) < 0 || !smtp_close_after))
+		die("STANDIN_SMTP_CLOSE_AFTER must be a number of commands, 1 or more");
 
 	v = getenv("STANDIN_DIR");
 	if (!sink && (!v || !*v))
@@ -836,21 +1263,25 @@ int main(int argc, char **argv)
 				io_failed = 1;
 			}
 			break;
-		case MODE_SMTP: {
-			static const char hello[] = "220 standin ESMTP\r\n";
-			static const char bye[] = "221 standin closing\r\n";
-			if (write_all(1, hello, sizeof hello - 1) < 0) {
-				err_puts("standin: unable to write to stdout\n");
-				io_failed = 1;
-			} else if (copy_stdin(out, &stdin_bytes) < 0) {
+		case MODE_SMTP:
+			switch (smtp_session(dirfd, out, &stdin_bytes)) {
+			case SMTP_DONE:
+				break;
+			case SMTP_CUT:
+				/* qmail-smtpd gives up too; the client never saw the message accepted */
+				if (!exit_set)
+					exit_code = 111;
+				break;
+			case SMTP_READ_FAILED:
 				err_puts("standin: unable to read stdin\n");
 				io_failed = 1;
-			} else if (write_all(1, bye, sizeof bye - 1) < 0) {
+				break;
+			case SMTP_WRITE_FAILED:
 				err_puts("standin: unable to write to stdout\n");
 				io_failed = 1;
+				break;
 			}
 			break;
-		}
 		case MODE_QUEUE: {
 			static const char list[] = "standin: queue listing\n";
 			if (write_all(1, list, sizeof list - 1) < 0) {
