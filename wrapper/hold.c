@@ -46,49 +46,11 @@ write_tmp(const char *tmp, int (*fill)(int fd, const void *arg, char err[SPOOL_E
 	return 0;
 }
 
-struct msgarg {
-	const char *hdr;
-	size_t hdrlen;
-	const struct message *m;
-	const struct msgfields *f;
-	const char *ourname;
-	long long room;		/* the cap: what is already held is checked at the commit */
-	long long total;	/* bytes written */
-};
-
 static int
 full(char err[SPOOL_ERR_MAX])
 {
 	snprintf(err, SPOOL_ERR_MAX, "the hold spool is full (spool_max_mb)");
 	return -1;
-}
-
-static int
-fill_message(int fd, const void *arg, char err[SPOOL_ERR_MAX])
-{
-	static char buf[COPY_CHUNK];
-	struct msgarg *a = (struct msgarg *)arg;
-	ssize_t n;
-
-	a->total = (long long)(a->hdrlen + message_written_size(a->m, a->f));
-	if (a->total > a->room)
-		return full(err);
-	if (write_full(fd, a->hdr, a->hdrlen) < 0 || message_write(fd, a->m, a->f, a->ourname) < 0)
-		return -1;
-	/* The rest of stdin, a buffer at a time. */
-	while (!a->m->eof && (n = read(0, buf, sizeof buf)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, SPOOL_ERR_MAX, "cannot read the message: %s", strerror(errno));
-			return -1;
-		}
-		if ((a->total += n) > a->room)
-			return full(err);
-		if (write_full(fd, buf, (size_t)n) < 0)
-			return -1;
-	}
-	return 0;
 }
 
 static int
@@ -139,16 +101,14 @@ out:
 }
 
 int
-hold_message(const char *dir, long max_mb, const char *hdr, size_t hdrlen,
-    const struct message *m, const struct msgfields *f, const char *ourname,
-    const struct spool_env *env, char err[SPOOL_ERR_MAX])
+hold_open(struct hold *h, const char *dir, long max_mb, const struct spool_env *env,
+    char err[SPOOL_ERR_MAX])
 {
-	char msg[PATH_MAX], msgtmp[PATH_MAX], envp[PATH_MAX], envtmp[PATH_MAX];
-	long long cap = (long long)max_mb * 1024 * 1024;
-	struct msgarg a = { hdr, hdrlen, m, f, ourname, cap, 0 };
 	size_t args = 0;
 
 	err[0] = '\0';
+	*h = (struct hold){ .dir = dir, .env = env, .fd = -1,
+	    .room = (long long)max_mb * 1024 * 1024 };
 	/* What qwrap release could not read back is not held: the caller is told instead. */
 	for (int i = 0; i < env->argc && args <= SPOOL_ENV_MAX / 2; i++)
 		args += strlen(env->argv[i]) + sizeof "argv=";
@@ -156,18 +116,101 @@ hold_message(const char *dir, long max_mb, const char *hdr, size_t hdrlen,
 		snprintf(err, SPOOL_ERR_MAX, "arguments too many or too long to hold");
 		return -1;
 	}
-	if (snprintf(msg, sizeof msg, "%s/%s.msg", dir, env->id) >= (int)sizeof msg ||
-	    snprintf(envp, sizeof envp, "%s/%s.env", dir, env->id) >= (int)sizeof envp ||
-	    snprintf(msgtmp, sizeof msgtmp, "%s.tmp", msg) >= (int)sizeof msgtmp ||
-	    snprintf(envtmp, sizeof envtmp, "%s.tmp", envp) >= (int)sizeof envtmp) {
+	if (snprintf(h->msg, sizeof h->msg, "%s/%s.msg", dir, env->id) >= (int)sizeof h->msg ||
+	    snprintf(h->env_path, sizeof h->env_path, "%s/%s.env", dir, env->id) >=
+	    (int)sizeof h->env_path ||
+	    snprintf(h->msgtmp, sizeof h->msgtmp, "%s.tmp", h->msg) >= (int)sizeof h->msgtmp ||
+	    snprintf(h->envtmp, sizeof h->envtmp, "%s.tmp", h->env_path) >= (int)sizeof h->envtmp) {
 		snprintf(err, SPOOL_ERR_MAX, "spool path too long: %s", dir);
 		return -1;
 	}
-	if (write_tmp(msgtmp, fill_message, &a, err) < 0)
+	unlink(h->msgtmp);
+	h->fd = open(h->msgtmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (h->fd < 0)
+		return fail(err, "cannot create", h->msgtmp);
+	return 0;
+}
+
+int
+hold_write(struct hold *h, const void *p, size_t n, char err[SPOOL_ERR_MAX])
+{
+	if ((h->total += (long long)n) > h->room)
+		return full(err);
+	if (write_full(h->fd, p, n) < 0)
+		return fail(err, "cannot write", h->msgtmp);
+	return 0;
+}
+
+void
+hold_abort(struct hold *h)
+{
+	if (h->fd >= 0) {
+		close(h->fd);
+		unlink(h->msgtmp);
+	}
+	h->fd = -1;
+}
+
+int
+hold_commit(struct hold *h, char err[SPOOL_ERR_MAX])
+{
+	int fd = h->fd;
+
+	h->fd = -1;
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		fail(err, "cannot write", h->msgtmp);
+		close(fd);
+		unlink(h->msgtmp);
 		return -1;
-	if (commit(dir, cap, a.total, msgtmp, msg, envtmp, envp, env, err) < 0) {
-		unlink(msgtmp);
+	}
+	if (commit(h->dir, h->room, h->total, h->msgtmp, h->msg, h->envtmp, h->env_path, h->env,
+	    err) < 0) {
+		unlink(h->msgtmp);
 		return -1;
 	}
 	return 0;
+}
+
+struct sink {
+	struct hold *h;
+	char *err;
+};
+
+static int
+to_hold(void *arg, const void *p, size_t n)
+{
+	struct sink *s = arg;
+
+	return hold_write(s->h, p, n, s->err);
+}
+
+int
+hold_message(const char *dir, long max_mb, const char *hdr, size_t hdrlen,
+    const struct message *m, const struct msgfields *f, const char *ourname,
+    const struct spool_env *env, char err[SPOOL_ERR_MAX])
+{
+	static char buf[COPY_CHUNK];
+	struct hold h;
+	struct sink s = { &h, err };
+	ssize_t n;
+
+	if (hold_open(&h, dir, max_mb, env, err) < 0)
+		return -1;
+	if (hold_write(&h, hdr, hdrlen, err) < 0 || message_write_to(to_hold, &s, m, f, ourname) < 0)
+		goto fail;
+	/* The rest of stdin, a buffer at a time. */
+	while (!m->eof && (n = read(0, buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, SPOOL_ERR_MAX, "cannot read the message: %s", strerror(errno));
+			goto fail;
+		}
+		if (hold_write(&h, buf, (size_t)n, err) < 0)
+			goto fail;
+	}
+	return hold_commit(&h, err);
+fail:
+	hold_abort(&h);
+	return -1;
 }

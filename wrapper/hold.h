@@ -9,6 +9,27 @@
 #include "message.h"
 #include "spool.h"
 
+/* A message being held: ID.msg.tmp, open, then committed or removed. */
+struct hold {
+	char msg[PATH_MAX], msgtmp[PATH_MAX], env_path[PATH_MAX], envtmp[PATH_MAX];
+	const char *dir;
+	const struct spool_env *env;
+	int fd;
+	long long room, total;	/* the cap, and bytes written */
+};
+
+/*
+ * Starts holding the message ENV describes in DIR, whose held mail may not
+ * pass MAX_MB MiB.  Then hold_write the message's bytes, and hold_commit it
+ * or hold_abort.  0, or -1 with ERR set and nothing left in the spool (on
+ * every failure, hold_write and hold_commit included).
+ */
+int hold_open(struct hold *h, const char *dir, long max_mb, const struct spool_env *env,
+    char err[SPOOL_ERR_MAX]);
+int hold_write(struct hold *h, const void *p, size_t n, char err[SPOOL_ERR_MAX]);
+int hold_commit(struct hold *h, char err[SPOOL_ERR_MAX]);
+void hold_abort(struct hold *h);
+
 /*
  * Writes HDR, then M as message_write writes it, then the rest of fd 0, to
  * DIR/ID.msg, and ENV to DIR/ID.env, unless the spool would then hold more

@@ -328,25 +328,38 @@ message_written_size(const struct message *m, const struct msgfields *f)
 }
 
 int
-message_write(int fd, const struct message *m, const struct msgfields *f,
-    const char *ourname)
+message_write_to(message_out out, void *arg, const struct message *m,
+    const struct msgfields *f, const char *ourname)
 {
 	struct field fl;
 	size_t pos = 0, done = 0;
 	int cut = 0;
 
-	if (f->lead_fold && write_full(fd, MSG_FOLD_GUARD, sizeof MSG_FOLD_GUARD - 1) < 0)
+	if (f->lead_fold && out(arg, MSG_FOLD_GUARD, sizeof MSG_FOLD_GUARD - 1) < 0)
 		return -1;
 	/* Nothing named like ours (the usual case): no second walk of the header. */
 	if (f->nforged == f->lead_fold)
-		return write_full(fd, m->buf, m->len);
+		return out(arg, m->buf, m->len);
 	while (pos < f->header_end && next_field(m->buf, f->header_end, 1, &pos, &fl, &cut)) {
 		if (!named(&fl, ourname))
 			continue;
-		if (write_full(fd, m->buf + done, (size_t)(fl.name - m->buf) - done) < 0 ||
-		    write_full(fd, MSG_FORGED_PREFIX, sizeof MSG_FORGED_PREFIX - 1) < 0)
+		if (out(arg, m->buf + done, (size_t)(fl.name - m->buf) - done) < 0 ||
+		    out(arg, MSG_FORGED_PREFIX, sizeof MSG_FORGED_PREFIX - 1) < 0)
 			return -1;
 		done = (size_t)(fl.name - m->buf);
 	}
-	return write_full(fd, m->buf + done, m->len - done);
+	return out(arg, m->buf + done, m->len - done);
+}
+
+static int
+to_fd(void *arg, const void *p, size_t n)
+{
+	return write_full(*(int *)arg, p, n);
+}
+
+int
+message_write(int fd, const struct message *m, const struct msgfields *f,
+    const char *ourname)
+{
+	return message_write_to(to_fd, &fd, m, f, ourname);
 }

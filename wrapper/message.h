@@ -61,6 +61,13 @@ void message_parse(const struct message *m, int headers_rcpt, char *const argv[]
 int message_write(int fd, const struct message *m, const struct msgfields *f,
     const char *ourname);
 
+/* Where message_write_to writes: 0, or -1 on failure. */
+typedef int (*message_out)(void *arg, const void *p, size_t n);
+
+/* message_write, through OUT. */
+int message_write_to(message_out out, void *arg, const struct message *m,
+    const struct msgfields *f, const char *ourname);
+
 /* Bytes message_write will write. */
 size_t message_written_size(const struct message *m, const struct msgfields *f);
 
