@@ -47,12 +47,13 @@ COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c comm
               common/state.c common/spool.c common/number.c
 WRAPPER_SRC = wrapper/sanitize.c wrapper/classify.c wrapper/caller.c \
               wrapper/message.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
-              wrapper/ratelimit.c wrapper/hold.c wrapper/notify.c
+              wrapper/ratelimit.c wrapper/hold.c wrapper/notify.c wrapper/smtp.c \
+              wrapper/relay.c
 COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 
 PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap $(BUILD)/qwrap-install
-UNITS    = classify json record idheader message caller config logfile state ratelimit \
+UNITS    = classify json record idheader message caller config logfile state ratelimit smtp \
            logread
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
 HELPERS  = $(BUILD)/standin $(BUILD)/launch

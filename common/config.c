@@ -47,6 +47,7 @@ conf_defaults(struct conf *c)
 	c->spool_max_mb = 1024;
 	c->vhosts_root[0] = '\0';
 	c->on_error = ON_ERROR_DELIVER;
+	c->smtp_mode = SMTP_MODE_RELAY;
 	c->limits[0] = (struct conf_limit){ LIMIT_PER_UID, 200, 3600,
 	    LIMIT_COUNT_MESSAGES, LIMIT_HOLD, 0 };
 	c->nlimits = 1;
@@ -383,6 +384,7 @@ static void
 load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 {
 	static const char *const on_errors[] = { "deliver", "tempfail", NULL };
+	static const char *const smtp_modes[] = { "relay", "passthrough", NULL };
 	int v;
 
 	for (int i = 0; i < config_setting_length(root); i++) {
@@ -422,12 +424,15 @@ load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 		else if (strcmp(k, "on_error") == 0) {
 			if ((v = enum_of(x, s, on_errors, "\"deliver\" or \"tempfail\"")) >= 0)
 				c->on_error = (enum conf_on_error)v;
+		} else if (strcmp(k, "smtp_mode") == 0) {
+			if ((v = enum_of(x, s, smtp_modes, "\"relay\" or \"passthrough\"")) >= 0)
+				c->smtp_mode = (enum conf_smtp_mode)v;
 		} else if (strcmp(k, "limits") == 0)
 			load_limits(x, s, c);
 		else if (strcmp(k, "exempt_uids") == 0)
 			load_exempt(x, s, c);
 		else
-			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, spool_max_mb, on_error, limits, exempt_uids, notify, vhosts_root)", k);
+			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, spool_max_mb, on_error, smtp_mode, limits, exempt_uids, notify, vhosts_root)", k);
 	}
 }
 

@@ -20,6 +20,9 @@
 
 enum conf_on_error { ON_ERROR_DELIVER, ON_ERROR_TEMPFAIL };
 
+/* sendmail -bs: relayed with a record, header and limits per message, or passed through. */
+enum conf_smtp_mode { SMTP_MODE_RELAY, SMTP_MODE_PASSTHROUGH };
+
 /* The fields the identification header may carry, in the order listed. */
 enum conf_field { FIELD_ID, FIELD_UID, FIELD_GID, FIELD_PID, FIELD_CWD, FIELD_SCRIPT };
 
@@ -48,6 +51,7 @@ struct conf {
 	long spool_max_mb;	/* held mail beyond this falls back to reject */
 	char notify[CONF_NOTIFY_MAX + 1];	/* mailed when a limit first fires; "" for nobody */
 	enum conf_on_error on_error;
+	enum conf_smtp_mode smtp_mode;
 	char vhosts_root[PATH_MAX];	/* for qwrap's reports, when Plesk's psa.conf does not say */
 	struct conf_limit limits[CONF_MAX_LIMITS];
 	int nlimits;

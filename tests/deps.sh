@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="gcc libc6-dev make procps libconfig-dev libcmocka-dev php-cli php-cgi python3
 clang libclang-rt-14-dev libjson-c-dev zlib1g-dev gzip jq util-linux passwd e2fsprogs strace logrotate
-postfix at"
+postfix at swaks php-symfony-mailer libphp-phpmailer"
 
 missing=
 for p in $PACKAGES; do

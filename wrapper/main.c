@@ -10,7 +10,7 @@
  * limits are configured, for the limit state and the hold spool.  Before
  * anything the caller wrote (stdin, /proc, the environment) is looked at, it
  * is dropped for good, or with limits lowered to the saved gid: effective
- * again only inside apply_limits, whose file names are hashes and whose
+ * again only inside check_limits and the hold, whose file names are hashes and whose
  * writes are the message as read.  It is dropped for good before the real
  * sendmail or any helper process runs.
  */
@@ -23,6 +23,7 @@
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <sysexits.h>
 #include <time.h>
@@ -39,6 +40,7 @@
 #include "notify.h"
 #include "ratelimit.h"
 #include "paths.h"
+#include "relay.h"
 #include "record.h"
 #include "sanitize.h"
 #include "state.h"
@@ -53,6 +55,11 @@ static char problems[PROBLEMS_MAX];	/* what went wrong, for the record and the r
 static char id[RECORD_ID_LEN];		/* of the record and the header */
 static struct timespec now;
 static const char *host = "?";	/* the node name, for the record and the notice */
+static int logfd = -1;			/* the capture log, opened with the group */
+static int limits_on;			/* limits apply to this caller */
+static gid_t kept;			/* the group, kept as the saved gid while limits_on */
+static char **args;			/* of this run, for records and held mail */
+static int nargs;
 
 static void
 problem(const char *what)
@@ -101,28 +108,32 @@ exempt(long uid)
 	return 0;
 }
 
+/* The group back to the saved gid only, after the limits or the spool needed it. */
+static void
+lower_group(void)
+{
+	if (getegid() != getgid() && sanitize_lower_group(&kept) < 0)
+		die(EX_TEMPFAIL, "cannot lower the qwrap group");
+}
+
 /*
- * The limits, with the group back only for them: count the message, or
- * hold it whole in the spool, or reject it.  A hold that fails is a reject:
- * the caller is told, and nothing is queued.
+ * The limits, with the group back for them (the caller lowers or drops it
+ * again): count a message of RCPT recipients, or say it is to be held or
+ * refused.
  */
 static enum limit_outcome
-apply_limits(gid_t kept, int headers_rcpt, char *argv[], int argc, const char *hdr,
-    size_t hdrlen)
+check_limits(long rcpt)
 {
 	const char *script = caller.script[0] ? caller.script : NULL;
 	long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	enum limit_outcome out = LIMIT_DELIVER;
-	char err[SPOOL_ERR_MAX], rule[16];
 	const struct conf_limit *l;
 
+	verdict.rule = -1;
+	verdict.warn = 0;
 	if (sanitize_raise_group(kept) < 0) {
 		problem("cannot take the group back for the limits; none applied");
 		return LIMIT_DELIVER;
 	}
-	/* Recipients past the buffer cannot be counted: such a message counts as too many. */
-	long rcpt = fields.header_cut && headers_rcpt ? LONG_MAX / 2 : fields.rcpt_count;
-
 	if (ratelimit_check(conf.state_dir, &conf, caller.uid, script, caller.cwd, rcpt, now_ms,
 	    &verdict) < 0 || verdict.error[0])
 		problem(verdict.error);
@@ -132,28 +143,25 @@ apply_limits(gid_t kept, int headers_rcpt, char *argv[], int argc, const char *h
 	fired = (struct rec_limit){ verdict.rule + 1, conf_limit_pers[l->per],
 	    conf_limit_counts[l->count], conf_limit_actions[l->action], verdict.key, verdict.count,
 	    l->max, l->window };
-	snprintf(rule, sizeof rule, "%d", verdict.rule + 1);
-	if (verdict.action == LIMIT_HOLD) {
-		struct spool_env env = { .ts = now.tv_sec, .uid = caller.uid, .gid = caller.gid,
-		    .cwd = caller.cwd, .script = script, .script_from = caller.script_from,
-		    .rule = rule, .key = verdict.key,
-		    .argv = argv, .argc = argc };
-
-		memcpy(env.id, id, sizeof env.id);
-		out = LIMIT_HELD;
-		if (hold_message(conf.spool_dir, conf.spool_max_mb, hdr, hdrlen, &msg, &fields,
-		    conf.header_name, &env, err) < 0) {
-			problem(err);
-			out = LIMIT_REJECTED;
-		}
-	} else if (verdict.action == LIMIT_REJECT)
-		out = LIMIT_REJECTED;
 	/* Once per key and window, not once per message. */
 	if (verdict.warn)
 		syslog(LOG_MAIL | LOG_WARNING, "limit %d reached for %s: %ld %s in %lds (max %ld);"
 		    " action %s", verdict.rule + 1, verdict.key, verdict.count,
 		    conf_limit_counts[l->count], l->window, l->max, conf_limit_actions[l->action]);
-	return out;
+	return verdict.action == LIMIT_HOLD ? LIMIT_HELD : verdict.action == LIMIT_REJECT ?
+	    LIMIT_REJECTED : LIMIT_DELIVER;
+}
+
+/* The envelope of a held message: who sent it, the rule, and the argv to release it with. */
+static void
+spool_env_of(char *argv[], int argc, struct spool_env *env, char rule[16])
+{
+	snprintf(rule, 16, "%d", verdict.rule + 1);
+	*env = (struct spool_env){ .ts = now.tv_sec, .uid = caller.uid, .gid = caller.gid,
+	    .cwd = caller.cwd, .script = caller.script[0] ? caller.script : NULL,
+	    .script_from = caller.script_from, .rule = rule, .key = verdict.key,
+	    .argv = argv, .argc = argc };
+	memcpy(env->id, id, sizeof env->id);
 }
 
 /* The record of this run: kernel facts, the caller's claims, the message's fields. */
@@ -186,6 +194,178 @@ encode_record(const char *action, const struct invocation *inv, int with_rcpt,
 	return record_encode(&rec, line);
 }
 
+/* Holds the message whole in the spool, the group raised; -1, in problems, when it cannot. */
+static int
+hold(const char *hdr, size_t hdrlen)
+{
+	struct spool_env env;
+	char rule[16], err[SPOOL_ERR_MAX];
+
+	spool_env_of(args, nargs, &env, rule);
+	if (hold_message(conf.spool_dir, conf.spool_max_mb, hdr, hdrlen, &msg, &fields,
+	    conf.header_name, &env, err) < 0) {
+		problem(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the log: the record to syslog as asked, with what went wrong, and the limit's notice. */
+static void
+report(const char *line, size_t linelen)
+{
+	if (conf.log_syslog)
+		syslog(LOG_MAIL | LOG_INFO, "%.*s", (int)linelen - 1, line);
+	/* A record the log may not have kept goes to syslog with what went wrong. */
+	if (problems[0])
+		syslog(LOG_MAIL | LOG_WARNING, "%s; record: %.*s", problems, (int)linelen - 1, line);
+	if (verdict.warn && conf.notify[0] &&
+	    notify_limit(conf.sendmail, conf.notify, host, id, caller.uid, &verdict,
+	    &conf.limits[verdict.rule]) < 0)
+		syslog(LOG_MAIL | LOG_WARNING, "cannot send the limit notice to %s", conf.notify);
+}
+
+/*
+ * sendmail -bs, relayed: each message of the session gets what message
+ * mode gives one message.  These are the relay's hooks; the caller was
+ * identified once, and the problems of the session's start stay in every
+ * record, the message's own only in its own.
+ */
+static size_t session_problems;
+
+static enum relay_verdict
+smtp_begin(void *arg, const struct relay_txn *t, char *why, size_t whymax)
+{
+	enum limit_outcome out;
+
+	(void)arg;
+	clock_gettime(CLOCK_REALTIME, &now);
+	record_make_id(&now, id);
+	verdict.rule = -1;
+	verdict.warn = 0;
+	/* Under on_error = "tempfail" a capture that already failed refuses the message. */
+	if (problems[0] && conf.on_error == ON_ERROR_TEMPFAIL) {
+		snprintf(why, whymax, "capture failed and on_error is tempfail; try again later");
+		return RELAY_REJECT;
+	}
+	if (!limits_on || t->rcpt_count == 0)
+		return RELAY_DELIVER;
+	out = check_limits(t->rcpt_count);
+	lower_group();
+	if (out == LIMIT_REJECTED) {
+		snprintf(why, whymax, "limit %d reached (%s, %ld %s in %lds at most); try again later",
+		    fired.rule, verdict.key, fired.max, fired.count, fired.window);
+		return RELAY_REJECT;
+	}
+	return out == LIMIT_HELD ? RELAY_HOLD : RELAY_DELIVER;
+}
+
+static size_t
+smtp_header(void *arg, const char *eol, char *hdr)
+{
+	struct idvalues idv = { id, caller.uid, caller.gid, caller.pid, caller.cwd,
+	    caller.script[0] ? caller.script : NULL };
+
+	(void)arg;
+	return idheader_build(conf.header_name, conf.fields, conf.nfields, &idv, eol, hdr);
+}
+
+/* Held for qwrap release as a message-mode sendmail: -f SENDER -- RECIPIENTS. */
+static int
+smtp_hold_open(void *arg, const struct relay_txn *t, struct hold *hd, char *err)
+{
+	static char *argv[5 + MSG_RCPT_MAX], rule[16];
+	static struct spool_env env;
+	int n = 0, r;
+
+	(void)arg;
+	if (t->cut || t->nrcpt < t->rcpt_count) {
+		snprintf(err, SPOOL_ERR_MAX, "too many or too long recipients to hold whole");
+		return -1;
+	}
+	argv[n++] = args[0];
+	argv[n++] = "-f";
+	argv[n++] = (char *)t->sender;
+	argv[n++] = "--";
+	for (int i = 0; i < t->nrcpt; i++)
+		argv[n++] = t->rcpt[i];
+	argv[n] = NULL;
+	spool_env_of(argv, n, &env, rule);
+	if (sanitize_raise_group(kept) < 0) {
+		snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
+		return -1;
+	}
+	r = hold_open(hd, conf.spool_dir, conf.spool_max_mb, &env, err);
+	lower_group();
+	return r;
+}
+
+static int
+smtp_hold_commit(void *arg, struct hold *hd, char *err)
+{
+	int r;
+
+	(void)arg;
+	if (sanitize_raise_group(kept) < 0) {
+		hold_abort(hd);
+		snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
+		return -1;
+	}
+	r = hold_commit(hd, err);
+	lower_group();
+	return r;
+}
+
+static void
+smtp_end(void *arg, const struct relay_txn *t, const char *action, const char *what)
+{
+	struct invocation inv = { MODE_SMTP, 0, t->has_sender ? t->sender : NULL, nargs };
+	char line[RECORD_MAX + 1], err[LOGFILE_ERR_MAX];
+	size_t linelen;
+
+	(void)arg;
+	if (what != NULL)
+		problem(what);
+	linelen = encode_record(action, &inv, 1, args, nargs, line);
+	if (logfd >= 0 && logfile_append(logfd, conf.log_file, line, linelen, err) < 0) {
+		problem(err);
+		linelen = encode_record(action, &inv, 1, args, nargs, line);
+	}
+	report(line, linelen);
+	problems[session_problems] = '\0';
+	verdict.rule = -1;
+	verdict.warn = 0;
+}
+
+/* Relays the session and ends as the real sendmail did; returns only when it could not start. */
+static void
+smtp_session(char *envp[], const struct procstate *ps)
+{
+	static const struct relay_hooks hooks = { NULL, smtp_begin, smtp_header, smtp_hold_open,
+	    smtp_hold_commit, smtp_end };
+	char err[RELAY_ERR_MAX];
+	int status;
+
+	if (!limits_on && sanitize_drop_group() < 0)
+		die(EX_TEMPFAIL, "cannot drop the qwrap group");
+	session_problems = strlen(problems);
+	status = relay_run(conf.sendmail, args, envp, ps, conf.header_name, &msg, &fields, &hooks,
+	    err);
+	if (status < 0) {
+		/* Without the relay there are no limits: a caller short of processes is refused. */
+		if (limits_on)
+			die(EX_TEMPFAIL, err);
+		problem(err);
+		return;
+	}
+	closelog();
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : EX_TEMPFAIL);
+}
+
 int
 main(int argc, char *argv[], char *envp[])
 {
@@ -197,11 +377,10 @@ main(int argc, char *argv[], char *envp[])
 	char err[PATH_MAX + 128], target_err[DELIVER_ERR_MAX];
 	char line[RECORD_MAX + 1], hdr[IDHEADER_MAX];
 	size_t hdrlen = 0, linelen;
-	int logfd, capture, target_ok, feed_ok = 1, limits_on, refuse;
+	int capture, target_ok, feed_ok = 1, refuse;
 	enum limit_outcome limited = LIMIT_DELIVER;
 	struct stat self;
 	struct utsname uts;
-	gid_t kept = 0;
 
 	/* Open 0-2 first, so nothing we open later can land on stdio. */
 	if (sanitize_stdio() < 0)
@@ -251,14 +430,18 @@ main(int argc, char *argv[], char *envp[])
 	if ((logfd = logfile_open(conf.log_file, self.st_uid, err)) < 0)
 		problem(err);
 	verdict.rule = -1;
-	limits_on = conf.nlimits > 0;
-	if ((limits_on ? sanitize_lower_group(&kept) : sanitize_drop_group()) < 0)
+	if ((conf.nlimits > 0 ? sanitize_lower_group(&kept) : sanitize_drop_group()) < 0)
 		die(EX_TEMPFAIL, "cannot lower the qwrap group");
 
+	args = argv;
+	nargs = argc;
 	classify(argc, argv, &inv);
 	capture = inv.mode == MODE_MESSAGE;
 	caller_identify("/proc", (long)getuid(), (long)getgid(), (long)getpid(),
 	    (long)getppid(), envp, &caller);
+	limits_on = conf.nlimits > 0 && !exempt(caller.uid);
+	if (uname(&uts) == 0)
+		host = uts.nodename;
 
 	/* The real sendmail must be there before any of the message is read. */
 	target_ok = deliver_check_target(conf.sendmail, &self, target_err) == 0;
@@ -268,7 +451,7 @@ main(int argc, char *argv[], char *envp[])
 	}
 	if (capture && deliver_channel_open(&ch) < 0) {
 		/* Out of descriptors is the caller's doing: it must not get past the limits. */
-		if (limits_on && !exempt(caller.uid))
+		if (limits_on)
 			die(EX_TEMPFAIL, "cannot open a pipe; message not sent");
 		problem("cannot open a pipe: message delivered without the header");
 		capture = 0;
@@ -280,6 +463,8 @@ main(int argc, char *argv[], char *envp[])
 		    argc - inv.first_rcpt, conf.header_name, &fields);
 	}
 	caller_resolve_script("/proc", envp, fields.php_script.p, fields.php_script.n, &caller);
+	if (inv.mode == MODE_SMTP && conf.smtp_mode == SMTP_MODE_RELAY && target_ok)
+		smtp_session(envp, &ps);	/* returns only when it could not start: passed through */
 
 	/*
 	 * The message goes into the pipe before the record is written, so that
@@ -287,15 +472,18 @@ main(int argc, char *argv[], char *envp[])
 	 */
 	clock_gettime(CLOCK_REALTIME, &now);
 	record_make_id(&now, id);
-	if (uname(&uts) == 0)
-		host = uts.nodename;
 	if (capture) {
 		idv = (struct idvalues){ id, caller.uid, caller.gid, caller.pid, caller.cwd,
 		    caller.script[0] ? caller.script : NULL };
 		hdrlen = idheader_build(conf.header_name, conf.fields, conf.nfields, &idv,
 		    msg.crlf ? "\r\n" : "\n", hdr);
-		if (limits_on && !exempt(caller.uid))
-			limited = apply_limits(kept, inv.headers_rcpt, argv, argc, hdr, hdrlen);
+		if (limits_on) {
+			/* Recipients past the buffer cannot be counted: too many, then. */
+			limited = check_limits(fields.header_cut && inv.headers_rcpt ? LONG_MAX / 2 :
+			    fields.rcpt_count);
+			if (limited == LIMIT_HELD && hold(hdr, hdrlen) < 0)
+				limited = LIMIT_REJECTED;	/* the caller is told; nothing is queued */
+		}
 	}
 	if (sanitize_drop_group() < 0)
 		die(EX_TEMPFAIL, "cannot drop the qwrap group");
@@ -321,17 +509,7 @@ main(int argc, char *argv[], char *envp[])
 	}
 	if (logfd >= 0)
 		close(logfd);
-	if (conf.log_syslog)
-		syslog(LOG_MAIL | LOG_INFO, "%.*s", (int)linelen - 1, line);
-
-	/* A record the log may not have kept goes to syslog with what went wrong. */
-	if (problems[0])
-		syslog(LOG_MAIL | LOG_WARNING, "%s; record: %.*s", problems, (int)linelen - 1, line);
-	if (verdict.warn && conf.notify[0]) {
-		if (notify_limit(conf.sendmail, conf.notify, host, id, caller.uid, &verdict,
-		    &conf.limits[verdict.rule]) < 0)
-			syslog(LOG_MAIL | LOG_WARNING, "cannot send the limit notice to %s", conf.notify);
-	}
+	report(line, linelen);
 	if (limited == LIMIT_HELD) {
 		closelog();
 		_exit(0);

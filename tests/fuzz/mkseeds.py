@@ -134,3 +134,13 @@ put('config', 'bad-syntax', b'sendmail = "/x"\nlog = {\n')
 put('config', 'bad-name', b'header = { name = "X Bad:Name"; };\n')
 put('config', 'bad-types', b'log = { syslog = "yes"; };\nexempt_uids = [ -1 ];\nheader = { fields = [1]; };\n')
 put('config', 'keep-sendmail', b'sendmail = "/opt/real-sendmail";\non_error = "maybe";\n')
+
+# ---- smtp: selector byte (0 command, 1 reply, 2 data through the relay, 3 stuff round trip), size byte, input
+put('smtp', 'mail', b'\x00\x40MAIL FROM:<a@example.com> SIZE=100 BODY=8BITMIME\r\n')
+put('smtp', 'rcpt-bare', b'\x00\x08RCPT TO: bob@example.com\r\n')
+put('smtp', 'data-verb', b'\x00\x10data\t\r\n')
+put('smtp', 'ehlo', b'\x01\x00250-host\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 STARTTLS\r\n')
+put('smtp', 'ehlo-mid', b'\x01\x00250-host\r\n250-BINARYMIME\r\n250-SIZE 100\r\n250 8BITMIME\r\n')
+put('smtp', 'data-dots', b'\x02\x07Subject: x\r\n\r\n..a\r\n.\rb\r\n...\r\n.\r\nQUIT\r\n')
+put('smtp', 'data-lf', b'\x02\x03a\n.b\n.\nRSET\r\n')
+put('smtp', 'stuff', b'\x03\x00.\r\n..\r\n.x\n\r.\r\nend')
