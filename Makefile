@@ -134,6 +134,7 @@ bench: deps
 	@python3 tests/bench/bench.py
 	@python3 tests/bench/report_bench.py
 	@python3 tests/bench/scan_bench.py
+	@python3 tests/bench/smtp_bench.py
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

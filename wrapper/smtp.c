@@ -133,6 +133,22 @@ smtp_data_scan(enum smtp_data_state *st, const char *in, size_t n, char *out,
 		/* Room for the most one byte can give back: a held ".\r" and itself. */
 		if (out && outmax - *outlen < 3)
 			break;
+		/* Within a line only its end matters: up to it at memchr's pace. */
+		if (*st == DS_MID && c != '\n') {
+			size_t k = n - i;
+			const char *nl;
+
+			if (out && k > outmax - *outlen - 2)
+				k = outmax - *outlen - 2;
+			if ((nl = memchr(in + i, '\n', k)) != NULL)
+				k = (size_t)(nl - (in + i));
+			if (out) {
+				memcpy(out + *outlen, in + i, k);
+				*outlen += k;
+			}
+			i += k - 1;
+			continue;
+		}
 		switch (*st) {
 		case DS_LINE_START:
 			if (c == '.') {
