@@ -332,6 +332,10 @@ smtp_end(void *arg, const struct relay_txn *t, const char *action, const char *w
 		linelen = encode_record(action, &inv, 1, args, nargs, line);
 	}
 	report(line, linelen);
+	/* Standard error is not the dialogue: the caller's log hears of it, as in message mode. */
+	if (problems[0])
+		fprintf(stderr, "qwrap-sendmail: warning: %s%s\n", problems,
+		    strcmp(action, "deliver") == 0 ? "; message sent anyway" : "");
 	problems[session_problems] = '\0';
 	verdict.rule = -1;
 	verdict.warn = 0;

@@ -707,7 +707,7 @@ relay_run(const char *path, char *const argv[], char *const envp[],
 	/* What the server never answered. */
 	for (; r.qlen > 0; r.qlen--, r.qhead = (r.qhead + 1) % QUEUE_MAX) {
 		if (r.q[r.qhead].what == A_EOD)
-			end("deliver", "the MTA ended the session without answering the message");
+			end("deliver", "the session ended before the MTA answered the message");
 		else if (r.q[r.qhead].what == A_DATA && r.txn.rcpt_count > 0)
 			end("reject", "the MTA ended the session before the message");
 	}
