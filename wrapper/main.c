@@ -10,9 +10,9 @@
  * limits are configured, for the limit state and the hold spool.  Before
  * anything the caller wrote (stdin, /proc, the environment) is looked at, it
  * is dropped for good, or with limits lowered to the saved gid: effective
- * again only inside check_limits and the hold, whose file names are hashes and whose
- * writes are the message as read.  It is dropped for good before the real
- * sendmail or any helper process runs.
+ * again only for the limits and the hold, whose file names are hashes and
+ * whose writes are the message as read.  The real sendmail and any helper
+ * process get none of it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -128,8 +128,6 @@ check_limits(long rcpt)
 	long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	const struct conf_limit *l;
 
-	verdict.rule = -1;
-	verdict.warn = 0;
 	if (sanitize_raise_group(kept) < 0) {
 		problem("cannot take the group back for the limits; none applied");
 		return LIMIT_DELIVER;
@@ -231,56 +229,57 @@ report(const char *line, size_t linelen)
  * identified once, and the problems of the session's start stay in every
  * record, the message's own only in its own.
  */
-static size_t session_problems;
+static size_t session_problems;	/* the start of problems[] they fill */
 
 static enum relay_verdict
-smtp_begin(void *arg, const struct relay_txn *t, char *why, size_t whymax)
+smtp_begin(const struct relay_txn *t, char *why, size_t whymax)
 {
-	enum limit_outcome out;
+	enum limit_outcome out = LIMIT_DELIVER;
 
-	(void)arg;
 	clock_gettime(CLOCK_REALTIME, &now);
 	record_make_id(&now, id);
 	verdict.rule = -1;
 	verdict.warn = 0;
-	/* Under on_error = "tempfail" a capture that already failed refuses the message. */
-	if (problems[0] && conf.on_error == ON_ERROR_TEMPFAIL) {
-		snprintf(why, whymax, "capture failed and on_error is tempfail; try again later");
-		return RELAY_REJECT;
+	if (limits_on && t->rcpt_count > 0) {
+		out = check_limits(t->rcpt_count);
+		lower_group();
 	}
-	if (!limits_on || t->rcpt_count == 0)
-		return RELAY_DELIVER;
-	out = check_limits(t->rcpt_count);
-	lower_group();
 	if (out == LIMIT_REJECTED) {
 		snprintf(why, whymax, "limit %d reached (%s, %ld %s in %lds at most); try again later",
 		    fired.rule, verdict.key, fired.max, fired.count, fired.window);
+		return RELAY_REJECT;
+	}
+	/* Under on_error = "tempfail" a capture that already failed refuses the message. */
+	if (problems[0] && conf.on_error == ON_ERROR_TEMPFAIL && out != LIMIT_HELD) {
+		snprintf(why, whymax, "capture failed and on_error is tempfail; try again later");
 		return RELAY_REJECT;
 	}
 	return out == LIMIT_HELD ? RELAY_HOLD : RELAY_DELIVER;
 }
 
 static size_t
-smtp_header(void *arg, const char *eol, char *hdr)
+smtp_header(const char *eol, char *hdr)
 {
 	struct idvalues idv = { id, caller.uid, caller.gid, caller.pid, caller.cwd,
 	    caller.script[0] ? caller.script : NULL };
 
-	(void)arg;
 	return idheader_build(conf.header_name, conf.fields, conf.nfields, &idv, eol, hdr);
 }
 
-/* Held for qwrap release as a message-mode sendmail: -f SENDER -- RECIPIENTS. */
+/*
+ * Held for qwrap release as a message-mode sendmail: -f SENDER -- RECIPIENTS.
+ * The envelope is static: the hold points to it until its commit.
+ */
 static int
-smtp_hold_open(void *arg, const struct relay_txn *t, struct hold *hd, char *err)
+smtp_hold_open(const struct relay_txn *t, struct hold *hd, char *err)
 {
 	static char *argv[5 + MSG_RCPT_MAX], rule[16];
 	static struct spool_env env;
 	int n = 0, r;
 
-	(void)arg;
 	if (t->cut || t->nrcpt < t->rcpt_count) {
-		snprintf(err, SPOOL_ERR_MAX, "too many or too long recipients to hold whole");
+		snprintf(err, SPOOL_ERR_MAX, "more than %d recipients, or one too long, to hold whole",
+		    MSG_RCPT_MAX);
 		return -1;
 	}
 	argv[n++] = args[0];
@@ -301,52 +300,77 @@ smtp_hold_open(void *arg, const struct relay_txn *t, struct hold *hd, char *err)
 }
 
 static int
-smtp_hold_commit(void *arg, struct hold *hd, char *err)
+smtp_hold_commit(struct hold *hd, char *err)
 {
-	int r;
+	int r = -1;
 
-	(void)arg;
-	if (sanitize_raise_group(kept) < 0) {
+	snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
+	if (sanitize_raise_group(kept) == 0)
+		r = hold_commit(hd, err);
+	else
 		hold_abort(hd);
-		snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
-		return -1;
-	}
-	r = hold_commit(hd, err);
 	lower_group();
 	return r;
 }
 
+/* The spool is the group's: only with it can a partial message be removed. */
 static void
-smtp_end(void *arg, const struct relay_txn *t, const char *action, const char *what)
+smtp_hold_abort(struct hold *hd)
+{
+	sanitize_raise_group(kept);
+	hold_abort(hd);
+	lower_group();
+}
+
+static int
+smtp_record(const struct relay_txn *t, const char *action, const char *what)
 {
 	struct invocation inv = { MODE_SMTP, 0, t->has_sender ? t->sender : NULL, nargs };
 	char line[RECORD_MAX + 1], err[LOGFILE_ERR_MAX];
+	static int told;	/* the session's own problems, said once */
+	const char *news;
+	int refuse = 0;
 	size_t linelen;
 
-	(void)arg;
 	if (what != NULL)
 		problem(what);
 	linelen = encode_record(action, &inv, 1, args, nargs, line);
 	if (logfd >= 0 && logfile_append(logfd, conf.log_file, line, linelen, err) < 0) {
 		problem(err);
+		/* As in message mode: what cannot be recorded is not sent. */
+		if (conf.on_error == ON_ERROR_TEMPFAIL && strcmp(action, "deliver") == 0)
+			action = "reject", refuse = 1;
 		linelen = encode_record(action, &inv, 1, args, nargs, line);
 	}
 	report(line, linelen);
-	/* Standard error is not the dialogue: the caller's log hears of it, as in message mode. */
-	if (problems[0])
-		fprintf(stderr, "qwrap-sendmail: warning: %s%s\n", problems,
+	/*
+	 * Standard error is not the dialogue: the caller's log hears of it, as
+	 * in message mode; the session's own problems with its first message.
+	 */
+	news = problems;
+	if (told && session_problems > 0)
+		news += session_problems + (problems[session_problems] ? 2 : 0);	/* "; " */
+	if (news[0])
+		fprintf(stderr, "qwrap-sendmail: warning: %s%s\n", news,
 		    strcmp(action, "deliver") == 0 ? "; message sent anyway" : "");
+	told = 1;
 	problems[session_problems] = '\0';
-	verdict.rule = -1;
-	verdict.warn = 0;
+	return refuse ? -1 : 0;
+}
+
+/* A message recorded as delivered that the server refused: said in syslog, by its id. */
+static void
+smtp_refused(const char *what)
+{
+	syslog(LOG_MAIL | LOG_WARNING, "message %s: %s", id, what);
 }
 
 /* Relays the session and ends as the real sendmail did; returns only when it could not start. */
 static void
 smtp_session(char *envp[], const struct procstate *ps)
 {
-	static const struct relay_hooks hooks = { NULL, smtp_begin, smtp_header, smtp_hold_open,
-	    smtp_hold_commit, smtp_end };
+	static const struct relay_hooks hooks = { smtp_begin, smtp_header, smtp_hold_open,
+	    smtp_hold_commit, smtp_hold_abort, smtp_record, smtp_refused };
 	char err[RELAY_ERR_MAX];
 	int status;
 
@@ -364,7 +388,13 @@ smtp_session(char *envp[], const struct procstate *ps)
 	}
 	closelog();
 	if (WIFSIGNALED(status)) {
+		sigset_t one;
+
+		/* Killed as the real sendmail was, whatever the caller blocked. */
+		sigemptyset(&one);
+		sigaddset(&one, WTERMSIG(status));
 		signal(WTERMSIG(status), SIG_DFL);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
 		raise(WTERMSIG(status));
 	}
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : EX_TEMPFAIL);

@@ -45,6 +45,9 @@ notify_limit(const char *sendmail, const char *to, const char *host, const char 
 			    dup2(p[0], 0) < 0 || null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 				_exit(1);
 			signal(SIGPIPE, SIG_DFL);
+			/* The -bs relay keeps the group as its saved gid: none of it goes on. */
+			if (setresgid(getgid(), getgid(), getgid()) < 0)
+				_exit(1);
 			execve(sendmail, argv, env);
 			_exit(1);
 		}

@@ -38,6 +38,7 @@
 #define REPLY_MAX (16 * 1024)	/* a reply is filtered and matched whole up to this */
 #define QUEUE_MAX 256		/* commands awaiting their reply */
 #define CHUNK 8192
+#define TEMPFAIL_REPLY "451 4.3.0 Cannot take the message now; try again later\r\n"
 
 /* What a reply answers. */
 enum awaited { A_OTHER, A_EHLO, A_HELO, A_MAIL, A_RCPT, A_DATA, A_RSET, A_OURS, A_EOD };
@@ -65,23 +66,45 @@ static struct {
 	size_t qhead, qlen;
 	int await_data;		/* DATA sent: what follows depends on its reply */
 	int skipping;		/* the rest of an over-long command line is dropped */
-	int over;		/* the server or the client's side is gone */
+	int over;		/* the session is over: nothing more is relayed */
+	int no_client;		/* the client's input is read no more; the server's still is */
 	int stuff_start;	/* the stuffing writer is at a line start */
 	struct relay_txn txn;
 } r;
 
+/* Waits for fd 0 or 1 to be ready, should the caller have made it non-blocking. */
 static void
-say(const char *s)
+client_wait(int fd, short events)
 {
-	if (write_full(1, s, strlen(s)) < 0)
-		r.over = 1;	/* the client is gone: nobody to relay for */
+	struct pollfd pf = { fd, events, 0 };
+
+	while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+		;
 }
 
 static void
 say_n(const char *s, size_t n)
 {
-	if (write_full(1, s, n) < 0)
-		r.over = 1;
+	while (n > 0 && !r.over) {
+		ssize_t w = write(1, s, n);
+
+		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			client_wait(1, POLLOUT);
+			continue;
+		}
+		if (w <= 0) {
+			r.over = 1;	/* the client is gone: nobody to relay for */
+			return;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+say(const char *s)
+{
+	say_n(s, strlen(s));
 }
 
 static void
@@ -142,10 +165,14 @@ read_client(void)
 		r.inpos = 0;
 	}
 	if (r.inlen == sizeof r.in)
-		return 1;
-	do
+		return 1;	/* full: nothing read, but not the end either */
+	for (;;) {
 		n = read(0, r.in + r.inlen, sizeof r.in - r.inlen);
-	while (n < 0 && errno == EINTR);
+		if (n < 0 && errno == EAGAIN)
+			client_wait(0, POLLIN);
+		else if (n >= 0 || errno != EINTR)
+			break;
+	}
 	if (n <= 0) {
 		r.client_eof = 1;
 		return 0;
@@ -157,11 +184,7 @@ read_client(void)
 static int
 server_put(const void *p, size_t n)
 {
-	if (r.to < 0 || write_full(r.to, p, n) < 0) {
-		r.over = 1;
-		return -1;
-	}
-	return 0;
+	return r.to >= 0 && write_full(r.to, p, n) == 0 ? 0 : -1;
 }
 
 static int
@@ -248,34 +271,61 @@ read_head(enum smtp_data_state *st)
 }
 
 /*
- * Passes the rest of the data to PUT as it came (RAW) or unstuffed, up to
- * its end.  -1 when the client's input ended first; -2 when PUT failed
- * (the data is still read to its end, so that none is taken for commands).
+ * The rest of the data to the server as it came, all but the end line: a
+ * "." or ".\r" that may start it is held back until the next byte tells.
+ * 0, -1 when the client's input ended first, -2 when the server's did.
  */
 static int
-read_rest(enum smtp_data_state *st, int raw, message_out put, void *arg)
+forward_rest(enum smtp_data_state *st)
+{
+	while (!SMTP_DATA_ENDED(*st)) {
+		const char *held = smtp_data_pending(*st);
+		size_t n, had = strlen(held), send, first;
+
+		if (r.inpos == r.inlen && read_client() == 0)
+			return -1;
+		n = smtp_data_scan(st, r.in + r.inpos, r.inlen - r.inpos, NULL, 0, NULL);
+		/* What is held back now is the end of what was held and what was read. */
+		send = had + n - strlen(smtp_data_pending(*st));
+		first = send < had ? send : had;
+		if (server_put(held, first) < 0 || server_put(r.in + r.inpos, send - first) < 0)
+			return -2;
+		r.inpos += n;
+	}
+	return 0;
+}
+
+/*
+ * The rest of the data unstuffed, to the hold; read to its end even when
+ * the spool fails, so that none of it is taken for commands.  -1 when the
+ * client's input ended first.
+ */
+static int
+hold_rest(enum smtp_data_state *st, struct held *hl)
 {
 	static char buf[IN_MAX + 3];
-	int failed = 0;
 
 	while (!SMTP_DATA_ENDED(*st)) {
 		size_t n, len = 0;
 
 		if (r.inpos == r.inlen && read_client() == 0)
 			return -1;
-		n = smtp_data_scan(st, r.in + r.inpos, r.inlen - r.inpos, raw ? NULL : buf,
-		    sizeof buf, &len);
-		if (!failed && put(arg, raw ? r.in + r.inpos : buf, raw ? n : len) < 0)
-			failed = 1;
+		n = smtp_data_scan(st, r.in + r.inpos, r.inlen - r.inpos, buf, sizeof buf, &len);
+		hold_put(hl, buf, len);
 		r.inpos += n;
 	}
-	return failed ? -2 : 0;
+	return 0;
 }
 
+/* The server is gone within the data: what it still says is relayed, the client no more read. */
 static void
-end(const char *action, const char *problem)
+server_lost(void)
 {
-	r.h->end(r.h->arg, &r.txn, action, problem);
+	r.h->record(&r.txn, "reject", "the MTA stopped reading within the message");
+	if (r.to >= 0)
+		close(r.to);
+	r.to = -1;
+	r.no_client = 1;
 }
 
 /* The client ended the session within the data: nothing of it may be queued. */
@@ -285,42 +335,52 @@ cut_off(void)
 	if (r.to >= 0)
 		close(r.to);	/* the server sees its input end within the data */
 	r.to = -1;
-	end("reject", "the client ended the session within the message; nothing was queued");
+	r.h->record(&r.txn, "reject",
+	    "the client ended the session within the message; nothing was queued");
 }
 
-static int
-server_raw(void *arg, const void *p, size_t n)
-{
-	(void)arg;
-	return server_put(p, n);
-}
-
-/* The server said 354: the message goes to it with qwrap's header first. */
+/*
+ * The server said 354: the message goes to it with qwrap's header first.
+ * Its end line goes only after the record was written, as in message mode,
+ * where the record is written before the real sendmail runs: no message is
+ * queued without one, however the caller stops the relay.
+ */
 static void
 deliver(void)
 {
 	enum smtp_data_state st = DS_LINE_START;
 	char hdr[IDHEADER_MAX];
 	size_t hdrlen;
-	const char *held;
-	int rest = 0;
+	int rest;
 
 	if (read_head(&st) < 0) {
 		cut_off();
 		return;
 	}
-	hdrlen = r.h->header(r.h->arg, r.m->crlf ? "\r\n" : "\n", hdr);
+	hdrlen = r.h->header(r.m->crlf ? "\r\n" : "\n", hdr);
 	r.stuff_start = 1;
-	held = smtp_data_pending(st);	/* a "." and CR the head stopped at, or the end line */
 	if (server_put_stuffed(NULL, hdr, hdrlen) < 0 ||
 	    message_write_to(server_put_stuffed, NULL, r.m, r.f, r.ourname) < 0 ||
-	    server_put(held, strlen(held)) < 0 ||
-	    (rest = read_rest(&st, 1, server_raw, NULL)) == -2) {
-		end("reject", "the MTA stopped reading within the message");
+	    (rest = forward_rest(&st)) == -2) {
+		server_lost();
 		return;
 	}
 	if (rest == -1) {
 		cut_off();
+		return;
+	}
+	if (r.h->record(&r.txn, "deliver", NULL) < 0) {
+		close(r.to);	/* the message ends unfinished: the server queues nothing */
+		r.to = -1;
+		r.no_client = 1;
+		say(TEMPFAIL_REPLY);
+		return;
+	}
+	if (server_put(smtp_data_pending(st), strlen(smtp_data_pending(st))) < 0) {
+		r.h->refused("the MTA stopped reading at the end of the message");
+		close(r.to);
+		r.to = -1;
+		r.no_client = 1;
 		return;
 	}
 	await(A_EOD, NULL, 0);
@@ -336,68 +396,66 @@ reset_server(void)
 
 /* A limit holds this message: the relay takes it and answers for the server. */
 static void
-hold(void)
+take_and_hold(void)
 {
 	enum smtp_data_state st = DS_LINE_START;
 	char hdr[IDHEADER_MAX];
 	struct hold hd;
 	struct held hl = { &hd, 0, 0, "" };
-	int rest;
 
 	reset_server();
-	if (r.h->hold_open(r.h->arg, &r.txn, &hd, hl.err) < 0) {
-		say("451 4.3.0 Cannot take the message now; try again later\r\n");
-		end("reject", hl.err);
+	if (r.h->hold_open(&r.txn, &hd, hl.err) < 0) {
+		say(TEMPFAIL_REPLY);
+		r.h->record(&r.txn, "reject", hl.err);
 		return;
 	}
 	say("354 go ahead\r\n");
-	if (read_head(&st) < 0) {
-		hold_abort(&hd);
-		end("reject", "the client ended the session within the message; nothing was held");
+	if (read_head(&st) == 0) {
+		/* Held as the server would store it: unstuffed, lines ending in LF. */
+		hold_put(&hl, hdr, r.h->header("\n", hdr));
+		message_write_to(hold_put, &hl, r.m, r.f, r.ourname);
+	}
+	if (!SMTP_DATA_ENDED(st) && hold_rest(&st, &hl) < 0) {
+		r.h->hold_abort(&hd);
+		r.h->record(&r.txn, "reject",
+		    "the client ended the session within the message; nothing was held");
 		return;
 	}
-	/* Held as the server would store it: unstuffed, lines ending in LF. */
-	hold_put(&hl, hdr, r.h->header(r.h->arg, "\n", hdr));
-	message_write_to(hold_put, &hl, r.m, r.f, r.ourname);
-	rest = read_rest(&st, 0, hold_put, &hl);
-	if (rest == -1) {
-		hold_abort(&hd);
-		end("reject", "the client ended the session within the message; nothing was held");
+	if (hl.failed) {
+		r.h->hold_abort(&hd);
+		say(TEMPFAIL_REPLY);
+		r.h->record(&r.txn, "reject", hl.err);
 		return;
 	}
-	if (hl.cr && !hl.failed && hold_write(&hd, "\r", 1, hl.err) < 0)
-		hl.failed = 1;
-	if (hl.failed || r.h->hold_commit(r.h->arg, &hd, hl.err) < 0) {
-		if (hl.failed)
-			hold_abort(&hd);
-		say("451 4.3.0 Cannot take the message now; try again later\r\n");
-		end("reject", hl.err);
+	if (r.h->hold_commit(&hd, hl.err) < 0) {
+		say(TEMPFAIL_REPLY);
+		r.h->record(&r.txn, "reject", hl.err);
 		return;
 	}
 	say("250 ok\r\n");
-	end("hold", NULL);
+	r.h->record(&r.txn, "hold", NULL);
 }
 
 /* DATA, with every command before it answered: the limits decide. */
 static void
 data(const char *line, size_t len)
 {
-	char why[512], reply[600];
+	char why[490], reply[512];
 
 	r.m->len = 0;
 	parse();
-	switch (r.h->begin(r.h->arg, &r.txn, why, sizeof why)) {
+	switch (r.h->begin(&r.txn, why, sizeof why)) {
 	case RELAY_REJECT:
 		for (char *p = why; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				*p = '?';
 		snprintf(reply, sizeof reply, "451 4.7.1 %s\r\n", why);
 		say(reply);
-		end("reject", NULL);
+		r.h->record(&r.txn, "reject", NULL);
 		reset_server();
 		break;
 	case RELAY_HOLD:
-		hold();
+		take_and_hold();
 		break;
 	case RELAY_DELIVER:
 		to_server(line, len);
@@ -408,6 +466,14 @@ data(const char *line, size_t len)
 	txn_reset();
 }
 
+/* The server started data the relay cannot account for: it must not pass unread. */
+static void
+desync(void)
+{
+	say("421 4.3.0 The MTA started a message where qwrap saw none; closing\r\n");
+	r.over = 1;
+}
+
 /* One whole reply of the server, to the command it answers. */
 static void
 reply(char *p, size_t n)
@@ -416,22 +482,27 @@ reply(char *p, size_t n)
 	struct awaiting *a;
 	int last, code = smtp_reply_code(p, n, &last);
 
-	if (r.qlen == 0) {	/* unasked for: a 421 before closing, say */
-		say_n(p, n);
+	if (r.qlen == 0) {
+		/* Unasked for: a 421 before closing, say.  Never the start of data. */
+		if (code == 354)
+			desync();
+		else
+			say_n(p, n);
 		return;
 	}
 	a = &r.q[r.qhead];
 	r.qhead = (r.qhead + 1) % QUEUE_MAX;
 	r.qlen--;
-	if (code == 354 && a->what != A_DATA) {
-		/* Data the relay would not see as data: it must not pass unread. */
-		say("421 4.3.0 The MTA started a message where qwrap saw none; closing\r\n");
-		r.over = 1;
+	/* Data the relay would not see as a message, or that no limit was asked about. */
+	if (code == 354 && (a->what != A_DATA || r.txn.rcpt_count == 0)) {
+		desync();
 		return;
 	}
 	switch (a->what) {
 	case A_OURS:
-		return;
+		if (code / 100 == 2)
+			return;
+		break;	/* a 421, say: the client must hear that the server goes */
 	case A_EHLO:
 		if (code / 100 == 2)
 			txn_reset();
@@ -470,15 +541,13 @@ reply(char *p, size_t n)
 		}
 		if (r.txn.rcpt_count > 0) {
 			answered(problem, sizeof problem, "the MTA refused DATA: ", p, n);
-			end("reject", problem);
+			r.h->record(&r.txn, "reject", problem);
 		}
 		break;
 	case A_EOD:
-		if (code / 100 == 2)
-			end("deliver", NULL);
-		else {
+		if (code / 100 != 2) {
 			answered(problem, sizeof problem, "the MTA refused the message: ", p, n);
-			end("reject", problem);
+			r.h->refused(problem);
 		}
 		txn_reset();
 		break;
@@ -536,7 +605,7 @@ awaited_of(enum smtp_verb v)
 static void
 commands(void)
 {
-	while (!r.over && !r.await_data && r.inpos < r.inlen) {
+	while (!r.over && !r.no_client && !r.await_data && r.inpos < r.inlen) {
 		const char *line = r.in + r.inpos, *nl;
 		size_t avail = r.inlen - r.inpos, len;
 		enum smtp_verb verb;
@@ -619,7 +688,8 @@ loop(void)
 			close(r.to);
 			r.to = -1;
 		}
-		if (!r.client_eof && !r.await_data && (r.inpos > 0 || r.inlen < sizeof r.in))
+		if (!r.client_eof && !r.no_client && !r.await_data &&
+		    (r.inpos > 0 || r.inlen < sizeof r.in))
 			pf[ci = n++] = (struct pollfd){ 0, POLLIN, 0 };
 		pf[si = n++] = (struct pollfd){ r.from, POLLIN, 0 };
 		if (r.outlen > 0 && r.to >= 0)
@@ -707,9 +777,9 @@ relay_run(const char *path, char *const argv[], char *const envp[],
 	/* What the server never answered. */
 	for (; r.qlen > 0; r.qlen--, r.qhead = (r.qhead + 1) % QUEUE_MAX) {
 		if (r.q[r.qhead].what == A_EOD)
-			end("deliver", "the session ended before the MTA answered the message");
+			r.h->refused("the session ended before the MTA answered the message");
 		else if (r.q[r.qhead].what == A_DATA && r.txn.rcpt_count > 0)
-			end("reject", "the MTA ended the session before the message");
+			r.h->record(&r.txn, "reject", "the MTA ended the session before the message");
 	}
 	if (r.to >= 0)
 		close(r.to);

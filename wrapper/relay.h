@@ -5,8 +5,9 @@
  * as its first line (stuffed like every line of the data), a limit may hold
  * or refuse a message (the relay answers the client itself then, and RSETs
  * the server), and the EHLO reply loses the extensions after which the
- * stream could not be followed (STARTTLS, CHUNKING, BINARYMIME).  Runs
- * without the group; the hooks take it back when they need it.
+ * stream could not be followed (STARTTLS, CHUNKING, BINARYMIME).  The
+ * group is effective only in the hooks that need it (the limits, the
+ * spool); the child gets none of it.
  */
 #ifndef QWRAP_RELAY_H
 #define QWRAP_RELAY_H
@@ -34,17 +35,23 @@ enum relay_verdict { RELAY_DELIVER, RELAY_HOLD, RELAY_REJECT };
 
 /* What the wrapper does for each message of the session. */
 struct relay_hooks {
-	void *arg;
 	/* DATA comes for T next: deliver, hold or refuse it (why, in WHY). */
-	enum relay_verdict (*begin)(void *arg, const struct relay_txn *t, char *why,
-	    size_t whymax);
+	enum relay_verdict (*begin)(const struct relay_txn *t, char *why, size_t whymax);
 	/* qwrap's header for the message just read, its lines ending in EOL; its length. */
-	size_t (*header)(void *arg, const char *eol, char *hdr);
+	size_t (*header)(const char *eol, char *hdr);
 	/* The spool, for a message begin said to hold: 0, or -1 with ERR set. */
-	int (*hold_open)(void *arg, const struct relay_txn *t, struct hold *hd, char *err);
-	int (*hold_commit)(void *arg, struct hold *hd, char *err);
-	/* The message's end: the action taken, and what went wrong or NULL. */
-	void (*end)(void *arg, const struct relay_txn *t, const char *action, const char *problem);
+	int (*hold_open)(const struct relay_txn *t, struct hold *hd, char *err);
+	int (*hold_commit)(struct hold *hd, char *err);
+	void (*hold_abort)(struct hold *hd);
+	/*
+	 * The message's record: the action taken, and what went wrong or NULL.
+	 * A message to deliver is recorded before its end line goes to the
+	 * server; -1 then says that the log did not take it and on_error
+	 * refuses such a message.
+	 */
+	int (*record)(const struct relay_txn *t, const char *action, const char *problem);
+	/* The server refused, or never answered, a message recorded as delivered. */
+	void (*refused)(const char *problem);
 };
 
 /*
