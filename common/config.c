@@ -48,6 +48,7 @@ conf_defaults(struct conf *c)
 	c->vhosts_root[0] = '\0';
 	c->on_error = ON_ERROR_DELIVER;
 	c->smtp_mode = SMTP_MODE_RELAY;
+	snprintf(c->fpm_status_path, sizeof c->fpm_status_path, "/fpm-status");
 	c->limits[0] = (struct conf_limit){ LIMIT_PER_UID, 200, 3600,
 	    LIMIT_COUNT_MESSAGES, LIMIT_HOLD, 0 };
 	c->nlimits = 1;
@@ -202,6 +203,27 @@ load_log(struct ctx *x, const config_setting_t *g, struct conf *c)
 			bool_of(x, s, &c->log_syslog);
 		else
 			fail(x, s, "unknown key 'log.%s' (known: file, syslog)", k);
+	}
+}
+
+/* php-fpm's status page per pool: the socket (%p: the pool's name) and the path. */
+static void
+load_fpm_status(struct ctx *x, const config_setting_t *g, struct conf *c)
+{
+	if (!config_setting_is_group(g)) {
+		fail(x, g, "'fpm_status' must be a group: fpm_status = { socket = \"/run/php/%%p-status.sock\"; path = \"/fpm-status\"; }");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(g); i++) {
+		config_setting_t *s = config_setting_get_elem(g, i);
+		const char *k = config_setting_name(s);
+
+		if (strcmp(k, "socket") == 0)
+			abs_path(x, s, c->fpm_status_socket, sizeof c->fpm_status_socket);
+		else if (strcmp(k, "path") == 0)
+			abs_path(x, s, c->fpm_status_path, sizeof c->fpm_status_path);
+		else
+			fail(x, s, "unknown key 'fpm_status.%s' (known: socket, path)", k);
 	}
 }
 
@@ -397,6 +419,8 @@ load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 			load_log(x, s, c);
 		else if (strcmp(k, "header") == 0)
 			load_header(x, s, c);
+		else if (strcmp(k, "fpm_status") == 0)
+			load_fpm_status(x, s, c);
 		else if (strcmp(k, "state_dir") == 0)
 			abs_path(x, s, c->state_dir, sizeof c->state_dir);
 		else if (strcmp(k, "spool_dir") == 0)
@@ -432,7 +456,7 @@ load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 		else if (strcmp(k, "exempt_uids") == 0)
 			load_exempt(x, s, c);
 		else
-			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, spool_max_mb, on_error, smtp_mode, limits, exempt_uids, notify, vhosts_root)", k);
+			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, spool_max_mb, on_error, smtp_mode, limits, exempt_uids, notify, vhosts_root, fpm_status)", k);
 	}
 }
 

@@ -53,6 +53,8 @@ struct conf {
 	enum conf_on_error on_error;
 	enum conf_smtp_mode smtp_mode;
 	char vhosts_root[PATH_MAX];	/* for qwrap's reports, when Plesk's psa.conf does not say */
+	char fpm_status_socket[PATH_MAX];	/* pm.status_listen, %p the pool; "" for none */
+	char fpm_status_path[201];	/* pm.status_path */
 	struct conf_limit limits[CONF_MAX_LIMITS];
 	int nlimits;
 	long exempt_uids[CONF_MAX_EXEMPT];

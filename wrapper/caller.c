@@ -5,6 +5,7 @@
  */
 #include "caller.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "fpmstatus.h"
 
 #define ENVIRON_MAX 65536	/* of a php-cgi parent's environment, enough for a CGI request */
 
@@ -396,4 +399,56 @@ caller_resolve_script(const char *procroot, char *const envp[],
 		return;
 	if (php_header != NULL && from_php_header(php_header, php_header_len, c))
 		return;
+}
+
+/* The php-fpm worker among the ancestors ("php-fpm: pool NAME"): its pid, and NAME. */
+static long
+fpm_worker(const struct caller *c, char pool[64])
+{
+	static const char title[] = "php-fpm: pool ";
+
+	for (int i = 0; i < c->nparents; i++) {
+		const struct caller_parent *p = &c->parents[i];
+		size_t t = sizeof title - 1, n = 0;
+
+		if (p->argvlen <= t || memcmp(p->argv, title, t) != 0)
+			continue;
+		while (t + n < p->argvlen && n < 63 && (isalnum((unsigned char)p->argv[t + n]) ||
+		    strchr("._-", p->argv[t + n]) != NULL))
+			n++;
+		/* What follows the name can only be the padding of the process title. */
+		for (size_t k = t + n; k < p->argvlen; k++)
+			if (p->argv[k] != ' ' && p->argv[k] != '\0')
+				return 0;
+		if (n == 0 || p->argv[t] == '.')
+			return 0;
+		memcpy(pool, p->argv + t, n);
+		pool[n] = '\0';
+		return p->pid;
+	}
+	return 0;
+}
+
+int
+caller_fpm_status(const char *socket_pattern, const char *path, struct caller *c)
+{
+	char sock[PATH_MAX], pool[64], script[PATH_MAX];
+	size_t o = 0;
+	long pid;
+
+	if (socket_pattern[0] == '\0' || (pid = fpm_worker(c, pool)) == 0)
+		return 0;
+	for (const char *p = socket_pattern; *p && o + 1 < sizeof sock; p++) {
+		if (p[0] == '%' && p[1] == 'p') {
+			o += (size_t)snprintf(sock + o, sizeof sock - o, "%s", pool);
+			p++;
+		} else
+			sock[o++] = *p;
+	}
+	if (o >= sizeof sock - 1)
+		return 0;
+	sock[o] = '\0';
+	if (!fpm_status_script(sock, path, pid, script))
+		return 0;
+	return set_script(c, script, strlen(script), "fpm-status");
 }

@@ -29,7 +29,7 @@ struct caller {
 	int nparents;
 	char fd_script[PATH_MAX];	/* from the inherited fds; "" if none */
 	char script[PATH_MAX];
-	const char *script_from;	/* fd, cgi-environ, env, prepend, argv, php-header, none */
+	const char *script_from;	/* fpm-status, fd, cgi-environ, env, prepend, argv, php-header, none */
 	struct rec_env env[CALLER_ENV_MAX];	/* claimed CGI variables, from envp */
 	int nenv;
 };
@@ -58,6 +58,14 @@ void caller_identify(const char *procroot, long uid, long gid, long pid,
  */
 void caller_resolve_script(const char *procroot, char *const envp[],
     const char *php_header, size_t php_header_len, struct caller *c);
+
+/*
+ * When a php-fpm worker is among the ancestors and SOCKET_PATTERN (its
+ * pm.status_listen, %p standing for the pool's name) is set, asks the
+ * pool's status page at PATH which script the worker runs: that beats every
+ * other source (script_from "fpm-status").  1 when it answered.
+ */
+int caller_fpm_status(const char *socket_pattern, const char *path, struct caller *c);
 
 /* The value of NAME in ENVP (first occurrence), or NULL. */
 const char *caller_getenv(char *const envp[], const char *name);

@@ -31,7 +31,7 @@ static const char *const env_names[] = {
 };
 static const char *const actions[] = { "deliver", "hold", "reject", "passthrough", "release", "discard" };
 static const char *const modes[] = { "message", "smtp", "queue-list", "other" };
-static const char *const sources[] = { "fd", "cgi-environ", "env", "prepend", "argv", "php-header", "none" };
+static const char *const sources[] = { "fpm-status", "fd", "cgi-environ", "env", "prepend", "argv", "php-header", "none" };
 
 /* ---- input reader and the allocations of one run ---- */
 

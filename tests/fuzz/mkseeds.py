@@ -144,3 +144,15 @@ put('smtp', 'ehlo-mid', b'\x01\x00250-host\r\n250-BINARYMIME\r\n250-SIZE 100\r\n
 put('smtp', 'data-dots', b'\x02\x07Subject: x\r\n\r\n..a\r\n.\rb\r\n...\r\n.\r\nQUIT\r\n')
 put('smtp', 'data-lf', b'\x02\x03a\n.b\n.\nRSET\r\n')
 put('smtp', 'stuff', b'\x03\x00.\r\n..\r\n.x\n\r.\r\nend')
+
+# ---- fpmstatus: the worker's pid - 1 (2 bytes, big-endian), then php-fpm's FastCGI answer to ?full
+def fcgi(t, body, pad=0):
+    return bytes([1, t, 0, 1, len(body) >> 8, len(body) & 255, pad, 0]) + body + b'\0' * pad
+page = (b'Expires: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-type: text/plain;charset=UTF-8\r\n\r\n'
+        b'pool:                 site\nprocess manager:      static\n\n************************\n'
+        b'pid:                  31295\nstate:                Idle\nscript:               -\n\n'
+        b'************************\npid:                  31296\nstate:                Running\n'
+        b'request URI:          /slow.php\nuser:                 -\nscript:               /tmp/fpmt/www/slow.php\n')
+answer = fcgi(6, page[:100], 3) + fcgi(7, b'warn') + fcgi(6, page[100:]) + fcgi(3, b'\0' * 8)
+put('fpmstatus', 'full-running', struct.pack('>H', 31296 - 1) + answer)
+put('fpmstatus', 'full-idle', struct.pack('>H', 31295 - 1) + answer)

@@ -1,0 +1,111 @@
+/* test_fpmstatus.c: the FastCGI request for php-fpm's status page and the reader of its answer (wrapper/fpmstatus.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "fpmstatus.h"
+
+/* php-fpm 8.2's answer to ?full for a pool of two, one running slow.php, in three records. */
+static const char page[] =
+    "Expires: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-type: text/plain;charset=UTF-8\r\n\r\n"
+    "pool:                 site\nprocess manager:      static\n\n************************\n"
+    "pid:                  31295\nstate:                Idle\nscript:               -\n\n"
+    "************************\npid:                  31296\nstate:                Running\n"
+    "request URI:          /slow.php\nuser:                 -\n"
+    "script:               /srv/site/httpdocs/slow.php\n";
+
+static size_t
+record(unsigned char *o, int type, const char *body, size_t n, int pad)
+{
+	unsigned char h[8] = { 1, (unsigned char)type, 0, 1, (unsigned char)(n >> 8),
+	    (unsigned char)n, (unsigned char)pad, 0 };
+
+	memcpy(o, h, 8);
+	memcpy(o + 8, body, n);
+	memset(o + 8 + n, 0, (size_t)pad);
+	return 8 + n + (size_t)pad;
+}
+
+static size_t
+answer(unsigned char *o)
+{
+	size_t n = 0, half = 100;
+
+	n += record(o + n, 6, page, half, 3);
+	n += record(o + n, 7, "warn", 4, 0);
+	n += record(o + n, 6, page + half, sizeof page - 1 - half, 0);
+	n += record(o + n, 3, "\0\0\0\0\0\0\0\0", 8, 0);
+	return n;
+}
+
+static void
+reader__running_worker__its_script_whole_or_byte_by_byte(void **state)
+{
+	unsigned char a[2048];
+	struct fpm_reader r;
+	size_t n = answer(a);
+	int found = 0;
+
+	(void)state;
+	fpm_reader_init(&r, 31296);
+	assert_true(fpm_reader_feed(&r, a, n));
+	assert_string_equal(r.script, "/srv/site/httpdocs/slow.php");
+	fpm_reader_init(&r, 31296);
+	for (size_t i = 0; i < n && !found; i++)
+		found = fpm_reader_feed(&r, a + i, 1);
+	assert_true(found);
+	assert_string_equal(r.script, "/srv/site/httpdocs/slow.php");
+}
+
+static void
+reader__idle_or_unknown_worker__none(void **state)
+{
+	unsigned char a[2048];
+	struct fpm_reader r;
+	size_t n = answer(a);
+
+	(void)state;
+	fpm_reader_init(&r, 31295);	/* idle: "script: -" */
+	assert_false(fpm_reader_feed(&r, a, n));
+	assert_true(r.ended);
+	fpm_reader_init(&r, 3129);	/* a pid that is a prefix of another */
+	assert_false(fpm_reader_feed(&r, a, n));
+	assert_string_equal(r.script, "");
+}
+
+static void
+request__records_and_params(void **state)
+{
+	unsigned char q[FPM_REQUEST_MAX];
+	size_t n = fpm_request("/fpm-status", q), params;
+	const char *want[] = { "SCRIPT_NAME", "/fpm-status", "QUERY_STRING", "full",
+	    "REQUEST_METHOD", "GET" };
+
+	(void)state;
+	assert_true(n > 40);
+	assert_int_equal(q[1], 1);	/* BEGIN_REQUEST, a responder */
+	assert_int_equal(q[9], 1);
+	assert_int_equal(q[17], 4);	/* PARAMS */
+	params = (size_t)q[20] << 8 | q[21];
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		assert_non_null(memmem(q + 24, params, want[i], strlen(want[i])));
+	/* An empty PARAMS and an empty STDIN end it. */
+	assert_memory_equal(q + n - 16, "\1\4\0\1\0\0\0\0\1\5\0\1\0\0\0\0", 16);
+	assert_int_equal(fpm_request("relative", q), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(reader__running_worker__its_script_whole_or_byte_by_byte),
+		cmocka_unit_test(reader__idle_or_unknown_worker__none),
+		cmocka_unit_test(request__records_and_params),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,260 @@
+/*
+ * fpmstatus.c: a FastCGI client just big enough for php-fpm's status page,
+ * and a reader of its "full" text, one byte stream at a time, bounded.
+ */
+#include "fpmstatus.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { FCGI_BEGIN_REQUEST = 1, FCGI_END_REQUEST = 3, FCGI_PARAMS = 4, FCGI_STDIN = 5,
+	FCGI_STDOUT = 6 };
+
+void
+fpm_reader_init(struct fpm_reader *r, long pid)
+{
+	memset(r, 0, sizeof *r);
+	r->pid = pid;
+	r->block_pid = -1;
+}
+
+/* "name:   value" → value, or NULL when LINE is not NAME's. */
+static const char *
+value_of(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(line, name, n) != 0 || line[n] != ':')
+		return NULL;
+	for (line += n + 1; *line == ' ' || *line == '\t'; line++)
+		;
+	return line;
+}
+
+/* No control bytes: a path php-fpm wrote, not a torn or hostile line. */
+static int
+printable(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void
+page_line(struct fpm_reader *r)
+{
+	const char *v;
+	char *end;
+	long pid;
+
+	if (r->linelen > 0 && r->line[r->linelen - 1] == '\r')
+		r->linelen--;
+	r->line[r->linelen] = '\0';
+	if (!r->body) {
+		r->body = r->linelen == 0;	/* the headers end at an empty line */
+		return;
+	}
+	if (strncmp(r->line, "***", 3) == 0)
+		r->block_pid = -1;	/* a new worker's block */
+	else if ((v = value_of(r->line, "pid")) != NULL) {
+		pid = strtol(v, &end, 10);
+		r->block_pid = end != v && *end == '\0' && pid > 0 ? pid : -1;
+	} else if ((v = value_of(r->line, "script")) != NULL && r->block_pid == r->pid &&
+	    v[0] == '/' && strlen(v) < sizeof r->script && printable(v))
+		memcpy(r->script, v, strlen(v) + 1);
+}
+
+static void
+page_bytes(struct fpm_reader *r, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n && r->script[0] == '\0'; i++) {
+		if (p[i] == '\n') {
+			if (!r->overlong)
+				page_line(r);
+			r->linelen = 0;
+			r->overlong = 0;
+		} else if (r->linelen + 1 < sizeof r->line && p[i] != '\0')
+			r->line[r->linelen++] = (char)p[i];
+		else
+			r->overlong = 1;	/* a NUL or a line too long: not one we want */
+	}
+}
+
+int
+fpm_reader_feed(struct fpm_reader *r, const unsigned char *p, size_t n)
+{
+	while (n > 0 && r->script[0] == '\0' && !r->ended) {
+		size_t k;
+
+		if (r->content == 0 && r->padding == 0 && r->headlen < sizeof r->head) {
+			r->head[r->headlen++] = *p++;
+			n--;
+			if (r->headlen == sizeof r->head) {
+				r->type = r->head[1];
+				r->content = (size_t)r->head[4] << 8 | r->head[5];
+				r->padding = r->head[6];
+				r->ended = r->type == FCGI_END_REQUEST;
+			}
+			continue;
+		}
+		if (r->content > 0) {
+			k = n < r->content ? n : r->content;
+			if (r->type == FCGI_STDOUT)
+				page_bytes(r, p, k);
+			r->content -= k;
+		} else {
+			k = n < r->padding ? n : r->padding;
+			r->padding -= k;
+		}
+		p += k;
+		n -= k;
+		if (r->content == 0 && r->padding == 0)
+			r->headlen = 0;
+	}
+	return r->script[0] != '\0';
+}
+
+static size_t
+put_len(unsigned char *o, size_t n)
+{
+	if (n < 128) {
+		o[0] = (unsigned char)n;
+		return 1;
+	}
+	o[0] = (unsigned char)(n >> 24 | 0x80);
+	o[1] = (unsigned char)(n >> 16);
+	o[2] = (unsigned char)(n >> 8);
+	o[3] = (unsigned char)n;
+	return 4;
+}
+
+static size_t
+put_pair(unsigned char *o, const char *name, const char *value)
+{
+	size_t a = strlen(name), b = strlen(value), n = 0;
+
+	n += put_len(o + n, a);
+	n += put_len(o + n, b);
+	memcpy(o + n, name, a);
+	memcpy(o + n + a, value, b);
+	return n + a + b;
+}
+
+static size_t
+put_header(unsigned char *o, int type, size_t len)
+{
+	const unsigned char h[8] = { 1, (unsigned char)type, 0, 1, (unsigned char)(len >> 8),
+	    (unsigned char)len, 0, 0 };
+
+	memcpy(o, h, sizeof h);
+	return sizeof h;
+}
+
+size_t
+fpm_request(const char *path, unsigned char out[FPM_REQUEST_MAX])
+{
+	static const unsigned char begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };	/* a responder */
+	char uri[300];
+	size_t n = 0, params;
+
+	if (path[0] != '/' || strlen(path) > 200)
+		return 0;
+	snprintf(uri, sizeof uri, "%s?full", path);
+	n += put_header(out + n, FCGI_BEGIN_REQUEST, sizeof begin);
+	memcpy(out + n, begin, sizeof begin);
+	n += sizeof begin;
+	params = n;
+	n += 8;
+	n += put_pair(out + n, "SCRIPT_NAME", path);
+	n += put_pair(out + n, "SCRIPT_FILENAME", path);
+	n += put_pair(out + n, "QUERY_STRING", "full");
+	n += put_pair(out + n, "REQUEST_METHOD", "GET");
+	n += put_pair(out + n, "REQUEST_URI", uri);
+	put_header(out + params, FCGI_PARAMS, n - params - 8);
+	n += put_header(out + n, FCGI_PARAMS, 0);
+	n += put_header(out + n, FCGI_STDIN, 0);
+	return n;
+}
+
+static long
+ms_left(const struct timespec *end)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (end->tv_sec - now.tv_sec) * 1000 + (end->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Waits for EVENTS on FD until END: 1 ready, 0 not in time or failed. */
+static int
+wait_for(int fd, short events, const struct timespec *end)
+{
+	struct pollfd pf = { fd, events, 0 };
+	long left;
+
+	while ((left = ms_left(end)) > 0) {
+		int r = poll(&pf, 1, (int)left);
+
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return 0;
+	}
+	return 0;
+}
+
+int
+fpm_status_script(const char *socket_path, const char *path, long pid, char out[PATH_MAX])
+{
+	static struct fpm_reader r;
+	unsigned char req[FPM_REQUEST_MAX], buf[16384];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timespec end;
+	size_t len = fpm_request(path, req), sent = 0;
+	int fd, found = 0;
+
+	if (len == 0 || strlen(socket_path) >= sizeof sa.sun_path)
+		return 0;
+	memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_nsec += (long)FPM_STATUS_MS * 1000000;
+	end.tv_sec += end.tv_nsec / 1000000000;
+	end.tv_nsec %= 1000000000;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 &&
+	    (errno != EINPROGRESS && errno != EAGAIN))
+		goto out;
+	while (sent < len) {
+		ssize_t w;
+
+		if (!wait_for(fd, POLLOUT, &end))
+			goto out;
+		w = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
+		if (w < 0 && errno != EINTR && errno != EAGAIN)
+			goto out;
+		sent += w > 0 ? (size_t)w : 0;
+	}
+	fpm_reader_init(&r, pid);
+	while (!found && !r.ended && wait_for(fd, POLLIN, &end)) {
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+		if (n > 0)
+			found = fpm_reader_feed(&r, buf, (size_t)n);
+	}
+	if (found)
+		memcpy(out, r.script, strlen(r.script) + 1);
+out:
+	close(fd);
+	return found;
+}
