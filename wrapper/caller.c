@@ -124,6 +124,9 @@ caller_scan_fds(const char *procroot, char out[PATH_MAX])
 		/* readlink and stat only: the caller's fds are never read from. */
 		if (read_link(link, target, sizeof target) < 0 || !is_php_file(target))
 			continue;
+		/* mod_php opens auto_prepend_file first: ours is never the entry script. */
+		if (ends_with(target, "/" CALLER_PREPEND_FILE))
+			continue;
 		if (stat(link, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		best = fd;
@@ -409,19 +412,22 @@ fpm_worker(const struct caller *c, char pool[64])
 
 	for (int i = 0; i < c->nparents; i++) {
 		const struct caller_parent *p = &c->parents[i];
-		size_t t = sizeof title - 1, n = 0;
+		size_t t = sizeof title - 1, n = 0, k;
 
 		if (p->argvlen <= t || memcmp(p->argv, title, t) != 0)
 			continue;
 		while (t + n < p->argvlen && n < 63 && (isalnum((unsigned char)p->argv[t + n]) ||
 		    strchr("._-", p->argv[t + n]) != NULL))
 			n++;
-		/* What follows the name can only be the padding of the process title. */
-		for (size_t k = t + n; k < p->argvlen; k++)
+		/*
+		 * What follows the name can only be the padding of the process
+		 * title; a title that is not php-fpm's may be a decoy: look on.
+		 */
+		for (k = t + n; k < p->argvlen; k++)
 			if (p->argv[k] != ' ' && p->argv[k] != '\0')
-				return 0;
-		if (n == 0 || p->argv[t] == '.')
-			return 0;
+				break;
+		if (k < p->argvlen || n == 0 || p->argv[t] == '.')
+			continue;
 		memcpy(pool, p->argv + t, n);
 		pool[n] = '\0';
 		return p->pid;

@@ -36,6 +36,7 @@ struct caller {
 
 /* The variable contrib/qwrap-prepend.php sets to the entry script's real path. */
 #define CALLER_PREPEND_VAR "QWRAP_SCRIPT_FILENAME"
+#define CALLER_PREPEND_FILE "qwrap-prepend.php"	/* its name, as installed */
 
 /*
  * Looks at fds 3 and up of the process under PROCROOT/self/fd, by readlink

@@ -22,20 +22,7 @@ fpm_reader_init(struct fpm_reader *r, long pid)
 {
 	memset(r, 0, sizeof *r);
 	r->pid = pid;
-	r->block_pid = -1;
-}
-
-/* "name:   value" → value, or NULL when LINE is not NAME's. */
-static const char *
-value_of(const char *line, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (strncmp(line, name, n) != 0 || line[n] != ':')
-		return NULL;
-	for (line += n + 1; *line == ' ' || *line == '\t'; line++)
-		;
-	return line;
+	r->cur_pid = -1;
 }
 
 /* No control bytes: a path php-fpm wrote, not a torn or hostile line. */
@@ -48,43 +35,111 @@ printable(const char *v)
 	return 1;
 }
 
+/* A string just ended, and C follows it: a member's name, or a value. */
 static void
-page_line(struct fpm_reader *r)
+string_then(struct fpm_reader *r, int c)
 {
-	const char *v;
-	char *end;
-	long pid;
-
-	if (r->linelen > 0 && r->line[r->linelen - 1] == '\r')
-		r->linelen--;
-	r->line[r->linelen] = '\0';
-	if (!r->body) {
-		r->body = r->linelen == 0;	/* the headers end at an empty line */
+	r->str_done = 0;
+	r->str[r->strlen_ < sizeof r->str ? r->strlen_ : sizeof r->str - 1] = '\0';
+	if (c == ':') {
+		/* Only short names matter ("pid", "script"): a longer one is none of them. */
+		if (r->strlen_ < sizeof r->key)
+			memcpy(r->key, r->str, r->strlen_ + 1);
+		else
+			r->key[0] = '\0';
 		return;
 	}
-	if (strncmp(r->line, "***", 3) == 0)
-		r->block_pid = -1;	/* a new worker's block */
-	else if ((v = value_of(r->line, "pid")) != NULL) {
-		pid = strtol(v, &end, 10);
-		r->block_pid = end != v && *end == '\0' && pid > 0 ? pid : -1;
-	} else if ((v = value_of(r->line, "script")) != NULL && r->block_pid == r->pid &&
-	    v[0] == '/' && strlen(v) < sizeof r->script && printable(v))
-		memcpy(r->script, v, strlen(v) + 1);
+	if (r->depth == 3 && strcmp(r->key, "script") == 0 && !r->bad &&
+	    r->strlen_ < sizeof r->str && r->str[0] == '/' && printable(r->str))
+		memcpy(r->cur_script, r->str, r->strlen_ + 1);
+	r->key[0] = '\0';
+}
+
+static void
+json_byte(struct fpm_reader *r, int c)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+
+	if (r->in_str) {
+		if (r->esc) {
+			/* \uXXXX is not a byte of a path we can check: the value is refused. */
+			const char *k = strchr(from, c);
+
+			r->esc = 0;
+			if (k == NULL || c == '\0')
+				r->bad = 1;
+			else
+				c = to[k - from];
+		} else if (c == '\\') {
+			r->esc = 1;
+			return;
+		} else if (c == '"') {
+			r->in_str = 0;
+			r->str_done = 1;
+			return;
+		}
+		if (r->strlen_ + 1 < sizeof r->str)
+			r->str[r->strlen_] = (char)c;
+		r->strlen_++;
+		return;
+	}
+	if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+		return;
+	if (r->in_num && !(c >= '0' && c <= '9')) {
+		r->in_num = 0;
+		if (r->depth == 3 && strcmp(r->key, "pid") == 0)
+			r->cur_pid = r->num;
+		r->key[0] = '\0';
+	}
+	if (r->str_done)
+		string_then(r, c);
+	switch (c) {
+	case '"':
+		r->in_str = 1;
+		r->bad = 0;
+		r->strlen_ = 0;
+		break;
+	case '{':
+	case '[':
+		if (++r->depth == 3 && c == '{') {
+			r->cur_pid = -1;
+			r->cur_script[0] = '\0';
+		}
+		break;
+	case '}':
+	case ']':
+		/* The end of a worker's object: was it ours? */
+		if (r->depth == 3 && c == '}' && r->cur_pid == r->pid && r->cur_script[0])
+			memcpy(r->script, r->cur_script, strlen(r->cur_script) + 1);
+		r->depth--;
+		r->key[0] = '\0';
+		break;
+	default:
+		if (c >= '0' && c <= '9') {
+			if (!r->in_num)
+				r->num = 0;
+			r->in_num = 1;
+			if (r->num < 100000000)
+				r->num = r->num * 10 + (c - '0');
+		} else if (c != ':' && c != ',')
+			r->key[0] = '\0';	/* true, false, null, a sign or a dot */
+	}
 }
 
 static void
 page_bytes(struct fpm_reader *r, const unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n && r->script[0] == '\0'; i++) {
+		if (r->body) {
+			json_byte(r, p[i]);
+			continue;
+		}
+		/* The headers end at an empty line. */
 		if (p[i] == '\n') {
-			if (!r->overlong)
-				page_line(r);
+			r->body = r->linelen == 0;
 			r->linelen = 0;
-			r->overlong = 0;
-		} else if (r->linelen + 1 < sizeof r->line && p[i] != '\0')
-			r->line[r->linelen++] = (char)p[i];
-		else
-			r->overlong = 1;	/* a NUL or a line too long: not one we want */
+		} else if (p[i] != '\r')
+			r->linelen = -1;
 	}
 }
 
@@ -167,7 +222,7 @@ fpm_request(const char *path, unsigned char out[FPM_REQUEST_MAX])
 
 	if (path[0] != '/' || strlen(path) > 200)
 		return 0;
-	snprintf(uri, sizeof uri, "%s?full", path);
+	snprintf(uri, sizeof uri, "%s?full&json", path);
 	n += put_header(out + n, FCGI_BEGIN_REQUEST, sizeof begin);
 	memcpy(out + n, begin, sizeof begin);
 	n += sizeof begin;
@@ -175,7 +230,7 @@ fpm_request(const char *path, unsigned char out[FPM_REQUEST_MAX])
 	n += 8;
 	n += put_pair(out + n, "SCRIPT_NAME", path);
 	n += put_pair(out + n, "SCRIPT_FILENAME", path);
-	n += put_pair(out + n, "QUERY_STRING", "full");
+	n += put_pair(out + n, "QUERY_STRING", "full&json");
 	n += put_pair(out + n, "REQUEST_METHOD", "GET");
 	n += put_pair(out + n, "REQUEST_URI", uri);
 	put_header(out + params, FCGI_PARAMS, n - params - 8);

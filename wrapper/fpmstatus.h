@@ -13,9 +13,12 @@
 #include <stddef.h>
 
 #define FPM_STATUS_MS 500	/* the longest the wrapper waits for the page */
-#define FPM_LINE_MAX (PATH_MAX + 64)
 
-/* Reading the answer: FastCGI records, then the page's lines. */
+/*
+ * Reading the answer: FastCGI records, then the page's headers, then its
+ * JSON ("?full&json"), where php-fpm escapes what a request put in its
+ * fields; the text form would let a request's URI add lines of its own.
+ */
 struct fpm_reader {
 	long pid;		/* the worker asked about */
 	unsigned char head[8];	/* a record header being read */
@@ -23,11 +26,15 @@ struct fpm_reader {
 	size_t content, padding;	/* left of the record's content and padding */
 	int type;		/* of the record being read */
 	int ended;		/* END_REQUEST seen */
-	int body;		/* past the page's HTTP-style headers */
-	char line[FPM_LINE_MAX];
-	size_t linelen;
-	int overlong;		/* the line did not fit: skipped to its end */
-	long block_pid;		/* of the worker block being read, -1 before its pid line */
+	int body;		/* past the page's headers */
+	int linelen;		/* of the header line being read; -1 once one had bytes */
+	/* The JSON: nesting, the string being read, and the process object at depth 3. */
+	int depth, in_str, esc, bad, str_done, in_num;
+	char str[PATH_MAX];
+	size_t strlen_;
+	char key[16];		/* the member name whose value comes next */
+	long cur_pid, num;
+	char cur_script[PATH_MAX];
 	char script[PATH_MAX];	/* the worker's script, "" until found */
 };
 
@@ -36,7 +43,7 @@ void fpm_reader_init(struct fpm_reader *r, long pid);
 /* Reads N bytes of the answer; 1 once the worker's script is known, else 0. */
 int fpm_reader_feed(struct fpm_reader *r, const unsigned char *p, size_t n);
 
-/* The FastCGI request for PATH?full into OUT (room for FPM_REQUEST_MAX); its length, 0 if PATH is too long. */
+/* The FastCGI request for PATH?full&json into OUT; its length, 0 if PATH is too long. */
 #define FPM_REQUEST_MAX 1024
 size_t fpm_request(const char *path, unsigned char out[FPM_REQUEST_MAX]);
 

@@ -145,14 +145,16 @@ put('smtp', 'data-dots', b'\x02\x07Subject: x\r\n\r\n..a\r\n.\rb\r\n...\r\n.\r\n
 put('smtp', 'data-lf', b'\x02\x03a\n.b\n.\nRSET\r\n')
 put('smtp', 'stuff', b'\x03\x00.\r\n..\r\n.x\n\r.\r\nend')
 
-# ---- fpmstatus: the worker's pid - 1 (2 bytes, big-endian), then php-fpm's FastCGI answer to ?full
+# ---- fpmstatus: the worker's pid - 1 (2 bytes, big-endian), then php-fpm's FastCGI answer to ?full&json
 def fcgi(t, body, pad=0):
     return bytes([1, t, 0, 1, len(body) >> 8, len(body) & 255, pad, 0]) + body + b'\0' * pad
-page = (b'Expires: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-type: text/plain;charset=UTF-8\r\n\r\n'
-        b'pool:                 site\nprocess manager:      static\n\n************************\n'
-        b'pid:                  31295\nstate:                Idle\nscript:               -\n\n'
-        b'************************\npid:                  31296\nstate:                Running\n'
-        b'request URI:          /slow.php\nuser:                 -\nscript:               /tmp/fpmt/www/slow.php\n')
+page = (b'Expires: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Type: application/json\r\n\r\n'
+        b'{"pool":"site","process manager":"static","start time":1795751050,"slow requests":0, '
+        b'"processes":[{"pid":11403,"state":"Running","requests":1,"request method":"GET",'
+        b'"request uri":"\\/slow.php?a=x\\n\\"script\\":\\"\\/evil\\", b\\\\","content length":0,'
+        b'"user":"-","script":"\\/srv\\/site\\/httpdocs\\/slow.php","last request cpu":0.00,'
+        b'"last request memory":0},{"pid":11404,"state":"Idle","request uri":"-","user":"-",'
+        b'"script":"-","last request cpu":0.00}]}')
 answer = fcgi(6, page[:100], 3) + fcgi(7, b'warn') + fcgi(6, page[100:]) + fcgi(3, b'\0' * 8)
-put('fpmstatus', 'full-running', struct.pack('>H', 31296 - 1) + answer)
-put('fpmstatus', 'full-idle', struct.pack('>H', 31295 - 1) + answer)
+put('fpmstatus', 'full-running', struct.pack('>H', 11403 - 1) + answer)
+put('fpmstatus', 'full-idle', struct.pack('>H', 11404 - 1) + answer)

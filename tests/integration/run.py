@@ -1882,6 +1882,8 @@ import scan  # noqa: E402  (qwrap scan)
 TESTS.extend(scan.TESTS)
 import smtp  # noqa: E402  (sendmail -bs, relayed)
 TESTS.extend(smtp.TESTS)
+import sapi  # noqa: E402  (which script, per PHP SAPI: php-fpm, mod_php, ...)
+TESTS.extend(sapi.TESTS)
 
 
 def main():

@@ -9,14 +9,20 @@
 
 #include "fpmstatus.h"
 
-/* php-fpm 8.2's answer to ?full for a pool of two, one running slow.php, in three records. */
+/*
+ * php-fpm 8.2's answer to ?full&json for a pool of two, one running
+ * slow.php for a request whose query string tried to add a "script" of its
+ * own (escaped by php-fpm), in three records.
+ */
 static const char page[] =
-    "Expires: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-type: text/plain;charset=UTF-8\r\n\r\n"
-    "pool:                 site\nprocess manager:      static\n\n************************\n"
-    "pid:                  31295\nstate:                Idle\nscript:               -\n\n"
-    "************************\npid:                  31296\nstate:                Running\n"
-    "request URI:          /slow.php\nuser:                 -\n"
-    "script:               /srv/site/httpdocs/slow.php\n";
+    "Expires: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Type: application/json\r\n\r\n"
+    "{\"pool\":\"site\",\"process manager\":\"static\",\"start time\":1795751050,"
+    "\"slow requests\":0, \"processes\":[{\"pid\":11403,\"state\":\"Running\","
+    "\"start time\":1795751050,\"requests\":1,\"request method\":\"GET\","
+    "\"request uri\":\"\\/slow.php?a=x\\n\\\"script\\\":\\\"\\/evil\\\", b\\\\\","
+    "\"content length\":0,\"user\":\"-\",\"script\":\"\\/srv\\/site\\/httpdocs\\/slow.php\","
+    "\"last request cpu\":0.00,\"last request memory\":0},{\"pid\":11404,\"state\":\"Idle\","
+    "\"request uri\":\"-\",\"user\":\"-\",\"script\":\"-\",\"last request cpu\":0.00}]}";
 
 static size_t
 record(unsigned char *o, int type, const char *body, size_t n, int pad)
@@ -51,10 +57,10 @@ reader__running_worker__its_script_whole_or_byte_by_byte(void **state)
 	int found = 0;
 
 	(void)state;
-	fpm_reader_init(&r, 31296);
+	fpm_reader_init(&r, 11403);
 	assert_true(fpm_reader_feed(&r, a, n));
 	assert_string_equal(r.script, "/srv/site/httpdocs/slow.php");
-	fpm_reader_init(&r, 31296);
+	fpm_reader_init(&r, 11403);
 	for (size_t i = 0; i < n && !found; i++)
 		found = fpm_reader_feed(&r, a + i, 1);
 	assert_true(found);
@@ -69,10 +75,10 @@ reader__idle_or_unknown_worker__none(void **state)
 	size_t n = answer(a);
 
 	(void)state;
-	fpm_reader_init(&r, 31295);	/* idle: "script: -" */
+	fpm_reader_init(&r, 11404);	/* idle: "script": "-" */
 	assert_false(fpm_reader_feed(&r, a, n));
 	assert_true(r.ended);
-	fpm_reader_init(&r, 3129);	/* a pid that is a prefix of another */
+	fpm_reader_init(&r, 1140);	/* a pid that is a prefix of another */
 	assert_false(fpm_reader_feed(&r, a, n));
 	assert_string_equal(r.script, "");
 }
@@ -82,7 +88,7 @@ request__records_and_params(void **state)
 {
 	unsigned char q[FPM_REQUEST_MAX];
 	size_t n = fpm_request("/fpm-status", q), params;
-	const char *want[] = { "SCRIPT_NAME", "/fpm-status", "QUERY_STRING", "full",
+	const char *want[] = { "SCRIPT_NAME", "/fpm-status", "QUERY_STRING", "full&json",
 	    "REQUEST_METHOD", "GET" };
 
 	(void)state;
