@@ -124,10 +124,13 @@ caller_scan_fds(const char *procroot, char out[PATH_MAX])
 		/* readlink and stat only: the caller's fds are never read from. */
 		if (read_link(link, target, sizeof target) < 0 || !is_php_file(target))
 			continue;
-		/* mod_php opens auto_prepend_file first: ours is never the entry script. */
-		if (ends_with(target, "/" CALLER_PREPEND_FILE))
-			continue;
 		if (stat(link, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		/*
+		 * mod_php opens auto_prepend_file first: the admin's (root's)
+		 * copy of ours is never the entry script.
+		 */
+		if (ends_with(target, "/" CALLER_PREPEND_FILE) && st.st_uid == 0)
 			continue;
 		best = fd;
 		memcpy(out, target, strlen(target) + 1);
@@ -417,7 +420,7 @@ fpm_worker(const struct caller *c, char pool[64])
 		if (p->argvlen <= t || memcmp(p->argv, title, t) != 0)
 			continue;
 		while (t + n < p->argvlen && n < 63 && (isalnum((unsigned char)p->argv[t + n]) ||
-		    strchr("._-", p->argv[t + n]) != NULL))
+		    (p->argv[t + n] != '\0' && strchr("._-", p->argv[t + n]) != NULL)))
 			n++;
 		/*
 		 * What follows the name can only be the padding of the process

@@ -1,6 +1,6 @@
 /*
  * fpmstatus.c: a FastCGI client just big enough for php-fpm's status page,
- * and a reader of its "full" text, one byte stream at a time, bounded.
+ * and a reader of its "full" JSON, one byte stream at a time, bounded.
  */
 #include "fpmstatus.h"
 
@@ -49,9 +49,17 @@ string_then(struct fpm_reader *r, int c)
 			r->key[0] = '\0';
 		return;
 	}
+	/*
+	 * php-fpm keeps a script's path in 256 bytes: one that fills them may
+	 * have been cut, to a file of the sender's choosing.
+	 */
 	if (r->depth == 3 && strcmp(r->key, "script") == 0 && !r->bad &&
-	    r->strlen_ < sizeof r->str && r->str[0] == '/' && printable(r->str))
+	    r->strlen_ < FPM_SCRIPT_MAX && r->str[0] == '/' && printable(r->str))
 		memcpy(r->cur_script, r->str, r->strlen_ + 1);
+	/* The worker's script is its current request's only while it runs one. */
+	if (r->depth == 3 && strcmp(r->key, "state") == 0)
+		r->cur_running = !r->bad && (strcmp(r->str, "Running") == 0 ||
+		    strcmp(r->str, "Finishing") == 0);
 	r->key[0] = '\0';
 }
 
@@ -103,13 +111,15 @@ json_byte(struct fpm_reader *r, int c)
 	case '[':
 		if (++r->depth == 3 && c == '{') {
 			r->cur_pid = -1;
+			r->cur_running = 0;
 			r->cur_script[0] = '\0';
 		}
 		break;
 	case '}':
 	case ']':
 		/* The end of a worker's object: was it ours? */
-		if (r->depth == 3 && c == '}' && r->cur_pid == r->pid && r->cur_script[0])
+		if (r->depth == 3 && c == '}' && r->cur_pid == r->pid && r->cur_running &&
+		    r->cur_script[0])
 			memcpy(r->script, r->cur_script, strlen(r->cur_script) + 1);
 		r->depth--;
 		r->key[0] = '\0';
@@ -273,6 +283,8 @@ fpm_status_script(const char *socket_path, const char *path, long pid, char out[
 	unsigned char req[FPM_REQUEST_MAX], buf[16384];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timespec end;
+	struct ucred peer;
+	socklen_t peerlen = sizeof peer;
 	size_t len = fpm_request(path, req), sent = 0;
 	int fd, found = 0;
 
@@ -287,6 +299,10 @@ fpm_status_script(const char *socket_path, const char *path, long pid, char out[
 		return 0;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 &&
 	    (errno != EINPROGRESS && errno != EAGAIN))
+		goto out;
+	/* Only the php-fpm master (root) answers for a pool: not a socket the sender bound. */
+	if (!wait_for(fd, POLLOUT, &end) || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer,
+	    &peerlen) < 0 || peer.uid != 0)
 		goto out;
 	while (sent < len) {
 		ssize_t w;

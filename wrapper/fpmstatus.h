@@ -1,10 +1,11 @@
 /*
  * fpmstatus.h: php-fpm's status page as a source of the script.  A pool
- * with pm.status_listen answers "?full" with one block per worker: its pid,
- * state and the script it runs.  The worker that is the caller's ancestor
- * runs the script that called sendmail, whatever opcache cached or the
- * script did to its cwd, fds or environment.  Asked over FastCGI, within
- * FPM_STATUS_MS, after the group was dropped.
+ * with pm.status_listen answers "?full&json" with one object per worker:
+ * its pid, state and the entry script (SCRIPT_FILENAME) of the request it
+ * runs.  The running worker that is the caller's ancestor runs the script
+ * that called sendmail, whatever opcache cached or the script did to its
+ * cwd, fds or environment.  Asked over FastCGI, within FPM_STATUS_MS, with
+ * the caller's own gid, and only of a socket whose peer is root's.
  */
 #ifndef QWRAP_FPMSTATUS_H
 #define QWRAP_FPMSTATUS_H
@@ -13,6 +14,7 @@
 #include <stddef.h>
 
 #define FPM_STATUS_MS 500	/* the longest the wrapper waits for the page */
+#define FPM_SCRIPT_MAX 255	/* php-fpm's own buffer for a script's path, less one */
 
 /*
  * Reading the answer: FastCGI records, then the page's headers, then its
@@ -34,6 +36,7 @@ struct fpm_reader {
 	size_t strlen_;
 	char key[16];		/* the member name whose value comes next */
 	long cur_pid, num;
+	int cur_running;	/* the worker's state: Running or Finishing */
 	char cur_script[PATH_MAX];
 	char script[PATH_MAX];	/* the worker's script, "" until found */
 };

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "fpmstatus.h"
@@ -83,6 +84,47 @@ reader__idle_or_unknown_worker__none(void **state)
 	assert_string_equal(r.script, "");
 }
 
+/* The page, in one STDOUT record, with FROM replaced by TO once. */
+static size_t
+variant(unsigned char *o, const char *from, const char *to)
+{
+	static char text[4096];
+	const char *at = strstr(page, from);
+	int n = snprintf(text, sizeof text, "%.*s%s%s", (int)(at - page), page, to,
+	    at + strlen(from));
+
+	return record(o, 6, text, (size_t)n, 0) + record(o + 8 + (size_t)n, 3, "\0\0\0\0\0\0\0\0", 8, 0);
+}
+
+static void
+reader__idle_worker_or_cut_path__not_its_request(void **state)
+{
+	unsigned char a[8192];
+	char longpath[300];
+	struct fpm_reader r;
+	size_t n;
+
+	(void)state;
+	/* An idle worker shows its last request's script, not the sender's. */
+	n = variant(a, "\"Running\"", "\"Idle\"");
+	fpm_reader_init(&r, 11403);
+	assert_false(fpm_reader_feed(&r, a, n));
+	n = variant(a, "\"Running\"", "\"Finishing\"");
+	fpm_reader_init(&r, 11403);
+	assert_true(fpm_reader_feed(&r, a, n));
+	/* php-fpm cuts a path at 255 bytes: one that long may be cut. */
+	memset(longpath, 'e', sizeof longpath);
+	longpath[0] = '/';
+	snprintf(longpath + 254, sizeof longpath - 254, ".php");	/* 258 bytes */
+	n = variant(a, "\\/srv\\/site\\/httpdocs\\/slow.php", longpath);
+	fpm_reader_init(&r, 11403);
+	assert_false(fpm_reader_feed(&r, a, n));
+	longpath[250] = '\0';
+	n = variant(a, "\\/srv\\/site\\/httpdocs\\/slow.php", longpath);
+	fpm_reader_init(&r, 11403);
+	assert_true(fpm_reader_feed(&r, a, n));
+}
+
 static void
 request__records_and_params(void **state)
 {
@@ -110,6 +152,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reader__running_worker__its_script_whole_or_byte_by_byte),
 		cmocka_unit_test(reader__idle_or_unknown_worker__none),
+		cmocka_unit_test(reader__idle_worker_or_cut_path__not_its_request),
 		cmocka_unit_test(request__records_and_params),
 	};
 
