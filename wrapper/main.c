@@ -497,7 +497,9 @@ main(int argc, char *argv[], char *envp[])
 		    argc - inv.first_rcpt, conf.header_name, &fields);
 	}
 	caller_resolve_script("/proc", envp, fields.php_script.p, fields.php_script.n, &caller);
-	caller_fpm_status(conf.fpm_status_socket, conf.fpm_status_path, &caller);
+	/* Mail only: a queue listing or a usage error need not wait for php-fpm. */
+	if (inv.mode == MODE_MESSAGE || inv.mode == MODE_SMTP)
+		caller_fpm_status(conf.fpm_status_socket, conf.fpm_status_path, &caller);
 	if (inv.mode == MODE_SMTP && conf.smtp_mode == SMTP_MODE_RELAY && target_ok)
 		smtp_session(envp, &ps);	/* returns only when it could not start: passed through */
 
