@@ -39,25 +39,27 @@ fsync_dir(const char *dir)
 	return r;
 }
 
+long long
+clock_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 int
 flock_bounded(int fd, int ms)
 {
-	struct timespec now, end, step = { 0, 2 * 1000 * 1000 };
+	struct timespec step = { 0, 2 * 1000 * 1000 };
+	long long end = clock_ms() + ms;
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += ms / 1000;
-	end.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (end.tv_nsec >= 1000000000) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000;
-	}
 	for (;;) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return 0;
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+		if (clock_ms() >= end)
 			break;
 		nanosleep(&step, NULL);
 	}

@@ -7,6 +7,9 @@
 /* 0 when all N bytes were written, -1 (errno set) otherwise. */
 int write_full(int fd, const void *p, size_t n);
 
+/* Milliseconds of the monotonic clock: deadlines that a clock step cannot move. */
+long long clock_ms(void);
+
 /*
  * flock(FD, LOCK_EX), waiting at most MS milliseconds of wall-clock time:
  * 0, or -1 (errno ETIMEDOUT when another held it all that time).

@@ -11,8 +11,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "iofull.h"
 
 enum { FCGI_BEGIN_REQUEST = 1, FCGI_END_REQUEST = 3, FCGI_PARAMS = 4, FCGI_STDIN = 5,
 	FCGI_STDOUT = 6 };
@@ -249,23 +250,14 @@ fpm_request(const char *path, unsigned char out[FPM_REQUEST_MAX])
 	return n;
 }
 
-static long
-ms_left(const struct timespec *end)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (end->tv_sec - now.tv_sec) * 1000 + (end->tv_nsec - now.tv_nsec) / 1000000;
-}
-
-/* Waits for EVENTS on FD until END: 1 ready, 0 not in time or failed. */
+/* Waits for EVENTS on FD until END (clock_ms): 1 ready, 0 not in time or failed. */
 static int
-wait_for(int fd, short events, const struct timespec *end)
+wait_for(int fd, short events, long long end)
 {
 	struct pollfd pf = { fd, events, 0 };
-	long left;
+	long long left;
 
-	while ((left = ms_left(end)) > 0) {
+	while ((left = end - clock_ms()) > 0) {
 		int r = poll(&pf, 1, (int)left);
 
 		if (r > 0)
@@ -282,7 +274,7 @@ fpm_status_script(const char *socket_path, const char *path, long pid, char out[
 	static struct fpm_reader r;
 	unsigned char req[FPM_REQUEST_MAX], buf[16384];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timespec end;
+	long long end = clock_ms() + FPM_STATUS_MS;
 	struct ucred peer;
 	socklen_t peerlen = sizeof peer;
 	size_t len = fpm_request(path, req), sent = 0;
@@ -291,23 +283,19 @@ fpm_status_script(const char *socket_path, const char *path, long pid, char out[
 	if (len == 0 || strlen(socket_path) >= sizeof sa.sun_path)
 		return 0;
 	memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_nsec += (long)FPM_STATUS_MS * 1000000;
-	end.tv_sec += end.tv_nsec / 1000000000;
-	end.tv_nsec %= 1000000000;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		return 0;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 &&
 	    (errno != EINPROGRESS && errno != EAGAIN))
 		goto out;
 	/* Only the php-fpm master (root) answers for a pool: not a socket the sender bound. */
-	if (!wait_for(fd, POLLOUT, &end) || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer,
+	if (!wait_for(fd, POLLOUT, end) || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer,
 	    &peerlen) < 0 || peer.uid != 0)
 		goto out;
 	while (sent < len) {
 		ssize_t w;
 
-		if (!wait_for(fd, POLLOUT, &end))
+		if (!wait_for(fd, POLLOUT, end))
 			goto out;
 		w = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
 		if (w < 0 && errno != EINTR && errno != EAGAIN)
@@ -315,7 +303,7 @@ fpm_status_script(const char *socket_path, const char *path, long pid, char out[
 		sent += w > 0 ? (size_t)w : 0;
 	}
 	fpm_reader_init(&r, pid);
-	while (!found && !r.ended && wait_for(fd, POLLIN, &end)) {
+	while (!found && !r.ended && wait_for(fd, POLLIN, end)) {
 		ssize_t n = recv(fd, buf, sizeof buf, 0);
 
 		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))

@@ -142,14 +142,14 @@ quiet(void)
 	return r.qlen == 0 && r.outlen == 0;
 }
 
-/* A problem for the record: the server's first reply line, printable. */
+/* PREFIX, then the first line of the N bytes at SRC, its control bytes as '?', into DST. */
 static void
-answered(char *dst, size_t max, const char *what, const char *reply, size_t n)
+first_line(char *dst, size_t max, const char *prefix, const char *src, size_t n)
 {
-	size_t i, o = (size_t)snprintf(dst, max, "%s", what);
+	size_t i, o = (size_t)snprintf(dst, max, "%s", prefix);
 
-	for (i = 0; i < n && reply[i] != '\r' && reply[i] != '\n' && o + 1 < max && i < 200; i++)
-		dst[o++] = (unsigned char)reply[i] < 0x20 || reply[i] == 0x7f ? '?' : reply[i];
+	for (i = 0; i < n && src[i] != '\r' && src[i] != '\n' && o + 1 < max; i++)
+		dst[o++] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
 	dst[o < max ? o : max - 1] = '\0';
 }
 
@@ -440,16 +440,15 @@ take_and_hold(void)
 static void
 data(const char *line, size_t len)
 {
-	char why[490], reply[512];
+	char why[512], reply[512];
 
 	r.m->len = 0;
 	parse();
 	switch (r.h->begin(&r.txn, why, sizeof why)) {
 	case RELAY_REJECT:
-		for (char *p = why; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-		snprintf(reply, sizeof reply, "451 4.7.1 %s\r\n", why);
+		/* One line of at most 512 bytes, its end included (RFC 5321). */
+		first_line(reply, sizeof reply - 2, "451 4.7.1 ", why, strlen(why));
+		strcat(reply, "\r\n");
 		say(reply);
 		r.h->record(&r.txn, "reject", NULL);
 		reset_server();
@@ -540,13 +539,13 @@ reply(char *p, size_t n)
 			return;
 		}
 		if (r.txn.rcpt_count > 0) {
-			answered(problem, sizeof problem, "the MTA refused DATA: ", p, n);
+			first_line(problem, sizeof problem, "the MTA refused DATA: ", p, n);
 			r.h->record(&r.txn, "reject", problem);
 		}
 		break;
 	case A_EOD:
 		if (code / 100 != 2) {
-			answered(problem, sizeof problem, "the MTA refused the message: ", p, n);
+			first_line(problem, sizeof problem, "the MTA refused the message: ", p, n);
 			r.h->refused(problem);
 		}
 		txn_reset();

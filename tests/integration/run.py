@@ -7,6 +7,7 @@ one under test.  Prints one line per test and "N passed, N failed" at the end.
 
 import argparse
 import calendar
+import contextlib
 import grp
 import json
 import os
@@ -571,9 +572,10 @@ def hostile__argc0_and_odd_argv0__no_crash(env):
     assert p.returncode == 0 and one(recs)["argv"][0] == "x\nuid=0\\xff"
 
 
-@test
-def hostile__log_symlink_fifo_mode__reported_and_delivered(env):
-    msg = b"Subject: s\n\nb\n"
+@contextlib.contextmanager
+def log_moved_away(env):
+    """The capture log set aside for a test that puts something else at its path; yields
+    a writable file elsewhere, which the wrapper must never write to."""
     env.unappend()
     elsewhere = os.path.join(env.root, "elsewhere.log")
     open(elsewhere, "w").close()
@@ -581,6 +583,17 @@ def hostile__log_symlink_fifo_mode__reported_and_delivered(env):
     backup = env.log + ".keep"
     os.rename(env.log, backup)
     try:
+        yield elsewhere
+    finally:
+        if os.path.lexists(env.log):
+            os.unlink(env.log)
+        os.rename(backup, env.log)
+
+
+@test
+def hostile__log_symlink_fifo_mode__reported_and_delivered(env):
+    msg = b"Subject: s\n\nb\n"
+    with log_moved_away(env) as elsewhere:
         for setup, words in (
                 (lambda: os.symlink(elsewhere, env.log), b"symbolic link"),
                 (lambda: (os.mkfifo(env.log), os.chmod(env.log, 0o622)), b"FIFO"),
@@ -598,8 +611,6 @@ def hostile__log_symlink_fifo_mode__reported_and_delivered(env):
             finally:
                 env.reset_conf()
                 os.unlink(env.log)
-    finally:
-        os.rename(backup, env.log)
 
 
 @test

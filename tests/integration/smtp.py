@@ -675,13 +675,7 @@ def smtp__log_unusable__delivered_and_warned_or_tempfail_refuses_each(env):
     # under on_error = "tempfail" every message is refused before the server sees it.
     datas = [b"Subject: nolog %d\r\n\r\nb\r\n" % i for i in range(2)]
     stdin = session(*[(b"a@x", [b"b@x"], stuff(d)) for d in datas])
-    env.unappend()
-    elsewhere = os.path.join(env.root, "elsewhere.log")
-    open(elsewhere, "w").close()
-    os.chmod(elsewhere, 0o666)
-    backup = env.log + ".keep"
-    os.rename(env.log, backup)
-    try:
+    with run.log_moved_away(env) as elsewhere:
         os.symlink(elsewhere, env.log)
         p, _, got = env.run(["-bs"], stdin=stdin, timeout=30)
         assert p.returncode == 0 and p.stdout.count(b"250 ok 1700000000") == 2, p.stdout
@@ -701,11 +695,7 @@ def smtp__log_unusable__delivered_and_warned_or_tempfail_refuses_each(env):
         # standard error hears of it: the session's problem once, with its first message.
         assert warned.count(b"symbolic link") == 1, warned
         assert warned.count(b"; message sent anyway\n") == 1, warned
-    finally:
         env.reset_conf()
-        if os.path.lexists(env.log):
-            os.unlink(env.log)
-        os.rename(backup, env.log)
 
 
 @smtp_test
