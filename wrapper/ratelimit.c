@@ -26,7 +26,7 @@
 #define KEY_ROOM  (HEAD_SIZE - 40)
 #define SLOT_SIZE 16
 #define MAGIC     "qwrlim1\n"
-#define CHUNK     (4096 * SLOT_SIZE)
+#define CHUNK     4096
 
 struct head {
 	char magic[8];

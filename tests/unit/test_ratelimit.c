@@ -144,6 +144,28 @@ ratelimit_check__log_rule__delivers_and_marks(void **state)
 }
 
 static void
+ratelimit_check__ring_of_many_reads__exact(void **state)
+{
+	(void)state;
+	/* 1000 slots: the ring is read in several pieces; the count stays exact across them. */
+	c.limits[0].max = 1000;
+	for (int i = 0; i < 1000; i++)
+		assert_false(send_at(1000, i, 1));
+	assert_true(send_at(1000, 1000, 1));
+	assert_int_equal(v.count, 1000);
+	/* The sends at 0..299 ms leave the window 10 s later: 300 more, and not one more. */
+	for (int i = 0; i < 300; i++)
+		assert_false(send_at(1000, 10299, 1));
+	assert_true(send_at(1000, 10299, 1));
+	assert_int_equal(v.count, 1000);
+	/* At 10999 ms all the first sends have left: 700 more, in the slots past the first piece. */
+	for (int i = 0; i < 700; i++)
+		assert_false(send_at(1000, 10999, 1));
+	assert_true(send_at(1000, 10999, 1));
+	assert_int_equal(v.count, 1000);
+}
+
+static void
 ratelimit_check__corrupt_state__reached_until_a_window_passed(void **state)
 {
 	char path[PATH_MAX + 300];
@@ -213,6 +235,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(ratelimit_check__sliding_window__exact_at_the_edge,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(ratelimit_check__ring_of_many_reads__exact, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(ratelimit_check__recipients__counted_by_message_size,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
