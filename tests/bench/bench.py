@@ -125,6 +125,12 @@ def build_and_install(build, tmp):
     flags = [("-static-pie" if static and f == "-pie" else f) for f in CFLAGS]
     run_cmd(["cc", *flags, f'-DREAL_SENDMAIL="{standin}"', "-o", execonly,
              "tests/bench/execonly.c"], "compiling execonly")
+    # The same without a C library: what the exec alone costs, start-up apart.
+    execbare = None
+    if platform.machine() == "x86_64" and platform.system() == "Linux":
+        execbare = os.path.join(tmp, "execbare")
+        run_cmd(["cc", "-O2", "-nostdlib", "-static", f'-DREAL_SENDMAIL="{standin}"', "-o",
+                 execbare, "tests/bench/execbare.c"], "compiling execbare")
     st = os.stat(wrapper)
     if st.st_mode & stat.S_ISGID:
         os.chmod(wrapper, stat.S_IMODE(st.st_mode) & ~stat.S_ISGID)
@@ -156,7 +162,7 @@ def build_and_install(build, tmp):
                 f"(echo X-Additional-Header: $PWD; cat) | tee -a {tmp}/mail.send | {standin} \"$@\"\n")
     os.chmod(recipe, 0o755)
     return {"standin": standin, "wrapper": wrapper, "sgid": sgid, "execonly": execonly,
-            "static": static, "probe": probe, "recipe": recipe, "mailsend": os.path.join(tmp, "mail.send"),
+            "execbare": execbare, "static": static, "probe": probe, "recipe": recipe, "mailsend": os.path.join(tmp, "mail.send"),
             "log": os.path.join(tmp, "var", "log", "qwrap", "capture.log"), "notes": notes}
 
 
@@ -516,17 +522,21 @@ def bench(args, rounds, tmp, started):
         "sgid": ("through qwrap-sendmail, set-gid", progs["sgid"]),
         "limits": ("through qwrap-sendmail with a uid and a script limit", progs["limits"]),
         "execonly": ("through an exec-only C wrapper", progs["execonly"]),
+        "bare": ("through an exec-only wrapper without a C library", progs["execbare"]),
         "shell": ("through the shell recipe (§1)", progs["recipe"]),
     }
     # Every case: (size, stdin is a pipe, into, variants timed).
+    bare = ["bare"] if progs["execbare"] else []
     cases = [("small", False, "sink",
-              ["direct", "qwrap", "execonly", "shell"] + (["sgid"] if progs["sgid"] else [])),
+              ["direct", "qwrap", "execonly"] + bare + ["shell"] +
+              (["sgid"] if progs["sgid"] else [])),
              ("1m", False, "sink", ["direct", "qwrap", "shell"]),
              ("1m", True, "sink", ["direct", "qwrap", "shell"]),
              ("100m", False, "sink", ["direct", "qwrap", "shell"]),
              ("100m", True, "sink", ["direct", "qwrap", "shell"])]
     if queue:
-        cases += [("small", False, "queue", ["direct", "qwrap", "limits", "execonly", "shell"]),
+        cases += [("small", False, "queue",
+                   ["direct", "qwrap", "limits", "execonly"] + bare + ["shell"]),
                   ("100m", True, "queue", ["direct", "qwrap", "shell"])]
 
     say("bench: checking that messages arrive whole through qwrap")
@@ -607,6 +617,22 @@ def bench(args, rounds, tmp, started):
     return 0
 
 
+def cost_parts(med, into):
+    """What qwrap's extra time per small message is made of, into the sink or the queue."""
+    def extra(v):
+        return (med[("small", False, into, v)] - med[("small", False, into, "direct")]) / 1e6
+    q, e = extra("qwrap"), extra("execonly")
+    if ("small", False, into, "bare") not in med:
+        return (f"Into the {INTO[into]}: of qwrap's extra {q:.2f} ms per small message, "
+                f"{e:.2f} ms is the one more exec (exec-only wrapper) and {q - e:.2f} ms "
+                f"qwrap's own work.")
+    b = extra("bare")
+    return (f"Into the {INTO[into]}: of qwrap's extra {q:.2f} ms per small message, "
+            f"{b:.2f} ms is the kernel's exec (exec-only wrapper without a C library), "
+            f"{e - b:.2f} ms the C library's start-up (exec-only wrapper, glibc) and "
+            f"{q - e:.2f} ms qwrap's own work.")
+
+
 def report(args, times, rss, label, variants, progs, hdrlens, records, with_error, errtext,
            started, other):
     rows = [["message", "stdin", "into", "rounds", "variant", "median ms", "p25-p75 ms",
@@ -650,9 +676,11 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
         def vs_exec(v):
             q = med[('small', False, 'queue', v)] / med[('small', False, 'queue', 'execonly')]
             return f"{q:.2f}"
+        bare_q = (f", exec-only without a C library {r('small', False, 'queue', 'bare')}"
+                  if ('small', False, 'queue', 'bare') in ratio else "")
         summary += (f", {r('small', False, 'queue', 'qwrap')} into the qmail model "
                     f"(with two limits {r('small', False, 'queue', 'limits')}, exec-only "
-                    f"{r('small', False, 'queue', 'execonly')}, shell "
+                    f"{r('small', False, 'queue', 'execonly')}{bare_q}, shell "
                     f"{r('small', False, 'queue', 'shell')}; against the exec-only wrapper "
                     f"{vs_exec('qwrap')}, with two limits {vs_exec('limits')})")
     summary += (f" (target <= 1.10); 100 MiB ratio {r('100m', False, 'sink', 'qwrap')} file / "
@@ -705,7 +733,11 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
         f"execs the stand-in and does nothing else: its cost over direct is the price of one "
         f"more exec, the floor for any wrapper.  Against the sink that floor is high, as the "
         f"sink does almost nothing; BRIEF §11 measured an exec-only wrapper at about 1.10 "
-        f"into real qmail.",
+        f"into real qmail."
+        + (" The exec-only wrapper without a C library (tests/bench/execbare.c, -nostdlib "
+           "-static) makes the execve system call from _start: its cost over direct is the "
+           "kernel's exec alone, and the exec-only wrapper's cost over it is the C library's "
+           "start-up." if progs["execbare"] else ""),
         f"Peak RSS is ru_maxrss from wait4 in tests/bench/rssprobe.c, which forks the program "
         f"from a small process (a child that Python starts would report Python's own RSS); "
         f"median of {'/'.join(str(n) for n in sorted(nprobe))} runs into the sink, the largest "
@@ -723,12 +755,8 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
         notes.append("Other work was running (over 10% of the CPUs): the interleaving cancels "
                      "slow drift, but contention for the CPUs makes these figures noisier; "
                      "run again on an idle machine.")
-    d = med[("small", False, "sink", "direct")]
-    q_extra = med[("small", False, "sink", "qwrap")] - d
-    e_extra = med[("small", False, "sink", "execonly")] - d
-    notes.append(f"Of qwrap's extra {q_extra / 1e6:.2f} ms per small message, "
-                 f"{e_extra / 1e6:.2f} ms is the one more exec (exec-only wrapper) and "
-                 f"{(q_extra - e_extra) / 1e6:.2f} ms qwrap's own work.")
+    for into in ("sink", "queue") if queue else ("sink",):
+        notes.append(cost_parts(med, into))
 
     say("")
     say(machine)
