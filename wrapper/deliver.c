@@ -68,12 +68,24 @@ deliver_channel_open(struct channel *ch)
 }
 
 static int
+to_fd(void *arg, const void *p, size_t n)
+{
+	return write_full(*(int *)arg, p, n);
+}
+
+/*
+ * HDR, the message read so far, and the rest of its header section from
+ * stdin, renamed as the buffer's: 0, -1 when FD is closed, -2 on a read error.
+ */
+static int
 write_prefix(int fd, const char *hdr, size_t hdrlen, const struct message *m,
     const struct msgfields *f, const char *ourname)
 {
-	if (write_full(fd, hdr, hdrlen) < 0)
+	struct msgtail t;
+
+	if (write_full(fd, hdr, hdrlen) < 0 || message_write(fd, m, f, ourname, &t) < 0)
 		return -1;
-	return message_write(fd, m, f, ourname);
+	return msgtail_copy(&t, 0, to_fd, &fd);
 }
 
 /* Copies the rest of stdin to FD: -1 on a read error, -2 when FD is closed. */
@@ -119,7 +131,7 @@ static void
 pump(int wfd, int pidfd, pid_t sendmail, const char *hdr, size_t hdrlen,
     const struct message *m, const struct msgfields *f, const char *ourname)
 {
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), r;
 
 	/* Nobody waits on our stdout or stderr: the caller reads the real sendmail's. */
 	if (null >= 0) {
@@ -132,13 +144,14 @@ pump(int wfd, int pidfd, pid_t sendmail, const char *hdr, size_t hdrlen,
 	 */
 	fcntl(0, F_SETPIPE_SZ, PUMP_CHUNK);
 	fcntl(wfd, F_SETPIPE_SZ, PUMP_CHUNK);
-	if (write_prefix(wfd, hdr, hdrlen, m, f, ourname) < 0)
+	r = write_prefix(wfd, hdr, hdrlen, m, f, ourname);
+	if (r == -1)
 		_exit(0);	/* the real sendmail stopped reading; its status tells the caller */
 	/*
 	 * By pidfd, so a sendmail that already exited cannot be mistaken for a
 	 * process that reused its pid; the bare pid only where pidfds are missing.
 	 */
-	if (copy_stdin(wfd) == -1) {
+	if (r == -2 || copy_stdin(wfd) == -1) {
 		if (pidfd >= 0)
 			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		else
@@ -158,7 +171,7 @@ feed_memfd(struct channel *ch, const char *hdr, size_t hdrlen,
 	close(ch->wfd);
 	if ((fd = memfd_create("qwrap-message", MFD_CLOEXEC)) < 0)
 		return -1;
-	if (write_prefix(fd, hdr, hdrlen, m, f, ourname) < 0 || copy_stdin(fd) != 0 ||
+	if (write_prefix(fd, hdr, hdrlen, m, f, ourname) != 0 || copy_stdin(fd) != 0 ||
 	    lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, 0) < 0) {
 		close(fd);
 		return -1;
@@ -182,7 +195,7 @@ deliver_feed(struct channel *ch, const char *hdr, size_t hdrlen,
 	 * writes can never block with nobody reading yet.
 	 */
 	if (m->eof && total + (size_t)(3 + 2 * f->nforged) * 4096 <= ch->cap) {
-		/* It all fits in the pipe: no process needed. */
+		/* It all fits in the pipe: no process needed (and no header tail: stdin ended). */
 		if (write_prefix(ch->wfd, hdr, hdrlen, m, f, ourname) < 0) {
 			snprintf(err, DELIVER_ERR_MAX, "cannot write the message: %s", strerror(errno));
 			return -1;

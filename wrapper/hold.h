@@ -31,7 +31,8 @@ int hold_commit(struct hold *h, char err[SPOOL_ERR_MAX]);
 void hold_abort(struct hold *h);
 
 /*
- * Writes HDR, then M as message_write writes it, then the rest of fd 0, to
+ * Writes HDR, then M as message_write writes it (and the rest of its header
+ * section the same way), then the rest of fd 0, to
  * DIR/ID.msg, and ENV to DIR/ID.env, unless the spool would then hold more
  * than MAX_MB MiB.  0, or -1 with ERR set and nothing left in the spool.
  */

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <ctype.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -36,6 +37,8 @@ message_read(int fd, struct message *m)
 	m->crlf = nl != NULL && nl > m->buf && nl[-1] == '\r';
 	return 0;
 }
+
+enum { TAIL_LINE, TAIL_NAME, TAIL_WSP, TAIL_REST, TAIL_BODY };	/* struct msgtail's state */
 
 /* One header field: its name and its raw value (continuation lines included). */
 struct field {
@@ -327,28 +330,48 @@ message_written_size(const struct message *m, const struct msgfields *f)
 	    (size_t)f->lead_fold * (sizeof MSG_FOLD_GUARD - 1);
 }
 
+/*
+ * Where message_write stops when the section runs past the buffer: after
+ * the buffer's last line end, so the tail starts at a line's start.
+ */
+static size_t
+tail_start(const struct message *m, const struct msgfields *f)
+{
+	size_t i = m->len;
+
+	if (!f->header_cut)
+		return m->len;
+	while (i > 0 && m->buf[i - 1] != '\n')
+		i--;
+	return i;
+}
+
 int
 message_write_to(message_out out, void *arg, const struct message *m,
-    const struct msgfields *f, const char *ourname)
+    const struct msgfields *f, const char *ourname, struct msgtail *t)
 {
 	struct field fl;
-	size_t pos = 0, done = 0;
+	size_t pos = 0, done = 0, end = tail_start(m, f);
 	int cut = 0;
 
+	*t = (struct msgtail){ .name = ourname, .namelen = strlen(ourname),
+	    .state = f->header_cut ? TAIL_LINE : TAIL_BODY };
 	if (f->lead_fold && out(arg, MSG_FOLD_GUARD, sizeof MSG_FOLD_GUARD - 1) < 0)
 		return -1;
 	/* Nothing named like ours (the usual case): no second walk of the header. */
-	if (f->nforged == f->lead_fold)
-		return out(arg, m->buf, m->len);
-	while (pos < f->header_end && next_field(m->buf, f->header_end, 1, &pos, &fl, &cut)) {
-		if (!named(&fl, ourname))
-			continue;
-		if (out(arg, m->buf + done, (size_t)(fl.name - m->buf) - done) < 0 ||
-		    out(arg, MSG_FORGED_PREFIX, sizeof MSG_FORGED_PREFIX - 1) < 0)
-			return -1;
-		done = (size_t)(fl.name - m->buf);
+	if (f->nforged > f->lead_fold || f->header_cut) {
+		while (pos < end && next_field(m->buf, end, 1, &pos, &fl, &cut)) {
+			if (!named(&fl, ourname))
+				continue;
+			if (out(arg, m->buf + done, (size_t)(fl.name - m->buf) - done) < 0 ||
+			    out(arg, MSG_FORGED_PREFIX, sizeof MSG_FORGED_PREFIX - 1) < 0)
+				return -1;
+			done = (size_t)(fl.name - m->buf);
+		}
 	}
-	return out(arg, m->buf + done, m->len - done);
+	if (out(arg, m->buf + done, end - done) < 0)
+		return -1;
+	return msgtail_feed(t, m->buf + end, m->len - end, out, arg);
 }
 
 static int
@@ -359,7 +382,166 @@ to_fd(void *arg, const void *p, size_t n)
 
 int
 message_write(int fd, const struct message *m, const struct msgfields *f,
-    const char *ourname)
+    const char *ourname, struct msgtail *t)
 {
-	return message_write_to(to_fd, &fd, m, f, ourname);
+	return message_write_to(to_fd, &fd, m, f, ourname, t);
+}
+
+int
+msgtail_active(const struct msgtail *t)
+{
+	return t->state != TAIL_BODY;
+}
+
+/* What is held goes out, after the prefix when the line is ours. */
+static int
+release(struct msgtail *t, int ours, message_out out, void *arg)
+{
+	size_t n = t->nheld;
+
+	t->nheld = 0;
+	if (ours && out(arg, MSG_FORGED_PREFIX, sizeof MSG_FORGED_PREFIX - 1) < 0)
+		return -1;
+	return n > 0 ? out(arg, t->held, n) : 0;
+}
+
+/* A name's byte: field_name_len's, printable ASCII but the colon. */
+static int
+name_byte(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != ':';
+}
+
+/*
+ * A line at a time, as next_field reads the section: one starting with a
+ * blank continues a field, "From " or a name, blanks and a colon start one,
+ * anything else starts the body.  Only a line that may still be ours is
+ * held; every other byte goes out as it comes.
+ */
+int
+msgtail_feed(struct msgtail *t, const char *p, size_t n, message_out out, void *arg)
+{
+	const char *end = p + n;
+
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+		const char *nl;
+
+		switch (t->state) {
+		case TAIL_BODY:
+			return out(arg, p, (size_t)(end - p));
+		case TAIL_REST:
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (nl == NULL)
+				return out(arg, p, (size_t)(end - p));
+			if (out(arg, p, (size_t)(nl + 1 - p)) < 0)
+				return -1;
+			p = nl + 1;
+			t->state = TAIL_LINE;
+			continue;
+		case TAIL_LINE:
+			if (c == ' ' || c == '\t') {
+				t->state = TAIL_REST;
+				continue;
+			}
+			if (!name_byte(c)) {
+				t->state = TAIL_BODY;
+				continue;
+			}
+			t->state = TAIL_NAME;
+			t->len = 0;
+			t->ours = t->from = 1;
+			continue;
+		case TAIL_NAME:
+			if (name_byte(c)) {
+				t->len++;
+				t->from = t->from && t->len <= 4 && c == (unsigned char)"From"[t->len - 1];
+				if (t->ours && (t->len > t->namelen ||
+				    tolower(c) != tolower((unsigned char)t->name[t->len - 1]))) {
+					t->ours = 0;
+					if (release(t, 0, out, arg) < 0)
+						return -1;
+				}
+				break;
+			}
+			t->ours = t->ours && t->len == t->namelen;
+			if (c == ':') {
+				if (release(t, t->ours, out, arg) < 0)
+					return -1;
+				t->state = TAIL_REST;
+				continue;
+			}
+			if (c == ' ' && t->from && t->len == 4) {
+				/* qmail-inject keeps an mbox "From " line as a header. */
+				if (release(t, 0, out, arg) < 0)
+					return -1;
+				t->state = TAIL_REST;
+				continue;
+			}
+			if (c == ' ' || c == '\t') {
+				t->state = TAIL_WSP;
+				if (!t->ours && release(t, 0, out, arg) < 0)
+					return -1;
+				break;
+			}
+			if (release(t, 0, out, arg) < 0)
+				return -1;
+			t->state = TAIL_BODY;
+			continue;
+		case TAIL_WSP:
+			if (c == ' ' || c == '\t')
+				break;
+			if (c == ':') {
+				if (release(t, t->ours, out, arg) < 0)
+					return -1;
+				t->state = TAIL_REST;
+				continue;
+			}
+			if (release(t, 0, out, arg) < 0)
+				return -1;
+			t->state = TAIL_BODY;
+			continue;
+		}
+		/* A byte of a line that may be ours is held, else it goes out. */
+		if (!t->ours) {
+			if (out(arg, p, 1) < 0)
+				return -1;
+		} else if (t->nheld == sizeof t->held) {
+			/* Too many blanks to wait for the colon: renamed all the same. */
+			t->ours = 0;
+			if (release(t, 1, out, arg) < 0 || out(arg, p, 1) < 0)
+				return -1;
+		} else {
+			t->held[t->nheld++] = (char)c;
+		}
+		p++;
+	}
+	return 0;
+}
+
+int
+msgtail_end(struct msgtail *t, message_out out, void *arg)
+{
+	t->state = TAIL_BODY;
+	return release(t, 0, out, arg);
+}
+
+int
+msgtail_copy(struct msgtail *t, int fd, message_out out, void *arg)
+{
+	static char buf[65536];
+	ssize_t n;
+
+	while (msgtail_active(t)) {
+		n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -2;
+		if (n == 0)
+			return msgtail_end(t, out, arg);
+		if (msgtail_feed(t, buf, (size_t)n, out, arg) < 0)
+			return -1;
+	}
+	return 0;
 }

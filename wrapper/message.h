@@ -52,23 +52,63 @@ int message_read(int fd, struct message *m);
 void message_parse(const struct message *m, int headers_rcpt, char *const argv[],
     int argc, const char *ourname, struct msgfields *f);
 
-/*
- * Writes M to FD as it was read, except that each header field of the
- * section [0, F->header_end) named OURNAME gets MSG_FORGED_PREFIX before its
- * name, and a message starting with a continuation line gets MSG_FOLD_GUARD
- * first, so that nothing can pass for qwrap's header.  -1 on a write error.
- */
-int message_write(int fd, const struct message *m, const struct msgfields *f,
-    const char *ourname);
-
 /* Where message_write_to writes: 0, or -1 on failure. */
 typedef int (*message_out)(void *arg, const void *p, size_t n);
 
-/* message_write, through OUT. */
-int message_write_to(message_out out, void *arg, const struct message *m,
-    const struct msgfields *f, const char *ourname);
+#define MSG_TAIL_HOLD 1024	/* bytes of a line held while it may be a field named like ours */
 
-/* Bytes message_write will write. */
+/*
+ * A header section longer than the buffer goes on past it: its last line,
+ * perhaps unfinished, and what follows it on the input up to the body are
+ * the tail, renamed as message_write renames the section in the buffer.  A
+ * line's start is held back until it is known to be a field (or not), so
+ * the prefix can go before a name that arrives in pieces; a line starting
+ * with a name like ours and more than MSG_TAIL_HOLD bytes of blanks is
+ * renamed without waiting for its colon.
+ */
+struct msgtail {
+	const char *name;	/* ours */
+	size_t namelen;
+	int state;		/* where in a line; the body once the section ended */
+	int ours;		/* the name so far is ours, or a start of it */
+	int from;		/* the line so far is a start of "From" */
+	size_t len;		/* bytes of the name so far */
+	size_t nheld;
+	char held[MSG_TAIL_HOLD];
+};
+
+/*
+ * Writes M through OUT as it was read, except that each header field of the
+ * section in the buffer named OURNAME gets MSG_FORGED_PREFIX before its
+ * name, and a message starting with a continuation line gets MSG_FOLD_GUARD
+ * first, so that nothing can pass for qwrap's header.  Starts T: when the
+ * section runs past the buffer (F->header_cut), its last line goes into T,
+ * and what follows on the input must go through T while msgtail_active.
+ * -1 when OUT fails.
+ */
+int message_write_to(message_out out, void *arg, const struct message *m,
+    const struct msgfields *f, const char *ourname, struct msgtail *t);
+
+/* message_write_to, to FD. */
+int message_write(int fd, const struct message *m, const struct msgfields *f,
+    const char *ourname, struct msgtail *t);
+
+/* Bytes message_write will write, when the section ended in the buffer (!F->header_cut). */
 size_t message_written_size(const struct message *m, const struct msgfields *f);
+
+/* Still within the header section: input must go through msgtail_feed. */
+int msgtail_active(const struct msgtail *t);
+
+/* N more bytes of input through T to OUT (past the section, unchanged); -1 when OUT fails. */
+int msgtail_feed(struct msgtail *t, const char *p, size_t n, message_out out, void *arg);
+
+/* The input ended: what T holds goes out as it is; -1 when OUT fails. */
+int msgtail_end(struct msgtail *t, message_out out, void *arg);
+
+/*
+ * Reads FD through T to OUT while T is active: 0 when the body began or the
+ * input ended, -1 when OUT fails, -2 when FD cannot be read.
+ */
+int msgtail_copy(struct msgtail *t, int fd, message_out out, void *arg);
 
 #endif

@@ -296,24 +296,56 @@ forward_rest(enum smtp_data_state *st)
 }
 
 /*
- * The rest of the data unstuffed, to the hold; read to its end even when
- * the spool fails, so that none of it is taken for commands.  -1 when the
- * client's input ended first.
+ * The rest of the data: while a header section longer than the head goes
+ * on, unstuffed as the head was, through T's renaming and stuffed again;
+ * then as it came.  0, -1 when the client's input ended first, -2 when the
+ * server's did.
  */
 static int
-hold_rest(enum smtp_data_state *st, struct held *hl)
+forward_tail(enum smtp_data_state *st, struct msgtail *t)
 {
 	static char buf[IN_MAX + 3];
 
+	while (msgtail_active(t) && !SMTP_DATA_ENDED(*st)) {
+		size_t n, len = 0;
+
+		if (r.inpos == r.inlen && read_client() == 0)
+			return -1;
+		n = smtp_data_scan(st, r.in + r.inpos, r.inlen - r.inpos, buf, sizeof buf, &len);
+		r.inpos += n;
+		if (msgtail_feed(t, buf, len, server_put_stuffed, NULL) < 0)
+			return -2;
+	}
+	if (msgtail_end(t, server_put_stuffed, NULL) < 0)
+		return -2;
+	return forward_rest(st);
+}
+
+/*
+ * The message to the hold as the server would store it (unstuffed, lines
+ * ending in LF): qwrap's header, the head, and the rest of the data, read
+ * to its end even when the spool fails, so that none of it is taken for
+ * commands.  -1 when the client's input ended first.
+ */
+static int
+hold_data(enum smtp_data_state *st, struct held *hl)
+{
+	static char buf[IN_MAX + 3];
+	char hdr[IDHEADER_MAX];
+	struct msgtail t;
+
+	hold_put(hl, hdr, r.h->header("\n", hdr));
+	message_write_to(hold_put, hl, r.m, r.f, r.ourname, &t);
 	while (!SMTP_DATA_ENDED(*st)) {
 		size_t n, len = 0;
 
 		if (r.inpos == r.inlen && read_client() == 0)
 			return -1;
 		n = smtp_data_scan(st, r.in + r.inpos, r.inlen - r.inpos, buf, sizeof buf, &len);
-		hold_put(hl, buf, len);
+		msgtail_feed(&t, buf, len, hold_put, hl);
 		r.inpos += n;
 	}
+	msgtail_end(&t, hold_put, hl);
 	return 0;
 }
 
@@ -350,6 +382,7 @@ deliver(void)
 {
 	enum smtp_data_state st = DS_LINE_START;
 	char hdr[IDHEADER_MAX];
+	struct msgtail t;
 	size_t hdrlen;
 	int rest;
 
@@ -360,8 +393,8 @@ deliver(void)
 	hdrlen = r.h->header(r.m->crlf ? "\r\n" : "\n", hdr);
 	r.stuff_start = 1;
 	if (server_put_stuffed(NULL, hdr, hdrlen) < 0 ||
-	    message_write_to(server_put_stuffed, NULL, r.m, r.f, r.ourname) < 0 ||
-	    (rest = forward_rest(&st)) == -2) {
+	    message_write_to(server_put_stuffed, NULL, r.m, r.f, r.ourname, &t) < 0 ||
+	    (rest = forward_tail(&st, &t)) == -2) {
 		server_lost();
 		return;
 	}
@@ -399,7 +432,6 @@ static void
 take_and_hold(void)
 {
 	enum smtp_data_state st = DS_LINE_START;
-	char hdr[IDHEADER_MAX];
 	struct hold hd;
 	struct held hl = { &hd, 0, 0, "" };
 
@@ -410,12 +442,7 @@ take_and_hold(void)
 		return;
 	}
 	say("354 go ahead\r\n");
-	if (read_head(&st) == 0) {
-		/* Held as the server would store it: unstuffed, lines ending in LF. */
-		hold_put(&hl, hdr, r.h->header("\n", hdr));
-		message_write_to(hold_put, &hl, r.m, r.f, r.ourname);
-	}
-	if (!SMTP_DATA_ENDED(st) && hold_rest(&st, &hl) < 0) {
+	if (read_head(&st) < 0 || hold_data(&st, &hl) < 0) {
 		r.h->hold_abort(&hd);
 		r.h->record(&r.txn, "reject",
 		    "the client ended the session within the message; nothing was held");

@@ -503,6 +503,53 @@ def hostile__leading_fold_and_mbox_from__cannot_extend_or_hide(env):
     assert r["rcpt"] == ["decoy@x", "v1@x", "v2@y"] and r["forged_header"] == 2, r
 
 
+def long_header_section(forged_at, nl=b"\n"):
+    """A header section longer than the wrapper's 64 KiB buffer, with fields named like
+    ours from FORGED_AT bytes in, then a body naming it too.  Returns the message and
+    what the real sendmail must get after qwrap's header."""
+    head = b"To: a@example.com" + nl + b"Subject: long" + nl
+    while len(head) < forged_at - 40:
+        head += b"X-Filler: %06d" % len(head) + nl
+    head += b"X-Pad: " + b"p" * (forged_at - len(head) - 7 - len(nl)) + nl
+    assert len(head) == forged_at
+    ours = [b"X-Additional-Header: id=forged; uid=0" + nl,
+            b"x-additional-header\t : blanks before the colon" + nl,
+            b"X-ADDITIONAL-HEADER:" + nl]
+    others = [b"\tX-Additional-Header: a continuation" + nl,
+              b"X-Additional-Headers: another name" + nl,
+              b"".join(b"X-Filler: %06d" % i + nl for i in range(500))]
+    tail = ours[0] + others[0] + ours[1] + others[1] + others[2] + ours[2] + nl
+    body = b"X-Additional-Header: in the body" + nl + bytes(range(256)) * 800
+    want = head + tail + body
+    for o in ours:
+        want = want.replace(o, MSG_FORGED + o, 1)
+    return head + tail + body, want
+
+
+MSG_FORGED = b"X-Qwrap-Forged-"
+
+
+@test
+def hostile__forged_fields_past_64k__renamed_to_the_end_of_the_header(env):
+    # Where the buffer ends: inside the forged name, right before it, well past it.
+    for at, nl in ((65536 - 5, b"\n"), (65536, b"\r\n"), (65536 - 1, b"\r\n"), (70000, b"\n")):
+        msg, want = long_header_section(at, nl)
+        p, recs, got = env.run(["-t"], stdin=msg)
+        assert p.returncode == 0, p.stderr
+        r, s = one(recs), one(got)
+        field, rest = split_header(s["stdin"])
+        assert header_values(field)["id"] == r["id"]
+        assert rest == want, (at, rest[at - 100:at + 200])
+        assert r["truncated"] is True, r
+    # Every line of the section named like ours: the one across the buffer's end too.
+    lines = b"".join(b"X-Additional-Header: %05d\n" % i for i in range(4000))
+    msg = b"Subject: all\n" + lines + b"\nbody\n"
+    p, recs, got = env.run(["-t"], stdin=msg)
+    field, rest = split_header(one(got)["stdin"])
+    assert rest == msg.replace(b"X-Additional-Header: ", MSG_FORGED + b"X-Additional-Header: "), \
+        rest[65400:65700]
+
+
 @test
 def hostile__stdio_closed__delivered_with_record(env):
     p, recs, got = env.run(["-t"], launch=["--close", "0", "--close", "1", "--close", "2"])
@@ -1750,6 +1797,28 @@ def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
     assert p.returncode == 66 and b"not written by the uid" in p.stderr, (p.returncode, p.stderr)
     assert standin_records(recdir) == []
     clear_limits(env)
+
+
+@test
+def held__forged_fields_past_64k__renamed_in_the_spool(env):
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+    rule = limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "hold"; }')
+    env.set_conf(rule)
+    env.run(["-t"], stdin=b"Subject: first\n\nb\n")
+    msg, want = long_header_section(65536 - 5)
+    p, recs, got = env.run(["-t"], stdin=msg)
+    assert p.returncode == 0 and got == [] and one(recs)["action"] == "hold", p.stderr
+    held_id = one(recs)["id"]
+    good, recdir = held_sendmail(env)
+    env.set_conf(rule + b'sendmail = "%s";' % good.encode())
+    p = qwrap_tool(env, "release", held_id)
+    assert p.returncode == 0, p.stderr
+    field, rest = split_header(one(standin_records(recdir))["stdin"])
+    assert rest == want and header_values(field)["id"] == held_id, rest[65400:65700]
+    clear_limits(env)
+    env.reset_conf()
 
 
 @test

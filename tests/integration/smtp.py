@@ -439,6 +439,48 @@ def smtp__forged_header__renamed_one_qwrap_header(env):
     assert b"victim" not in field and r["subject"] == "fold", (field, r)
 
 
+def long_forged_header(n_lines):
+    """A header section past the relay's 64 KiB head: every field named like ours, and
+    lines starting with a dot between them; the data as the client sends it, and as the
+    server must store it."""
+    lines = []
+    for i in range(n_lines):
+        lines.append(b"X-Additional-Header: %05d\r\n" % i if i % 5 else b".X-Dot: %05d\r\n" % i)
+    head = b"Subject: long\r\n" + b"".join(lines) + b"\r\n"
+    body = b".body line\r\nX-Additional-Header: body\r\n" + dotty_lines(200000, 7)
+    data = head + body
+    want = head.replace(b"\nX-Additional-Header: ", b"\nX-Qwrap-Forged-X-Additional-Header: ") + body
+    return stuff(data), want
+
+
+@smtp_test
+def smtp__forged_fields_past_64k__renamed_delivered_and_held(env):
+    skip = need_root(env)
+    if skip:
+        return skip
+    wire, want = long_forged_header(4000)
+    assert len(wire) > 90000
+    limits_conf(env, "hold")
+    try:
+        p, recs, got = env.run(["-bs"], stdin=session(
+            (b"a@x", [b"b@x"], stuff(b"Subject: one\r\n\r\nb\r\n")),
+            (b"a@x", [b"b@x"], wire), (b"a@x", [b"b@x"], wire)))
+        assert p.returncode == 0, p.stderr
+        assert [r["action"] for r in recs] == ["deliver", "deliver", "hold"], recs
+        m = all_messages(got)[1]
+        field, rest = run.split_header(m["data"])
+        assert run.header_values(field)["id"] == recs[1]["id"]
+        assert rest == want, rest[65000:66000]
+        rule = run.limit_conf(b'{ per = "uid"; max = 2; window = "1h"; action = "hold"; }')
+        p, rel, runs = release_tool(env, rule)
+        assert p.returncode == 0, p.stderr
+        field, rest = run.split_header(run.one(runs)["stdin"])
+        assert run.header_values(field)["id"] == recs[2]["id"]
+        assert rest == want.replace(b"\r\n", b"\n"), rest[65000:66000]
+    finally:
+        run.clear_limits(env)
+
+
 @smtp_test
 def smtp__client_disconnects_mid_data__nothing_queued_record_says_so(env):
     cases = {

@@ -847,6 +847,13 @@ message_parse__custom_name__counted(void **state)
 
 /* message_write. */
 
+/* A message_out to an fd (ARG) for the tests. */
+static int
+to_mem(void *arg, const void *p, size_t n)
+{
+	return write(*(int *)arg, p, n) == (ssize_t)n ? 0 : -1;
+}
+
 static const char *
 write_and_read(size_t *outlen)
 {
@@ -855,14 +862,19 @@ write_and_read(size_t *outlen)
 	int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	ssize_t r;
 
+	struct msgtail t;
+
 	assert_true(fd >= 0);
-	assert_int_equal(message_write(fd, &m, &f, OURS), 0);
+	assert_int_equal(message_write(fd, &m, &f, OURS, &t), 0);
+	assert_int_equal(msgtail_active(&t), f.header_cut);
+	assert_int_equal(msgtail_end(&t, to_mem, &fd), 0);	/* as if the input ended here */
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	r = read(fd, back, sizeof back);
 	assert_true(r >= 0);
 	close(fd);
 	*outlen = (size_t)r;
-	assert_int_equal(*outlen, message_written_size(&m, &f));
+	if (!f.header_cut)
+		assert_int_equal(*outlen, message_written_size(&m, &f));
 	return back;
 }
 
@@ -1006,6 +1018,7 @@ static void
 message_write__read_only_fd__minus_one(void **state)
 {
 	(void)state;
+	struct msgtail t;
 	int fd;
 
 	SET("X-Additional-Header: a\n\nbody\n");
@@ -1014,13 +1027,168 @@ message_write__read_only_fd__minus_one(void **state)
 	close(fd);
 	fd = open(tmp_path("ro"), O_RDONLY);
 	assert_true(fd >= 0);
-	assert_int_equal(message_write(fd, &m, &f, OURS), -1);
+	assert_int_equal(message_write(fd, &m, &f, OURS, &t), -1);
 	close(fd);
 	SET("Subject: a\n\nbody\n");
 	parse(0, NULL, 0);
 	fd = open(tmp_path("ro"), O_RDONLY);
-	assert_int_equal(message_write(fd, &m, &f, OURS), -1);
+	assert_int_equal(message_write(fd, &m, &f, OURS, &t), -1);
 	close(fd);
+}
+
+/* The header tail: a section longer than the buffer, renamed to its end. */
+
+static char tail_out[4 * MSG_BUF_MAX];
+static size_t tail_len;
+
+static int
+to_tail_out(void *arg, const void *p, size_t n)
+{
+	(void)arg;
+	assert_true(tail_len + n <= sizeof tail_out);
+	memcpy(tail_out + tail_len, p, n);
+	tail_len += n;
+	return 0;
+}
+
+/* A buffer full of header fields, ending with HEAD_END (perhaps an unfinished line). */
+static void
+full_header_buffer(const char *head_end)
+{
+	size_t k = 0, e = strlen(head_end);
+
+	memset(&m, 0, sizeof m);
+	while (k + 40 < sizeof m.buf - e)
+		k += (size_t)snprintf(m.buf + k, sizeof m.buf - e - k, "X-Filler: %06zu\n", k);
+	while (k < sizeof m.buf - e)
+		m.buf[k++] = '\t';	/* a long continuation of the last filler */
+	memcpy(m.buf + k, head_end, e);
+	m.len = sizeof m.buf;
+	m.eof = 0;
+	parse(0, NULL, 0);
+	assert_true(f.header_cut);
+}
+
+/* The message written with REST following the buffer, fed CHUNK bytes at a time. */
+static void
+write_with_rest(const char *rest, size_t chunk)
+{
+	struct msgtail t;
+	size_t n = strlen(rest);
+
+	tail_len = 0;
+	assert_int_equal(message_write_to(to_tail_out, NULL, &m, &f, OURS, &t), 0);
+	for (size_t i = 0; i < n; i += chunk)
+		assert_int_equal(msgtail_feed(&t, rest + i, n - i < chunk ? n - i : chunk,
+		    to_tail_out, NULL), 0);
+	assert_int_equal(msgtail_end(&t, to_tail_out, NULL), 0);
+}
+
+/* What the output must be: the buffer's bytes, then WANT. */
+static void
+assert_tail(const char *want)
+{
+	size_t w = strlen(want);
+
+	assert_int_equal(tail_len, m.len + w);
+	assert_memory_equal(tail_out, m.buf, m.len);
+	assert_memory_equal(tail_out + m.len, want, w);
+}
+
+static void
+msgtail__forged_fields_past_the_buffer__renamed_to_the_body(void **state)
+{
+	static const char rest[] =
+	    "nal-Header: forged across the buffer's end\n"
+	    "x-additional-header \t : blanks before the colon\n"
+	    "\tX-Additional-Header: a continuation, not a field\n"
+	    "X-Additional-Headers: another name\n"
+	    "From someone Sat Jan  3 01:05:34 1996\n"
+	    "X-Additional-Header:\n"
+	    "Subject: s\n"
+	    "\n"
+	    "X-Additional-Header: in the body\n";
+	static const char want[] =
+	    "nal-Header: forged across the buffer's end\n"
+	    "X-Qwrap-Forged-x-additional-header \t : blanks before the colon\n"
+	    "\tX-Additional-Header: a continuation, not a field\n"
+	    "X-Additional-Headers: another name\n"
+	    "From someone Sat Jan  3 01:05:34 1996\n"
+	    "X-Qwrap-Forged-X-Additional-Header:\n"
+	    "Subject: s\n"
+	    "\n"
+	    "X-Additional-Header: in the body\n";
+	static const size_t chunks[] = { 1, 2, 3, 7, 64, 4096 };
+
+	(void)state;
+	full_header_buffer("\nX-Additio");
+	for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+		write_with_rest(rest, chunks[i]);
+		/* The unfinished line is held: the prefix goes before it, in the output. */
+		assert_int_equal(tail_len, m.len + 15 + sizeof want - 1);
+		assert_memory_equal(tail_out, m.buf, m.len - 9);
+		assert_memory_equal(tail_out + m.len - 9, MSG_FORGED_PREFIX "X-Additio", 24);
+		assert_memory_equal(tail_out + m.len + 15, want, sizeof want - 1);
+	}
+}
+
+static void
+msgtail__section_ends_at_a_non_field_line__body_untouched(void **state)
+{
+	(void)state;
+	full_header_buffer("\n");
+	write_with_rest("Subject: s\r\nnot a field\r\nX-Additional-Header: body\r\n", 5);
+	assert_tail("Subject: s\r\nnot a field\r\nX-Additional-Header: body\r\n");
+	write_with_rest("X-Additional-Header\r\nX-Additional-Header: body\r\n", 1);
+	assert_tail("X-Additional-Header\r\nX-Additional-Header: body\r\n");
+	write_with_rest("\r\nX-Additional-Header: body\r\n", 2);
+	assert_tail("\r\nX-Additional-Header: body\r\n");
+	write_with_rest("X-Additional-Header: a\r\n\r\nX-Additional-Header: body\r\n", 3);
+	assert_tail("X-Qwrap-Forged-X-Additional-Header: a\r\n\r\nX-Additional-Header: body\r\n");
+}
+
+static void
+msgtail__input_ends_within_a_name__held_bytes_unchanged(void **state)
+{
+	(void)state;
+	full_header_buffer("\n");
+	write_with_rest("X-Additional-Header  \t", 4);
+	assert_tail("X-Additional-Header  \t");
+	write_with_rest("X-Addi", 1);
+	assert_tail("X-Addi");
+}
+
+static void
+msgtail__blanks_past_the_hold__renamed_without_the_colon(void **state)
+{
+	static char rest[MSG_TAIL_HOLD + 100], want[MSG_TAIL_HOLD + 200];
+
+	(void)state;
+	full_header_buffer("\n");
+	snprintf(rest, sizeof rest, "%s%*s: x\n\nbody\n", OURS, MSG_TAIL_HOLD, "");
+	snprintf(want, sizeof want, "%s%s", MSG_FORGED_PREFIX, rest);
+	write_with_rest(rest, 100);
+	assert_tail(want);
+}
+
+static void
+msgtail_copy__from_an_fd__renamed_then_stops_at_the_body(void **state)
+{
+	static const char rest[] = "nal-Header: x\n\nX-Additional-Header: body\n";
+	struct msgtail t;
+	int fd;
+
+	(void)state;
+	full_header_buffer("\nX-Additio");
+	fd = file_with("rest", rest, sizeof rest - 1);
+	tail_len = 0;
+	assert_int_equal(message_write_to(to_tail_out, NULL, &m, &f, OURS, &t), 0);
+	assert_int_equal(msgtail_copy(&t, fd, to_tail_out, NULL), 0);
+	assert_false(msgtail_active(&t));
+	close(fd);
+	assert_int_equal(tail_len, m.len + 15 + sizeof rest - 1);
+	assert_memory_equal(tail_out + m.len - 9, MSG_FORGED_PREFIX "X-Additio", 24);
+	assert_memory_equal(tail_out + m.len + 15, rest, sizeof rest - 1);
 }
 
 static void
@@ -1095,6 +1263,11 @@ main(void)
 		cmocka_unit_test(message_write__full_buffer__same_bytes_plus_prefixes),
 		cmocka_unit_test(message_write__read_only_fd__minus_one),
 		cmocka_unit_test(message_written_size__no_forged__len),
+		cmocka_unit_test(msgtail__forged_fields_past_the_buffer__renamed_to_the_body),
+		cmocka_unit_test(msgtail__section_ends_at_a_non_field_line__body_untouched),
+		cmocka_unit_test(msgtail__input_ends_within_a_name__held_bytes_unchanged),
+		cmocka_unit_test(msgtail__blanks_past_the_hold__renamed_without_the_colon),
+		cmocka_unit_test(msgtail_copy__from_an_fd__renamed_then_stops_at_the_body),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
