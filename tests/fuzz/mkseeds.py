@@ -49,6 +49,11 @@ put('message', 'empty', msg(1))
 # regressions: the 64 KiB buffer ends at a line end, or inside a field name, in the header section
 put('message', 'regress-cut-line-end', msg(0, 1, 0, fill=1) + b'Subject: abcdef\n')
 put('message', 'regress-cut-in-name', msg(0, 0, 0, fill=1) + b'ader: forged\nX:x\nX-Additional-He')
+# the header tail: whole messages (eof) the harness also writes cut anywhere, the rest in pieces
+put('message', 'tail-lines', msg(1, 0, 0) + b'Subject: s\r\nx-additional-header \t : a\r\n\tX-Additional-Header: c\r\n'
+    b'From x Sat Jan  3 01:05:34 1996\r\nX-Additional-Headers: n\r\nX-ADDITIONAL-HEADER:\r\n\r\n'
+    b'X-Additional-Header: body\r\n')
+put('message', 'tail-blanks', msg(1, 0, 0) + b'Subject: s\nX-Additional-Header' + b' ' * 1100 + b': x\n\nbody\n')
 
 # ---- idheader: flags, nfields-1, 3 bytes of 3-bit codes, split (be16), uid (be64), data
 def idh(flags, fields, cwd, script, uid=33):
