@@ -67,15 +67,10 @@ deliver_channel_open(struct channel *ch)
 	return 0;
 }
 
-static int
-to_fd(void *arg, const void *p, size_t n)
-{
-	return write_full(*(int *)arg, p, n);
-}
-
 /*
  * HDR, the message read so far, and the rest of its header section from
- * stdin, renamed as the buffer's: 0, -1 when FD is closed, -2 on a read error.
+ * stdin, renamed as the buffer's: 0, 1 when stdin ended there, -1 when FD
+ * is closed, -2 on a read error.
  */
 static int
 write_prefix(int fd, const char *hdr, size_t hdrlen, const struct message *m,
@@ -85,7 +80,7 @@ write_prefix(int fd, const char *hdr, size_t hdrlen, const struct message *m,
 
 	if (write_full(fd, hdr, hdrlen) < 0 || message_write(fd, m, f, ourname, &t) < 0)
 		return -1;
-	return msgtail_copy(&t, 0, to_fd, &fd);
+	return msgtail_copy(&t, 0, message_out_fd, &fd);
 }
 
 /* Copies the rest of stdin to FD: -1 on a read error, -2 when FD is closed. */
@@ -151,7 +146,7 @@ pump(int wfd, int pidfd, pid_t sendmail, const char *hdr, size_t hdrlen,
 	 * By pidfd, so a sendmail that already exited cannot be mistaken for a
 	 * process that reused its pid; the bare pid only where pidfds are missing.
 	 */
-	if (r == -2 || copy_stdin(wfd) == -1) {
+	if (r == -2 || (r == 0 && copy_stdin(wfd) == -1)) {
 		if (pidfd >= 0)
 			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		else
@@ -165,13 +160,14 @@ static int
 feed_memfd(struct channel *ch, const char *hdr, size_t hdrlen,
     const struct message *m, const struct msgfields *f, const char *ourname)
 {
-	int fd;
+	int fd, r;
 
 	close(ch->rfd);
 	close(ch->wfd);
 	if ((fd = memfd_create("qwrap-message", MFD_CLOEXEC)) < 0)
 		return -1;
-	if (write_prefix(fd, hdr, hdrlen, m, f, ourname) != 0 || copy_stdin(fd) != 0 ||
+	if ((r = write_prefix(fd, hdr, hdrlen, m, f, ourname)) < 0 ||
+	    (r == 0 && copy_stdin(fd) != 0) ||
 	    lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, 0) < 0) {
 		close(fd);
 		return -1;

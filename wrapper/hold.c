@@ -206,7 +206,7 @@ hold_message(const char *dir, long max_mb, const char *hdr, size_t hdrlen,
 	if (r < 0)
 		goto fail;
 	/* The rest of stdin, a buffer at a time. */
-	while (!m->eof && (n = read(0, buf, sizeof buf)) != 0) {
+	while (r == 0 && !m->eof && (n = read(0, buf, sizeof buf)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

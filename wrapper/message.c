@@ -374,8 +374,8 @@ message_write_to(message_out out, void *arg, const struct message *m,
 	return msgtail_feed(t, m->buf + end, m->len - end, out, arg);
 }
 
-static int
-to_fd(void *arg, const void *p, size_t n)
+int
+message_out_fd(void *arg, const void *p, size_t n)
 {
 	return write_full(*(int *)arg, p, n);
 }
@@ -384,7 +384,7 @@ int
 message_write(int fd, const struct message *m, const struct msgfields *f,
     const char *ourname, struct msgtail *t)
 {
-	return message_write_to(to_fd, &fd, m, f, ourname, t);
+	return message_write_to(message_out_fd, &fd, m, f, ourname, t);
 }
 
 int
@@ -453,6 +453,19 @@ msgtail_feed(struct msgtail *t, const char *p, size_t n, message_out out, void *
 			t->ours = t->from = 1;
 			continue;
 		case TAIL_NAME:
+			if (name_byte(c) && !t->ours) {
+				/* Not ours: the run of name bytes goes out at once. */
+				const char *q = p;
+
+				for (; q < end && name_byte((unsigned char)*q); q++) {
+					t->len++;
+					t->from = t->from && t->len <= 4 && *q == "From"[t->len - 1];
+				}
+				if (out(arg, p, (size_t)(q - p)) < 0)
+					return -1;
+				p = q;
+				continue;
+			}
 			if (name_byte(c)) {
 				t->len++;
 				t->from = t->from && t->len <= 4 && c == (unsigned char)"From"[t->len - 1];
@@ -489,6 +502,16 @@ msgtail_feed(struct msgtail *t, const char *p, size_t n, message_out out, void *
 			t->state = TAIL_BODY;
 			continue;
 		case TAIL_WSP:
+			if ((c == ' ' || c == '\t') && !t->ours) {
+				const char *q = p;
+
+				while (q < end && (*q == ' ' || *q == '\t'))
+					q++;
+				if (out(arg, p, (size_t)(q - p)) < 0)
+					return -1;
+				p = q;
+				continue;
+			}
 			if (c == ' ' || c == '\t')
 				break;
 			if (c == ':') {
@@ -538,8 +561,9 @@ msgtail_copy(struct msgtail *t, int fd, message_out out, void *arg)
 			continue;
 		if (n < 0)
 			return -2;
+		/* Not read again after its end: a terminal would wait for a second one. */
 		if (n == 0)
-			return msgtail_end(t, out, arg);
+			return msgtail_end(t, out, arg) < 0 ? -1 : 1;
 		if (msgtail_feed(t, buf, (size_t)n, out, arg) < 0)
 			return -1;
 	}

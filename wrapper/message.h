@@ -55,6 +55,9 @@ void message_parse(const struct message *m, int headers_rcpt, char *const argv[]
 /* Where message_write_to writes: 0, or -1 on failure. */
 typedef int (*message_out)(void *arg, const void *p, size_t n);
 
+/* A message_out to the fd ARG points to. */
+int message_out_fd(void *arg, const void *p, size_t n);
+
 #define MSG_TAIL_HOLD 1024	/* bytes of a line held while it may be a field named like ours */
 
 /*
@@ -63,8 +66,9 @@ typedef int (*message_out)(void *arg, const void *p, size_t n);
  * the tail, renamed as message_write renames the section in the buffer.  A
  * line's start is held back until it is known to be a field (or not), so
  * the prefix can go before a name that arrives in pieces; a line starting
- * with a name like ours and more than MSG_TAIL_HOLD bytes of blanks is
- * renamed without waiting for its colon.
+ * with a name like ours whose name and blanks after it pass MSG_TAIL_HOLD
+ * bytes is renamed without waiting for its colon.  (Names are shorter:
+ * CONF_HEADER_NAME_MAX.)
  */
 struct msgtail {
 	const char *name;	/* ours */
@@ -106,8 +110,9 @@ int msgtail_feed(struct msgtail *t, const char *p, size_t n, message_out out, vo
 int msgtail_end(struct msgtail *t, message_out out, void *arg);
 
 /*
- * Reads FD through T to OUT while T is active: 0 when the body began or the
- * input ended, -1 when OUT fails, -2 when FD cannot be read.
+ * Reads FD through T to OUT while T is active: 0 when the body began (the
+ * rest of FD follows unchanged), 1 when FD ended, -1 when OUT fails, -2
+ * when FD cannot be read.
  */
 int msgtail_copy(struct msgtail *t, int fd, message_out out, void *arg);
 

@@ -221,7 +221,7 @@ to_split_out(void *arg, const void *p, size_t n)
 	return 0;
 }
 
-/* A run of blanks as long as the tail can hold. */
+/* A run of blanks that, after our name, passes what the tail holds. */
 static int
 long_blanks(const char *p, size_t n)
 {
@@ -229,7 +229,7 @@ long_blanks(const char *p, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		run = p[i] == ' ' || p[i] == '\t' ? run + 1 : 0;
-		if (run >= MSG_TAIL_HOLD)
+		if (run >= MSG_TAIL_HOLD - (sizeof OURNAME - 1))
 			return 1;
 	}
 	return 0;

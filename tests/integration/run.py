@@ -20,6 +20,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import traceback
@@ -548,6 +549,35 @@ def hostile__forged_fields_past_64k__renamed_to_the_end_of_the_header(env):
     field, rest = split_header(one(got)["stdin"])
     assert rest == msg.replace(b"X-Additional-Header: ", MSG_FORGED + b"X-Additional-Header: "), \
         rest[65400:65700]
+
+
+@test
+def hostile__long_header_typed_at_a_terminal__one_end_of_input_is_enough(env):
+    # A header section past 64 KiB that ends with the input: read to its end, and not again
+    # (a terminal would wait for a second end of input, and take what is typed then).
+    master, slave = os.openpty()
+    attrs = termios.tcgetattr(slave)
+    attrs[3] &= ~termios.ECHO
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    lines = b"".join(b"X-Filler-%03d: " % i + b"v" * 490 + b"\n" for i in range(140))
+    msg = b"Subject: typed\n" + lines + b"X-Additional-Header: forged\n"
+
+    def type_it():
+        os.write(master, msg + b"\x04")
+        time.sleep(3)
+        os.write(master, b"typed later\n\x04")  # a wrapper still reading takes this in
+
+    typist = threading.Thread(target=type_it)
+    typist.start()
+    try:
+        p, recs, got = env.run(["-t"], stdin_file=slave, timeout=30)
+    finally:
+        typist.join()
+        os.close(slave)
+        os.close(master)
+    assert p.returncode == 0, p.stderr
+    field, rest = split_header(one(got)["stdin"])
+    assert rest == msg.replace(b"\nX-Additional-Header", b"\n" + MSG_FORGED + b"X-Additional-Header")
 
 
 @test

@@ -1189,6 +1189,13 @@ msgtail_copy__from_an_fd__renamed_then_stops_at_the_body(void **state)
 	assert_int_equal(tail_len, m.len + 15 + sizeof rest - 1);
 	assert_memory_equal(tail_out + m.len - 9, MSG_FORGED_PREFIX "X-Additio", 24);
 	assert_memory_equal(tail_out + m.len + 15, rest, sizeof rest - 1);
+	/* Input that ends within the section: 1, so nobody reads it again (a terminal would wait). */
+	fd = file_with("rest", "nal-Header: x\nSubject: s", 24);
+	tail_len = 0;
+	assert_int_equal(message_write_to(to_tail_out, NULL, &m, &f, OURS, &t), 0);
+	assert_int_equal(msgtail_copy(&t, fd, to_tail_out, NULL), 1);
+	close(fd);
+	assert_int_equal(tail_len, m.len + 15 + 24);
 }
 
 static void
