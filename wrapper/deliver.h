@@ -38,9 +38,10 @@ int deliver_channel_open(struct channel *ch);
 /*
  * Makes fd 0 yield HDR, then the message as message_write writes it (with
  * the rest of its header section, if longer than the buffer, renamed the
- * same way), then the rest of the caller's stdin.  A message that fits in the pipe is
- * written there at once; a longer one is streamed by a detached pump process
- * that is not the real sendmail's child.  0, or -1 with ERR set.
+ * same way), then the rest of the caller's stdin.  A message that fits in
+ * the pipe is written there at once; a longer one is streamed by a
+ * detached pump process that is not the real sendmail's child.  0, or -1
+ * with ERR set.
  */
 int deliver_feed(struct channel *ch, const char *hdr, size_t hdrlen,
     const struct message *m, const struct msgfields *f, const char *ourname,

@@ -32,9 +32,9 @@ void hold_abort(struct hold *h);
 
 /*
  * Writes HDR, then M as message_write writes it (and the rest of its header
- * section the same way), then the rest of fd 0, to
- * DIR/ID.msg, and ENV to DIR/ID.env, unless the spool would then hold more
- * than MAX_MB MiB.  0, or -1 with ERR set and nothing left in the spool.
+ * section the same way), then the rest of fd 0, to DIR/ID.msg, and ENV to
+ * DIR/ID.env, unless the spool would then hold more than MAX_MB MiB.  0, or
+ * -1 with ERR set and nothing left in the spool.
  */
 int hold_message(const char *dir, long max_mb, const char *hdr, size_t hdrlen,
     const struct message *m, const struct msgfields *f, const char *ourname,

@@ -5,9 +5,9 @@
  */
 #include "message.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
-#include <ctype.h>
 #include <strings.h>
 #include <unistd.h>
 

@@ -301,19 +301,20 @@ forward_rest(enum smtp_data_state *st)
  * then as it came.  0, -1 when the client's input ended first, -2 when the
  * server's did.
  */
+static char unstuffed[IN_MAX + 3];	/* data as forward_tail and hold_data read it */
+
 static int
 forward_tail(enum smtp_data_state *st, struct msgtail *t)
 {
-	static char buf[IN_MAX + 3];
-
 	while (msgtail_active(t) && !SMTP_DATA_ENDED(*st)) {
 		size_t n, len = 0;
 
 		if (r.inpos == r.inlen && read_client() == 0)
 			return -1;
-		n = smtp_data_scan(st, r.in + r.inpos, r.inlen - r.inpos, buf, sizeof buf, &len);
+		n = smtp_data_scan(st, r.in + r.inpos, r.inlen - r.inpos, unstuffed,
+		    sizeof unstuffed, &len);
 		r.inpos += n;
-		if (msgtail_feed(t, buf, len, server_put_stuffed, NULL) < 0)
+		if (msgtail_feed(t, unstuffed, len, server_put_stuffed, NULL) < 0)
 			return -2;
 	}
 	if (msgtail_end(t, server_put_stuffed, NULL) < 0)
@@ -330,7 +331,6 @@ forward_tail(enum smtp_data_state *st, struct msgtail *t)
 static int
 hold_data(enum smtp_data_state *st, struct held *hl)
 {
-	static char buf[IN_MAX + 3];
 	char hdr[IDHEADER_MAX];
 	struct msgtail t;
 
@@ -341,8 +341,9 @@ hold_data(enum smtp_data_state *st, struct held *hl)
 
 		if (r.inpos == r.inlen && read_client() == 0)
 			return -1;
-		n = smtp_data_scan(st, r.in + r.inpos, r.inlen - r.inpos, buf, sizeof buf, &len);
-		msgtail_feed(&t, buf, len, hold_put, hl);
+		n = smtp_data_scan(st, r.in + r.inpos, r.inlen - r.inpos, unstuffed,
+		    sizeof unstuffed, &len);
+		msgtail_feed(&t, unstuffed, len, hold_put, hl);
 		r.inpos += n;
 	}
 	msgtail_end(&t, hold_put, hl);
