@@ -162,7 +162,8 @@ def build_and_install(build, tmp):
                 f"(echo X-Additional-Header: $PWD; cat) | tee -a {tmp}/mail.send | {standin} \"$@\"\n")
     os.chmod(recipe, 0o755)
     return {"standin": standin, "wrapper": wrapper, "sgid": sgid, "execonly": execonly,
-            "execbare": execbare, "static": static, "probe": probe, "recipe": recipe, "mailsend": os.path.join(tmp, "mail.send"),
+            "execbare": execbare, "static": static, "probe": probe, "recipe": recipe,
+            "mailsend": os.path.join(tmp, "mail.send"),
             "log": os.path.join(tmp, "var", "log", "qwrap", "capture.log"), "notes": notes}
 
 
@@ -622,15 +623,15 @@ def cost_parts(med, into):
     def extra(v):
         return (med[("small", False, into, v)] - med[("small", False, into, "direct")]) / 1e6
     q, e = extra("qwrap"), extra("execonly")
-    if ("small", False, into, "bare") not in med:
-        return (f"Into the {INTO[into]}: of qwrap's extra {q:.2f} ms per small message, "
-                f"{e:.2f} ms is the one more exec (exec-only wrapper) and {q - e:.2f} ms "
-                f"qwrap's own work.")
-    b = extra("bare")
+    if ("small", False, into, "bare") in med:
+        b = extra("bare")
+        exec_part = (f"{b:.2f} ms is the kernel's exec (exec-only wrapper without a C "
+                     f"library), {e - b:.2f} ms the C library's start-up (exec-only wrapper, "
+                     f"glibc)")
+    else:
+        exec_part = f"{e:.2f} ms is the one more exec (exec-only wrapper)"
     return (f"Into the {INTO[into]}: of qwrap's extra {q:.2f} ms per small message, "
-            f"{b:.2f} ms is the kernel's exec (exec-only wrapper without a C library), "
-            f"{e - b:.2f} ms the C library's start-up (exec-only wrapper, glibc) and "
-            f"{q - e:.2f} ms qwrap's own work.")
+            f"{exec_part} and {q - e:.2f} ms qwrap's own work.")
 
 
 def report(args, times, rss, label, variants, progs, hdrlens, records, with_error, errtext,
