@@ -168,6 +168,59 @@ scan(struct ruleio *io, const struct conf_limit *r, off_t size, long long now_ms
 	return 0;
 }
 
+/*
+ * Opens PATH (creating it) and locks it, within RL_WAIT_MS in all.  A file
+ * removed meanwhile (an admin resetting a key) is opened anew, so that no
+ * count goes into a file nobody will read again.  0, or -1 with ERR set and
+ * IO marked skipped or unusable.
+ */
+static int
+open_locked(const char *path, const char *name, struct ruleio *io, struct stat *st,
+    char err[RL_ERR_MAX])
+{
+	long long end = clock_ms() + RL_WAIT_MS;
+
+	for (int tries = 0;; tries++) {
+		long long left = end - clock_ms();
+
+		io->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+		    O_NOCTTY, 0660);
+		if (io->fd < 0) {
+			int e = errno;
+
+			snprintf(err, RL_ERR_MAX, "limit state %s: %s", path, strerror(e));
+			/*
+			 * Out of descriptors or space is what a caller can cause: reached.
+			 * A missing or unwritable state_dir is the admin's: on_error decides.
+			 */
+			if (e == EMFILE || e == ENFILE || e == ENOSPC || e == EDQUOT)
+				io->unusable = 1;
+			else
+				io->skipped = 1;
+			return -1;
+		}
+		/* A bounded wait: a stopped or slow sender holds up only its own key. */
+		if (flock_bounded(io->fd, left > 0 ? (int)left : 0) < 0) {
+			if (errno == ETIMEDOUT)
+				snprintf(err, RL_ERR_MAX, "limit state %s is held by another sender for"
+				    " over %d ms; counted as reached", name, RL_WAIT_MS);
+			else
+				snprintf(err, RL_ERR_MAX, "cannot lock limit state %s: %s", name,
+				    strerror(errno));
+			io->unusable = 1;
+			return -1;
+		}
+		if (fstat(io->fd, st) < 0 || !S_ISREG(st->st_mode)) {
+			snprintf(err, RL_ERR_MAX, "limit state %s is not a regular file", name);
+			io->unusable = 1;
+			return -1;
+		}
+		if (st->st_nlink > 0 || tries == 2)
+			return 0;
+		close(io->fd);
+	}
+}
+
 static void
 open_rule(const char *dir, const struct conf_limit *r, long uid, const char *script,
     const char *cwd, long long now_ms, struct ruleio *io, char err[RL_ERR_MAX])
@@ -178,37 +231,8 @@ open_rule(const char *dir, const struct conf_limit *r, long uid, const char *scr
 	memset(io, 0, sizeof *io);
 	file_name(r, uid, script, cwd, name);
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	io->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0660);
-	if (io->fd < 0) {
-		int e = errno;
-
-		snprintf(err, RL_ERR_MAX, "limit state %s: %s", path, strerror(e));
-		/*
-		 * Out of descriptors or space is what a caller can cause: reached.
-		 * A missing or unwritable state_dir is the admin's: on_error decides.
-		 */
-		if (e == EMFILE || e == ENFILE || e == ENOSPC || e == EDQUOT)
-			io->unusable = 1;
-		else
-			io->skipped = 1;
+	if (open_locked(path, name, io, &st, err) < 0)
 		return;
-	}
-	/* A bounded wait: a stopped or slow sender holds up only its own key. */
-	if (flock_bounded(io->fd, RL_WAIT_MS) < 0) {
-		if (errno == ETIMEDOUT)
-			snprintf(err, RL_ERR_MAX, "limit state %s is held by another sender for over"
-			    " %d ms; counted as reached", name, RL_WAIT_MS);
-		else
-			snprintf(err, RL_ERR_MAX, "cannot lock limit state %s: %s", name,
-			    strerror(errno));
-		io->unusable = 1;
-		return;
-	}
-	if (fstat(io->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, RL_ERR_MAX, "limit state %s is not a regular file", name);
-		io->unusable = 1;
-		return;
-	}
 	if (st.st_size == 0) {
 		io->fresh = 1;
 		return;

@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -221,6 +222,40 @@ ratelimit_check__state_held_by_another__bounded_wait_then_reached(void **state)
 }
 
 static void
+ratelimit_check__state_removed_while_waiting__counted_in_a_new_file(void **state)
+{
+	char path[PATH_MAX + 300];
+	struct stat st;
+	pid_t pid;
+	int fd, status;
+
+	(void)state;
+	assert_false(send_at(1000, 0, 1));
+	state_file(path);
+	fd = open(path, O_RDONLY);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {		/* a sender that opens the file and waits for its lock */
+		close(fd);	/* (the lock is the parent's alone) */
+		_exit(send_at(1000, 1, 1));
+	}
+	usleep(300 * 1000);
+	/* The admin resets the key meanwhile. */
+	assert_int_equal(unlink(path), 0);
+	close(fd);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* Its send is in the file that is there now, not lost with the removed one. */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 512 + 16);
+	assert_false(send_at(1000, 2, 1));
+	assert_false(send_at(1000, 3, 1));
+	assert_true(send_at(1000, 4, 1));		/* 1, 2, 3: the reset key's three */
+	assert_int_equal(v.count, 3);
+}
+
+static void
 ratelimit_check__unusable_state_dir__error_and_not_applied(void **state)
 {
 	(void)state;
@@ -237,6 +272,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(ratelimit_check__ring_of_many_reads__exact, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_check__state_removed_while_waiting__counted_in_a_new_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(ratelimit_check__recipients__counted_by_message_size,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
