@@ -354,8 +354,12 @@ message_write_to(message_out out, void *arg, const struct message *m,
 	size_t pos = 0, done = 0, end = tail_start(m, f);
 	int cut = 0;
 
-	*t = (struct msgtail){ .name = ourname, .namelen = strlen(ourname),
-	    .state = f->header_cut ? TAIL_LINE : TAIL_BODY };
+	/* Field by field: zeroing held[] would cost every message a kilobyte of stores. */
+	t->name = ourname;
+	t->namelen = strlen(ourname);
+	t->state = f->header_cut ? TAIL_LINE : TAIL_BODY;
+	t->ours = t->from = 0;
+	t->len = t->nheld = 0;
 	if (f->lead_fold && out(arg, MSG_FOLD_GUARD, sizeof MSG_FOLD_GUARD - 1) < 0)
 		return -1;
 	/* Nothing named like ours (the usual case): no second walk of the header. */

@@ -242,8 +242,8 @@ long_blanks(const char *p, size_t n)
  * WLEN bytes of written[].
  */
 static void
-check_split(const struct message *m, const struct msgfields *f, const char *name,
-    const uint8_t *data, size_t size, size_t wlen)
+check_split(const struct message *m, const char *name, const uint8_t *data, size_t size,
+    size_t wlen)
 {
 	static struct message *m2;
 	static struct msgfields *f2;
@@ -270,7 +270,6 @@ check_split(const struct message *m, const struct msgfields *f, const char *name
 		CHECK(msgtail_feed(&t, m->buf + i, m->len - i < piece ? m->len - i : piece,
 		    to_split_out, NULL) == 0);
 	CHECK(msgtail_end(&t, to_split_out, NULL) == 0);
-	(void)f;
 	CHECK(split_len == wlen);
 	CHECK(memcmp(split_out, written, wlen) == 0);
 }
@@ -411,7 +410,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * blanks than the tail holds: that one is renamed without its colon.)
 	 */
 	if (m->eof && !long_blanks(m->buf, m->len))
-		check_split(m, f, name, data, size, wlen);
+		check_split(m, name, data, size, wlen);
 
 	ASAN_UNPOISON_MEMORY_REGION(m->buf + m->len, sizeof m->buf - m->len);
 	return 0;

@@ -1743,19 +1743,28 @@ def held_sendmail(env, exit_status=0):
     return path, recdir
 
 
+HOLD_AFTER_ONE = limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "hold"; }')
+
+
+def hold_one(env, args, msg, **kw):
+    """Under a rule that holds all but the first message: one sent, then MSG held.
+    Returns its record's id."""
+    clear_limits(env)
+    env.set_conf(HOLD_AFTER_ONE)
+    env.run(["-t"], stdin=b"Subject: first\n\nb\n")
+    p, recs, got = env.run(args, stdin=msg, **kw)
+    assert p.returncode == 0 and got == [] and one(recs)["action"] == "hold", p.stderr
+    return one(recs)["id"]
+
+
 @test
 def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
-    clear_limits(env)
-    rule = limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "hold"; }')
-    env.set_conf(rule)
+    rule = HOLD_AFTER_ONE
     body = b"X: y\n\n" + os.urandom(200000)  # beyond the first buffer: streamed to the spool
     msg = b"To: r@x.example\nSubject: keep me\n" + body
-    env.run(["-t"], stdin=b"Subject: first\n\nb\n")
-    p, recs, got = env.run(["-t", "-fbounce@x.example"], stdin=msg, cwd=os.path.join(env.root, "rec"))
-    assert p.returncode == 0 and got == [] and one(recs)["action"] == "hold", p.stderr
-    held_id = one(recs)["id"]
+    held_id = hold_one(env, ["-t", "-fbounce@x.example"], msg, cwd=os.path.join(env.root, "rec"))
     assert spool_ids(env) == [held_id]
     listing = qwrap_tool(env, "held").stdout
     assert held_id.encode() in listing and b"keep me" in listing, listing
@@ -1833,16 +1842,10 @@ def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
 def held__forged_fields_past_64k__renamed_in_the_spool(env):
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
-    clear_limits(env)
-    rule = limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "hold"; }')
-    env.set_conf(rule)
-    env.run(["-t"], stdin=b"Subject: first\n\nb\n")
     msg, want = long_header_section(65536 - 5)
-    p, recs, got = env.run(["-t"], stdin=msg)
-    assert p.returncode == 0 and got == [] and one(recs)["action"] == "hold", p.stderr
-    held_id = one(recs)["id"]
+    held_id = hold_one(env, ["-t"], msg)
     good, recdir = held_sendmail(env)
-    env.set_conf(rule + b'sendmail = "%s";' % good.encode())
+    env.set_conf(HOLD_AFTER_ONE + b'sendmail = "%s";' % good.encode())
     p = qwrap_tool(env, "release", held_id)
     assert p.returncode == 0, p.stderr
     field, rest = split_header(one(standin_records(recdir))["stdin"])
