@@ -165,7 +165,7 @@ spool_env_of(char *argv[], int argc, struct spool_env *env, char rule[16])
 /* The record of this run: kernel facts, the caller's claims, the message's fields. */
 static size_t
 encode_record(const char *action, const struct invocation *inv, int with_rcpt,
-    char *argv[], int argc, char line[RECORD_MAX + 1])
+    char line[RECORD_MAX + 1])
 {
 	static struct rec_parent parents[RECORD_MAX_PARENTS];
 	struct record rec;
@@ -180,7 +180,7 @@ encode_record(const char *action, const struct invocation *inv, int with_rcpt,
 		.script = caller.script[0] ? caller.script : NULL, .script_from = caller.script_from,
 		.parents = parents, .nparents = caller.nparents,
 		.env = caller.env, .nenv = caller.nenv,
-		.argv = argv, .argc = argc, .sender = inv->sender,
+		.argv = args, .argc = nargs, .sender = inv->sender,
 		.from = fields.from, .subject = fields.subject,
 		.message_id = fields.message_id, .php_script = fields.php_script,
 		.rcpt = with_rcpt ? fields.rcpt : NULL, .nrcpt = fields.nrcpt,
@@ -221,6 +221,29 @@ report(const char *line, size_t linelen)
 	    notify_limit(conf.sendmail, conf.notify, host, id, caller.uid, &verdict,
 	    &conf.limits[verdict.rule]) < 0)
 		syslog(LOG_MAIL | LOG_WARNING, "cannot send the limit notice to %s", conf.notify);
+}
+
+/*
+ * The record of this run, as ACTION, to the log and then to syslog as
+ * asked.  A record the log does not take is encoded again with what went
+ * wrong; under on_error = "tempfail" a message that was to be sent
+ * (REFUSABLE) is refused then, and the record says "reject": returns 1.
+ */
+static int
+log_record(const char *action, const struct invocation *inv, int with_rcpt, int refusable)
+{
+	char line[RECORD_MAX + 1], err[LOGFILE_ERR_MAX];
+	size_t linelen = encode_record(action, inv, with_rcpt, line);
+	int refuse = 0;
+
+	if (logfd >= 0 && logfile_append(logfd, conf.log_file, line, linelen, err) < 0) {
+		problem(err);
+		if (conf.on_error == ON_ERROR_TEMPFAIL && refusable)
+			action = "reject", refuse = 1;
+		linelen = encode_record(action, inv, with_rcpt, line);
+	}
+	report(line, linelen);
+	return refuse;
 }
 
 /*
@@ -299,20 +322,6 @@ smtp_hold_open(const struct relay_txn *t, struct hold *hd, char *err)
 	return r;
 }
 
-static int
-smtp_hold_commit(struct hold *hd, char *err)
-{
-	int r = -1;
-
-	snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
-	if (sanitize_raise_group(kept) == 0)
-		r = hold_commit(hd, err);
-	else
-		hold_abort(hd);
-	lower_group();
-	return r;
-}
-
 /* The spool is the group's: only with it can a partial message be removed. */
 static void
 smtp_hold_abort(struct hold *hd)
@@ -323,26 +332,33 @@ smtp_hold_abort(struct hold *hd)
 }
 
 static int
+smtp_hold_commit(struct hold *hd, char *err)
+{
+	int r;
+
+	if (sanitize_raise_group(kept) < 0) {
+		snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
+		smtp_hold_abort(hd);	/* tries the group again: only with it can the file go */
+		return -1;
+	}
+	r = hold_commit(hd, err);
+	lower_group();
+	return r;
+}
+
+static int
 smtp_record(const struct relay_txn *t, const char *action, const char *what)
 {
 	struct invocation inv = { MODE_SMTP, 0, t->has_sender ? t->sender : NULL, nargs };
-	char line[RECORD_MAX + 1], err[LOGFILE_ERR_MAX];
 	static int told;	/* the session's own problems, said once */
 	const char *news;
-	int refuse = 0;
-	size_t linelen;
+	int refuse;
 
 	if (what != NULL)
 		problem(what);
-	linelen = encode_record(action, &inv, 1, args, nargs, line);
-	if (logfd >= 0 && logfile_append(logfd, conf.log_file, line, linelen, err) < 0) {
-		problem(err);
-		/* As in message mode: what cannot be recorded is not sent. */
-		if (conf.on_error == ON_ERROR_TEMPFAIL && strcmp(action, "deliver") == 0)
-			action = "reject", refuse = 1;
-		linelen = encode_record(action, &inv, 1, args, nargs, line);
-	}
-	report(line, linelen);
+	/* As in message mode: what cannot be recorded is not sent. */
+	if ((refuse = log_record(action, &inv, 1, strcmp(action, "deliver") == 0)))
+		action = "reject";
 	/*
 	 * Standard error is not the dialogue: the caller's log hears of it, as
 	 * in message mode; the session's own problems with its first message.
@@ -409,8 +425,8 @@ main(int argc, char *argv[], char *envp[])
 	struct idvalues idv;
 	const char *action;
 	char err[PATH_MAX + 128], target_err[DELIVER_ERR_MAX];
-	char line[RECORD_MAX + 1], hdr[IDHEADER_MAX];
-	size_t hdrlen = 0, linelen;
+	char hdr[IDHEADER_MAX];
+	size_t hdrlen = 0;
 	int capture, target_ok, feed_ok = 1, refuse;
 	enum limit_outcome limited = LIMIT_DELIVER;
 	struct stat self;
@@ -497,8 +513,8 @@ main(int argc, char *argv[], char *envp[])
 		    argc - inv.first_rcpt, conf.header_name, &fields);
 	}
 	caller_resolve_script("/proc", envp, fields.php_script.p, fields.php_script.n, &caller);
-	/* Mail only: a queue listing or a usage error need not wait for php-fpm. */
-	if (inv.mode == MODE_MESSAGE || inv.mode == MODE_SMTP)
+	/* Mail only, and only mail that is captured: a listing or a refusal need not wait for php-fpm. */
+	if (capture || inv.mode == MODE_SMTP)
 		caller_fpm_status(conf.fpm_status_socket, conf.fpm_status_path, &caller);
 	if (inv.mode == MODE_SMTP && conf.smtp_mode == SMTP_MODE_RELAY && target_ok)
 		smtp_session(envp, &ps);	/* returns only when it could not start: passed through */
@@ -537,16 +553,10 @@ main(int argc, char *argv[], char *envp[])
 	    "deliver";
 	if (!target_ok || !feed_ok || refuse || limited == LIMIT_REJECTED)
 		action = "reject";
-	linelen = encode_record(action, &inv, capture, argv, argc, line);
-	if (logfd >= 0 && logfile_append(logfd, conf.log_file, line, linelen, err) < 0) {
-		problem(err);
-		if (conf.on_error == ON_ERROR_TEMPFAIL && limited != LIMIT_HELD)
-			action = "reject", refuse = 1;
-		linelen = encode_record(action, &inv, capture, argv, argc, line);
-	}
+	if (log_record(action, &inv, capture, limited != LIMIT_HELD))
+		refuse = 1;
 	if (logfd >= 0)
 		close(logfd);
-	report(line, linelen);
 	if (limited == LIMIT_HELD) {
 		closelog();
 		_exit(0);

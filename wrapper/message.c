@@ -48,13 +48,20 @@ struct field {
 	size_t valuelen;
 };
 
+/* A field name's byte: printable ASCII but the colon. */
+static int
+name_byte(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != ':';
+}
+
 /* Length of the field name at LINE, or 0 if LINE does not start a header field. */
 static size_t
 field_name_len(const char *line, size_t n)
 {
 	size_t i = 0, end;
 
-	while (i < n && line[i] > 0x20 && line[i] < 0x7f && line[i] != ':')
+	while (i < n && name_byte((unsigned char)line[i]))
 		i++;
 	end = i;
 	while (i < n && (line[i] == ' ' || line[i] == '\t'))
@@ -407,13 +414,6 @@ release(struct msgtail *t, int ours, message_out out, void *arg)
 	if (ours && out(arg, MSG_FORGED_PREFIX, sizeof MSG_FORGED_PREFIX - 1) < 0)
 		return -1;
 	return n > 0 ? out(arg, t->held, n) : 0;
-}
-
-/* A name's byte: field_name_len's, printable ASCII but the colon. */
-static int
-name_byte(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f && c != ':';
 }
 
 /*

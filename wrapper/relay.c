@@ -295,18 +295,20 @@ forward_rest(enum smtp_data_state *st)
 	return 0;
 }
 
-/*
- * The rest of the data: while a header section longer than the head goes
- * on, unstuffed as the head was, through T's renaming and stuffed again;
- * then as it came.  0, -1 when the client's input ended first, -2 when the
- * server's did.
- */
-static char unstuffed[IN_MAX + 3];	/* data as forward_tail and hold_data read it */
+static char unstuffed[IN_MAX + 3];	/* data as feed_unstuffed reads it */
 
+/*
+ * The data read as the head was (unstuffed) through T to OUT, up to its
+ * end, or only while T is within the header section when HEADER_ONLY.
+ * Failures of OUT stop it when STOP_ON_FAILURE (else the data is still
+ * read, so that none of it is taken for commands).  0, -1 when the
+ * client's input ended first, -2 when OUT failed.
+ */
 static int
-forward_tail(enum smtp_data_state *st, struct msgtail *t)
+feed_unstuffed(enum smtp_data_state *st, struct msgtail *t, message_out out, void *arg,
+    int header_only, int stop_on_failure)
 {
-	while (msgtail_active(t) && !SMTP_DATA_ENDED(*st)) {
+	while (!SMTP_DATA_ENDED(*st) && (!header_only || msgtail_active(t))) {
 		size_t n, len = 0;
 
 		if (r.inpos == r.inlen && read_client() == 0)
@@ -314,19 +316,30 @@ forward_tail(enum smtp_data_state *st, struct msgtail *t)
 		n = smtp_data_scan(st, r.in + r.inpos, r.inlen - r.inpos, unstuffed,
 		    sizeof unstuffed, &len);
 		r.inpos += n;
-		if (msgtail_feed(t, unstuffed, len, server_put_stuffed, NULL) < 0)
+		if (msgtail_feed(t, unstuffed, len, out, arg) < 0 && stop_on_failure)
 			return -2;
 	}
-	if (msgtail_end(t, server_put_stuffed, NULL) < 0)
-		return -2;
-	return forward_rest(st);
+	return msgtail_end(t, out, arg) < 0 && stop_on_failure ? -2 : 0;
+}
+
+/*
+ * The rest of the data: while a header section longer than the head goes
+ * on, renamed and stuffed again; then as it came.  0, -1 when the client's
+ * input ended first, -2 when the server's did.
+ */
+static int
+forward_tail(enum smtp_data_state *st, struct msgtail *t)
+{
+	int r1 = feed_unstuffed(st, t, server_put_stuffed, NULL, 1, 1);
+
+	return r1 < 0 ? r1 : forward_rest(st);
 }
 
 /*
  * The message to the hold as the server would store it (unstuffed, lines
  * ending in LF): qwrap's header, the head, and the rest of the data, read
- * to its end even when the spool fails, so that none of it is taken for
- * commands.  -1 when the client's input ended first.
+ * to its end even when the spool fails.  -1 when the client's input ended
+ * first.
  */
 static int
 hold_data(enum smtp_data_state *st, struct held *hl)
@@ -336,38 +349,36 @@ hold_data(enum smtp_data_state *st, struct held *hl)
 
 	hold_put(hl, hdr, r.h->header("\n", hdr));
 	message_write_to(hold_put, hl, r.m, r.f, r.ourname, &t);
-	while (!SMTP_DATA_ENDED(*st)) {
-		size_t n, len = 0;
-
-		if (r.inpos == r.inlen && read_client() == 0)
-			return -1;
-		n = smtp_data_scan(st, r.in + r.inpos, r.inlen - r.inpos, unstuffed,
-		    sizeof unstuffed, &len);
-		msgtail_feed(&t, unstuffed, len, hold_put, hl);
-		r.inpos += n;
-	}
-	msgtail_end(&t, hold_put, hl);
-	return 0;
+	return feed_unstuffed(st, &t, hold_put, hl, 0, 0);
 }
 
-/* The server is gone within the data: what it still says is relayed, the client no more read. */
+/*
+ * The server's input ends here; what it still says is relayed.  With
+ * STOP_CLIENT the client is no more read: it is told only the server's end.
+ */
+static void
+close_server(int stop_client)
+{
+	if (r.to >= 0)
+		close(r.to);
+	r.to = -1;
+	if (stop_client)
+		r.no_client = 1;
+}
+
+/* The server is gone within the data. */
 static void
 server_lost(void)
 {
 	r.h->record(&r.txn, "reject", "the MTA stopped reading within the message");
-	if (r.to >= 0)
-		close(r.to);
-	r.to = -1;
-	r.no_client = 1;
+	close_server(1);
 }
 
 /* The client ended the session within the data: nothing of it may be queued. */
 static void
 cut_off(void)
 {
-	if (r.to >= 0)
-		close(r.to);	/* the server sees its input end within the data */
-	r.to = -1;
+	close_server(0);	/* the server sees its input end within the data */
 	r.h->record(&r.txn, "reject",
 	    "the client ended the session within the message; nothing was queued");
 }
@@ -404,17 +415,13 @@ deliver(void)
 		return;
 	}
 	if (r.h->record(&r.txn, "deliver", NULL) < 0) {
-		close(r.to);	/* the message ends unfinished: the server queues nothing */
-		r.to = -1;
-		r.no_client = 1;
+		close_server(1);	/* the message ends unfinished: the server queues nothing */
 		say(TEMPFAIL_REPLY);
 		return;
 	}
 	if (server_put(smtp_data_pending(st), strlen(smtp_data_pending(st))) < 0) {
 		r.h->refused("the MTA stopped reading at the end of the message");
-		close(r.to);
-		r.to = -1;
-		r.no_client = 1;
+		close_server(1);
 		return;
 	}
 	await(A_EOD, NULL, 0);
