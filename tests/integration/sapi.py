@@ -354,12 +354,10 @@ def sapi__fpm_without_status_key__fd_on_miss_then_header_guess_or_none(env):
         assert r["php_script"] == "%d:mailer.php" % env.uid, r["php_script"]
         req("lib", "none", None, site.sub)
         # A script that keeps another .php file open: on the miss the entry script has
-        # the lower fd.  On a hit the decoy is the only .php fd, and the fd source can
-        # only name it (a script can forge this source; fpm_status cannot be fooled so):
-        # not asserted, the note says what it gave.
+        # the lower fd.  On a hit the file it holds is the only .php fd, and the fd
+        # source names it: the limit README's table states (fpm_status is not fooled so).
         req("decoy", "fd", site.path["decoy"], site.sub)
-        r = fpm.request(env, site, "decoy", "shop")
-        seen.append("decoy:%s=%s" % (r["script_from"], r["script"]))
+        req("decoy", "fd", site.path["innocent"], site.sub)
     finally:
         fpm.stop()
     return "records: " + ", ".join(seen)
@@ -480,10 +478,9 @@ def sapi__fpm_status_key__request_data_cannot_forge_the_status_page(env):
                                                                 "as_site": True}),
                          ("path info, from a web server", {"path_info": "/" + forged})):
             r = fpm.request(env, site, "contact", "shop", **kw)
-            # The truth, from whichever source: the status page's own line, or a fallback.
+            # The truth, from the status page: its JSON escapes what the request put in.
             got = (r["uid"], r["cwd"], r["script"], r["script_from"])
-            if got[:3] != (env.uid, site.sub, site.contact) or got[3] not in (
-                    "fpm-status", "php-header"):
+            if got != (env.uid, site.sub, site.contact, "fpm-status"):
                 wrong.append("%s: uid, cwd, script, script_from %r" % (what, got))
     finally:
         env.reset_conf()
@@ -651,9 +648,9 @@ def sapi__mod_php__fd_on_miss_then_header_guess_or_none(env):
         req("chdir", "none", None, "/tmp")
         req("lib", "fd", site.path["lib"], site.sub)
         req("lib", "none", None, site.sub)
+        # As with php-fpm: on a hit the .php file the script holds passes for it.
         req("decoy", "fd", site.path["decoy"], site.sub)
-        r = apache.request(env, site, "decoy")
-        seen.append("decoy:%s=%s" % (r["script_from"], r["script"]))
+        req("decoy", "fd", site.path["innocent"], site.sub)
     finally:
         apache.stop()
     return "records: " + ", ".join(seen)
