@@ -383,30 +383,6 @@ from_php_header(const char *hdr, size_t n, struct caller *c)
 	return set_script(c, full, (size_t)len, "php-header");
 }
 
-void
-caller_resolve_script(const char *procroot, char *const envp[],
-    const char *php_header, size_t php_header_len, struct caller *c)
-{
-	const char *v;
-
-	c->script[0] = '\0';
-	c->script_from = "none";
-	if (set_script(c, c->fd_script, strlen(c->fd_script), "fd"))
-		return;
-	if (from_cgi_environ(procroot, c))
-		return;
-	if ((v = caller_getenv(envp, "SCRIPT_FILENAME")) != NULL &&
-	    set_script(c, v, strlen(v), "env"))
-		return;
-	if ((v = caller_getenv(envp, CALLER_PREPEND_VAR)) != NULL &&
-	    set_script(c, v, strlen(v), "prepend"))
-		return;
-	if (from_argv(procroot, c))
-		return;
-	if (php_header != NULL && from_php_header(php_header, php_header_len, c))
-		return;
-}
-
 /* The php-fpm worker among the ancestors ("php-fpm: pool NAME"): its pid, and NAME. */
 static long
 fpm_worker(const struct caller *c, char pool[64])
@@ -438,8 +414,12 @@ fpm_worker(const struct caller *c, char pool[64])
 	return 0;
 }
 
-int
-caller_fpm_status(const char *socket_pattern, const char *path, struct caller *c)
+/*
+ * The script the worker among the ancestors runs, from its pool's status page
+ * (SOCKET_PATTERN with %p for the pool's name, PATH): the server's own record.
+ */
+static int
+from_fpm_status(const char *socket_pattern, const char *path, struct caller *c)
 {
 	char sock[PATH_MAX], pool[64], script[PATH_MAX];
 	size_t o = 0;
@@ -461,3 +441,31 @@ caller_fpm_status(const char *socket_pattern, const char *path, struct caller *c
 		return 0;
 	return set_script(c, script, strlen(script), "fpm-status");
 }
+
+void
+caller_resolve_script(const char *procroot, char *const envp[],
+    const char *php_header, size_t php_header_len, const char *fpm_socket,
+    const char *fpm_path, struct caller *c)
+{
+	const char *v;
+
+	c->script[0] = '\0';
+	c->script_from = "none";
+	if (fpm_socket != NULL && from_fpm_status(fpm_socket, fpm_path, c))
+		return;
+	if (set_script(c, c->fd_script, strlen(c->fd_script), "fd"))
+		return;
+	if (from_cgi_environ(procroot, c))
+		return;
+	if ((v = caller_getenv(envp, "SCRIPT_FILENAME")) != NULL &&
+	    set_script(c, v, strlen(v), "env"))
+		return;
+	if ((v = caller_getenv(envp, CALLER_PREPEND_VAR)) != NULL &&
+	    set_script(c, v, strlen(v), "prepend"))
+		return;
+	if (from_argv(procroot, c))
+		return;
+	if (php_header != NULL && from_php_header(php_header, php_header_len, c))
+		return;
+}
+

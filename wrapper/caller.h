@@ -55,18 +55,16 @@ void caller_identify(const char *procroot, long uid, long gid, long pid,
 
 /*
  * Picks the script from the best source available (BRIEF §3 order).
- * PHP_HEADER is the X-PHP-Originating-Script value, or NULL.
+ * First, when FPM_SOCKET is not NULL (nor ""), a php-fpm worker among the
+ * ancestors is asked about at its pool's status page: FPM_SOCKET is the
+ * pool's pm.status_listen, %p standing for the pool's name, FPM_PATH its
+ * pm.status_path; the server's record of the request beats every other
+ * source ("fpm-status").  PHP_HEADER is the X-PHP-Originating-Script value,
+ * or NULL.
  */
 void caller_resolve_script(const char *procroot, char *const envp[],
-    const char *php_header, size_t php_header_len, struct caller *c);
-
-/*
- * When a php-fpm worker is among the ancestors and SOCKET_PATTERN (its
- * pm.status_listen, %p standing for the pool's name) is set, asks the
- * pool's status page at PATH which script the worker runs: that beats every
- * other source (script_from "fpm-status").  1 when it answered.
- */
-int caller_fpm_status(const char *socket_pattern, const char *path, struct caller *c);
+    const char *php_header, size_t php_header_len, const char *fpm_socket,
+    const char *fpm_path, struct caller *c);
 
 /* The value of NAME in ENVP (first occurrence), or NULL. */
 const char *caller_getenv(char *const envp[], const char *name);

@@ -512,10 +512,10 @@ main(int argc, char *argv[], char *envp[])
 		message_parse(&msg, inv.headers_rcpt, argv + inv.first_rcpt,
 		    argc - inv.first_rcpt, conf.header_name, &fields);
 	}
-	caller_resolve_script("/proc", envp, fields.php_script.p, fields.php_script.n, &caller);
-	/* Mail only, and only mail that is captured: a listing or a refusal need not wait for php-fpm. */
-	if (capture || inv.mode == MODE_SMTP)
-		caller_fpm_status(conf.fpm_status_socket, conf.fpm_status_path, &caller);
+	/* php-fpm is asked for captured mail only: a listing or a refusal need not wait for it. */
+	caller_resolve_script("/proc", envp, fields.php_script.p, fields.php_script.n,
+	    capture || inv.mode == MODE_SMTP ? conf.fpm_status_socket : NULL,
+	    conf.fpm_status_path, &caller);
 	if (inv.mode == MODE_SMTP && conf.smtp_mode == SMTP_MODE_RELAY && target_ok)
 		smtp_session(envp, &ps);	/* returns only when it could not start: passed through */
 

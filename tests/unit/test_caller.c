@@ -537,7 +537,7 @@ caller_resolve_script__fd__beats_everything(void **state)
 	php_cgi_parent(400, ENVIRON("GATEWAY_INTERFACE=CGI/1.1\0SCRIPT_FILENAME=/cgi.php"));
 	identify(1009, 400, envp);
 	snprintf(c.fd_script, sizeof c.fd_script, "/var/www/fd.php");
-	caller_resolve_script(proc, envp, "0:x.php", 7, &c);
+	caller_resolve_script(proc, envp, "0:x.php", 7, NULL, NULL, &c);
 	assert_string_equal(c.script, "/var/www/fd.php");
 	assert_string_equal(c.script_from, "fd");
 }
@@ -552,7 +552,7 @@ caller_resolve_script__php_cgi_environ__beats_putenv(void **state)
 	php_cgi_parent(410, ENVIRON("PATH=/bin\0GATEWAY_INTERFACE=CGI/1.1\0"
 	    "SCRIPT_FILENAME=/var/www/vhosts/shop.example/httpdocs/index.php\0SERVER_NAME=x"));
 	identify(1009, 410, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, "/var/www/vhosts/shop.example/httpdocs/index.php");
 	assert_string_equal(c.script_from, "cgi-environ");
 }
@@ -567,7 +567,7 @@ caller_resolve_script__php_cgi_grandparent__found(void **state)
 	fake_proc(421, 1009, 1009, 0, "/usr/bin/php-cgi8.2", CMD("/usr/bin/php-cgi"), files);
 	fake_environ(421, ENVIRON("GATEWAY_INTERFACE=CGI/1.1\0SCRIPT_FILENAME=/var/www/a.php"));
 	identify(1009, 420, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, "/var/www/a.php");
 	assert_string_equal(c.script_from, "cgi-environ");
 }
@@ -581,7 +581,7 @@ caller_resolve_script__php_cgi_without_gateway__env_used(void **state)
 	/* php-cgi run from a shell, not by a web server: its environ is the user's. */
 	php_cgi_parent(430, ENVIRON("SCRIPT_FILENAME=/var/www/fromparent.php\0PATH=/bin"));
 	identify(1009, 430, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, "/var/www/claimed.php");
 	assert_string_equal(c.script_from, "env");
 }
@@ -595,7 +595,7 @@ caller_resolve_script__non_cgi_parent_environ__ignored(void **state)
 	fake_proc(440, 1009, 1009, 0, "/usr/sbin/php-fpm8.2", CMD("php-fpm: pool www"), "/");
 	fake_environ(440, ENVIRON("GATEWAY_INTERFACE=CGI/1.1\0SCRIPT_FILENAME=/var/www/fpm.php"));
 	identify(1009, 440, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, "/var/www/claimed.php");
 	assert_string_equal(c.script_from, "env");
 }
@@ -610,7 +610,7 @@ caller_resolve_script__php_cgi_upgraded_binary__cgi_environ_still_used(void **st
 	fake_proc(450, 1009, 1009, 0, "/usr/bin/php-cgi8.2 (deleted)", CMD("/usr/bin/php-cgi"), files);
 	fake_environ(450, ENVIRON("GATEWAY_INTERFACE=CGI/1.1\0SCRIPT_FILENAME=/var/www/real.php"));
 	identify(1009, 450, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, "/var/www/real.php");
 	assert_string_equal(c.script_from, "cgi-environ");
 }
@@ -622,7 +622,7 @@ caller_resolve_script__env_script_filename__env(void **state)
 	char *envp[] = { "SCRIPT_FILENAME=/var/www/x.php", "QWRAP_SCRIPT_FILENAME=/var/www/p.php", NULL };
 
 	identify(1009, 0, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, "/var/www/x.php");
 	assert_string_equal(c.script_from, "env");
 }
@@ -634,7 +634,7 @@ caller_resolve_script__relative_env__falls_to_prepend(void **state)
 	char *envp[] = { "SCRIPT_FILENAME=x.php", "QWRAP_SCRIPT_FILENAME=/var/www/p.php", NULL };
 
 	identify(1009, 0, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, "/var/www/p.php");
 	assert_string_equal(c.script_from, "prepend");
 }
@@ -648,7 +648,7 @@ caller_resolve_script__prepend__beats_argv(void **state)
 	real_file("x.php");
 	fake_proc(460, 1009, 1009, 0, "/usr/bin/php8.2", CMD("php\0x.php"), files);
 	identify(1009, 460, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, "/var/www/entry.php");
 	assert_string_equal(c.script_from, "prepend");
 }
@@ -667,7 +667,7 @@ caller_resolve_script__php_argv_with_d_options__resolved_against_cwd(void **stat
 	    "x.php\0FIRST\0COUNT"), files);
 	identify(1009, 470, envp);
 	assert_int_equal(c.nparents, 2);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, want);
 	assert_string_equal(c.script_from, "argv");
 }
@@ -684,7 +684,7 @@ caller_resolve_script__php_argv_absolute_and_f__resolved(void **state)
 	n = snprintf(cmd, sizeof cmd, "php8.2%c-n%c-f%c%s", 0, 0, 0, want);
 	fake_proc(480, 1009, 1009, 0, "/usr/bin/php8.2", cmd, (size_t)n + 1, "/");
 	identify(1009, 480, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, want);
 	assert_string_equal(c.script_from, "argv");
 }
@@ -698,7 +698,7 @@ caller_resolve_script__php_r__nothing_from_argv(void **state)
 	real_file("mail('a@x','s','b');");
 	fake_proc(490, 1009, 1009, 0, "/usr/bin/php8.2", CMD("php\0-r\0mail('a@x','s','b');"), files);
 	identify(1009, 490, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, "");
 	assert_string_equal(c.script_from, "none");
 }
@@ -712,7 +712,7 @@ caller_resolve_script__sh_c_only__none(void **state)
 	real_file("sendmail");
 	fake_proc(500, 1009, 1009, 0, "/usr/bin/dash", CMD("sh\0-c\0sendmail"), files);
 	identify(1009, 500, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script_from, "none");
 }
 
@@ -729,7 +729,7 @@ caller_resolve_script__sh_e_script__argv(void **state)
 	n = snprintf(cmd, sizeof cmd, "/bin/sh%c-e%c%s", 0, 0, want);
 	fake_proc(510, 1009, 1009, 0, "/usr/bin/dash", cmd, (size_t)n + 1, "/");
 	identify(1009, 510, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, want);
 	assert_string_equal(c.script_from, "argv");
 }
@@ -743,13 +743,13 @@ caller_resolve_script__perl_and_python__argv(void **state)
 
 	fake_proc(520, 1009, 1009, 0, "/usr/bin/perl", CMD("/usr/bin/perl\0-w\0-I\0lib\0mailer.pl"), files);
 	identify(1009, 520, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, pl);
 	assert_string_equal(c.script_from, "argv");
 
 	fake_proc(521, 1009, 1009, 0, "/usr/bin/python3.11", CMD("python3\0-u\0mailer.py\0--to\0x"), files);
 	identify(1009, 521, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, py);
 	assert_string_equal(c.script_from, "argv");
 }
@@ -763,7 +763,7 @@ caller_resolve_script__no_exe_link__argv0_names_interpreter(void **state)
 
 	fake_proc(530, 1009, 1009, 0, NULL, CMD("php\0y.php"), files);
 	identify(1009, 530, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, want);
 	assert_string_equal(c.script_from, "argv");
 }
@@ -780,7 +780,7 @@ caller_resolve_script__argv_script_missing_or_dir__next_parent(void **state)
 	fake_proc(541, 1009, 1009, 542, "/usr/bin/php8.2", CMD("php\0adir.php"), files);
 	fake_proc(542, 1009, 1009, 0, "/usr/bin/php8.2", CMD("php\0outer.php"), files);
 	identify(1009, 540, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, want);
 	assert_string_equal(c.script_from, "argv");
 }
@@ -794,7 +794,7 @@ caller_resolve_script__non_interpreter_parent__not_argv(void **state)
 	real_file("x.php");
 	fake_proc(550, 1009, 1009, 0, "/usr/bin/mutt", CMD("mutt\0x.php"), files);
 	identify(1009, 550, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script_from, "none");
 }
 
@@ -809,7 +809,7 @@ caller_resolve_script__argv__beats_php_header(void **state)
 	assert_int_equal(chdir(files), 0);
 	fake_proc(560, 1009, 1009, 0, "/usr/bin/php8.2", CMD("php\0x.php"), files);
 	identify(1009, 560, envp);
-	caller_resolve_script(proc, envp, "0:hdr.php", 9, &c);
+	caller_resolve_script(proc, envp, "0:hdr.php", 9, NULL, NULL, &c);
 	assert_string_equal(c.script, want);
 	assert_string_equal(c.script_from, "argv");
 }
@@ -830,7 +830,7 @@ caller_resolve_script__php_header_owner_matches__joined_with_cwd(void **state)
 	/* PHP writes "UID:basename" with the script owner's uid: here, ours. */
 	snprintf(hdrval, sizeof hdrval, "%ld:hdr.php", (long)geteuid());
 	identify(1009, 0, envp);
-	caller_resolve_script(proc, envp, hdrval, strlen(hdrval), &c);
+	caller_resolve_script(proc, envp, hdrval, strlen(hdrval), NULL, NULL, &c);
 	assert_string_equal(c.script, want);
 	assert_string_equal(c.script_from, "php-header");
 }
@@ -844,14 +844,14 @@ caller_resolve_script__php_header_other_owner__none(void **state)
 
 	assert_int_equal(chdir(files), 0);
 	identify(1009, 0, envp);
-	caller_resolve_script(proc, envp, "1009:hdr.php", 12, &c);
+	caller_resolve_script(proc, envp, "1009:hdr.php", 12, NULL, NULL, &c);
 	assert_string_equal(c.script_from, "none");
 	/* Owned by 1009, it is accepted. */
 	if (geteuid() == 0) {
 		assert_int_equal(chown(p, 1009, 1009), 0);
-		caller_resolve_script(proc, envp, "1009:hdr.php", 12, &c);
+		caller_resolve_script(proc, envp, "1009:hdr.php", 12, NULL, NULL, &c);
 		assert_string_equal(c.script_from, "php-header");
-		caller_resolve_script(proc, envp, "0:hdr.php", 9, &c);
+		caller_resolve_script(proc, envp, "0:hdr.php", 9, NULL, NULL, &c);
 		assert_string_equal(c.script_from, "none");
 	}
 }
@@ -873,12 +873,12 @@ caller_resolve_script__php_header_malformed__none(void **state)
 	assert_int_equal(chdir(files), 0);
 	identify(1009, 0, envp);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		caller_resolve_script(proc, envp, bad[i], strlen(bad[i]), &c);
+		caller_resolve_script(proc, envp, bad[i], strlen(bad[i]), NULL, NULL, &c);
 		assert_string_equal(c.script, "");
 		assert_string_equal(c.script_from, "none");
 	}
 	/* A NUL inside the value. */
-	caller_resolve_script(proc, envp, "0:hdr.php\0x", 11, &c);
+	caller_resolve_script(proc, envp, "0:hdr.php\0x", 11, NULL, NULL, &c);
 	assert_string_equal(c.script_from, "none");
 }
 
@@ -891,7 +891,7 @@ caller_resolve_script__php_header_directory__none(void **state)
 	mkdir_p(pathf("%s/d.php", files));
 	assert_int_equal(chdir(files), 0);
 	identify(1009, 0, envp);
-	caller_resolve_script(proc, envp, "0:d.php", 7, &c);
+	caller_resolve_script(proc, envp, "0:d.php", 7, NULL, NULL, &c);
 	assert_string_equal(c.script_from, "none");
 }
 
@@ -903,7 +903,7 @@ caller_resolve_script__nothing__none(void **state)
 
 	snprintf(c.script, sizeof c.script, "/stale.php");
 	identify(1009, 0, envp);
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script, "");
 	assert_string_equal(c.script_from, "none");
 }
@@ -916,7 +916,7 @@ caller_resolve_script__relative_fd_script__ignored(void **state)
 
 	identify(1009, 0, envp);
 	snprintf(c.fd_script, sizeof c.fd_script, "x.php");
-	caller_resolve_script(proc, envp, NULL, 0, &c);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
 	assert_string_equal(c.script_from, "prepend");
 }
 
