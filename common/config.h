@@ -17,6 +17,7 @@
 #define CONF_HEADER_NAME_MAX 76
 #define CONF_LIMIT_MAX     1000000	/* the largest 'max' of a limit (its state file: 16 MB) */
 #define CONF_NOTIFY_MAX    254		/* an address, as SMTP allows it */
+#define CONF_FPM_PATH_MAX  200		/* pm.status_path: three times in one FastCGI request */
 
 enum conf_on_error { ON_ERROR_DELIVER, ON_ERROR_TEMPFAIL };
 
@@ -54,7 +55,7 @@ struct conf {
 	enum conf_smtp_mode smtp_mode;
 	char vhosts_root[PATH_MAX];	/* for qwrap's reports, when Plesk's psa.conf does not say */
 	char fpm_status_socket[PATH_MAX];	/* pm.status_listen, %p the pool; "" for none */
-	char fpm_status_path[201];	/* pm.status_path */
+	char fpm_status_path[CONF_FPM_PATH_MAX + 1];	/* pm.status_path */
 	struct conf_limit limits[CONF_MAX_LIMITS];
 	int nlimits;
 	long exempt_uids[CONF_MAX_EXEMPT];

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "iofull.h"
 
 enum { FCGI_BEGIN_REQUEST = 1, FCGI_END_REQUEST = 3, FCGI_PARAMS = 4, FCGI_STDIN = 5,
@@ -228,10 +229,12 @@ size_t
 fpm_request(const char *path, unsigned char out[FPM_REQUEST_MAX])
 {
 	static const unsigned char begin[8] = { 0, 1, 0, 0, 0, 0, 0, 0 };	/* a responder */
-	char uri[300];
+	char uri[CONF_FPM_PATH_MAX + sizeof "?full&json"];
 	size_t n = 0, params;
 
-	if (path[0] != '/' || strlen(path) > 200)
+	/* Three copies of the path and what surrounds them: well within the request. */
+	_Static_assert(3 * CONF_FPM_PATH_MAX + 256 <= FPM_REQUEST_MAX, "FPM_REQUEST_MAX too small");
+	if (path[0] != '/' || strlen(path) > CONF_FPM_PATH_MAX)
 		return 0;
 	snprintf(uri, sizeof uri, "%s?full&json", path);
 	n += put_header(out + n, FCGI_BEGIN_REQUEST, sizeof begin);
@@ -293,14 +296,12 @@ fpm_status_script(const char *socket_path, const char *path, long pid, char out[
 	    &peerlen) < 0 || peer.uid != 0)
 		goto out;
 	while (sent < len) {
-		ssize_t w;
+		ssize_t w = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
 
-		if (!wait_for(fd, POLLOUT, end))
+		if (w > 0)
+			sent += (size_t)w;
+		else if ((w < 0 && errno != EINTR && errno != EAGAIN) || !wait_for(fd, POLLOUT, end))
 			goto out;
-		w = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
-		if (w < 0 && errno != EINTR && errno != EAGAIN)
-			goto out;
-		sent += w > 0 ? (size_t)w : 0;
 	}
 	fpm_reader_init(&r, pid);
 	while (!found && !r.ended && wait_for(fd, POLLIN, end)) {

@@ -342,6 +342,31 @@ conf_load__sendmail_bad__error_at_line(void **state)
 	assert_bad_at(text, 1, "too long");
 }
 
+/* fpm_status: both keys; the path as long as one FastCGI request holds, and no longer. */
+static void
+conf_load__fpm_status__path_bounded(void **state)
+{
+	char text[CONF_FPM_PATH_MAX + 128], longp[CONF_FPM_PATH_MAX + 2];
+
+	(void)state;
+	assert_int_equal(load_text("fpm_status = { socket = \"/run/php/%p-status.sock\"; "
+	    "path = \"/status\"; };\n"), CONF_OK);
+	assert_string_equal(c.fpm_status_socket, "/run/php/%p-status.sock");
+	assert_string_equal(c.fpm_status_path, "/status");
+	memset(longp, 'a', sizeof longp - 1);
+	longp[0] = '/';
+	longp[CONF_FPM_PATH_MAX] = '\0';
+	snprintf(text, sizeof text, "fpm_status = { path = \"%s\"; };\n", longp);
+	assert_int_equal(load_text(text), CONF_OK);
+	assert_string_equal(c.fpm_status_path, longp);
+	longp[CONF_FPM_PATH_MAX] = 'a';
+	longp[CONF_FPM_PATH_MAX + 1] = '\0';
+	snprintf(text, sizeof text, "fpm_status = { path = \"%s\"; };\n", longp);
+	assert_bad_at(text, 1, "too long");
+	assert_bad_at("fpm_status = { path = \"status\"; };\n", 1, "absolute");
+	assert_bad_at("fpm_status = { listen = \"/x\"; };\n", 1, "unknown key 'fpm_status.listen'");
+}
+
 static void
 conf_load__log_bad__error_at_line(void **state)
 {
@@ -752,6 +777,7 @@ main(void)
 		T(conf_load__window_forms__seconds),
 		T(conf_load__header_name_76_chars__ok),
 		T(conf_load__sendmail_bad__error_at_line),
+		T(conf_load__fpm_status__path_bounded),
 		T(conf_load__log_bad__error_at_line),
 		T(conf_load__header_name_bad__error_at_line),
 		T(conf_load__header_fields_bad__error_at_line),

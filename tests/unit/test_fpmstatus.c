@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "fpmstatus.h"
 
 /*
@@ -146,6 +147,27 @@ request__records_and_params(void **state)
 	assert_int_equal(fpm_request("relative", q), 0);
 }
 
+/* The longest path the config takes fits, three times over, and the params' length says so. */
+static void
+request__longest_path__fits(void **state)
+{
+	unsigned char q[FPM_REQUEST_MAX];
+	char path[CONF_FPM_PATH_MAX + 2];
+	size_t n, params;
+
+	(void)state;
+	memset(path, 'p', sizeof path - 1);
+	path[0] = '/';
+	path[CONF_FPM_PATH_MAX + 1] = '\0';
+	assert_int_equal(fpm_request(path, q), 0);
+	path[CONF_FPM_PATH_MAX] = '\0';
+	n = fpm_request(path, q);
+	assert_true(n > 3 * CONF_FPM_PATH_MAX && n <= FPM_REQUEST_MAX);
+	params = (size_t)q[20] << 8 | q[21];
+	assert_int_equal(n, 24 + params + 16);
+	assert_non_null(memmem(q + 24, params, path, strlen(path)));
+}
+
 int
 main(void)
 {
@@ -154,6 +176,7 @@ main(void)
 		cmocka_unit_test(reader__idle_or_unknown_worker__none),
 		cmocka_unit_test(reader__idle_worker_or_cut_path__not_its_request),
 		cmocka_unit_test(request__records_and_params),
+		cmocka_unit_test(request__longest_path__fits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
