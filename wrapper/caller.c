@@ -59,11 +59,11 @@ read_small(const char *path, char *buf, size_t cap)
 	return (ssize_t)len;
 }
 
-/* readlink into OUT, NUL-terminated; -1 on error or when the target does not fit. */
+/* readlinkat into OUT, NUL-terminated; -1 on error or when the target does not fit. */
 static int
-read_link(const char *path, char *out, size_t cap)
+read_link(int at, const char *path, char *out, size_t cap)
 {
-	ssize_t n = readlink(path, out, cap);
+	ssize_t n = readlinkat(at, path, out, cap);
 
 	if (n < 0 || (size_t)n >= cap) {
 		out[0] = '\0';
@@ -102,7 +102,7 @@ is_php_file(const char *path)
 int
 caller_scan_fds(const char *procroot, char out[PATH_MAX])
 {
-	char dir[PATH_MAX], link[PATH_MAX + 32], target[PATH_MAX];
+	char dir[PATH_MAX], target[PATH_MAX];
 	struct dirent *e;
 	struct stat st;
 	long best = -1;
@@ -120,11 +120,11 @@ caller_scan_fds(const char *procroot, char out[PATH_MAX])
 			continue;
 		if (best >= 0 && fd > best)
 			continue;
-		snprintf(link, sizeof link, "%s/%ld", dir, fd);
 		/* readlink and stat only: the caller's fds are never read from. */
-		if (read_link(link, target, sizeof target) < 0 || !is_php_file(target))
+		if (read_link(dirfd(d), e->d_name, target, sizeof target) < 0 ||
+		    !is_php_file(target))
 			continue;
-		if (stat(link, &st) < 0 || !S_ISREG(st.st_mode))
+		if (fstatat(dirfd(d), e->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		/*
 		 * mod_php opens auto_prepend_file first: the admin's (root's)
@@ -194,7 +194,7 @@ caller_identify(const char *procroot, long uid, long gid, long pid,
 		p->pid = ppid;
 		p->uid = uid;
 		snprintf(path, sizeof path, "%s/%ld/exe", procroot, ppid);
-		read_link(path, p->exe, sizeof p->exe);
+		read_link(AT_FDCWD, path, p->exe, sizeof p->exe);
 		snprintf(path, sizeof path, "%s/%ld/cmdline", procroot, ppid);
 		n = read_small(path, p->argv, sizeof p->argv);
 		p->argvlen = n > 0 ? (size_t)n : 0;
@@ -338,7 +338,7 @@ from_argv(const char *procroot, struct caller *c)
 			n = snprintf(full, sizeof full, "%s", arg);
 		else {
 			snprintf(path, sizeof path, "%s/%ld/cwd", procroot, c->parents[i].pid);
-			if (read_link(path, cwd, sizeof cwd) < 0)
+			if (read_link(AT_FDCWD, path, cwd, sizeof cwd) < 0)
 				continue;
 			n = snprintf(full, sizeof full, "%s/%s", strcmp(cwd, "/") ? cwd : "", arg);
 		}
