@@ -1326,3 +1326,76 @@ def smtp__non_blocking_stdin__a_lock_step_session_goes_through(env):
     assert p.returncode == 0 and b"250 ok 1700000000" in out, (out, err)
     check_stored(run.one(all_messages(run.standin_records(recdir))),
                  run.one(env.records_since(start)), b"Subject: nb\r\n\r\nbody\r\n")
+
+
+
+# ---------------------------------------------------------------- qmail-smtpd's own reading
+
+QMAIL_SMTPD = {"STANDIN_SMTP_QMAIL": "1"}  # the stand-in reads DATA as qmail-smtpd's blast()
+# CRs where qmail-smtpd keeps them: alone, before CRLF, after a line's first dot.
+CR_DATA = b"Subject: crs\r\n\r\nline\r\n.dot\r\n.\rX\r\na\rb\r\r\n\r\r\n..\r\n"
+
+
+@smtp_test
+def smtp__qmail_smtpd_bare_lf__same_451_and_exit_as_without_qwrap_nothing_queued(env):
+    # qmail-smtpd answers a bare LF within the data with 451 and exits 1 (straynewline), the
+    # message unqueued; CRLF lines it stores ending in LF.  Through the relay the client must
+    # see the same, whether the LF comes within the head the relay parses, past it, or in the
+    # end line (".\n", which the relay would take for the end).
+    bad = {"within the head": b"Subject: q\r\n\r\nbad\nline\r\n",
+           "past the head": b"Subject: q\r\n\r\n" + b"x" * 200000 + b"\r\nbad\nline\r\n",
+           "in the end line": b"Subject: q\r\n\r\nline\r\n"}
+    for what, data in bad.items():
+        end = b".\n" if what == "in the end line" else b".\r\n"
+        stdin = session((b"a@x", [b"b@x"], stuff(CR_DATA)), (b"c@x", [b"d@x"], stuff(data)[:-3] + end))
+        direct, _, dgot = env.run(["-bs"], stdin=stdin, env=QMAIL_SMTPD, prog=env.real)
+        p, recs, got = env.run(["-bs"], stdin=stdin, env=QMAIL_SMTPD)
+        assert direct.stdout.endswith(b"354 go ahead\r\n451 See http://pobox.com/~djb/docs/"
+                                      b"smtplf.html.\r\n") and direct.returncode == 1, direct
+        assert (p.stdout, p.returncode) == (direct.stdout, direct.returncode), (what, p.stdout)
+        # One message queued, the first, with one header; its bytes as without qwrap.
+        msgs, dmsgs = run.one(got)["messages"], run.one(dgot)["messages"]
+        assert len(msgs) == len(dmsgs) == 1, (what, msgs)
+        assert dmsgs[0]["data"] == CR_DATA.replace(b"\r\n", b"\n"), dmsgs[0]["data"]
+        field = check_stored(msgs[0], recs[0], dmsgs[0]["data"])
+        assert field.endswith(b"\n") and not field.endswith(b"\r\n"), field
+        # A record for each message: the refusal came after the second's record was written
+        # (by design: README, "no message is queued without a record").
+        assert [r["action"] for r in recs] == ["deliver", "deliver"], (what, recs)
+        assert recs[1]["sender"] == "c@x", recs[1]
+
+
+@smtp_test
+def smtp__qmail_smtpd_held_then_released__same_bytes_as_qmail_smtpd_stored(env):
+    # The relay holds a message "as the server would store it": here the server is qmail's
+    # reading of DATA, so a held message, once released, must reach the real sendmail with the
+    # very bytes the stand-in stored for the same data delivered (qwrap's header apart).
+    skip = need_root(env)
+    if skip:
+        return skip
+    run.clear_limits(env)
+    rule = run.limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "hold"; }')
+    env.set_conf(rule)
+    big = CR_DATA + b"".join(b".%d\r\r\n\r.\r\n" % i for i in range(20000))  # past the head
+    try:
+        msgs = [(b"a@x", [b"b@x"], d) for d in (CR_DATA, CR_DATA, big)]
+        p, recs, got = env.run(["-bs"], stdin=session(*[(f, r, stuff(d)) for f, r, d in msgs]),
+                               env=QMAIL_SMTPD)
+        assert p.returncode == 0 and p.stdout.count(b"354 go ahead\r\n250 ok") == 3, p.stdout
+        assert [r["action"] for r in recs] == ["deliver", "hold", "hold"], recs
+        stored = run.one(got)["messages"]
+        assert len(stored) == 1
+        _, want = run.split_header(stored[0]["data"])
+        assert want == CR_DATA.replace(b"\r\n", b"\n"), want
+        rel, _, runs = release_tool(env, rule)
+        assert rel.returncode == 0 and len(runs) == 2, rel.stderr
+        for s in runs:
+            field, rest = run.split_header(s["stdin"])
+            held = [r for r in recs if r["id"] == run.header_values(field)["id"]]
+            assert len(held) == 1, field
+            if held[0] is recs[1]:
+                assert rest == want, rest
+            else:
+                assert rest == big.replace(b"\r\n", b"\n"), (len(rest), len(big))
+    finally:
+        run.clear_limits(env)

@@ -1,6 +1,8 @@
 /* standin: a recording stand-in for qmail's /var/qmail/bin/sendmail. It parses options exactly like
  * qmail's sendmail and records argv, stdin and the process state it inherited for qwrap's tests.
- * With -bs it speaks SMTP like qmail-smtpd and also records each message it accepts. */
+ * With -bs it speaks SMTP like qmail-smtpd and also records each message it accepts; it takes
+ * bare LF in the data as most MTAs do, unless STANDIN_SMTP_QMAIL=1 asks for qmail-smtpd's own
+ * reading (read_data_qmail). */
 
 #include <dirent.h>
 #include <errno.h>
@@ -565,7 +567,7 @@ static int copy_stdin(int out, unsigned long long *total)
 static int sigchld_ignored;
 static unsigned long smtp_close_after; /* STANDIN_SMTP_CLOSE_AFTER; 0 = never */
 
-enum smtp_end { SMTP_DONE, SMTP_CUT, SMTP_READ_FAILED, SMTP_WRITE_FAILED };
+enum smtp_end { SMTP_DONE, SMTP_CUT, SMTP_STRAY_LF, SMTP_READ_FAILED, SMTP_WRITE_FAILED };
 
 struct smtp {
 	int rec;			/* record directory, -1 in sink mode */
@@ -849,7 +851,64 @@ static int read_data(struct smtp *s, int fd)
 	}
 }
 
-/* Returns -1 when input ended inside the message, which is then dropped as qmail drops it. */
+/* STANDIN_SMTP_QMAIL=1: the data as qmail-smtpd's blast() reads it.  Lines must end in CRLF
+ * and are stored ending in LF (a CR not before LF is kept, as is the dot of ".\r" not before
+ * LF); a bare LF anywhere, ".\n" included, is answered 451 and ends the session (qmail's
+ * straynewline()).  Returns 0 at the end line, -1 when input ends first, -2 at a bare LF. */
+static int smtp_qmail;
+
+static int read_data_qmail(struct smtp *s, int fd)
+{
+	enum { MID, LINE_START, DOT, DOT_CR, CR } st = LINE_START;
+	char c;
+
+	for (;;) {
+		if (s->pos == s->len && !fill(s))
+			return -1;
+		c = iobuf[s->pos++];
+		switch (st) {
+		case MID:
+		case LINE_START:
+		case DOT:
+			if (c == '\n')
+				return -2;
+			if (c == '\r') {
+				st = st == DOT ? DOT_CR : CR;
+				continue;
+			}
+			if (c == '.' && st == LINE_START) {
+				st = DOT;
+				continue;
+			}
+			st = MID;
+			break;
+		case DOT_CR:
+			if (c == '\n')
+				return 0;
+			msg_put(fd, ".\r", 2);
+			if (c == '\r') {
+				st = CR;
+				continue;
+			}
+			st = MID;
+			break;
+		case CR:
+			if (c == '\n') {
+				st = LINE_START;
+				break;
+			}
+			if (c != '\r') {
+				msg_put(fd, "\r", 1);
+				st = MID;
+			}
+			break;
+		}
+		msg_put(fd, &c, 1);
+	}
+}
+
+/* Returns -1 when input ended inside the message, which is then dropped as qmail drops it;
+ * -2 when a bare LF ended the session. */
 static int smtp_data(struct smtp *s)
 {
 	char name[32], text[64];
@@ -870,11 +929,13 @@ static int smtp_data(struct smtp *s)
 		die("snprintf failed");
 	if (s->rec >= 0)
 		fd = open_file(s->rec, name);
-	if (read_data(s, fd) < 0) {
+	if ((n = smtp_qmail ? read_data_qmail(s, fd) : read_data(s, fd)) < 0) {
 		msglen = 0;
 		if (fd >= 0 && (close(fd) < 0 || unlinkat(s->rec, name, 0) < 0))
 			die_sys(name);
-		return -1;
+		if (n == -2)
+			reply(s, "451 See http://pobox.com/~djb/docs/smtplf.html.\r\n");
+		return n;
 	}
 	msg_flush(fd);
 	if (fd >= 0 && close(fd) < 0)
@@ -906,6 +967,7 @@ static enum smtp_end smtp_session(int rec, int tee, unsigned long long *stdin_by
 {
 	struct smtp s = { .rec = rec, .tee = tee, .stdin_bytes = stdin_bytes };
 	enum smtp_end end = SMTP_DONE;
+	int r;
 
 	reply(&s, "220 standin ESMTP\r\n");
 	while (get_line(&s) == 0) {
@@ -932,8 +994,8 @@ static enum smtp_end smtp_session(int rec, int tee, unsigned long long *stdin_by
 		} else if (!strcasecmp(verb, "rcpt")) {
 			smtp_rcpt(&s, arg);
 		} else if (!strcasecmp(verb, "data")) {
-			if (smtp_data(&s) < 0) {
-				end = SMTP_CUT;
+			if ((r = smtp_data(&s)) < 0) {
+				end = r == -2 ? SMTP_STRAY_LF : SMTP_CUT;
 				break;
 			}
 		} else if (!strcasecmp(verb, "rset")) {
@@ -1235,6 +1297,8 @@ int main(int argc, char **argv)
 	if (v && *v && (parse_uint(v, ULONG_MAX, &smtp_close_after) < 0 || !smtp_close_after))
 		die("STANDIN_SMTP_CLOSE_AFTER must be a number of commands, 1 or more");
 
+	v = getenv("STANDIN_SMTP_QMAIL");
+	smtp_qmail = v && !strcmp(v, "1");
 	v = getenv("STANDIN_DIR");
 	if (!sink && (!v || !*v))
 		die("STANDIN_DIR is not set");
@@ -1271,6 +1335,10 @@ int main(int argc, char **argv)
 				/* qmail-smtpd gives up too; the client never saw the message accepted */
 				if (!exit_set)
 					exit_code = 111;
+				break;
+			case SMTP_STRAY_LF:
+				if (!exit_set)
+					exit_code = 1;	/* straynewline()'s _exit(1) */
 				break;
 			case SMTP_READ_FAILED:
 				err_puts("standin: unable to read stdin\n");
