@@ -176,10 +176,13 @@ class Client:
         return code, err, self.env.records_since(self.start), run.standin_records(self.recdir)
 
 
-def limits_conf(env, action):
+def limits_conf(env, action, most=2, extra=b""):
+    """One uid rule, MOST an hour, on fresh state; returns the config's text for it."""
     run.clear_limits(env)
-    env.set_conf(run.limit_conf(
-        b'{ per = "uid"; max = 2; window = "1h"; action = "%s"; }' % action.encode()))
+    conf = run.limit_conf(b'{ per = "uid"; max = %d; window = "1h"; action = "%s"; }'
+                          % (most, action.encode()), extra)
+    env.set_conf(conf)
+    return conf
 
 
 def user_dir(env, name):
@@ -460,7 +463,7 @@ def smtp__forged_fields_past_64k__renamed_delivered_and_held(env):
         return skip
     wire, want = long_forged_header(4000)
     assert len(wire) > 90000
-    limits_conf(env, "hold")
+    rule = limits_conf(env, "hold")
     try:
         p, recs, got = env.run(["-bs"], stdin=session(
             (b"a@x", [b"b@x"], stuff(b"Subject: one\r\n\r\nb\r\n")),
@@ -471,7 +474,6 @@ def smtp__forged_fields_past_64k__renamed_delivered_and_held(env):
         field, rest = run.split_header(m["data"])
         assert run.header_values(field)["id"] == recs[1]["id"]
         assert rest == want, rest[65000:66000]
-        rule = run.limit_conf(b'{ per = "uid"; max = 2; window = "1h"; action = "hold"; }')
         p, rel, runs = release_tool(env, rule)
         assert p.returncode == 0, p.stderr
         field, rest = run.split_header(run.one(runs)["stdin"])
@@ -948,7 +950,7 @@ def smtp__limit_hold_pipelined_and_big__held_as_the_server_would_store_it(env):
     skip = need_root(env)
     if skip:
         return skip
-    limits_conf(env, "hold")
+    rule = limits_conf(env, "hold")
     big = b"Subject: big held\r\n\r\n" + dotty_lines(150000, 3) + b"a\rb\r\r\n..\r\n"
     datas = [b"Subject: p%d\r\n\r\n.d\r\n" % i for i in range(3)] + [big]
     try:
@@ -963,7 +965,6 @@ def smtp__limit_hold_pipelined_and_big__held_as_the_server_would_store_it(env):
         for m, r, d in zip(msgs, recs, datas):
             check_stored(m, r, d)
         assert len(msgs) == 2 and run.spool_ids(env) == sorted(r["id"] for r in recs[2:])
-        rule = run.limit_conf(b'{ per = "uid"; max = 2; window = "1h"; action = "hold"; }')
         p, rel, runs = release_tool(env, rule)
         assert p.returncode == 0 and len(runs) == 2, p.stderr
         by_id = {}
@@ -993,7 +994,7 @@ def smtp__limit_hold__250_for_all_two_held_release_delivers_as_message_mode(env)
     skip = need_root(env)
     if skip:
         return skip
-    limits_conf(env, "hold")
+    rule = limits_conf(env, "hold")
     try:
         c = Client(env)
         c.cmd(b"EHLO c")
@@ -1028,7 +1029,6 @@ def smtp__limit_hold__250_for_all_two_held_release_delivers_as_message_mode(env)
         assert len(run.spool_ids(env)) == 2
         # Released: the real sendmail in message mode, -f SENDER -- RECIPIENTS, the message
         # as the server would have stored it (unstuffed, LF), qwrap's header first.
-        rule = run.limit_conf(b'{ per = "uid"; max = 2; window = "1h"; action = "hold"; }')
         p, rel, runs = release_tool(env, rule)
         assert p.returncode == 0, p.stderr
         assert run.spool_ids(env) == []
@@ -1284,9 +1284,7 @@ def smtp__hold_that_fails_or_is_cut_off__leaves_nothing_in_the_spool(env):
     skip = need_root(env)
     if skip:
         return skip
-    run.clear_limits(env)
-    env.set_conf(run.limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "hold"; }',
-                                b"spool_max_mb = 1;"))
+    limits_conf(env, "hold", 1, b"spool_max_mb = 1;")
     try:
         small = b"Subject: s\r\n\r\nbody\r\n"
         big = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 1500
@@ -1373,9 +1371,7 @@ def smtp__qmail_smtpd_held_then_released__same_bytes_as_qmail_smtpd_stored(env):
     skip = need_root(env)
     if skip:
         return skip
-    run.clear_limits(env)
-    rule = run.limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "hold"; }')
-    env.set_conf(rule)
+    rule = limits_conf(env, "hold", 1)
     big = CR_DATA + b"".join(b".%d\r\r\n\r.\r\n" % i for i in range(20000))  # past the head
     try:
         msgs = [(b"a@x", [b"b@x"], d) for d in (CR_DATA, CR_DATA, big)]
