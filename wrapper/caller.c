@@ -468,4 +468,3 @@ caller_resolve_script(const char *procroot, char *const envp[],
 	if (php_header != NULL && from_php_header(php_header, php_header_len, c))
 		return;
 }
-
