@@ -21,6 +21,8 @@ void path_dir(const char *path, char out[PATH_MAX]);
 int sync_dir_of(const char *path, char err[ERR_MAX]);
 int fingerprint(const char *path, const struct stat *st, char out[65], char err[ERR_MAX]);
 int is_link_to(const char *path, const char *want);
+/* 1 when A and B are one directory entry however spelled: one directory, one name. */
+int same_entry(const char *a, const char *b);
 int run_command(char *const argv[], const char *input, char *out, size_t outcap);
 int find_program(const char *name, char out[PATH_MAX]);
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -39,6 +41,7 @@ int swap_second_name(const char *target, const struct stat *tst, const char *ori
 int swap_replace(const char *target, int symbolic, const char *from, char err[ERR_MAX]);
 int swap_is_original(const char *path, const struct install_state *s, int *same,
     char err[ERR_MAX]);
+int swap_check_original(const char *target, const char *wrapper, char err[ERR_MAX]);
 
 /* schedule.c: the end of a timed session. */
 int schedule_start(const char *how, const char *root, struct install_state *s,

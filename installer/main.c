@@ -29,6 +29,7 @@
 #define LOCK_WAIT 60		/* seconds another installer may hold the lock */
 
 static const char *root = "";	/* --root: every path below lives under it */
+static char rootbuf[PATH_MAX];
 static struct conf conf;
 static int scheduled;		/* run by a session's scheduled revert: report to syslog too */
 static char err[ERR_MAX];
@@ -188,6 +189,14 @@ enable(const char *target_arg, long duration, const char *how)
 	under_root(conf.sendmail, original);
 	if (lstat(target, &tst) < 0)
 		die(EX_NOINPUT, "%s: %s; nothing to put qwrap in front of", target, strerror(errno));
+	/* Renaming the wrapper's link over the original's only name would lose it. */
+	if (same_entry(target, original))
+		die(EX_CONFIG, "%s and 'sendmail' in the config (%s) are one name: the original"
+		    " needs a second name of its own; set 'sendmail' to another name in the same"
+		    " directory, such as %s-qmail", target_arg, conf.sendmail, target_arg);
+	under_root(QWRAP_WRAPPER, path);
+	if (!is_link_to(target, QWRAP_WRAPPER))
+		check(swap_check_original(target, path, err));
 
 	/* What the wrapper needs to record anything, made or put right, under the lock. */
 	check(setup_group(&gid, err));
@@ -267,7 +276,7 @@ revert(int force, int keep, const char *target_arg, const char *session, long lo
 	char target[PATH_MAX], original[PATH_MAX], dir[PATH_MAX];
 	struct install_state s;
 	struct stat tst, ost;
-	int same;
+	int same, missing = 0;
 
 	/* A scheduled revert waits here for its deadline. */
 	if (at > 0)
@@ -289,25 +298,37 @@ revert(int force, int keep, const char *target_arg, const char *session, long lo
 	}
 	under_root(s.target, target);
 	under_root(s.original, original);
+	if (same_entry(target, original))
+		die(EX_DATAERR, "the state names %s as its own original: the enable that wrote it had"
+		    " 'sendmail' set to the target itself, and the MTA's program was lost then."
+		    "  Reinstall the MTA's sendmail over the link, then remove %s/%s", target, dir,
+		    STATE_NAME);
 	if (keep) {
 		/* An update replaced the target: keep it, and end the session around it. */
 		if (is_link_to(target, s.wrapper))
 			die(EX_USAGE, "%s still points to qwrap-sendmail: --keep-target is for a target"
 			    " an update replaced; use --revert", target);
 		finish(dir, &s, session);
-		note("session ended; %s left as it is", target);
+		note("session ended; %s left as it is%s", target, access(target, F_OK) < 0 &&
+		    errno == ENOENT ? " (missing: there is no sendmail there now)" : "");
 		return 0;
 	}
 	if (lstat(original, &ost) < 0)
 		die(EX_NOINPUT, "the original %s is gone (%s); nothing to put back", original,
 		    strerror(errno));
-	if (lstat(target, &tst) == 0 && tst.st_dev == ost.st_dev && tst.st_ino == ost.st_ino) {
+	if (lstat(target, &tst) < 0) {
+		/* Nothing there to keep or to lose: the original goes back at once. */
+		if (errno != ENOENT)
+			die(EX_IOERR, "%s: %s", target, strerror(errno));
+		missing = 1;
+		note("%s is missing (removed since enable)", target);
+	} else if (tst.st_dev == ost.st_dev && tst.st_ino == ost.st_ino) {
 		/* An enable that stopped before the swap, or a revert before its cleanup. */
 		finish(dir, &s, session);
 		note("%s is already the original; finished", target);
 		return 0;
 	}
-	if (!is_link_to(target, s.wrapper) && !force)
+	if (!missing && !is_link_to(target, s.wrapper) && !force)
 		die(EX_DATAERR, "%s no longer points to qwrap-sendmail: something replaced it (an MTA"
 		    " or Plesk update?).  Nothing changed.  Look at it: --keep-target keeps it and"
 		    " ends the session, --force puts %s back over it", target, original);
@@ -316,7 +337,7 @@ revert(int force, int keep, const char *target_arg, const char *session, long lo
 		die(EX_DATAERR, "%s is not the file recorded at enable (inode, mode, owner or SHA-256"
 		    " differ).  Nothing changed.  --force puts it back all the same", original);
 	/* What replaced the target is not thrown away: it keeps a name of its own. */
-	if (!is_link_to(target, s.wrapper)) {
+	if (!missing && !is_link_to(target, s.wrapper)) {
 		char spare[PATH_MAX];
 
 		if (snprintf(spare, sizeof spare, "%s.qwrap-replaced", target) >= (int)sizeof spare ||
@@ -452,7 +473,13 @@ main(int argc, char *argv[])
 			action = c;
 			break;
 		case 't': target = optarg; break;
-		case 'R': root = optarg; break;
+		case 'R':
+			/* Absolute: a scheduled revert runs from / (schedule.c). */
+			if ((root = realpath(optarg, rootbuf)) == NULL)
+				die(EX_USAGE, "--root %s: %s", optarg, strerror(errno));
+			if (strcmp(root, "/") == 0)
+				root = "";
+			break;
 		case 'f': force = 1; break;
 		case 'k': keep = 1; break;
 		case 'S': how = optarg; break;

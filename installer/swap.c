@@ -107,3 +107,48 @@ swap_is_original(const char *path, const struct install_state *s, int *same, cha
 	    (long long)st.st_gid == s->gid && strcmp(sum, s->sha256) == 0;
 	return 0;
 }
+
+/*
+ * Before enable changes anything: the target must be what the wrapper will
+ * take for the real sendmail under its second name (wrapper/deliver.c), or
+ * every message would fail: an executable file of root's that nobody else
+ * may change, in a directory only root may change, and not qwrap-sendmail
+ * itself behind a link made by hand.
+ */
+int
+swap_check_original(const char *target, const char *wrapper, char err[ERR_MAX])
+{
+	char dir[PATH_MAX];
+	struct stat st, w, d;
+
+	if (stat(target, &st) < 0) {
+		snprintf(err, ERR_MAX, "%s leads nowhere (%s): there is no sendmail to put qwrap in"
+		    " front of", target, strerror(errno));
+		return EX_NOINPUT;
+	}
+	if (stat(wrapper, &w) == 0 && w.st_dev == st.st_dev && w.st_ino == st.st_ino) {
+		snprintf(err, ERR_MAX, "%s leads to qwrap-sendmail already, by a link not made by"
+		    " qwrap-install: put the MTA's sendmail back there, then enable", target);
+		return EX_DATAERR;
+	}
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+		snprintf(err, ERR_MAX, "%s is not an executable file: it cannot be the real sendmail",
+		    target);
+		return EX_DATAERR;
+	}
+	if (st.st_uid != 0 || (st.st_mode & 022)) {
+		snprintf(err, ERR_MAX, "%s belongs to uid %ld with mode %04o: the wrapper hands mail"
+		    " only to a real sendmail of root's that nobody else may write; make it so"
+		    " (chown root, chmod go-w), then enable", target, (long)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
+		return EX_DATAERR;
+	}
+	path_dir(target, dir);
+	if (stat(dir, &d) == 0 && (d.st_uid != 0 || (d.st_mode & 022))) {
+		snprintf(err, ERR_MAX, "%s must be root's and writable by nobody else (it is uid %ld,"
+		    " mode %04o): whoever may write there could replace the real sendmail", dir,
+		    (long)d.st_uid, (unsigned)(d.st_mode & 07777));
+		return EX_DATAERR;
+	}
+	return 0;
+}

@@ -86,6 +86,22 @@ is_link_to(const char *path, const char *want)
 }
 
 int
+same_entry(const char *a, const char *b)
+{
+	char da[PATH_MAX], db[PATH_MAX];
+	const char *na = strrchr(a, '/'), *nb = strrchr(b, '/');
+	struct stat sa, sb;
+
+	path_dir(a, da);
+	path_dir(b, db);
+	na = na ? na + 1 : a;
+	nb = nb ? nb + 1 : b;
+	if (stat(da, &sa) < 0 || stat(db, &sb) < 0)
+		return strcmp(a, b) == 0;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && strcmp(na, nb) == 0;
+}
+
+int
 find_program(const char *name, char out[PATH_MAX])
 {
 	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin", NULL };

@@ -1001,6 +1001,64 @@ def install__drift_and_taken_name__refused_until_force(env):
 
 
 @test
+def install__unsafe_names_and_originals__refused_before_anything_changes(env):
+    # Each of these would lose the original or make every message fail, were enable to go on.
+    if not env.is_root:
+        return "skipped: needs root"
+    sw = Swap(env)
+    bindir = os.path.dirname(sw.target)
+
+    def refused(code, why, target=None):
+        p = sw.run("--enable", "--target", target or sw.target)
+        assert p.returncode == code and why in p.stderr, (why, p.returncode, p.stderr)
+        assert not os.path.islink(sw.target) and os.stat(sw.target).st_ino == sw.ino
+        assert sha256_of(sw.target) == sw.sum
+        assert not os.path.exists(os.path.join(env.root, "var", "lib", "qwrap", "install.state"))
+
+    try:
+        # The config's name for the original is the target itself, however spelled.
+        for name in (sw.target, bindir + "//./sendmail"):
+            env.set_conf(b'sendmail = "%s";' % name.encode())
+            refused(78, b"are one name")
+        env.reset_conf()
+        # ... or --target names the config's name for the original.
+        os.link(sw.target, env.real)
+        refused(78, b"are one name", env.real)
+        os.unlink(env.real)
+        # Originals the wrapper would refuse to hand mail to.
+        for mode, owner, why in ((0o775, 0, b"nobody else may write"),
+                                 (0o755, env.uid, b"belongs to uid %d" % env.uid),
+                                 (0o644, 0, b"not an executable file")):
+            os.chown(sw.target, owner, 0)
+            os.chmod(sw.target, mode)
+            refused(65, why)
+        os.chown(sw.target, 0, 0)
+        os.chmod(sw.target, 0o755)
+        os.chmod(bindir, 0o775)
+        try:
+            refused(65, b"writable by nobody else")
+        finally:
+            os.chmod(bindir, 0o755)
+        # A link to the wrapper made by hand, spelled otherwise than enable spells it.
+        os.rename(sw.target, sw.target + ".keep")
+        os.symlink(env.sbin + "/./qwrap-sendmail", sw.target)
+        p = sw.enable()
+        assert p.returncode == 65 and b"leads to qwrap-sendmail already" in p.stderr, p.stderr
+        os.unlink(sw.target)
+        os.rename(sw.target + ".keep", sw.target)
+        # All put right: enabled.  Then the target removed: revert puts the original back.
+        assert sw.enable().returncode == 0
+        os.unlink(sw.target)
+        p = sw.run("--revert")
+        assert p.returncode == 0 and b"missing" in p.stdout, (p.stdout, p.stderr)
+        assert os.stat(sw.target).st_ino == sw.ino and sha256_of(sw.target) == sw.sum
+        assert not os.path.lexists(sw.target + ".qwrap-replaced")
+    finally:
+        env.reset_conf()
+        sw.close()
+
+
+@test
 def install__1000_swaps_under_load__target_never_missing(env):
     if not env.is_root:
         return "skipped: needs root"
@@ -1115,8 +1173,7 @@ def install__root_dir__works_inside_the_tree(env):
             os.makedirs(inside(d), exist_ok=True)
         shutil.copy(env.conf, inside(env.conf))
         shutil.copy(env.wrapper, inside(env.wrapper))
-        with open(inside("/var/qmail/bin/sendmail"), "wb") as f:
-            f.write(b"qmail's sendmail\n")
+        tmp_write(inside("/var/qmail/bin/sendmail"), b"qmail's sendmail\n")
         inst = os.path.join(env.sbin, "qwrap-install")
         p = subprocess.run([inst, "--root", r, "--enable"], capture_output=True)
         assert p.returncode == 0, p.stderr
@@ -1126,6 +1183,14 @@ def install__root_dir__works_inside_the_tree(env):
             assert f.read() == b"qmail's sendmail\n"
         p = subprocess.run([inst, "--root", r, "--revert"], capture_output=True)
         assert p.returncode == 0, p.stderr
+        with open(inside("/var/qmail/bin/sendmail"), "rb") as f:
+            assert f.read() == b"qmail's sendmail\n"
+        # A relative --root: the revert job, which runs from /, still finds the tree.
+        p = subprocess.run([inst, "--root", os.path.basename(r), "--enable", "--for", "1s",
+                            "--scheduler", "timer"], capture_output=True, cwd=os.path.dirname(r))
+        assert p.returncode == 0, p.stderr
+        assert wait_for(lambda: not os.path.islink(inside("/var/qmail/bin/sendmail")), 20), \
+            "the timed session in a relative --root tree never ended"
         with open(inside("/var/qmail/bin/sendmail"), "rb") as f:
             assert f.read() == b"qmail's sendmail\n"
     finally:
