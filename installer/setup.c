@@ -5,6 +5,7 @@
  * only root writes, and the state and spool directories root:qwrap 0770.
  * Each step makes what is missing and puts right an owner or mode that is off.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -184,6 +185,17 @@ make_append_only(int fd, const char *path)
 		note("%s is now append-only (chattr +a)", path);
 }
 
+/* The file starts as a record of the capture log does. */
+static int
+is_capture_log(int fd)
+{
+	static const char start[] = "{\"v\":";
+	char buf[sizeof start - 1];
+
+	return pread(fd, buf, sizeof buf, 0) == (ssize_t)sizeof buf &&
+	    memcmp(buf, start, sizeof buf) == 0;
+}
+
 int
 setup_log(const char *path, gid_t gid, char err[ERR_MAX])
 {
@@ -196,7 +208,7 @@ setup_log(const char *path, gid_t gid, char err[ERR_MAX])
 		return r;
 	if (log_dir_check(dir, err) < 0)
 		return EX_CONFIG;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC, 0620);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		snprintf(err, ERR_MAX, "the log %s must be a regular file with one name (%s)", path,
@@ -205,9 +217,48 @@ setup_log(const char *path, gid_t gid, char err[ERR_MAX])
 			close(fd);
 		return EX_CANTCREAT;
 	}
+	/* Likewise a log that is not the group's yet: empty, or qwrap's records. */
+	if (st.st_gid != gid && st.st_size > 0 && !is_capture_log(fd)) {
+		snprintf(err, ERR_MAX, "%s is not empty and not a qwrap capture log: name a file of"
+		    " qwrap's own in the config", path);
+		close(fd);
+		return EX_CONFIG;
+	}
 	if ((r = own(fd, &st, gid, 0620, path, err)) == 0)
 		make_append_only(fd, path);
 	close(fd);
+	return r;
+}
+
+/*
+ * A directory enable did not make and that is not root:qwrap yet is put
+ * right only when all it holds is the group's (qwrap's own files, left by a
+ * broken install): never a system directory a typo in the config named.
+ */
+static int
+only_ours(int fd, gid_t gid, const char *path, char err[ERR_MAX])
+{
+	DIR *d;
+	struct dirent *e;
+	struct stat st;
+	int r = 0, dfd = dup(fd);
+
+	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		snprintf(err, ERR_MAX, "cannot read %s: %s", path, strerror(errno));
+		return EX_IOERR;
+	}
+	while (r == 0 && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_gid != gid) {
+			snprintf(err, ERR_MAX, "%s holds %s, which is not the qwrap group's: name a"
+			    " directory of qwrap's own in the config", path, e->d_name);
+			r = EX_CONFIG;
+		}
+	}
+	closedir(d);
 	return r;
 }
 
@@ -229,6 +280,10 @@ setup_dir(const char *path, gid_t gid, char err[ERR_MAX])
 		if (fd >= 0)
 			close(fd);
 		return EX_CANTCREAT;
+	}
+	if ((st.st_uid != 0 || st.st_gid != gid) && (r = only_ours(fd, gid, path, err)) != 0) {
+		close(fd);
+		return r;
 	}
 	r = own(fd, &st, gid, 0770, path, err);
 	close(fd);

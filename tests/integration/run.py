@@ -1039,6 +1039,18 @@ def install__unsafe_names_and_originals__refused_before_anything_changes(env):
             refused(65, b"writable by nobody else")
         finally:
             os.chmod(bindir, 0o755)
+        # A config that names someone else's directory or log, by a typo: never re-moded.
+        foreign = os.path.join(env.root, "foreign")
+        os.makedirs(foreign, exist_ok=True)
+        os.chmod(foreign, 0o1777)
+        tmp_write(os.path.join(foreign, "cron"), b"x", 0o644)
+        maillog = tmp_write(os.path.join(env.root, "mail.log"), b"Nov 27 postfix: x\n", 0o640)
+        for conf, what in ((b'spool_dir = "%s";' % foreign.encode(), foreign),
+                           (b'log = { file = "%s"; };' % maillog.encode(), maillog)):
+            env.set_conf(conf)
+            refused(78, b"of qwrap's own")
+            assert mode_of(what)[:2] == (0, 0) and mode_of(what)[2] in (0o1777, 0o640), what
+        env.reset_conf()
         # A link to the wrapper made by hand, spelled otherwise than enable spells it.
         os.rename(sw.target, sw.target + ".keep")
         os.symlink(env.sbin + "/./qwrap-sendmail", sw.target)
