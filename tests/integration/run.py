@@ -1772,6 +1772,36 @@ def limits__reject_and_recipients__exit_69_php_false_nothing_queued(env):
 
 
 @test
+def limits__run_without_the_group__refused_not_let_through_uncounted(env):
+    # no_new_privs (as setpriv or a systemd unit sets it), a tracer or a user namespace make
+    # the kernel ignore the set-gid bit: the wrapper cannot open the limit state.  Mail the
+    # limits apply to is refused (75); without limits, or for an exempt uid, on_error decides
+    # (delivered; the record only in syslog, which the log cannot take).
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    nnp = ["--no-new-privs", "--reuid=" + USER, "--regid=" + USER, "--init-groups", env.wrapper]
+    msg = b"To: a@x.example\nSubject: s\n\nb\n"
+    clear_limits(env)
+    try:
+        env.set_conf(limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "reject"; }'))
+        for args in (["-t"], ["-bs"]):
+            p, recs, got = env.run(nnp + args, stdin=msg, as_user=False, prog="/usr/bin/setpriv")
+            assert p.returncode == 75 and b"without the qwrap group" in p.stderr, (args, p)
+            assert got == [] and recs == [], (got, recs)
+        p, recs, got = env.run(["-t"], stdin=msg)  # with the group: counted, delivered
+        assert p.returncode == 0 and len(got) == 1 and one(recs)["action"] == "deliver"
+        # Exempt, or no limits: delivered as before, with no record in the log.
+        for conf in (b'exempt_uids = [0, %d];' % env.uid, b"limits = ();"):
+            env.set_conf(limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "reject";'
+                                    b' }') + conf if conf.startswith(b"exempt") else conf)
+            p, recs, got = env.run(nnp + ["-t"], stdin=msg, as_user=False, prog="/usr/bin/setpriv")
+            assert p.returncode == 0 and len(got) == 1 and recs == [], (conf, p.stderr, recs)
+    finally:
+        env.reset_conf()
+        clear_limits(env)
+
+
+@test
 def limits__notify__one_notice_per_key_and_window_no_injection(env):
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
