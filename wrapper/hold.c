@@ -185,39 +185,33 @@ to_hold(void *arg, const void *p, size_t n)
 }
 
 int
-hold_message(const char *dir, long max_mb, const char *hdr, size_t hdrlen,
-    const struct message *m, const struct msgfields *f, const char *ourname,
-    const struct spool_env *env, char err[SPOOL_ERR_MAX])
+hold_stream(struct hold *h, const char *hdr, size_t hdrlen, const struct message *m,
+    const struct msgfields *f, const char *ourname, char err[SPOOL_ERR_MAX])
 {
 	static char buf[COPY_CHUNK];
-	struct hold h;
-	struct sink s = { &h, err };
+	struct sink s = { h, err };
 	struct msgtail t;
 	ssize_t n;
 	int r;
 
-	if (hold_open(&h, dir, max_mb, env, err) < 0)
-		return -1;
-	if (hold_write(&h, hdr, hdrlen, err) < 0 ||
+	if (hold_write(h, hdr, hdrlen, err) < 0 ||
 	    message_write_to(to_hold, &s, m, f, ourname, &t) < 0)
-		goto fail;
+		return -1;
 	if ((r = msgtail_copy(&t, 0, to_hold, &s)) == -2)
 		goto unreadable;
 	if (r < 0)
-		goto fail;
+		return -1;
 	/* The rest of stdin, a buffer at a time. */
 	while (r == 0 && !m->eof && (n = read(0, buf, sizeof buf)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			goto unreadable;
-		if (hold_write(&h, buf, (size_t)n, err) < 0)
-			goto fail;
+		if (hold_write(h, buf, (size_t)n, err) < 0)
+			return -1;
 	}
-	return hold_commit(&h, err);
+	return 0;
 unreadable:
 	snprintf(err, SPOOL_ERR_MAX, "cannot read the message: %s", strerror(errno));
-fail:
-	hold_abort(&h);
 	return -1;
 }

@@ -1,7 +1,8 @@
 /*
  * hold.h: a message a limit holds, written whole to the spool, with its
- * envelope, streamed in constant memory.  Runs with the group raised
- * (spool_dir is root:qwrap 0770).
+ * envelope, streamed in constant memory.  hold_open, hold_commit and
+ * hold_abort need the group (spool_dir is root:qwrap 0770); the writes go
+ * to the open file, without it.
  */
 #ifndef QWRAP_HOLD_H
 #define QWRAP_HOLD_H
@@ -32,12 +33,10 @@ void hold_abort(struct hold *h);
 
 /*
  * Writes HDR, then M as message_write writes it (and the rest of its header
- * section the same way), then the rest of fd 0, to DIR/ID.msg, and ENV to
- * DIR/ID.env, unless the spool would then hold more than MAX_MB MiB.  0, or
- * -1 with ERR set and nothing left in the spool.
+ * section the same way), then the rest of fd 0, to the hold H; needs no
+ * group.  0, or -1 with ERR set: the caller then aborts the hold.
  */
-int hold_message(const char *dir, long max_mb, const char *hdr, size_t hdrlen,
-    const struct message *m, const struct msgfields *f, const char *ourname,
-    const struct spool_env *env, char err[SPOOL_ERR_MAX]);
+int hold_stream(struct hold *h, const char *hdr, size_t hdrlen, const struct message *m,
+    const struct msgfields *f, const char *ourname, char err[SPOOL_ERR_MAX]);
 
 #endif

@@ -10,9 +10,9 @@
  * limits are configured, for the limit state and the hold spool.  Before
  * anything the caller wrote (stdin, /proc, the environment) is looked at, it
  * is dropped for good, or with limits lowered to the saved gid: effective
- * again only for the limits and the hold, whose file names are hashes and
- * whose writes are the message as read.  The real sendmail and any helper
- * process get none of it.
+ * again only to update the limit state and to open, commit or remove a held
+ * message, whose file names are hashes; the message itself is read and
+ * written without it.  The real sendmail and any helper process get none.
  */
 #include <errno.h>
 #include <limits.h>
@@ -118,9 +118,8 @@ lower_group(void)
 }
 
 /*
- * The limits, with the group back for them (the caller lowers or drops it
- * again): count a message of RCPT recipients, or say it is to be held or
- * refused.
+ * The limits, with the group back only for their state: count a message of
+ * RCPT recipients, or say it is to be held or refused.
  */
 static enum limit_outcome
 check_limits(long rcpt)
@@ -136,6 +135,7 @@ check_limits(long rcpt)
 	if (ratelimit_check(conf.state_dir, &conf, caller.uid, script, caller.cwd, rcpt, now_ms,
 	    &verdict) < 0 || verdict.error[0])
 		problem(verdict.error);
+	lower_group();
 	if (verdict.rule < 0)
 		return LIMIT_DELIVER;
 	l = &conf.limits[verdict.rule];
@@ -193,20 +193,67 @@ encode_record(const char *action, const struct invocation *inv, int with_rcpt,
 	return record_encode(&rec, line);
 }
 
-/* Holds the message whole in the spool, the group raised; -1, in problems, when it cannot. */
+/*
+ * The spool is the group's: a hold is opened, committed or removed with it,
+ * and written without it.
+ */
+static int
+spool_open(struct hold *hd, const struct spool_env *env, char *err)
+{
+	int r;
+
+	if (sanitize_raise_group(kept) < 0) {
+		snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
+		return -1;
+	}
+	r = hold_open(hd, conf.spool_dir, conf.spool_max_mb, env, err);
+	lower_group();
+	return r;
+}
+
+static void
+spool_abort(struct hold *hd)
+{
+	sanitize_raise_group(kept);
+	hold_abort(hd);
+	lower_group();
+}
+
+static int
+spool_commit(struct hold *hd, char *err)
+{
+	int r;
+
+	if (sanitize_raise_group(kept) < 0) {
+		snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
+		spool_abort(hd);	/* tries the group again: only with it can the file go */
+		return -1;
+	}
+	r = hold_commit(hd, err);
+	lower_group();
+	return r;
+}
+
+/* Holds the message whole in the spool; -1, in problems, when it cannot. */
 static int
 hold(const char *hdr, size_t hdrlen)
 {
 	struct spool_env env;
+	struct hold hd;
 	char rule[16], err[SPOOL_ERR_MAX];
 
 	spool_env_of(args, nargs, &env, rule);
-	if (hold_message(conf.spool_dir, conf.spool_max_mb, hdr, hdrlen, &msg, &fields,
-	    conf.header_name, &env, err) < 0) {
-		problem(err);
-		return -1;
+	if (spool_open(&hd, &env, err) < 0)
+		goto fail;
+	if (hold_stream(&hd, hdr, hdrlen, &msg, &fields, conf.header_name, err) < 0) {
+		spool_abort(&hd);
+		goto fail;
 	}
-	return 0;
+	if (spool_commit(&hd, err) == 0)
+		return 0;
+fail:
+	problem(err);
+	return -1;
 }
 
 /* After the log: the record to syslog as asked, with what went wrong, and the limit's notice. */
@@ -264,10 +311,8 @@ smtp_begin(const struct relay_txn *t, char *why, size_t whymax)
 	record_make_id(&now, id);
 	verdict.rule = -1;
 	verdict.warn = 0;
-	if (limits_on && t->rcpt_count > 0) {
+	if (limits_on && t->rcpt_count > 0)
 		out = check_limits(t->rcpt_count);
-		lower_group();
-	}
 	if (out == LIMIT_REJECTED) {
 		snprintf(why, whymax, "limit %d reached (%s, %ld %s in %lds at most); try again later",
 		    fired.rule, verdict.key, fired.max, fired.count, fired.window);
@@ -299,7 +344,7 @@ smtp_hold_open(const struct relay_txn *t, struct hold *hd, char *err)
 {
 	static char *argv[5 + MSG_RCPT_MAX], rule[16];
 	static struct spool_env env;
-	int n = 0, r;
+	int n = 0;
 
 	if (t->cut || t->nrcpt < t->rcpt_count) {
 		snprintf(err, SPOOL_ERR_MAX, "more than %d recipients, or one too long, to hold whole",
@@ -314,37 +359,7 @@ smtp_hold_open(const struct relay_txn *t, struct hold *hd, char *err)
 		argv[n++] = t->rcpt[i];
 	argv[n] = NULL;
 	spool_env_of(argv, n, &env, rule);
-	if (sanitize_raise_group(kept) < 0) {
-		snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
-		return -1;
-	}
-	r = hold_open(hd, conf.spool_dir, conf.spool_max_mb, &env, err);
-	lower_group();
-	return r;
-}
-
-/* The spool is the group's: only with it can a partial message be removed. */
-static void
-smtp_hold_abort(struct hold *hd)
-{
-	sanitize_raise_group(kept);
-	hold_abort(hd);
-	lower_group();
-}
-
-static int
-smtp_hold_commit(struct hold *hd, char *err)
-{
-	int r;
-
-	if (sanitize_raise_group(kept) < 0) {
-		snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
-		smtp_hold_abort(hd);	/* tries the group again: only with it can the file go */
-		return -1;
-	}
-	r = hold_commit(hd, err);
-	lower_group();
-	return r;
+	return spool_open(hd, &env, err);
 }
 
 static int
@@ -387,7 +402,7 @@ static void
 smtp_session(char *envp[], const struct procstate *ps)
 {
 	static const struct relay_hooks hooks = { smtp_begin, smtp_header, smtp_hold_open,
-	    smtp_hold_commit, smtp_hold_abort, smtp_record, smtp_refused };
+	    spool_commit, spool_abort, smtp_record, smtp_refused };
 	char err[RELAY_ERR_MAX];
 	int status;
 

@@ -2,7 +2,7 @@
  * message.h: the first part of the message on stdin, read into a fixed
  * buffer, and what the record needs from its header section.  The body is
  * never held whole: what does not fit in the buffer streams through later.
- * Runs after the group was dropped.
+ * Runs after the group was dropped, or lowered to the saved gid (limits).
  */
 #ifndef QWRAP_MESSAGE_H
 #define QWRAP_MESSAGE_H

@@ -1864,6 +1864,48 @@ def hold_one(env, args, msg, **kw):
     return one(recs)["id"]
 
 
+def gids_of(pid):
+    """The real, effective, saved and file-system gids of process PID."""
+    with open("/proc/%d/status" % pid) as f:
+        return [int(x) for x in next(l for l in f if l.startswith("Gid:")).split()[1:]]
+
+
+@test
+def held__message_streamed_to_the_spool_without_the_group(env):
+    # The caller's data is read with the caller's gid: the group is effective only to open
+    # the held file and to commit it (the -bs relay does the same).  Seen in /proc while the
+    # wrapper waits for the rest of a held message.
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+    env.set_conf(HOLD_AFTER_ONE)
+    qwrap_gid = grp.getgrnam(GROUP).gr_gid
+    spool = os.path.join(env.root, "var", "spool", "qwrap")
+    try:
+        env.run(["-t"], stdin=b"Subject: first\n\nb\n")
+        start = env.log_size()
+        p = subprocess.Popen(["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
+                              env.wrapper, "-t"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin",
+                                                          "STANDIN_DIR": env.new_recdir()})
+        head = b"To: r@x.example\nSubject: slow\n\n" + b"x" * 70000  # past the first buffer
+        p.stdin.write(head)
+        p.stdin.flush()
+        assert wait_for(lambda: any(f.endswith(".msg.tmp") for f in os.listdir(spool)), 10), \
+            "the hold never started"
+        gids = gids_of(p.pid)
+        assert gids == [env.gid, env.gid, qwrap_gid, env.gid], gids
+        out, err = p.communicate(b"the rest\n", timeout=30)
+        assert p.returncode == 0, err
+        r = one(env.records_since(start))
+        assert r["action"] == "hold" and spool_ids(env) == [r["id"]], r
+        with open(os.path.join(spool, r["id"] + ".msg"), "rb") as f:
+            assert split_header(f.read())[1] == head + b"the rest\n"
+    finally:
+        env.reset_conf()
+        clear_limits(env)
+
+
 @test
 def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
     if not env.is_root:
