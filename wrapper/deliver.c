@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "iofull.h"
+#include "sanitize.h"
 
 #define PIPE_WANT (256 * 1024)	/* enough for the whole first buffer and the header */
 #define PUMP_CHUNK (1024 * 1024)
@@ -133,6 +134,8 @@ pump(int wfd, int pidfd, pid_t sendmail, const char *hdr, size_t hdrlen,
 		dup2(null, 1);
 		dup2(null, 2);
 	}
+	/* The capture log and the rest are none of the pump's, which reads the caller's data. */
+	sanitize_close_fds_but(wfd, pidfd >= 0 ? pidfd : wfd);
 	/*
 	 * Larger pipes on both sides mean fewer wake-ups per megabyte; either
 	 * call may fail (stdin not a pipe, the user's pipe quota) and that is fine.

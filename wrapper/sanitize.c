@@ -44,18 +44,35 @@ sanitize_stdio(void)
 	return 0;
 }
 
-void
-sanitize_close_fds(void)
+/* Closes FIRST to LAST (~0U: to the end). */
+static void
+close_from_to(unsigned first, unsigned last)
 {
 	struct rlimit rl;
 
-	if (close_range(3, ~0U, 0) == 0)
+	if (first > last || close_range(first, last, 0) == 0)
 		return;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
 	    rl.rlim_cur > 65536)
 		rl.rlim_cur = 65536;
-	for (int fd = 3; fd < (int)rl.rlim_cur; fd++)
-		close(fd);
+	for (unsigned fd = first; fd <= last && fd < rl.rlim_cur; fd++)
+		close((int)fd);
+}
+
+void
+sanitize_close_fds(void)
+{
+	close_from_to(3, ~0U);
+}
+
+void
+sanitize_close_fds_but(int a, int b)
+{
+	unsigned lo = (unsigned)(a < b ? a : b), hi = (unsigned)(a < b ? b : a);
+
+	close_from_to(3, lo - 1);
+	close_from_to(lo + 1, hi - 1);
+	close_from_to(hi + 1, ~0U);
 }
 
 static int

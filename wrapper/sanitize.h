@@ -22,6 +22,9 @@ int sanitize_stdio(void);
 /* Closes every fd from 3 up. */
 void sanitize_close_fds(void);
 
+/* The same but fds A and B (3 or more; they may be one). */
+void sanitize_close_fds_but(int a, int b);
+
 /*
  * umask 077, SIGPIPE/SIGXFSZ ignored and SIGCHLD default, no interval
  * timers, not dumpable, no core file, file size and fd limits raised as far

@@ -1907,6 +1907,47 @@ def held__message_streamed_to_the_spool_without_the_group(env):
 
 
 @test
+def pump__holds_only_its_pipes_not_the_log(env):
+    # A message longer than the first buffer, from a pipe still open: the pump process that
+    # streams it on reads the caller's data, so it keeps no descriptor of the wrapper's but
+    # stdin, /dev/null on 1 and 2, the pipe to the real sendmail and its pidfd.
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    uid = pwd.getpwnam(USER).pw_uid
+    p = subprocess.Popen(["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
+                          env.wrapper, "-t"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin",
+                                                      "STANDIN_DIR": env.new_recdir()})
+    try:
+        p.stdin.write(b"To: r@x.example\nSubject: long\n\n" + b"x" * 200000)
+        p.stdin.flush()
+
+        def pumps():
+            out = []
+            for d in os.listdir("/proc"):
+                try:
+                    with open("/proc/%s/status" % d) as f:
+                        st = f.read()
+                except (OSError, ValueError):
+                    continue
+                if st.startswith("Name:\tqwrap-sendmail\n") and "\nUid:\t%d\t" % uid in st:
+                    out.append(int(d))
+            return out
+        assert wait_for(lambda: len(pumps()) == 1, 10), pumps()
+        fds = {}
+        fddir = "/proc/%d/fd" % pumps()[0]
+        for n in os.listdir(fddir):
+            fds[int(n)] = os.readlink(os.path.join(fddir, n))
+        assert fds[1] == fds[2] == "/dev/null" and fds[0].startswith("pipe:"), fds
+        rest = sorted(v for k, v in fds.items() if k > 2)
+        assert len([v for v in rest if v.startswith("pipe:")]) == 1, fds
+        assert all(v.startswith("pipe:") or v == "anon_inode:[pidfd]" for v in rest), fds
+    finally:
+        p.communicate(b"end\n", timeout=30)
+    assert p.returncode == 0, p.stderr
+
+
+@test
 def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
