@@ -191,15 +191,10 @@ pool_add(struct msgfields *f, const char *v, size_t n, size_t cap)
 	return (struct strv){ out, k };
 }
 
+/* One recipient counted, and kept for the record while there is room. */
 static void
 add_rcpt(struct msgfields *f, const char *a, size_t n)
 {
-	while (n > 0 && (*a == ' ' || *a == '\t' || *a == '\r' || *a == '\n'))
-		a++, n--;
-	while (n > 0 && (a[n - 1] == ' ' || a[n - 1] == '\t' || a[n - 1] == '\r' || a[n - 1] == '\n'))
-		n--;
-	if (n == 0)
-		return;
 	f->rcpt_count++;
 	if (f->nrcpt == MSG_RCPT_MAX || f->pool_len + MSG_ADDR_MAX > MSG_RCPT_POOL) {
 		f->cut = 1;	/* counted, not kept */
@@ -209,78 +204,172 @@ add_rcpt(struct msgfields *f, const char *a, size_t n)
 }
 
 /*
- * An address list: "A <a@x>, b@y (c), "d, e" <e@z>, group: f@w;".  Commas
- * split only outside quotes, angle brackets and comments; the address is the
- * <...> part when there is one, else the element without its comments.
+ * Recipients of an address-list field, found as qmail-inject finds them
+ * (token822.c): the value cut into tokens, then read from right to left.
+ * The <...> of "phrase <addr>" is the address and the phrase is not; a
+ * word right after a word starts another address ("a@x b@y" is two, as
+ * qmail delivers it); a group's name ends at its colon.  Where qmail-inject
+ * refuses the field (an unbalanced quote, a stray ")", a broken group) it
+ * sends nothing at all, and the count is only a close guess.
  */
+enum { TK_ATOM, TK_QUOTE, TK_LITERAL, TK_COMMENT, TK_SPECIAL };
+
+struct token {
+	unsigned at, len;	/* its bytes in the value, quotes and escapes included */
+	unsigned addr_end;	/* an address starts here and ends before token addr_end - 1 */
+	unsigned char type;
+	char c;			/* a special's character */
+};
+
+static struct token toks[MSG_BUF_MAX];	/* a token is a byte at least */
+
+/* qmail's atomok(): what may follow within an atom. */
+static int
+atom_byte(char c)
+{
+	return c != '\0' && strchr(" \t\r\n([\"<>;:@,.", c) == NULL;
+}
+
+static size_t
+tokenize(const char *v, size_t n)
+{
+	size_t i = 0, nt = 0;
+
+	while (i < n) {
+		struct token *t = &toks[nt];
+		char c = v[i];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			i++;
+			continue;
+		}
+		t->at = (unsigned)i;
+		if (c != '\0' && strchr(".,@<>:;", c) != NULL) {
+			t->type = TK_SPECIAL;
+			t->c = c;
+			i++;
+		} else if (c == '(' || c == '"' || c == '[') {
+			char close = c == '(' ? ')' : c == '"' ? '"' : ']';
+			int level = 1;
+
+			t->type = c == '(' ? TK_COMMENT : c == '"' ? TK_QUOTE : TK_LITERAL;
+			for (i++; i < n && level > 0; i++) {
+				if (v[i] == '\\')
+					i++;
+				else if (v[i] == close)
+					level--;
+				else if (c == '(' && v[i] == '(')
+					level++;
+			}
+		} else {
+			t->type = TK_ATOM;
+			do
+				i += v[i] == '\\' ? 2 : 1;
+			while (i < n && atom_byte(v[i]));
+		}
+		if (i > n)
+			i = n;	/* an escape at the very end */
+		t->len = (unsigned)i - t->at;
+		t->addr_end = 0;
+		nt++;
+	}
+	return nt;
+}
+
+static int
+special(size_t t, char c)
+{
+	return toks[t].type == TK_SPECIAL && toks[t].c == c;
+}
+
+/*
+ * Tokens LO to END (comments left out) as qmail-inject unquotes an address,
+ * without a source route (<@a,@b:x@y>).
+ */
+static void
+add_address(struct msgfields *f, const char *v, size_t lo, size_t end)
+{
+	char addr[MSG_ADDR_MAX];
+	size_t k = 0;
+
+	if (lo < end && special(lo, '@')) {
+		while (lo < end && !special(lo, ':'))
+			lo++;
+		lo++;
+	}
+	for (size_t j = lo; j < end; j++) {
+		const struct token *t = &toks[j];
+		const char *p = v + t->at, *e = p + t->len;
+
+		if (t->type == TK_COMMENT)
+			continue;
+		for (; p < e && k < sizeof addr; p++) {
+			if (*p == '\\' && t->type != TK_SPECIAL && p + 1 < e)
+				p++;
+			else if (*p == '"' && t->type == TK_QUOTE)
+				continue;	/* the quotes, not what they quote */
+			addr[k++] = *p;
+		}
+	}
+	add_rcpt(f, addr, k);
+}
+
 static void
 parse_addresses(struct msgfields *f, const char *v, size_t n)
 {
-	char addr[MSG_ADDR_MAX];
-	size_t alen = 0, i;
-	int quote = 0, comment = 0, angle = 0, had_angle = 0;
+	size_t nt = tokenize(v, n), lo = 0, end = 0;
+	long t = (long)nt - 1;
+	int wordok = 1, has = 0;
 
-	for (i = 0; i < n; i++) {
-		char c = v[i];
+/* An address is marked where it starts (the '>' of "<>"), and taken from left to right after. */
+#define GOT(lo, end) (toks[lo].addr_end = (unsigned)(end) + 1)
+#define FLUSH() do { if (has) GOT(lo, end); has = 0; } while (0)
+#define TAKE() do { if (!has) end = (size_t)t + 1; has = 1; lo = (size_t)t--; } while (0)
+	while (t >= 0) {
+		const struct token *k = &toks[t];
 
-		if (quote) {
-			if (c == '\\' && i + 1 < n)
-				i++;
-			else if (c == '"')
-				quote = 0;
-			if (!had_angle && alen < sizeof addr && c != '"')
-				addr[alen++] = c;
-			continue;
+		if (special((size_t)t, ';') || special((size_t)t, ',')) {
+			FLUSH();
+			wordok = 1;
+			t--;
+		} else if (special((size_t)t, ':')) {
+			/* The group's name, back to the comma before it, is no address. */
+			FLUSH();
+			while (t >= 0 && !special((size_t)t, ','))
+				t--;
+			t--;
+			wordok = 1;
+		} else if (special((size_t)t, '>')) {
+			FLUSH();
+			end = (size_t)t;
+			while (--t >= 0 && !special((size_t)t, '<'))
+				;
+			GOT(t + 1 < (long)end ? (size_t)(t + 1) : end, end);	/* "<>" too */
+			/* The '<', then the phrase before it. */
+			for (t--; t >= 0 && (toks[t].type == TK_ATOM || toks[t].type == TK_QUOTE ||
+			    toks[t].type == TK_COMMENT || special((size_t)t, '@') ||
+			    special((size_t)t, '.')); t--)
+				;
+			wordok = 0;
+		} else if (k->type == TK_COMMENT) {
+			t--;
+		} else if (k->type == TK_SPECIAL) {	/* '@', '.', a '<' without its '>' */
+			wordok = 1;
+			TAKE();
+		} else {
+			if (!wordok)
+				FLUSH();
+			wordok = 0;
+			TAKE();
 		}
-		if (comment) {
-			if (c == '\\' && i + 1 < n)
-				i++;
-			else if (c == '(')
-				comment++;
-			else if (c == ')')
-				comment--;
-			continue;
-		}
-		switch (c) {
-		case '"':
-			quote = 1;
-			continue;
-		case '(':
-			comment = 1;
-			continue;
-		case '<':
-			angle = 1;
-			had_angle = 1;
-			alen = 0;
-			continue;
-		case '>':
-			angle = 0;
-			continue;
-		case ':':
-			if (!angle) {	/* a group's display name, not an address */
-				alen = 0;
-				had_angle = 0;
-				continue;
-			}
-			alen = 0;	/* route in <@a,@b:x@y>: keep what follows */
-			continue;
-		case ',':
-		case ';':
-			if (angle)
-				break;
-			add_rcpt(f, addr, alen);
-			alen = 0;
-			had_angle = 0;
-			continue;
-		case '\r':
-		case '\n':
-			continue;
-		}
-		if ((angle || !had_angle) && alen < sizeof addr)
-			addr[alen++] = c;
 	}
-	/* The end closes whatever an unbalanced <, " or ( left open. */
-	add_rcpt(f, addr, alen);
+	FLUSH();
+#undef GOT
+#undef FLUSH
+#undef TAKE
+	for (size_t j = 0; j < nt; j++)
+		if (toks[j].addr_end)
+			add_address(f, v, j, toks[j].addr_end - 1);
 }
 
 void

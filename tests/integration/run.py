@@ -1768,6 +1768,11 @@ def limits__reject_and_recipients__exit_69_php_false_nothing_queued(env):
     # Root is exempt by default.
     p, recs, got = env.run(["-t"], stdin=m1, as_user=False)
     assert p.returncode == 0 and len(got) == 1 and "limit" not in one(recs)
+    # Recipients as qmail-inject finds them: six in a list without commas are six, not one.
+    clear_limits(env)
+    p, recs, got = env.run(["-t"], stdin=b"To: a@x b@y c@z d@w e@v f@u\nSubject: s\n\nb\n")
+    assert p.returncode == 69 and got == [] and one(recs)["rcpt_count"] == 6, (p.returncode, recs)
+    assert one(recs)["rcpt"] == ["a@x", "b@y", "c@z", "d@w", "e@v", "f@u"], one(recs)["rcpt"]
     clear_limits(env)
 
 

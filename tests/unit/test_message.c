@@ -481,16 +481,17 @@ message_parse__t_with_argv__argv_appended(void **state)
 	assert_int_equal(f.rcpt_count, 2);
 }
 
+/* qmail-inject takes each operand for one recipient, a blank one too. */
 static void
-message_parse__argv_blank_operands__not_counted(void **state)
+message_parse__argv_operands__each_one_recipient(void **state)
 {
 	(void)state;
 	char *argv[] = { "", "  ", " r@x\t" };
 
 	SET("\n");
 	parse(0, argv, 3);
-	RCPTS("r@x");
-	assert_int_equal(f.rcpt_count, 1);
+	RCPTS("", "", "r@x");
+	assert_int_equal(f.rcpt_count, 3);
 }
 
 static void
@@ -558,13 +559,57 @@ message_parse__group_with_members__members_only(void **state)
 	RCPTS("a@x", "b@y", "c@z");
 }
 
+/* Without its '>', the '<' is one more special within an address, as qmail-inject reads it. */
 static void
-message_parse__unclosed_angle_at_end__still_counted(void **state)
+message_parse__unclosed_angle__one_address_with_it(void **state)
 {
 	(void)state;
 	SET("To: a@x, Name <b@y\n\n");
 	parse(1, NULL, 0);
-	RCPTS("a@x", "b@y");
+	RCPTS("a@x", "Name<b@y");
+}
+
+/*
+ * Addresses as qmail-inject's token822_addrlist finds them, right to left: a
+ * word right after another starts an address, so a list without commas is
+ * as many recipients as qmail delivers to; a phrase before <...> is not one.
+ */
+static void
+message_parse__addresses_as_qmail_inject_splits_them(void **state)
+{
+	static const struct {
+		const char *field;
+		const char *want[5];
+		int n;
+	} cases[] = {
+		{ "To: a@x b@y c@z d@w", { "a@x", "b@y", "c@z", "d@w" }, 4 },
+		{ "To: John Smith j@x", { "John", "Smith", "j@x" }, 3 },
+		{ "To: a@x John <j@y>", { "j@y" }, 1 },
+		{ "To: a@x (c) b@y", { "a@x", "b@y" }, 2 },
+		{ "To: a(c)@(d)x", { "a@x" }, 1 },
+		{ "To: <>, b@y", { "", "b@y" }, 2 },
+		{ "To: undisclosed-recipients: ;", { NULL }, 0 },
+		{ "To: \"a b\"@x, \"q\\\"t\"@y", { "a b@x", "q\"t@y" }, 2 },
+		{ "To: u@[1.2.3.4] v@w", { "u@[1.2.3.4]", "v@w" }, 2 },
+		{ "To: a.b@x.y", { "a.b@x.y" }, 1 },
+		{ "To: Team: a@x b@y;, c@z", { "a@x", "b@y", "c@z" }, 3 },
+		{ "To: <@r1,@r2:a@x> b@y", { "a@x", "b@y" }, 2 },
+	};
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int n = snprintf(text, sizeof text, "%s\n\n", cases[i].field);
+
+		set_msg(text, (size_t)n, 1);
+		parse(1, NULL, 0);
+		if (f.rcpt_count != cases[i].n)
+			print_error("%s: %ld recipients\n", cases[i].field, f.rcpt_count);
+		assert_int_equal(f.rcpt_count, cases[i].n);
+		assert_int_equal(f.nrcpt, (size_t)cases[i].n);
+		for (int j = 0; j < cases[i].n; j++)
+			assert_strv(f.rcpt[j], cases[i].want[j], strlen(cases[i].want[j]));
+	}
 }
 
 static void
@@ -1233,7 +1278,7 @@ main(void)
 		cmocka_unit_test(message_parse__t_to_cc_bcc__all_recipients),
 		cmocka_unit_test(message_parse__no_t__header_recipients_ignored),
 		cmocka_unit_test(message_parse__t_with_argv__argv_appended),
-		cmocka_unit_test(message_parse__argv_blank_operands__not_counted),
+		cmocka_unit_test(message_parse__argv_operands__each_one_recipient),
 		cmocka_unit_test(message_parse__resent_fields__take_precedence),
 		cmocka_unit_test(message_parse__resent_after_to__still_take_precedence),
 		cmocka_unit_test(message_parse__resent_names_any_case__recipients),
@@ -1241,7 +1286,8 @@ main(void)
 		cmocka_unit_test(message_parse__comments__dropped),
 		cmocka_unit_test(message_parse__undisclosed_group__no_recipients),
 		cmocka_unit_test(message_parse__group_with_members__members_only),
-		cmocka_unit_test(message_parse__unclosed_angle_at_end__still_counted),
+		cmocka_unit_test(message_parse__unclosed_angle__one_address_with_it),
+		cmocka_unit_test(message_parse__addresses_as_qmail_inject_splits_them),
 		cmocka_unit_test(message_parse__angle_route__address_after_colon),
 		cmocka_unit_test(message_parse__folded_address_list__unfolded),
 		cmocka_unit_test(message_parse__empty_list_elements__skipped),
