@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "iofull.h"
@@ -100,8 +101,27 @@ bad:
 	return -1;
 }
 
+/*
+ * A sender killed while holding left NAME behind an hour or more ago: a
+ * partial ID.msg.tmp or ID.env.tmp, or an ID.msg whose envelope never came.
+ */
+static int
+left_behind(int dfd, const char *name, const struct stat *st, time_t now)
+{
+	char env[NAME_MAX + 1];
+	size_t n = strlen(name);
+
+	if (!S_ISREG(st->st_mode) || st->st_mtime > now - SPOOL_STALE_S || n <= 4)
+		return 0;
+	if (strcmp(name + n - 4, ".tmp") == 0)
+		return 1;
+	return strcmp(name + n - 4, ".msg") == 0 &&
+	    snprintf(env, sizeof env, "%.*s.env", (int)n - 4, name) < (int)sizeof env &&
+	    faccessat(dfd, env, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+}
+
 long long
-spool_usage(const char *dir)
+spool_usage(const char *dir, time_t now, void (*gone)(const char *dir, const char *name))
 {
 	struct dirent *d;
 	long long total = 0;
@@ -112,12 +132,16 @@ spool_usage(const char *dir)
 	while ((d = readdir(dp)) != NULL) {
 		struct stat st;
 
-		size_t n = strlen(d->d_name);
-
-		/* Held mail only: not the partial files of holds under way. */
-		if (d->d_name[0] != '.' && !(n > 4 && strcmp(d->d_name + n - 4, ".tmp") == 0) &&
-		    fstatat(dirfd(dp), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			total += (long long)st.st_size;
+		if (d->d_name[0] == '.' ||
+		    fstatat(dirfd(dp), d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (left_behind(dirfd(dp), d->d_name, &st, now) &&
+		    unlinkat(dirfd(dp), d->d_name, 0) == 0) {
+			if (gone != NULL)
+				gone(dir, d->d_name);
+			continue;
+		}
+		total += (long long)st.st_size;
 	}
 	closedir(dp);
 	return total;

@@ -111,53 +111,12 @@ made_by_sender(const struct conf *c, const struct held *h, const char *msgpath)
 	return inv.mode == MODE_MESSAGE;
 }
 
-/*
- * What a sender killed while holding left behind, an hour on: a partial
- * ID.msg.tmp or ID.env.tmp, or an ID.msg whose envelope never came (the
- * sender was not told it was held).  Removed, and said.
- */
+/* What a sender killed while holding left behind, an hour on: removed by spool_usage, and said. */
 static void
-stale(const struct conf *c, const char *name)
+removed(const char *dir, const char *name)
 {
-	char path[PATH_MAX], env[PATH_MAX];
-	size_t len = strlen(name);
-	struct stat st;
-	int tmp = len > 4 && strcmp(name + len - 4, ".tmp") == 0;
-	int lone = len > 4 && strcmp(name + len - 4, ".msg") == 0;
-
-	if (!tmp && !lone)
-		return;
-	snprintf(path, sizeof path, "%s/%s", c->spool_dir, name);
-	snprintf(env, sizeof env, "%s/%.*s.env", c->spool_dir, (int)len - 4, name);
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_mtime > time(NULL) - 3600 ||
-	    (lone && access(env, F_OK) == 0))
-		return;
-	if (unlink(path) == 0)
-		fprintf(stderr, "qwrap: removed %s, left by a sender killed while its message was"
-		    " being held\n", path);
-}
-
-/*
- * Under the lock the wrapper commits holds with, so that a message between
- * its two renames is never taken for a leftover.
- */
-static void
-sweep(const struct conf *c)
-{
-	int lock = open(c->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
-	struct dirent *e;
-
-	if (lock < 0 || flock_bounded(lock, SPOOL_LOCK_MS) < 0 ||
-	    (d = opendir(c->spool_dir)) == NULL) {
-		if (lock >= 0)
-			close(lock);
-		return;
-	}
-	while ((e = readdir(d)) != NULL)
-		stale(c, e->d_name);
-	closedir(d);
-	close(lock);
+	fprintf(stderr, "qwrap: removed %s/%s, left by a sender killed while its message was"
+	    " being held\n", dir, name);
 }
 
 /* The held messages, oldest first, into *OUT, *N of them; 0 or a sysexits status. */
@@ -168,7 +127,7 @@ load_all(const struct conf *c, struct held **out, int *n)
 	struct dirent **names;
 	int count;
 
-	sweep(c);
+	spool_usage(c->spool_dir, time(NULL), removed);
 	count = scandir(c->spool_dir, &names, NULL, alphasort);
 	*n = 0;
 	if (count < 0) {

@@ -1,17 +1,19 @@
 /*
- * hold.c: the message is streamed to DIR/ID.msg.tmp and synced, with no
- * lock held.  Then, under a lock on DIR held only for this, the cap is
- * checked against the mail already held, and the message is renamed to
- * ID.msg and its envelope written as ID.env the same way: commits are one
- * at a time, so held mail never exceeds the cap, and an ID.env always names
- * a whole message.  A failure removes what was written: the caller is told,
- * and nothing half-held stays behind.
+ * hold.c: the message is streamed to DIR/ID.msg.tmp and synced.  Then the
+ * cap is checked against what the spool holds now, holds under way
+ * included, and the message is renamed to ID.msg and its envelope written
+ * as ID.env the same way, so that an ID.env always names a whole message.
+ * No lock is shared among senders (a sender may stop its own process at
+ * any point): holds committed at the same instant may pass the cap by what
+ * they hold.  A failure removes what was written: the caller is told, and
+ * nothing half-held stays behind.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hold.h"
@@ -60,44 +62,40 @@ fill_env(int fd, const void *arg, char err[SPOOL_ERR_MAX])
 	return spool_env_write(fd, arg);
 }
 
-/* Under the lock: the cap against what is held now, then the two names. */
+/* The cap against what the spool holds now (this hold included), then the two names. */
 static int
-commit(const char *dir, long long cap, long long size, const char *msgtmp, const char *msg,
+commit(const char *dir, long long cap, const char *msgtmp, const char *msg,
     const char *envtmp, const char *env, const struct spool_env *e, char err[SPOOL_ERR_MAX])
 {
-	long long used;
-	int lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = -1;
+	long long used = spool_usage(dir, time(NULL), NULL);
+	struct stat st;
 
-	if (lock < 0 || flock_bounded(lock, SPOOL_LOCK_MS) < 0) {
-		fail(err, "cannot lock the hold spool", dir);
-		goto out;
-	}
-	if ((used = spool_usage(dir)) < 0) {
-		fail(err, "cannot read the hold spool", dir);
-		goto out;
-	}
-	if (used + size > cap) {
-		full(err);
-		goto out;
-	}
-	if (rename(msgtmp, msg) < 0) {
-		fail(err, "cannot rename", msgtmp);
-		goto out;
-	}
+	if (used < 0)
+		return fail(err, "cannot read the hold spool", dir);
+	if (used > cap)
+		return full(err);
+	if (rename(msgtmp, msg) < 0)
+		return fail(err, "cannot rename", msgtmp);
 	if (write_tmp(envtmp, fill_env, e, err) < 0 || rename(envtmp, env) < 0 ||
 	    fsync_dir(dir) < 0) {
 		if (err[0] == '\0')
 			fail(err, "cannot write the envelope", env);
-		unlink(envtmp);
-		unlink(env);
-		unlink(msg);
-		goto out;
+		goto undo;
 	}
-	r = 0;
-out:
-	if (lock >= 0)
-		close(lock);
-	return r;
+	/*
+	 * A sweep may take a message between its two names for one whose
+	 * sender was killed, if this sender was stopped there for an hour.
+	 */
+	if (lstat(msg, &st) < 0) {
+		fail(err, "the held message was removed while it was committed:", msg);
+		goto undo;
+	}
+	return 0;
+undo:
+	unlink(envtmp);
+	unlink(env);
+	unlink(msg);
+	return -1;
 }
 
 int
@@ -106,9 +104,16 @@ hold_open(struct hold *h, const char *dir, long max_mb, const struct spool_env *
 {
 	size_t args = 0;
 
+	long long used = spool_usage(dir, time(NULL), NULL);
+
 	err[0] = '\0';
 	*h = (struct hold){ .dir = dir, .env = env, .fd = -1,
-	    .room = (long long)max_mb * 1024 * 1024 };
+	    .cap = (long long)max_mb * 1024 * 1024 };
+	if (used < 0)
+		return fail(err, "cannot read the hold spool", dir);
+	/* The room left now; holds under way take theirs as they grow. */
+	if ((h->room = h->cap - used) <= 0)
+		return full(err);
 	/* What qwrap release could not read back is not held: the caller is told instead. */
 	for (int i = 0; i < env->argc && args <= SPOOL_ENV_MAX / 2; i++)
 		args += strlen(env->argv[i]) + sizeof "argv=";
@@ -163,8 +168,7 @@ hold_commit(struct hold *h, char err[SPOOL_ERR_MAX])
 		unlink(h->msgtmp);
 		return -1;
 	}
-	if (commit(h->dir, h->room, h->total, h->msgtmp, h->msg, h->envtmp, h->env_path, h->env,
-	    err) < 0) {
+	if (commit(h->dir, h->cap, h->msgtmp, h->msg, h->envtmp, h->env_path, h->env, err) < 0) {
 		unlink(h->msgtmp);
 		return -1;
 	}

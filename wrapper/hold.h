@@ -16,7 +16,7 @@ struct hold {
 	const char *dir;
 	const struct spool_env *env;
 	int fd;
-	long long room, total;	/* the cap, and bytes written */
+	long long cap, room, total;	/* the spool's cap, its room at the start, bytes written */
 };
 
 /*

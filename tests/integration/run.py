@@ -8,6 +8,7 @@ one under test.  Prints one line per test and "N passed, N failed" at the end.
 import argparse
 import calendar
 import contextlib
+import fcntl
 import grp
 import json
 import os
@@ -2128,7 +2129,33 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
     p, recs, got = env.run(["-t"], stdin=b"Subject: big\n\n" + b"x" * (2 << 20))
     assert p.returncode == 69 and got == [] and one(recs)["action"] == "reject", p.returncode
     assert "spool is full" in one(recs)["error"]
-    assert os.listdir(os.path.join(env.root, "var", "spool", "qwrap")) == []
+    spool = os.path.join(env.root, "var", "spool", "qwrap")
+    assert os.listdir(spool) == []
+    # A hold under way takes its room: another sender's partial file of 900 KB leaves too
+    # little for 300 KB.  Left an hour ago by a killed sender, it is removed by the next hold.
+    partial = os.path.join(spool, "20261126000000.00000000000000ee.msg.tmp")
+    with open(partial, "wb") as f:
+        f.write(b"x" * 900000)
+    os.chown(partial, env.uid, grp.getgrnam(GROUP).gr_gid)
+    m300 = b"Subject: 300k\n\n" + b"z" * 300000
+    p, recs, got = env.run(["-t"], stdin=m300)
+    assert p.returncode == 69 and "spool is full" in one(recs)["error"], (p.returncode, recs)
+    os.utime(partial, (time.time() - 7200, time.time() - 7200))
+    p, recs, got = env.run(["-t"], stdin=m300)
+    assert p.returncode == 0 and one(recs)["action"] == "hold", (p.returncode, recs)
+    assert not os.path.exists(partial) and len(spool_ids(env)) == 1
+    # No lock among senders: one that stops while it holds (here a lock taken on the spool,
+    # where holds used to commit) keeps nobody else's mail from being held.
+    d = os.open(spool, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(d, fcntl.LOCK_EX)
+        t0 = time.time()
+        p, recs, got = env.run(["-t"], stdin=b"Subject: small\n\nb\n")
+        assert p.returncode == 0 and one(recs)["action"] == "hold" and time.time() - t0 < 2
+    finally:
+        os.close(d)
+    for f in os.listdir(spool):
+        os.unlink(os.path.join(spool, f))
     # Many at once: the cap holds for what is held, the rest are rejected, none lost.
     clear_limits(env)
     big = os.path.join(env.root, "big.msg")
