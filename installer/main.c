@@ -401,10 +401,12 @@ status(const char *target_arg)
 		return 0;
 	}
 	under_root(s.target, target);
-	if (!is_link_to(target, s.wrapper))
-		printf("capture:  off, but a state was recorded at %s: an enable that did not finish,"
-		    " or %s was replaced since; see qwrap-install --verify\n", when(s.enabled_at),
-		    target);
+	if (!is_link_to(target, s.wrapper) && is_recorded_original(target, &s))
+		printf("capture:  off, but a state was recorded at %s: an enable or a revert that"
+		    " stopped half way; qwrap-install --revert finishes it\n", when(s.enabled_at));
+	else if (!is_link_to(target, s.wrapper))
+		printf("capture:  off, but a state was recorded at %s: %s was replaced since;"
+		    " see qwrap-install --verify\n", when(s.enabled_at), target);
 	else
 		printf("capture:  on since %s\n", when(s.enabled_at));
 	if (s.deadline == 0)

@@ -86,6 +86,15 @@ is_link_to(const char *path, const char *want)
 }
 
 int
+is_recorded_original(const char *path, const struct install_state *s)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && (long long)st.st_dev == s->dev &&
+	    (long long)st.st_ino == s->ino;
+}
+
+int
 same_entry(const char *a, const char *b)
 {
 	char da[PATH_MAX], db[PATH_MAX];

@@ -163,7 +163,10 @@ check_session(const char *root, const struct conf *c)
 		return;
 	if (path_at(root, s.target, target) < 0 || path_at(root, s.original, original) < 0)
 		return;
-	if (!is_link_to(target, s.wrapper))
+	if (!is_link_to(target, s.wrapper) && is_recorded_original(target, &s))
+		finding(1, "an enable or a revert stopped half way: %s is the original again;"
+		    " qwrap-install --revert finishes it", target);
+	else if (!is_link_to(target, s.wrapper))
 		finding(1, "capture is on, but %s no longer points to qwrap-sendmail (an update"
 		    " replaced it?); see qwrap-install(8), --revert --force", target);
 	if (swap_is_original(original, &s, &same, err) != 0)

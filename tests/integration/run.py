@@ -1508,7 +1508,8 @@ def install__killed_at_every_step__old_or_new_state_and_next_run_finishes(env):
                  not os.path.islink(n) and os.stat(n).st_ino == sw.ino]
         assert names and sha256_of(names[0]) == sw.sum, where
 
-    crashes = 0
+    crashes = halfway = 0
+    state = os.path.join(env.root, "var", "lib", "qwrap", "install.state")
     try:
         timed = ["--for", "1h", "--scheduler", "none"]
         for op, args in (("--enable", []), ("--enable", timed), ("--revert", [])):
@@ -1527,6 +1528,13 @@ def install__killed_at_every_step__old_or_new_state_and_next_run_finishes(env):
                     crashes += 1
                     where = "%s %s killed at %s #%d" % (op, " ".join(args), call, n)
                     consistent(where)
+                    # Stopped with the original in place and a state recorded: --status
+                    # says what finishes it.
+                    if os.path.exists(state) and not os.path.islink(sw.target):
+                        out = sw.run("--status").stdout
+                        assert b"stopped half way; qwrap-install --revert finishes it" in out, \
+                            (where, out)
+                        halfway += 1
                     # The next run of the same operation repairs or finishes it.
                     p = subprocess.run(cmd, capture_output=True)
                     assert p.returncode == 0, (where, p.stderr)
@@ -1540,8 +1548,8 @@ def install__killed_at_every_step__old_or_new_state_and_next_run_finishes(env):
         assert os.stat(sw.target).st_ino == sw.ino and sha256_of(sw.target) == sw.sum
     finally:
         sw.close()
-    assert crashes > 0, "strace never killed the installer: nothing was tested"
-    return "%d crash points" % crashes
+    assert crashes > 0 and halfway > 0, "strace never killed the installer: nothing was tested"
+    return "%d crash points, %d of them half way" % (crashes, halfway)
 
 
 @test
