@@ -218,7 +218,8 @@ enable(const char *target_arg, long duration, const char *how)
 
 		if (!have)
 			die(EX_DATAERR, "%s already points to qwrap-sendmail but no state was recorded;"
-			    " put the original back by hand, then enable again", target);
+			    " put the original back by hand (if %s is it: ln -f %s %s), then enable"
+			    " again", target, original, original, target);
 		if (duration == 0 && (s.deadline == 0 || (long long)time(NULL) < s.deadline)) {
 			note("already enabled since %s%s", when(s.enabled_at),
 			    s.deadline ? "; --for changes when the session ends" : "");
@@ -288,7 +289,8 @@ revert(int force, int keep, const char *target_arg, const char *session, long lo
 		under_root(target_arg, target);
 		if (session == NULL && is_link_to(target, QWRAP_WRAPPER))
 			die(EX_DATAERR, "%s points to qwrap-sendmail, but nothing was recorded (%s/%s is"
-			    " missing): put the original back by hand", target, dir, STATE_NAME);
+			    " missing): put the original back by hand (if %s%s is it: ln -f %s%s %s)",
+			    target, dir, STATE_NAME, root, conf.sendmail, root, conf.sendmail, target);
 		note("not enabled; nothing to revert");
 		return 0;
 	}
@@ -393,8 +395,9 @@ status(const char *target_arg)
 		under_root(target_arg, target);
 		if (is_link_to(target, QWRAP_WRAPPER))
 			printf("capture:  on, but nothing was recorded (%s/%s is missing):"
-			    " qwrap-install cannot prove the original; put it back by hand\n", dir,
-			    STATE_NAME);
+			    " qwrap-install cannot prove the original; put it back by hand (if %s%s"
+			    " is it: ln -f %s%s %s)\n", dir, STATE_NAME, root, conf.sendmail, root,
+			    conf.sendmail, target);
 		else
 			printf("capture:  off\n");
 		printf("log:      %s%s\n", root, conf.log_file);

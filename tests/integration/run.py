@@ -994,6 +994,7 @@ def install__drift_and_taken_name__refused_until_force(env):
         assert b"nothing was recorded" in st, st
         p = sw.run("--revert", "--target", sw.target)
         assert p.returncode == 65 and b"put the original back by hand" in p.stderr, p.stderr
+        assert b"ln -f %s %s" % (env.real.encode(), sw.target.encode()) in p.stderr, p.stderr
         assert os.path.islink(sw.target)
         os.rename(env.real, sw.target)
         os.link(sw.target, env.real)
