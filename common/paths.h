@@ -21,6 +21,8 @@
 #define QWRAP_SBINDIR "/usr/local/sbin"
 #endif
 #define QWRAP_WRAPPER QWRAP_SBINDIR "/qwrap-sendmail"
+/* In qwrap-sendmail's binary, so that qwrap-install can tell it from a file installed over it. */
+#define QWRAP_SENDMAIL_MARK "qwrap-sendmail: the qwrap wrapper, mark 1"
 #ifndef QWRAP_REAL_SENDMAIL
 #define QWRAP_REAL_SENDMAIL "/var/qmail/bin/sendmail-qmail"
 #endif

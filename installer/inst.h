@@ -21,6 +21,8 @@ void path_dir(const char *path, char out[PATH_MAX]);
 int sync_dir_of(const char *path, char err[ERR_MAX]);
 int fingerprint(const char *path, const struct stat *st, char out[65], char err[ERR_MAX]);
 int is_link_to(const char *path, const char *want);
+/* 1 when PATH is a qwrap-sendmail binary (it holds QWRAP_SENDMAIL_MARK). */
+int is_qwrap_sendmail(const char *path);
 /* 1 when PATH is the file S recorded as the original (an enable or revert stopped half way). */
 int is_recorded_original(const char *path, const struct install_state *s);
 /* 1 when A and B are one directory entry however spelled: one directory, one name. */

@@ -274,7 +274,7 @@ finish(const char *dir, const struct install_state *s, const char *session)
 static int
 revert(int force, int keep, const char *target_arg, const char *session, long long at)
 {
-	char target[PATH_MAX], original[PATH_MAX], dir[PATH_MAX];
+	char target[PATH_MAX], original[PATH_MAX], dir[PATH_MAX], wrapper[PATH_MAX];
 	struct install_state s;
 	struct stat tst, ost;
 	int same, missing = 0;
@@ -330,6 +330,13 @@ revert(int force, int keep, const char *target_arg, const char *session, long lo
 		note("%s is already the original; finished", target);
 		return 0;
 	}
+	under_root(s.wrapper, wrapper);
+	if (!missing && is_link_to(target, s.wrapper) && !is_qwrap_sendmail(wrapper) && !force)
+		die(EX_DATAERR, "%s no longer holds qwrap-sendmail: a program was installed through"
+		    " the link %s (an MTA's make setup?), and may be the MTA's new sendmail.  Nothing"
+		    " changed.  To keep it: mv %s %s, then --revert --keep-target, then make install"
+		    " of qwrap again; --force puts the recorded original back instead", wrapper,
+		    target, wrapper, target);
 	if (!missing && !is_link_to(target, s.wrapper) && !force)
 		die(EX_DATAERR, "%s no longer points to qwrap-sendmail: something replaced it (an MTA"
 		    " or Plesk update?).  Nothing changed.  Look at it: --keep-target keeps it and"

@@ -132,6 +132,13 @@ setup_wrapper(const char *path, gid_t gid, char err[ERR_MAX])
 		close(fd);
 		return EX_CONFIG;
 	}
+	/* An MTA's installer writing through the target's link puts its own program here. */
+	if (!is_qwrap_sendmail(path)) {
+		snprintf(err, ERR_MAX, "%s is not qwrap-sendmail (another program was installed"
+		    " through a link to it?): run make install again, then enable", path);
+		close(fd);
+		return EX_CONFIG;
+	}
 	if (fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOSUID)) {
 		snprintf(err, ERR_MAX, "%s is on a file system mounted nosuid: the set-gid bit would be"
 		    " ignored and nothing recorded; install qwrap where set-gid works", path);

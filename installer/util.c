@@ -9,6 +9,7 @@
 
 #include "inst.h"
 #include "iofull.h"
+#include "paths.h"
 #include "sha256.h"
 
 int
@@ -83,6 +84,29 @@ is_link_to(const char *path, const char *want)
 		return 0;
 	link[n] = '\0';
 	return strcmp(link, want) == 0;
+}
+
+int
+is_qwrap_sendmail(const char *path)
+{
+	static const char mark[] = QWRAP_SENDMAIL_MARK;
+	static char buf[65536 + sizeof mark];
+	size_t keep = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), found = 0;
+
+	if (fd < 0)
+		return 0;
+	while (!found && (n = read(fd, buf + keep, sizeof buf - keep)) > 0) {
+		size_t len = keep + (size_t)n;
+
+		found = memmem(buf, len, mark, sizeof mark - 1) != NULL;
+		/* A mark cut by the read ends in the next one. */
+		keep = len < sizeof mark - 1 ? len : sizeof mark - 1;
+		memmove(buf, buf + len - keep, keep);
+	}
+	close(fd);
+	return found;
 }
 
 int

@@ -193,6 +193,9 @@ verify_all(const char *root, const struct conf *c)
 		finding(1, "%s", err);
 	if (path_at(root, QWRAP_WRAPPER, wrapper) < 0)
 		return ++problems;
+	if (access(wrapper, F_OK) == 0 && !is_qwrap_sendmail(wrapper))
+		finding(1, "%s is not qwrap-sendmail: another program was installed over it or"
+		    " through a link to it; run make install of qwrap again", wrapper);
 	if (check_owner_mode("wrapper", wrapper, gid, 02755, 1) == 0 &&
 	    statvfs(wrapper, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
 		finding(1, "wrapper %s is on a file system mounted nosuid: set-gid is ignored", wrapper);

@@ -47,6 +47,8 @@
 
 #define PROBLEMS_MAX 1024
 
+__attribute__((used)) static const char mark[] = QWRAP_SENDMAIL_MARK;
+
 static struct conf conf;
 static struct caller caller;
 static struct message msg;

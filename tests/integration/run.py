@@ -1073,6 +1073,47 @@ def install__unsafe_names_and_originals__refused_before_anything_changes(env):
 
 
 @test
+def install__mta_installed_through_the_link__said_and_nothing_made_set_gid(env):
+    # qmail's "make setup check" opens the target with O_TRUNC, following the link: its new
+    # sendmail lands in qwrap-sendmail's file.  Revert must not quietly put the old original
+    # back over it, and enable must not make a file that is not qwrap's set-gid qwrap.
+    if not env.is_root:
+        return "skipped: needs root"
+    sw = Swap(env)
+    saved = env.wrapper + ".saved"
+    shutil.copy2(env.wrapper, saved)
+    new_qmail = b"#!/bin/sh\necho new qmail\n"
+    try:
+        assert sw.enable().returncode == 0
+        with open(sw.target, "wb") as f:
+            f.write(new_qmail)
+        v = sw.run("--verify")
+        assert v.returncode == 78 and b"is not qwrap-sendmail" in v.stdout, v.stdout
+        p = sw.run("--revert")
+        assert p.returncode == 65 and b"no longer holds qwrap-sendmail" in p.stderr, p.stderr
+        assert os.path.islink(sw.target)
+        # Kept as the message says: moved over the target, the session ended around it.
+        os.rename(env.wrapper, sw.target)
+        p = sw.run("--revert", "--keep-target")
+        assert p.returncode == 0, p.stderr
+        with open(sw.target, "rb") as f:
+            assert f.read() == new_qmail
+        # A file that is not qwrap-sendmail at the wrapper's path is never made set-gid.
+        tmp_write(env.wrapper, b"#!/bin/sh\necho not qwrap\n")
+        os.rename(sw.target, sw.target + ".new")
+        os.rename(env.real, sw.target)
+        p = sw.enable()
+        assert p.returncode == 78 and b"is not qwrap-sendmail" in p.stderr, p.stderr
+        assert mode_of(env.wrapper) == (0, 0, 0o755) and not os.path.islink(sw.target)
+        os.unlink(sw.target + ".new")
+    finally:
+        os.replace(saved, env.wrapper)
+        os.chown(env.wrapper, 0, grp.getgrnam(GROUP).gr_gid)
+        os.chmod(env.wrapper, 0o2755)
+        sw.close()
+
+
+@test
 def install__1000_swaps_under_load__target_never_missing(env):
     if not env.is_root:
         return "skipped: needs root"
