@@ -1,4 +1,4 @@
-/* spool.c: the envelope of held mail, and the spool's size (see spool.h). */
+/* spool.c: the envelope of held mail, and the spool's size, leftovers swept (see spool.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -121,7 +121,7 @@ left_behind(int dfd, const char *name, const struct stat *st, time_t now)
 }
 
 long long
-spool_usage(const char *dir, time_t now, void (*gone)(const char *dir, const char *name))
+spool_sweep(const char *dir, time_t now, void (*gone)(const char *dir, const char *name))
 {
 	struct dirent *d;
 	long long total = 0;

@@ -46,7 +46,7 @@ int spool_env_parse(char *text, size_t len, struct spool_env *e);
  * envelope never came: that sender was not told it was held) is removed
  * instead, and named to GONE when it is not NULL.  -1 on error.
  */
-long long spool_usage(const char *dir, time_t now, void (*gone)(const char *dir,
+long long spool_sweep(const char *dir, time_t now, void (*gone)(const char *dir,
     const char *name));
 
 #endif

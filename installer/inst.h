@@ -45,7 +45,8 @@ int swap_second_name(const char *target, const struct stat *tst, const char *ori
 int swap_replace(const char *target, int symbolic, const char *from, char err[ERR_MAX]);
 int swap_is_original(const char *path, const struct install_state *s, int *same,
     char err[ERR_MAX]);
-int swap_check_original(const char *target, const char *wrapper, char err[ERR_MAX]);
+int swap_check_original(const char *target, const char *original, const char *wrapper,
+    char err[ERR_MAX]);
 
 /* schedule.c: the end of a timed session. */
 int schedule_start(const char *how, const char *root, struct install_state *s,

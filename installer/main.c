@@ -196,7 +196,7 @@ enable(const char *target_arg, long duration, const char *how)
 		    " directory, such as %s-qmail", target_arg, conf.sendmail, target_arg);
 	under_root(QWRAP_WRAPPER, path);
 	if (!is_link_to(target, QWRAP_WRAPPER))
-		check(swap_check_original(target, path, err));
+		check(swap_check_original(target, original, path, err));
 
 	/* What the wrapper needs to record anything, made or put right, under the lock. */
 	check(setup_group(&gid, err));
@@ -276,7 +276,7 @@ revert(int force, int keep, const char *target_arg, const char *session, long lo
 {
 	char target[PATH_MAX], original[PATH_MAX], dir[PATH_MAX], wrapper[PATH_MAX];
 	struct install_state s;
-	struct stat tst, ost;
+	struct stat tst, ost, wst;
 	int same, missing = 0;
 
 	/* A scheduled revert waits here for its deadline. */
@@ -310,9 +310,11 @@ revert(int force, int keep, const char *target_arg, const char *session, long lo
 		if (is_link_to(target, s.wrapper))
 			die(EX_USAGE, "%s still points to qwrap-sendmail: --keep-target is for a target"
 			    " an update replaced; use --revert", target);
+		if (lstat(target, &tst) < 0 && errno == ENOENT)
+			die(EX_USAGE, "%s is missing: there is nothing to keep; --revert puts the"
+			    " original back", target);
 		finish(dir, &s, session);
-		note("session ended; %s left as it is%s", target, access(target, F_OK) < 0 &&
-		    errno == ENOENT ? " (missing: there is no sendmail there now)" : "");
+		note("session ended; %s left as it is", target);
 		return 0;
 	}
 	if (lstat(original, &ost) < 0)
@@ -331,12 +333,19 @@ revert(int force, int keep, const char *target_arg, const char *session, long lo
 		return 0;
 	}
 	under_root(s.wrapper, wrapper);
-	if (!missing && is_link_to(target, s.wrapper) && !is_qwrap_sendmail(wrapper) && !force)
-		die(EX_DATAERR, "%s no longer holds qwrap-sendmail: a program was installed through"
-		    " the link %s (an MTA's make setup?), and may be the MTA's new sendmail.  Nothing"
-		    " changed.  To keep it: mv %s %s, then --revert --keep-target, then make install"
-		    " of qwrap again; --force puts the recorded original back instead", wrapper,
-		    target, wrapper, target);
+	if (!missing && is_link_to(target, s.wrapper) && access(wrapper, F_OK) == 0 &&
+	    !is_qwrap_sendmail(wrapper)) {
+		/* Whatever it is, it is not to run set-gid qwrap. */
+		if (lstat(wrapper, &wst) == 0 && (wst.st_mode & S_ISGID) &&
+		    chmod(wrapper, wst.st_mode & 0755) == 0)
+			note("%s: set-gid bit removed", wrapper);
+		if (!force)
+			die(EX_DATAERR, "%s no longer holds qwrap-sendmail: a program was installed"
+			    " through the link %s (an MTA's make setup?), and may be the MTA's new"
+			    " sendmail.  To keep it: mv %s %s, then --revert --keep-target, then make"
+			    " install of qwrap again; --force puts the recorded original back instead",
+			    wrapper, target, wrapper, target);
+	}
 	if (!missing && !is_link_to(target, s.wrapper) && !force)
 		die(EX_DATAERR, "%s no longer points to qwrap-sendmail: something replaced it (an MTA"
 		    " or Plesk update?).  Nothing changed.  Look at it: --keep-target keeps it and"

@@ -239,8 +239,9 @@ setup_log(const char *path, gid_t gid, char err[ERR_MAX])
 
 /*
  * A directory enable did not make and that is not root:qwrap yet is put
- * right only when all it holds is the group's (qwrap's own files, left by a
- * broken install): never a system directory a typo in the config named.
+ * right only when it is empty or all it holds is the group's (qwrap's own
+ * files, left by a broken install): not a directory in use by others that a
+ * typo in the config named.
  */
 static int
 only_ours(int fd, gid_t gid, const char *path, char err[ERR_MAX])
@@ -257,7 +258,9 @@ only_ours(int fd, gid_t gid, const char *path, char err[ERR_MAX])
 		return EX_IOERR;
 	}
 	while (r == 0 && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+		/* qwrap release's lock file is root's own. */
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    strcmp(e->d_name, ".release.lock") == 0)
 			continue;
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_gid != gid) {
 			snprintf(err, ERR_MAX, "%s holds %s, which is not the qwrap group's: name a"

@@ -109,15 +109,18 @@ swap_is_original(const char *path, const struct install_state *s, int *same, cha
 }
 
 /*
- * Before enable changes anything: the target must be what the wrapper will
- * take for the real sendmail under its second name (wrapper/deliver.c), or
- * every message would fail: an executable file of root's that nobody else
- * may change, in a directory only root may change, and not qwrap-sendmail
- * itself behind a link made by hand.
+ * Before enable changes anything: the target is to be the real sendmail
+ * under its second name ORIGINAL, so enable requires what the wrapper
+ * requires of it (wrapper/deliver.c), or every message would fail, and
+ * more: an executable file of root's that nobody else may change, in
+ * directories only root may change, and not qwrap-sendmail itself behind a
+ * link made by hand.
  */
 int
-swap_check_original(const char *target, const char *wrapper, char err[ERR_MAX])
+swap_check_original(const char *target, const char *original, const char *wrapper,
+    char err[ERR_MAX])
 {
+	const char *paths[] = { target, original };
 	char dir[PATH_MAX];
 	struct stat st, w, d;
 
@@ -143,12 +146,14 @@ swap_check_original(const char *target, const char *wrapper, char err[ERR_MAX])
 		    (unsigned)(st.st_mode & 07777));
 		return EX_DATAERR;
 	}
-	path_dir(target, dir);
-	if (stat(dir, &d) == 0 && (d.st_uid != 0 || (d.st_mode & 022))) {
-		snprintf(err, ERR_MAX, "%s must be root's and writable by nobody else (it is uid %ld,"
-		    " mode %04o): whoever may write there could replace the real sendmail", dir,
-		    (long)d.st_uid, (unsigned)(d.st_mode & 07777));
-		return EX_DATAERR;
+	for (int i = 0; i < 2; i++) {
+		path_dir(paths[i], dir);
+		if (stat(dir, &d) == 0 && (d.st_uid != 0 || (d.st_mode & 022))) {
+			snprintf(err, ERR_MAX, "%s must be root's and writable by nobody else (it is"
+			    " uid %ld, mode %04o): whoever may write there could replace the real"
+			    " sendmail", dir, (long)d.st_uid, (unsigned)(d.st_mode & 07777));
+			return EX_DATAERR;
+		}
 	}
 	return 0;
 }

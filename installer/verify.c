@@ -168,7 +168,7 @@ check_session(const char *root, const struct conf *c)
 		    " qwrap-install --revert finishes it", target);
 	else if (!is_link_to(target, s.wrapper))
 		finding(1, "capture is on, but %s no longer points to qwrap-sendmail (an update"
-		    " replaced it?); see qwrap-install(8), --revert --force", target);
+		    " replaced or removed it?); see qwrap-install(8), --revert", target);
 	if (swap_is_original(original, &s, &same, err) != 0)
 		finding(1, "%s", err);
 	else if (!same)
@@ -195,7 +195,8 @@ verify_all(const char *root, const struct conf *c)
 		return ++problems;
 	if (access(wrapper, F_OK) == 0 && !is_qwrap_sendmail(wrapper))
 		finding(1, "%s is not qwrap-sendmail: another program was installed over it or"
-		    " through a link to it; run make install of qwrap again", wrapper);
+		    " through a link to it (see qwrap-install --revert, which says how to keep it)",
+		    wrapper);
 	if (check_owner_mode("wrapper", wrapper, gid, 02755, 1) == 0 &&
 	    statvfs(wrapper, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
 		finding(1, "wrapper %s is on a file system mounted nosuid: set-gid is ignored", wrapper);

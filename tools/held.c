@@ -111,7 +111,7 @@ made_by_sender(const struct conf *c, const struct held *h, const char *msgpath)
 	return inv.mode == MODE_MESSAGE;
 }
 
-/* What a sender killed while holding left behind, an hour on: removed by spool_usage, and said. */
+/* What a sender killed while holding left behind, an hour on: removed by spool_sweep, and said. */
 static void
 removed(const char *dir, const char *name)
 {
@@ -127,7 +127,7 @@ load_all(const struct conf *c, struct held **out, int *n)
 	struct dirent **names;
 	int count;
 
-	spool_usage(c->spool_dir, time(NULL), removed);
+	spool_sweep(c->spool_dir, time(NULL), removed);
 	count = scandir(c->spool_dir, &names, NULL, alphasort);
 	*n = 0;
 	if (count < 0) {

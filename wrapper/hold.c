@@ -5,7 +5,8 @@
  * as ID.env the same way, so that an ID.env always names a whole message.
  * No lock is shared among senders (a sender may stop its own process at
  * any point): holds committed at the same instant may pass the cap by what
- * they hold.  A failure removes what was written: the caller is told, and
+ * they hold, and a hold whose sender sends nothing for an hour mid-message
+ * is taken for a leftover and fails.  A failure removes what was written: the caller is told, and
  * nothing half-held stays behind.
  */
 #include <errno.h>
@@ -67,7 +68,7 @@ static int
 commit(const char *dir, long long cap, const char *msgtmp, const char *msg,
     const char *envtmp, const char *env, const struct spool_env *e, char err[SPOOL_ERR_MAX])
 {
-	long long used = spool_usage(dir, time(NULL), NULL);
+	long long used = spool_sweep(dir, time(NULL), NULL);
 	struct stat st;
 
 	if (used < 0)
@@ -104,7 +105,7 @@ hold_open(struct hold *h, const char *dir, long max_mb, const struct spool_env *
 {
 	size_t args = 0;
 
-	long long used = spool_usage(dir, time(NULL), NULL);
+	long long used = spool_sweep(dir, time(NULL), NULL);
 
 	err[0] = '\0';
 	*h = (struct hold){ .dir = dir, .env = env, .fd = -1,
@@ -162,7 +163,11 @@ hold_commit(struct hold *h, char err[SPOOL_ERR_MAX])
 	int fd = h->fd;
 
 	h->fd = -1;
-	if (fsync(fd) < 0 || close(fd) < 0) {
+	/*
+	 * Fresh: a file untouched for an hour is taken for what a killed
+	 * sender left, and this sender may have kept its input open that long.
+	 */
+	if (futimens(fd, NULL) < 0 || fsync(fd) < 0 || close(fd) < 0) {
 		fail(err, "cannot write", h->msgtmp);
 		close(fd);
 		unlink(h->msgtmp);

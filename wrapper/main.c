@@ -47,7 +47,8 @@
 
 #define PROBLEMS_MAX 1024
 
-__attribute__((used)) static const char mark[] = QWRAP_SENDMAIL_MARK;
+/* Kept by the linker whatever its flags (retain: even with --gc-sections). */
+__attribute__((used, retain)) static const char mark[] = QWRAP_SENDMAIL_MARK;
 
 static struct conf conf;
 static struct caller caller;
@@ -200,14 +201,21 @@ encode_record(const char *action, const struct invocation *inv, int with_rcpt,
  * and written without it.
  */
 static int
+raise_for_spool(char *err)
+{
+	if (sanitize_raise_group(kept) == 0)
+		return 0;
+	snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
+	return -1;
+}
+
+static int
 spool_open(struct hold *hd, const struct spool_env *env, char *err)
 {
 	int r;
 
-	if (sanitize_raise_group(kept) < 0) {
-		snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
+	if (raise_for_spool(err) < 0)
 		return -1;
-	}
 	r = hold_open(hd, conf.spool_dir, conf.spool_max_mb, env, err);
 	lower_group();
 	return r;
@@ -226,8 +234,7 @@ spool_commit(struct hold *hd, char *err)
 {
 	int r;
 
-	if (sanitize_raise_group(kept) < 0) {
-		snprintf(err, SPOOL_ERR_MAX, "cannot take the group back for the spool");
+	if (raise_for_spool(err) < 0) {
 		spool_abort(hd);	/* tries the group again: only with it can the file go */
 		return -1;
 	}

@@ -326,7 +326,7 @@ parse_addresses(struct msgfields *f, const char *v, size_t n)
 #define FLUSH() do { if (has) GOT(lo, end); has = 0; } while (0)
 #define TAKE() do { if (!has) end = (size_t)t + 1; has = 1; lo = (size_t)t--; } while (0)
 	while (t >= 0) {
-		const struct token *k = &toks[t];
+		const struct token *tok = &toks[t];
 
 		if (special((size_t)t, ';') || special((size_t)t, ',')) {
 			FLUSH();
@@ -351,9 +351,9 @@ parse_addresses(struct msgfields *f, const char *v, size_t n)
 			    special((size_t)t, '.')); t--)
 				;
 			wordok = 0;
-		} else if (k->type == TK_COMMENT) {
+		} else if (tok->type == TK_COMMENT) {
 			t--;
-		} else if (k->type == TK_SPECIAL) {	/* '@', '.', a '<' without its '>' */
+		} else if (tok->type == TK_SPECIAL) {	/* '@', '.', a '<' without its '>' */
 			wordok = 1;
 			TAKE();
 		} else {

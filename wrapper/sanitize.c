@@ -68,7 +68,19 @@ sanitize_close_fds(void)
 void
 sanitize_close_fds_but(int a, int b)
 {
-	unsigned lo = (unsigned)(a < b ? a : b), hi = (unsigned)(a < b ? b : a);
+	unsigned lo, hi;
+
+	/* 0 to 2 are never closed: keeping one of them keeps nothing more. */
+	if (a < 3)
+		a = b;
+	if (b < 3)
+		b = a;
+	if (a < 3) {
+		sanitize_close_fds();
+		return;
+	}
+	lo = (unsigned)(a < b ? a : b);
+	hi = (unsigned)(a < b ? b : a);
 
 	close_from_to(3, lo - 1);
 	close_from_to(lo + 1, hi - 1);

@@ -22,7 +22,7 @@ int sanitize_stdio(void);
 /* Closes every fd from 3 up. */
 void sanitize_close_fds(void);
 
-/* The same but fds A and B (3 or more; they may be one). */
+/* The same but fds A and B (they may be one). */
 void sanitize_close_fds_but(int a, int b);
 
 /*

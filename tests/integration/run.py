@@ -1060,9 +1060,12 @@ def install__unsafe_names_and_originals__refused_before_anything_changes(env):
         assert p.returncode == 65 and b"leads to qwrap-sendmail already" in p.stderr, p.stderr
         os.unlink(sw.target)
         os.rename(sw.target + ".keep", sw.target)
-        # All put right: enabled.  Then the target removed: revert puts the original back.
+        # All put right: enabled.  Then the target removed: revert puts the original back
+        # (--keep-target has nothing to keep).
         assert sw.enable().returncode == 0
         os.unlink(sw.target)
+        p = sw.run("--revert", "--keep-target")
+        assert p.returncode == 64 and b"nothing to keep" in p.stderr, p.stderr
         p = sw.run("--revert")
         assert p.returncode == 0 and b"missing" in p.stdout, (p.stdout, p.stderr)
         assert os.stat(sw.target).st_ino == sw.ino and sha256_of(sw.target) == sw.sum
@@ -1084,6 +1087,14 @@ def install__mta_installed_through_the_link__said_and_nothing_made_set_gid(env):
     shutil.copy2(env.wrapper, saved)
     new_qmail = b"#!/bin/sh\necho new qmail\n"
     try:
+        # The wrapper merely gone (uninstalled during a session): revert still works.
+        assert sw.enable().returncode == 0
+        os.rename(env.wrapper, saved + ".away")
+        try:
+            p = sw.run("--revert")
+            assert p.returncode == 0 and not os.path.islink(sw.target), p.stderr
+        finally:
+            os.rename(saved + ".away", env.wrapper)
         assert sw.enable().returncode == 0
         with open(sw.target, "wb") as f:
             f.write(new_qmail)
@@ -1092,6 +1103,8 @@ def install__mta_installed_through_the_link__said_and_nothing_made_set_gid(env):
         p = sw.run("--revert")
         assert p.returncode == 65 and b"no longer holds qwrap-sendmail" in p.stderr, p.stderr
         assert os.path.islink(sw.target)
+        # Whatever it is, it does not keep the wrapper's set-gid bit.
+        assert mode_of(env.wrapper)[2] == 0o755, oct(mode_of(env.wrapper)[2])
         # Kept as the message says: moved over the target, the session ended around it.
         os.rename(env.wrapper, sw.target)
         p = sw.run("--revert", "--keep-target")
@@ -1920,6 +1933,11 @@ def hold_one(env, args, msg, **kw):
     return one(recs)["id"]
 
 
+def state_of(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
 def gids_of(pid):
     """The real, effective, saved and file-system gids of process PID."""
     with open("/proc/%d/status" % pid) as f:
@@ -1949,6 +1967,8 @@ def held__message_streamed_to_the_spool_without_the_group(env):
         p.stdin.flush()
         assert wait_for(lambda: any(f.endswith(".msg.tmp") for f in os.listdir(spool)), 10), \
             "the hold never started"
+        # Then it waits for the rest of the message: asleep in read(2).
+        assert wait_for(lambda: state_of(p.pid) == "S", 10), state_of(p.pid)
         gids = gids_of(p.pid)
         assert gids == [env.gid, env.gid, qwrap_gid, env.gid], gids
         out, err = p.communicate(b"the rest\n", timeout=30)
