@@ -1262,6 +1262,8 @@ def install__root_dir__works_inside_the_tree(env):
         with open(inside("/var/qmail/bin/sendmail"), "rb") as f:
             assert f.read() == b"qmail's sendmail\n"
     finally:
+        # enable made the tree's log append-only: lifted, or the tree could not go.
+        subprocess.run(["chattr", "-a", inside(env.log)], check=False, capture_output=True)
         shutil.rmtree(r, ignore_errors=True)
 
 
