@@ -110,6 +110,7 @@ left_behind(int dfd, const char *name, const struct stat *st, time_t now)
 {
 	char env[NAME_MAX + 1];
 	size_t n = strlen(name);
+	struct stat est;	/* fstatat, not faccessat: set-gid, the real ids may not search DIR */
 
 	if (!S_ISREG(st->st_mode) || st->st_mtime > now - SPOOL_STALE_S || n <= 4)
 		return 0;
@@ -117,7 +118,7 @@ left_behind(int dfd, const char *name, const struct stat *st, time_t now)
 		return 1;
 	return strcmp(name + n - 4, ".msg") == 0 &&
 	    snprintf(env, sizeof env, "%.*s.env", (int)n - 4, name) < (int)sizeof env &&
-	    faccessat(dfd, env, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+	    fstatat(dfd, env, &est, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
 }
 
 long long

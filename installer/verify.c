@@ -128,22 +128,19 @@ check_log(const char *path, gid_t gid)
 		finding(1, "%s", err);
 }
 
-/* The wrapper checks the real sendmail, then execs it by path: only root may change either. */
+/*
+ * The wrapper checks the real sendmail, then execs it by path: what enable
+ * requires of it holds all along.  Missing is fine before enable gives it
+ * this name; check_session covers after.
+ */
 static void
-check_real_sendmail(const char *path)
+check_real_sendmail(const char *path, const char *wrapper)
 {
-	char dir[PATH_MAX];
+	char err[ERR_MAX];
 	struct stat st;
 
-	path_dir(path, dir);
-	if (stat(dir, &st) == 0 && (st.st_uid != 0 || (st.st_mode & 022)))
-		finding(1, "the real sendmail's directory %s must be root's and writable by nobody"
-		    " else", dir);
-	/* Missing is fine before enable gives it this name; check_session covers after. */
-	if (lstat(path, &st) == 0 && stat(path, &st) < 0)
-		finding(1, "the real sendmail %s leads nowhere: %s", path, strerror(errno));
-	else if (stat(path, &st) == 0 && (st.st_uid != 0 || (st.st_mode & 022)))
-		finding(1, "the real sendmail %s must be root's and writable by nobody else", path);
+	if (lstat(path, &st) == 0 && swap_check_original(path, path, wrapper, err) != 0)
+		finding(1, "the real sendmail: %s", err);
 }
 
 static void
@@ -203,7 +200,7 @@ verify_all(const char *root, const struct conf *c)
 	if (path_at(root, c->log_file, path) == 0)
 		check_log(path, gid);
 	if (path_at(root, c->sendmail, path) == 0)
-		check_real_sendmail(path);
+		check_real_sendmail(path, wrapper);
 	if (path_at(root, c->state_dir, path) == 0)
 		check_owner_mode("state_dir", path, gid, 0770, 0);
 	if (path_at(root, c->spool_dir, path) == 0)

@@ -6,8 +6,8 @@
  * No lock is shared among senders (a sender may stop its own process at
  * any point): holds committed at the same instant may pass the cap by what
  * they hold, and a hold whose sender sends nothing for an hour mid-message
- * is taken for a leftover and fails.  A failure removes what was written: the caller is told, and
- * nothing half-held stays behind.
+ * is taken for a leftover and fails.  A failure removes what was written:
+ * the caller is told, and nothing half-held stays behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +86,8 @@ commit(const char *dir, long long cap, const char *msgtmp, const char *msg,
 	/*
 	 * A sweep may take a message between its two names for one whose
 	 * sender was killed, if this sender was stopped there for an hour.
+	 * (A sweep that looked before the envelope came and removes after this
+	 * check still wins: only a sender that stops itself there loses so.)
 	 */
 	if (lstat(msg, &st) < 0) {
 		fail(err, "the held message was removed while it was committed:", msg);

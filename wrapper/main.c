@@ -60,7 +60,6 @@ static struct timespec now;
 static const char *host = "?";	/* the node name, for the record and the notice */
 static int logfd = -1;			/* the capture log, opened with the group */
 static int limits_on;			/* limits apply to this caller */
-static int with_group;			/* set-gid, and the kernel gave us the group */
 static gid_t kept;			/* the group, kept as the saved gid while limits_on */
 static char **args;			/* of this run, for records and held mail */
 static int nargs;
@@ -480,7 +479,6 @@ main(int argc, char *argv[], char *envp[])
 	 */
 	if (stat("/proc/self/exe", &self) < 0)
 		die(EX_TEMPFAIL, "cannot stat /proc/self/exe");
-	with_group = !(self.st_mode & S_ISGID) || getegid() == self.st_gid;
 
 	/* The configuration comes from the compiled-in path only. */
 	if (conf_load(QWRAP_CONF_PATH, self.st_uid, &conf, err) == CONF_BAD)
@@ -518,10 +516,12 @@ main(int argc, char *argv[], char *envp[])
 	limits_on = conf.nlimits > 0 && !exempt(caller.uid);
 	/*
 	 * Under no_new_privs, a tracer or in a user namespace the kernel runs a
-	 * set-gid program without its group: no limit could be counted, so mail
-	 * the limits apply to is refused, never let through uncounted.
+	 * set-gid program without its group (KEPT is then the caller's own): no
+	 * limit could be counted, so mail the limits apply to is refused, never
+	 * let through uncounted.
 	 */
-	if (limits_on && !with_group && geteuid() != 0 && (inv.mode == MODE_MESSAGE ||
+	if (limits_on && (self.st_mode & S_ISGID) && kept != self.st_gid && geteuid() != 0 &&
+	    (inv.mode == MODE_MESSAGE ||
 	    (inv.mode == MODE_SMTP && conf.smtp_mode == SMTP_MODE_RELAY)))
 		die(EX_TEMPFAIL, "running without the qwrap group (no_new_privs, a tracer or a user"
 		    " namespace): the limits cannot be counted; message not sent");

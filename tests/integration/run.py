@@ -1226,6 +1226,14 @@ def install__verify__passes_then_names_what_is_wrong(env):
         assert b"PROBLEM: log " in p.stdout and b"want root:qwrap 0620" in p.stdout, p.stdout
     finally:
         os.chmod(env.log, 0o620)
+    # The real sendmail: what enable requires of it, checked all along.
+    os.chmod(env.real, 0o775)
+    try:
+        p = subprocess.run([inst, "--verify"], capture_output=True)
+        assert p.returncode == 78 and b"PROBLEM: the real sendmail: " in p.stdout and \
+            b"nobody else may write" in p.stdout, p.stdout
+    finally:
+        os.chmod(env.real, 0o755)
 
 
 @test
@@ -2212,10 +2220,17 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
     m300 = b"Subject: 300k\n\n" + b"z" * 300000
     p, recs, got = env.run(["-t"], stdin=m300)
     assert p.returncode == 69 and "spool is full" in one(recs)["error"], (p.returncode, recs)
-    os.utime(partial, (time.time() - 7200, time.time() - 7200))
+    # A message whose envelope never came, left as long ago, goes the same way.
+    orphan = os.path.join(spool, "20261126000000.00000000000000ff.msg")
+    with open(orphan, "wb") as f:
+        f.write(b"Subject: orphan\n\nb\n")
+    for path in (partial, orphan):
+        os.chown(path, env.uid, grp.getgrnam(GROUP).gr_gid)
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
     p, recs, got = env.run(["-t"], stdin=m300)
     assert p.returncode == 0 and one(recs)["action"] == "hold", (p.returncode, recs)
-    assert not os.path.exists(partial) and len(spool_ids(env)) == 1
+    assert not os.path.exists(partial) and not os.path.exists(orphan)
+    assert len(spool_ids(env)) == 1
     # No lock among senders: one that stops while it holds (here a lock taken on the spool,
     # where holds used to commit) keeps nobody else's mail from being held.
     d = os.open(spool, os.O_RDONLY | os.O_DIRECTORY)
