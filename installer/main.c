@@ -179,7 +179,8 @@ log_mark(struct install_state *s)
 static int
 enable(const char *target_arg, long duration, const char *how)
 {
-	char target[PATH_MAX], original[PATH_MAX], path[PATH_MAX], dir[PATH_MAX];
+	char target[PATH_MAX], original[PATH_MAX], wrapper[PATH_MAX], path[PATH_MAX];
+	char dir[PATH_MAX];
 	struct install_state s, last;
 	struct stat tst;
 	gid_t gid;
@@ -194,17 +195,16 @@ enable(const char *target_arg, long duration, const char *how)
 		die(EX_CONFIG, "%s and 'sendmail' in the config (%s) are one name: the original"
 		    " needs a second name of its own; set 'sendmail' to another name in the same"
 		    " directory, such as %s-qmail", target_arg, conf.sendmail, target_arg);
-	under_root(QWRAP_WRAPPER, path);
+	under_root(QWRAP_WRAPPER, wrapper);
 	if (!is_link_to(target, QWRAP_WRAPPER))
-		check(swap_check_original(target, original, path, err));
+		check(swap_check_original(target, original, wrapper, err));
 
 	/* What the wrapper needs to record anything, made or put right, under the lock. */
 	check(setup_group(&gid, err));
 	under_root(conf.state_dir, dir);
 	check(setup_dir(dir, gid, err));
 	lock_state_dir(dir);
-	under_root(QWRAP_WRAPPER, path);
-	check(setup_wrapper(path, gid, err));
+	check(setup_wrapper(wrapper, gid, err));
 	under_root(conf.log_file, path);
 	check(setup_log(path, gid, err));
 	under_root(conf.spool_dir, path);
