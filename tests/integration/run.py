@@ -1,8 +1,18 @@
 #!/usr/bin/env python3
-"""Integration tests: the real qwrap-sendmail, privately installed, in front of a
-recording stand-in for qmail's sendmail.  As root, the wrapper is installed
+"""Integration tests: the real qwrap-sendmail, privately installed, in front of
+the real qmail (notqmail, built from ../shared/vendor by tests/notqmail.sh) or,
+where a test must see or break what qmail cannot show, a recording stand-in
+for qmail's sendmail (tests/standin/).  As root, the wrapper is installed
 root:qwrap 2755 and run as an unprivileged user, so the set-gid path is the
 one under test.  Prints one line per test and "N passed, N failed" at the end.
+
+Env.send and check_queued run the real qmail: a message must be found in its
+queue byte for byte as qmail's own sendmail queues it, but for qwrap's header,
+with the same envelope and exit status, queued as the caller.  Env.run and
+check_delivered run the stand-in, kept for what a real qmail cannot do: report
+the process state it inherited (descriptors, gids, signal mask, umask, session),
+fail on request (STANDIN_EXIT), and read -bs sessions in ways the relay must
+meet (bare LF, a server that closes first).
 """
 
 import argparse
@@ -80,6 +90,12 @@ class Env:
         os.mkdir(self.rec_root)
         os.chmod(self.rec_root, 0o1777)
         self.seq = 0
+        # The real qmail, for every test that sends a message through to it.
+        self.qmail, self.no_qmail = realqmail.Qmail.find()
+        if self.qmail is None and self.is_root:
+            raise RuntimeError("cannot build the real qmail: " + self.no_qmail)
+        if self.qmail and self.is_root:
+            self.qmail.clear()
 
     def _make_user_and_group(self):
         try:
@@ -103,6 +119,8 @@ class Env:
 
     def cleanup(self):
         self.unappend()
+        if self.qmail and self.is_root:
+            self.qmail.clear()
         shutil.rmtree(self.root, ignore_errors=True)
         if self.made_user:
             subprocess.run(["userdel", USER], check=False)
@@ -164,6 +182,33 @@ class Env:
                            stdin=stdin_file, capture_output=True, env=e,
                            cwd=cwd or self.root, timeout=timeout)
         return p, self.records_since(start), standin_records(recdir)
+
+
+    def send(self, args, stdin=b"", direct=False, prog=None, **kw):
+        """Runs ARGS through qwrap into the real qmail (or straight to qmail's own
+        sendmail when DIRECT); returns (completed process, new records, the
+        messages it queued)."""
+        if self.qmail is None:
+            raise Skip("no real qmail: " + self.no_qmail)
+        self.conf_sendmail(self.qmail.sendmail)
+        mark = self.qmail.mark()
+        p, recs, _ = self.run(args, stdin, prog=prog or (self.qmail.sendmail if direct else None),
+                              **kw)
+        return p, recs, self.qmail.since(mark)
+
+    def conf_sendmail(self, path):
+        """Points the config's real sendmail at PATH, keeping the rest as the test set it."""
+        with open(self.conf, "rb") as f:
+            lines = f.read().splitlines()
+        want = b'sendmail = "%s";' % path.encode()
+        if want not in lines:
+            lines = [l for l in lines if not re.match(rb"\s*sendmail\s*=", l)] + [want]
+            with open(self.conf, "wb") as f:
+                f.write(b"\n".join(lines) + b"\n")
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here; the runner counts it as skipped."""
 
 
 def standin_records(recdir):
@@ -228,6 +273,57 @@ def check_delivered(env, p, recs, got, message):
     return r, s, field
 
 
+# What qmail-inject writes afresh for each message: the Date and Message-ID it adds when a
+# message has none.  Masked on both sides of a comparison, and only in the header section.
+QMAIL_FRESH = re.compile(rb"^(Date): \d+ \w+ \d{4} \d\d:\d\d:\d\d -0000$|"
+                         rb"^(Message-ID): <\d{14}\.\d+\.qmail@[^>\s]*>$", re.M)
+HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def qmail_fresh_masked(data):
+    m = HEADER_END.search(data)
+    end = m.end() if m else len(data)
+    return QMAIL_FRESH.sub(lambda f: (f.group(1) or f.group(2)) + b": *", data[:end]) + data[end:]
+
+
+def cut_field(data, name=HEADER):
+    """Splits the one header field called NAME (with its folded lines) out of DATA, a
+    message as queued: returns (the field, DATA without it)."""
+    m = HEADER_END.search(data)
+    head = data[:m.start() + 1] if m else data
+    starts = [m.start() for m in re.finditer(rb"(?:^|\n)" + re.escape(name) + rb":", head)]
+    assert len(starts) == 1, "%d fields %r in %r" % (len(starts), name, data[:300])
+    start = starts[0] + (1 if data[starts[0]:starts[0] + 1] == b"\n" else 0)
+    end = data.index(b"\n", start) + 1
+    while data[end:end + 1] in (b" ", b"\t"):
+        end = data.index(b"\n", end) + 1
+    return data[start:end], data[:start] + data[end:]
+
+
+def check_queued(env, args, msg, want=None, environ=None, **kw):
+    """MSG sent with ARGS into the real qmail through qwrap, and WANT (MSG unless given)
+    straight to qmail's own sendmail: the same exit status and output, the same
+    envelope, and the same message in the queue, but for qwrap's header, and
+    queued as the caller with the group dropped.  Returns (record, queued, field)."""
+    pd, _, direct = env.send(args, msg if want is None else want, direct=True, env=environ, **kw)
+    p, recs, got = env.send(args, msg, env=environ, **kw)
+    assert (p.returncode, p.stdout, p.stderr) == (pd.returncode, pd.stdout, pd.stderr), \
+        (args, p.returncode, pd.returncode, p.stderr[-300:], pd.stderr[-300:])
+    assert p.returncode == 0, (args, p.returncode, p.stderr[-300:])
+    r = one(recs)
+    q, d = one(got, "queued message"), one(direct, "queued message")
+    assert (q.sender, q.rcpt) == (d.sender, d.rcpt), (q, d)
+    field, rest = cut_field(q.body)
+    assert qmail_fresh_masked(rest) == qmail_fresh_masked(d.body), \
+        "message changed: %d bytes queued directly, %d through qwrap" % (len(d.body), len(rest))
+    assert header_values(field)["id"] == r["id"]
+    if env.is_root:
+        # qmail-queue is set-uid qmailq: the file's group is its caller's effective gid.
+        assert q.uid == q.received_uid == env.uid, q
+        assert os.stat(env.qmail.mess_path(q.inode)).st_gid == env.gid
+    return r, q, field
+
+
 # ---------------------------------------------------------------- PHP mail()
 
 PHP_SCRIPT = b"""<?php
@@ -253,20 +349,29 @@ def make_vhost(env):
 
 
 def php(env, sendmail_path, cwd, script="contact.php", extra=()):
+    """PHP runs SCRIPT, mail() calling SENDMAIL_PATH; into the real qmail."""
     args = ["-d", "sendmail_path=" + sendmail_path, "-d", "mail.add_x_header=On"] + \
         list(extra) + [script]
-    return env.run(args, prog="/usr/bin/php", cwd=cwd)
+    return env.send(args, prog="/usr/bin/php", cwd=cwd)
 
 
 @test
 def php_mail__cli_script_in_vhost__header_first_and_record_right(env):
     cwd, script = make_vhost(env)
-    p_direct, _, direct = php(env, env.real + " -t -i", cwd)
+    p_direct, _, direct = php(env, env.qmail.sendmail + " -t -i", cwd)
     assert p_direct.stdout == b"sent", p_direct.stdout
     p, recs, got = php(env, env.wrapper + " -t -i", cwd)
     assert p.stdout == b"sent", (p.stdout, p.stderr)
-    message = one(direct)["stdin"]
-    r, s, field = check_delivered(env, p, recs, got, message)
+    r, q = one(recs), one(got, "queued message")
+    d = one(direct, "queued message")
+    field, rest = cut_field(q.body)
+    assert qmail_fresh_masked(rest) == qmail_fresh_masked(d.body), (rest, d.body)
+    assert (q.sender, q.rcpt) == (d.sender, d.rcpt)
+    assert sorted(q.rcpt) == [b"alice@example.com", b"bob@example.org", b"carol@example.net",
+                              b"dave@example.com"], q.rcpt
+    # The first line PHP wrote is qwrap's; qmail-inject puts its Date and
+    # Message-ID before it.
+    assert b"\n" + field + b"To: " in q.body, q.body[:600]
     assert field.startswith(HEADER + b": id=" + r["id"].encode() + b";")
     hv = header_values(field)
     assert r["script"] == script and r["script_from"] == "fd", (r["script"], r["script_from"])
@@ -279,9 +384,9 @@ def php_mail__cli_script_in_vhost__header_first_and_record_right(env):
     assert r["php_script"].endswith(":contact.php")
     if env.is_root:
         assert r["uid"] == env.uid and r["gid"] == env.gid
+        assert q.uid == q.received_uid == env.uid
     assert r["parents"][0]["argv"][:2] == ["sh", "-c"], r["parents"]
     assert any(pp["exe"].startswith("/usr/bin/php") for pp in r["parents"]), r["parents"]
-    assert s["argv"][1:] == [b"-t", b"-i"]
 
 
 @test
@@ -361,24 +466,21 @@ def body__many_shapes_and_sizes__byte_identical(env):
     for crlf in (True, False):
         for body in bodies:
             msg = message_with(body, crlf)
-            p, recs, got = env.run(["-t"], stdin=msg)
-            r, s, field = check_delivered(env, p, recs, got, msg)
+            r, q, field = check_queued(env, ["-t"], msg)
             assert field.endswith(b"\r\n") == crlf
 
 
 @test
 def body__header_line_over_64k__byte_identical(env):
     msg = b"To: a@example.com\nX-Long: " + b"v" * (100 * 1024) + b"\nSubject: s\n\nbody\n"
-    p, recs, got = env.run(["-t"], stdin=msg)
-    r, _, _ = check_delivered(env, p, recs, got, msg)
-    assert r["rcpt"] == ["a@example.com"]
+    r, q, _ = check_queued(env, ["-t"], msg)
+    assert r["rcpt"] == ["a@example.com"] and q.rcpt == [b"a@example.com"]
 
 
 @test
 def body__empty_input_and_no_header__delivered(env):
     for msg in (b"", b"just a body line without colon\n", b"\n\nbody"):
-        p, recs, got = env.run(["x@example.com"], stdin=msg)
-        check_delivered(env, p, recs, got, msg)
+        check_queued(env, ["x@example.com"], msg)
 
 
 @test
@@ -391,59 +493,82 @@ def body__100_mib_through_a_pipe__byte_identical_constant_memory(env):
         f.write(b"To: big@example.com\r\nSubject: big\r\n\r\n")
         for _ in range(size // len(chunk)):
             f.write(chunk)
-    # A pipe, as PHP's popen gives: cat feeds the wrapper.
-    recdir = env.new_recdir()
-    start = env.log_size()
-    cmd = "cat %s | %s -t" % (path, env.wrapper)
-    if env.is_root:
-        cmd = "cat %s | setpriv --reuid=%s --regid=%s --init-groups %s -t" % (
-            path, USER, USER, env.wrapper)
-    p = subprocess.run(["sh", "-c", cmd], capture_output=True, timeout=600,
-                       env={"PATH": "/usr/bin:/bin", "STANDIN_DIR": recdir})
+    # A pipe, as PHP's popen gives: cat feeds the wrapper, and qmail's own sendmail.
+    queued = []
+    for prog in (env.qmail.sendmail, env.wrapper):
+        env.conf_sendmail(env.qmail.sendmail)
+        mark = env.qmail.mark()
+        start = env.log_size()
+        cmd = "cat %s | %s -t" % (path, prog)
+        if env.is_root:
+            cmd = "cat %s | setpriv --reuid=%s --regid=%s --init-groups %s -t" % (
+                path, USER, USER, prog)
+        p = subprocess.run(["sh", "-c", cmd], capture_output=True, timeout=600,
+                           env={"PATH": "/usr/bin:/bin"})
+        assert p.returncode == 0, p.stderr
+        queued.append(one(env.qmail.since(mark), "queued message"))
     recs = env.records_since(start)
-    got = standin_records(recdir)
-    assert p.returncode == 0, p.stderr
-    s = one(got)
-    field, rest = split_header(s["stdin"])
-    with open(path, "rb") as f:
-        assert rest == f.read(), "100 MiB message changed"
+    direct, q = queued
+    field, rest = cut_field(q.body)
+    assert qmail_fresh_masked(rest) == qmail_fresh_masked(direct.body), "100 MiB message changed"
+    assert len(rest) > size
     assert header_values(field)["id"] == one(recs)["id"]
     os.unlink(path)
 
 
 # ---------------------------------------------------------------- passthrough modes
 
+QMAIL_TIMES = re.compile(rb"\d+ \w+ \d{4} \d\d:\d\d:\d\d -0000|"
+                         rb"\(qmail \d+ invoked|250 ok \d+ qp \d+")
+
+
+def qmail_times_masked(data):
+    """DATA with the times and pids qmail writes into replies and Received lines masked."""
+    return QMAIL_TIMES.sub(b"*", data)
+
+
+def check_passed_through(env, args, stdin=b"", **kw):
+    """ARGS through qwrap and straight to qmail's own sendmail: the same exit status,
+    output and queued messages, untouched.  Returns (record, queued messages).
+    Both run as argv[0] "sendmail", as PHP calls it: qmail's usage names argv[0]."""
+    kw.setdefault("argv0", "sendmail")
+    pd, _, direct = env.send(args, stdin, direct=True, **kw)
+    p, recs, got = env.send(args, stdin, **kw)
+    assert p.returncode == pd.returncode, (args, p.returncode, pd.returncode, p.stderr)
+    assert qmail_times_masked(p.stdout) == qmail_times_masked(pd.stdout), (p.stdout, pd.stdout)
+    assert p.stderr == pd.stderr, (p.stderr, pd.stderr)
+    assert [qmail_times_masked(q.data) for q in got] == \
+        [qmail_times_masked(q.data) for q in direct], (got, direct)
+    assert [(q.sender, q.rcpt) for q in got] == [(q.sender, q.rcpt) for q in direct]
+    return one(recs), got
+
+
 @test
 def passthrough__bp_bs_and_rejected__untouched_with_mode_records(env):
-    # smtp_mode = "passthrough": the dialogue untouched, one record for the session.
+    # smtp_mode = "passthrough": the dialogue reaches qmail-smtpd untouched, and
+    # the message is queued as it was sent; one record for the session.
     env.set_conf(b'smtp_mode = "passthrough";')
     smtp = (b"HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: s\r\n\r\n"
             b"X-Additional-Header: no\r\n.\r\nQUIT\r\n")
-    p, recs, got = env.run(["-bs"], stdin=smtp)
-    s = one(got)
-    assert p.returncode == 0 and s["stdin"] == smtp and s["mode"] == "smtp"
-    assert p.stdout == (b"220 standin ESMTP\r\n250 standin\r\n250 ok\r\n250 ok\r\n"
-                        b"354 go ahead\r\n250 ok 1700000000 qp 1\r\n221 standin\r\n"), p.stdout
-    assert one(s["messages"])["data"] == b"Subject: s\r\n\r\nX-Additional-Header: no\r\n"
-    r = one(recs)
+    r, got = check_passed_through(env, ["-bs"], smtp)
+    # qmail-smtpd stores CRLF as LF.
+    assert got[0].data.endswith(b" -0000\nSubject: s\n\nX-Additional-Header: no\n"), got[0].data
+    assert HEADER + b": no" in got[0].data and got[0].data.count(HEADER) == 1
+    assert (got[0].sender, got[0].rcpt) == (b"a@b", [b"c@d"])
     assert (r["mode"], r["action"]) == ("smtp", "passthrough") and "rcpt" not in r
     env.reset_conf()
 
-    p, recs, got = env.run(["-bp"], stdin=b"must not be read")
-    assert p.stdout == b"standin: queue listing\n" and one(got)["stdin"] == b""
-    assert one(recs)["mode"] == "queue-list"
+    # The queue listing (qmail-qread), by option and by argv[0].
+    r, got = check_passed_through(env, ["-bp"], b"must not be read")
+    assert r["mode"] == "queue-list" and got == []
+    r, got = check_passed_through(env, [], argv0="mailq")
+    assert r["mode"] == "queue-list" and r["argv"][0] == "mailq" and got == []
 
-    p, recs, got = env.run([], argv0="mailq")
-    assert one(got)["mode"] == "queue-list" and one(recs)["mode"] == "queue-list"
-    assert one(got)["argv"][0] == b"mailq"
-
+    # What qmail's sendmail refuses, it refuses through qwrap too: the same usage, exit 100.
     for args in (["-X"], ["-bd"], ["-f"], ["-t", "-q1h"], ["-r", "x@y"]):
-        p, recs, got = env.run(args, stdin=b"Subject: s\n\nbody\n")
-        assert p.returncode == 100, (args, p.returncode)
-        assert b"usage" in p.stderr, p.stderr
-        r = one(recs)
-        assert (r["mode"], r["action"]) == ("other", "passthrough"), r
-        assert one(got)["argv"][1:] == [a.encode() for a in args]
+        r, got = check_passed_through(env, args, b"Subject: s\n\nbody\n")
+        assert got == [] and (r["mode"], r["action"]) == ("other", "passthrough"), (args, r)
+        assert r["argv"][1:] == args
 
 
 @test
@@ -468,21 +593,16 @@ def hostile__cwd_argv_env_headers__one_header_line_valid_json(env):
     msg = (b"To: a@example.com\r\nSubject: s\r\n\tmore\xff\r\nFrom: \x00\x01x\r\n"
            b"X-Additional-Header: id=forged; uid=0\r\n x-additional-header : again\r\n"
            b"x-additional-header: third\r\n\r\nX-Additional-Header: body stays\r\n")
-    p, recs, got = env.run(["-t", "-f", "a\nb@c", "r\r\ncpt@x;\xff"], stdin=msg, cwd=d,
-                           env={"SCRIPT_FILENAME": "/x\n.php", "HTTP_HOST": "h\x1b[31m"})
-    assert p.returncode == 0, p.stderr
-    r = one(recs)
-    s = one(got)
-    field, rest = split_header(s["stdin"])
+    # Caller-supplied headers of our name are renamed; the body is untouched: the
+    # same as the renamed message sent straight to qmail.
+    expected = msg.replace(b"X-Additional-Header: id=forged", b"X-Qwrap-Forged-X-Additional-Header: id=forged")
+    expected = expected.replace(b"\r\nx-additional-header: third", b"\r\nX-Qwrap-Forged-x-additional-header: third")
+    r, q, field = check_queued(env, ["-t", "-f", "a\nb@c", "r\r\ncpt@x;\xff"], msg, want=expected,
+                               cwd=d, environ={"SCRIPT_FILENAME": "/x\n.php", "HTTP_HOST": "h\x1b[31m"})
     # Our field has no raw control bytes; continuation lines start with a space.
     lines = field.split(b"\r\n")[:-1]
     assert all(l.startswith(b" ") for l in lines[1:]), lines
     assert all(0x20 <= c <= 0x7e for l in lines for c in l), field
-    assert header_values(field)["id"] == r["id"]
-    # Caller-supplied headers of our name are renamed; the body is untouched.
-    expected = msg.replace(b"X-Additional-Header: id=forged", b"X-Qwrap-Forged-X-Additional-Header: id=forged")
-    expected = expected.replace(b"\r\nx-additional-header: third", b"\r\nX-Qwrap-Forged-x-additional-header: third")
-    assert rest == expected, rest
     assert r["forged_header"] == 2, r
     assert r["cwd"].encode("utf-8", "replace").endswith(b"evil\r\nBcc: victim@example.com;x\\xff\\xfe%")
     assert r["sender"] == "a\nb@c"
@@ -495,13 +615,10 @@ def hostile__leading_fold_and_mbox_from__cannot_extend_or_hide(env):
     msg = (b" uid=0; cwd=/root; script=/var/www/victim/contact.php\nTo: decoy@x\n"
            b"From evil Thu Nov 26 18:00:00 2026\nBcc: v1@x, v2@y\n"
            b"X-Additional-Header: id=forged\n\nbody\n")
-    p, recs, got = env.run(["-t"], stdin=msg)
-    assert p.returncode == 0, p.stderr
-    r, s = one(recs), one(got)
-    field, rest = split_header(s["stdin"])
-    assert header_values(field)["id"] == r["id"] and b"victim" not in field
-    assert rest == (b"X-Qwrap-Forged-Fold:" + msg).replace(
-        b"\nX-Additional-Header: id=forged", b"\nX-Qwrap-Forged-X-Additional-Header: id=forged"), rest
+    want = (b"X-Qwrap-Forged-Fold:" + msg).replace(
+        b"\nX-Additional-Header: id=forged", b"\nX-Qwrap-Forged-X-Additional-Header: id=forged")
+    r, q, field = check_queued(env, ["-t"], msg, want=want)
+    assert b"victim" not in field and len(q.rcpt) == 3, q
     assert r["rcpt"] == ["decoy@x", "v1@x", "v2@y"] and r["forged_header"] == 2, r
 
 
@@ -536,20 +653,13 @@ def hostile__forged_fields_past_64k__renamed_to_the_end_of_the_header(env):
     # Where the buffer ends: inside the forged name, right before it, well past it.
     for at, nl in ((65536 - 5, b"\n"), (65536, b"\r\n"), (65536 - 1, b"\r\n"), (70000, b"\n")):
         msg, want = long_header_section(at, nl)
-        p, recs, got = env.run(["-t"], stdin=msg)
-        assert p.returncode == 0, p.stderr
-        r, s = one(recs), one(got)
-        field, rest = split_header(s["stdin"])
-        assert header_values(field)["id"] == r["id"]
-        assert rest == want, (at, rest[at - 100:at + 200])
+        r, _, _ = check_queued(env, ["-t"], msg, want=want)
         assert r["truncated"] is True, r
     # Every line of the section named like ours: the one across the buffer's end too.
     lines = b"".join(b"X-Additional-Header: %05d\n" % i for i in range(4000))
-    msg = b"Subject: all\n" + lines + b"\nbody\n"
-    p, recs, got = env.run(["-t"], stdin=msg)
-    field, rest = split_header(one(got)["stdin"])
-    assert rest == msg.replace(b"X-Additional-Header: ", MSG_FORGED + b"X-Additional-Header: "), \
-        rest[65400:65700]
+    msg = b"Subject: all\nTo: a@example.com\n" + lines + b"\nbody\n"
+    check_queued(env, ["-t"], msg,
+                 want=msg.replace(b"X-Additional-Header: ", MSG_FORGED + b"X-Additional-Header: "))
 
 
 @test
@@ -821,12 +931,10 @@ def config__bad_file__delivered_warning_names_line(env):
 @test
 def config__privacy_fields_and_name__honoured(env):
     env.set_conf(b'header = { name = "X-Qwrap-Id"; fields = ["id"]; };')
-    try:
-        p, recs, got = env.run(["-t"], stdin=b"Subject: s\n\nb\n")
-        first = one(got)["stdin"].split(b"\n")[0]
-        assert first == b"X-Qwrap-Id: id=" + one(recs)["id"].encode(), first
-    finally:
-        env.reset_conf()
+    p, recs, got = env.send(["-t"], b"To: a@example.com\nSubject: s\n\nb\n")
+    field, _ = cut_field(one(got, "queued message").body, b"X-Qwrap-Id")
+    assert field == b"X-Qwrap-Id: id=" + one(recs)["id"].encode() + b"\n", field
+    assert HEADER not in one(got).data
 
 
 @test
@@ -1741,13 +1849,13 @@ def limits__64_senders_one_uid__exactly_100_delivered_rest_held(env):
     msg_path = os.path.join(env.root, "lim.msg")
     with open(msg_path, "wb") as f:
         f.write(b"To: a@example.com\nSubject: lim\n\nbody\n")
-    recdir = env.new_recdir()
+    env.conf_sendmail(env.qmail.sendmail)
+    mark = env.qmail.mark()
     start = env.log_size()
     script = "i=0; while [ $i -lt %d ]; do %s -t < %s || exit 1; i=$((i+1)); done" % (
         per, env.wrapper, msg_path)
     cmd = ["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups", "sh", "-c", script]
-    procs = [subprocess.Popen(cmd, env={"PATH": "/usr/bin:/bin", "STANDIN_DIR": recdir})
-             for _ in range(64)]
+    procs = [subprocess.Popen(cmd, env={"PATH": "/usr/bin:/bin"}) for _ in range(64)]
     assert all(p.wait(timeout=600) == 0 for p in procs)
     recs = env.records_since(start)
     total = 64 * per
@@ -1755,7 +1863,10 @@ def limits__64_senders_one_uid__exactly_100_delivered_rest_held(env):
     held = [r for r in recs if r["action"] == "hold"]
     assert len(recs) == total and len(delivered) == 100 and len(held) == total - 100, \
         (len(recs), len(delivered), len(held))
-    assert len(standin_records(recdir)) == 100
+    queued = env.qmail.since(mark)
+    assert len(queued) == 100 and all(q.uid == env.uid for q in queued)
+    ids = sorted(header_values(cut_field(q.body)[0])["id"] for q in queued)
+    assert ids == sorted(r["id"] for r in delivered)
     assert sorted(r["id"] for r in held) == spool_ids(env)
     lim = held[0]["limit"]
     assert lim["rule"] == 1 and lim["per"] == "uid" and lim["key"] == "uid:%d" % env.uid
@@ -1825,26 +1936,29 @@ def limits__reject_and_recipients__exit_69_php_false_nothing_queued(env):
         else:
             assert p.returncode in (69, 75) and got == [], (n, p.returncode, p.stderr)
     clear_limits(env)
-    p, recs, got = env.run(["-t"], stdin=m1)
-    assert p.returncode == 0 and one(recs)["rcpt_count"] == 3 and len(got) == 1
-    p, recs, got = env.run(["d@x.example", "e@x.example", "f@x.example"],
-                           stdin=b"Subject: two\n\nb\n")
+    # Counted as qmail counts them: the recipients qmail queues.
+    p, recs, got = env.send(["-t"], m1)
+    assert p.returncode == 0 and one(recs)["rcpt_count"] == 3 == len(one(got).rcpt)
+    p, recs, got = env.send(["d@x.example", "e@x.example", "f@x.example"],
+                            b"Subject: two\n\nb\n")
     assert p.returncode == 69, p.returncode
     assert b"limit 1 reached" in p.stderr and b"message not sent" in p.stderr, p.stderr
     assert got == [] and one(recs)["action"] == "reject"
     assert one(recs)["limit"]["counted"] == 3 and one(recs)["limit"]["count"] == "recipients"
-    p, recs, got = env.run(["d@x.example", "e@x.example"], stdin=b"Subject: three\n\nb\n")
-    assert p.returncode == 0 and len(got) == 1, p.stderr  # 3 + 2 = 5
+    p, recs, got = env.send(["d@x.example", "e@x.example"], b"Subject: three\n\nb\n")
+    assert p.returncode == 0 and len(one(got).rcpt) == 2, p.stderr  # 3 + 2 = 5
     # PHP's mail() sees the refusal.
     cwd, script = make_vhost(env)
     p, recs, got = php(env, env.wrapper + " -t -i", cwd)
     assert p.stdout == b"failed" and got == [] and one(recs)["action"] == "reject", p.stdout
     # Root is exempt by default.
-    p, recs, got = env.run(["-t"], stdin=m1, as_user=False)
+    p, recs, got = env.send(["-t"], m1, as_user=False)
     assert p.returncode == 0 and len(got) == 1 and "limit" not in one(recs)
     # Recipients as qmail-inject finds them: six in a list without commas are six, not one.
     clear_limits(env)
-    p, recs, got = env.run(["-t"], stdin=b"To: a@x b@y c@z d@w e@v f@u\nSubject: s\n\nb\n")
+    six = b"To: a@x b@y c@z d@w e@v f@u\nSubject: s\n\nb\n"
+    assert len(one(env.send(["-t"], six, direct=True)[2]).rcpt) == 6
+    p, recs, got = env.send(["-t"], six)
     assert p.returncode == 69 and got == [] and one(recs)["rcpt_count"] == 6, (p.returncode, recs)
     assert one(recs)["rcpt"] == ["a@x", "b@y", "c@z", "d@w", "e@v", "f@u"], one(recs)["rcpt"]
     clear_limits(env)
@@ -2115,6 +2229,34 @@ def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
 
 
 @test
+def held__released_into_the_real_qmail__queued_as_the_sender_byte_for_byte(env):
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+    env.set_conf(HOLD_AFTER_ONE)
+    msg = b"To: r@x.example\nSubject: keep me\n\n" + os.urandom(200000)
+    args = ["-t", "-fbounce@x.example"]
+    _, _, direct = env.send(args, msg, direct=True)
+    p, recs, got = env.send(["-t"], b"To: a@x.example\nSubject: first\n\nb\n")
+    assert p.returncode == 0 and len(got) == 1
+    p, recs, got = env.send(args, msg)
+    assert p.returncode == 0 and got == [] and one(recs)["action"] == "hold", p.stderr
+    held_id = one(recs)["id"]
+    mark = env.qmail.mark()
+    p = qwrap_tool(env, "release", held_id)
+    assert p.returncode == 0 and spool_ids(env) == [], p.stderr
+    q, d = one(env.qmail.since(mark)), one(direct)
+    # Queued by qmail as the sender, not root, with the sender's envelope.
+    assert q.uid == q.received_uid == env.uid, q
+    assert os.stat(env.qmail.mess_path(q.inode)).st_gid == env.gid
+    assert (q.sender, q.rcpt) == (d.sender, d.rcpt) == (b"bounce@x.example", [b"r@x.example"])
+    field, rest = cut_field(q.body)
+    assert header_values(field)["id"] == held_id
+    assert qmail_fresh_masked(rest) == qmail_fresh_masked(d.body)
+    clear_limits(env)
+
+
+@test
 def held__forged_fields_past_64k__renamed_in_the_spool(env):
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
@@ -2298,6 +2440,7 @@ def concurrency__64_senders_x_100__every_record_whole(env):
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import realqmail  # noqa: E402  (notqmail, built from ../shared/vendor)
 import reports  # noqa: E402  (qwrap grep/top/tail)
 TESTS.extend(reports.TESTS)
 import scan  # noqa: E402  (qwrap scan)
@@ -2324,6 +2467,8 @@ def main():
             t0 = time.time()
             try:
                 note = fn(env)
+            except Skip as e:
+                note = "skipped: %s" % e
             except Exception as e:  # a failed check or a crash: both are failures
                 failed += 1
                 print("FAIL %s: %s" % (fn.__name__, e))

@@ -1433,3 +1433,112 @@ def scan__messages_deleted_during_the_scan__skipped_silently(env):
             len(doomed), len(set(doomed) & set(sc.by_id)), s["vanished"])
     finally:
         remove(queue)
+
+
+# --- A queue the real qmail wrote -------------------------------------------------------
+
+def real_qmail_mailboxes(qm):
+    """Local addresses in the private qmail home, by users/assign: box@here.example is
+    delivered to a maildir, later@here.example always deferred (|exit 111)."""
+    alias = pwd.getpwnam("alias")
+    home = os.path.join(qm.home, "testbox")
+    shutil.rmtree(home, ignore_errors=True)
+    for d in ("", "Maildir", "Maildir/new", "Maildir/cur", "Maildir/tmp"):
+        os.mkdir(os.path.join(home, d), 0o700)
+        os.chown(os.path.join(home, d), alias.pw_uid, alias.pw_gid)
+    os.chmod(home, 0o755)
+    for name, text in ((".qmail", "./Maildir/\n"), (".qmail-later", "|exit 111\n")):
+        path = os.path.join(home, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chown(path, alias.pw_uid, alias.pw_gid)
+        os.chmod(path, 0o644)
+    qm.assign(["=box:alias:%d:%d:%s:::" % (alias.pw_uid, alias.pw_gid, home),
+               "=later:alias:%d:%d:%s:-:later:" % (alias.pw_uid, alias.pw_gid, home)])
+    return home
+
+
+@test
+def scan__real_qmail_queue__as_queued_then_split_by_qmail_send(env):
+    """Mail sent through qwrap, around it, and by -bs into the real qmail; scanned as
+    qmail-queue wrote it, then after qmail-send ran briefly: split into info, local
+    and remote, a local recipient delivered to a maildir (done), another deferred,
+    remote ones deferred at a closed port on 127.0.0.1."""
+    import __main__ as run
+    import socket
+    if not env.is_root:
+        return "skipped: needs root (qmail's users, qmail-send)"
+    if env.qmail is None:
+        return "skipped: no real qmail: " + env.no_qmail
+    qm = env.qmail
+    qm.clear()
+    box = real_qmail_mailboxes(qm)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))       # bound, never listening: connections are refused
+    qm.control("smtproutes", ":127.0.0.1:%d\n" % closed.getsockname()[1])
+    qm.control("locals", "localhost\nhere.example\n")
+    try:
+        sent = {}
+        for name, args, msg, direct in (
+                ("mixed", ["-t"], b"To: box@here.example, later@here.example, r1@remote.example\n"
+                 b"Subject: mixed\n\nb\n", False),
+                ("remote", ["-f", "news@site.example", "r2@remote.example", "r3@other.example"],
+                 b"Subject: remote only\n\nb\n", False),
+                ("around", ["-t"], b"To: later@here.example, r4@remote.example\n"
+                 b"Subject: around the wrapper\n\nb\n", True)):
+            p, recs, got = env.send(args, msg, direct=direct)
+            assert p.returncode == 0, p.stderr
+            sent[name] = (run.one(got, "queued message").inode, recs)
+        p, recs, got = env.send(["-bs"], b"HELO x\r\nMAIL FROM:<bs@site.example>\r\n"
+                                b"RCPT TO:<later@here.example>\r\nDATA\r\nSubject: by smtp\r\n"
+                                b"\r\nb\r\n.\r\nQUIT\r\n")
+        assert p.returncode == 0 and b"\r\n250 ok " in p.stdout, (p.stdout, p.stderr)
+        sent["smtp"] = (run.one(got, "queued message").inode, recs)
+        ids = {name: run.one(recs)["id"] for name, (_, recs) in sent.items() if recs}
+
+        def check(sc, preprocessed):
+            assert sc.queue["messages"] == 4 and sc.queue["not_preprocessed"] == (
+                0 if preprocessed else 4), sc.queue
+            want = {
+                "mixed": (["box@here.example", "later@here.example"], ["r1@remote.example"],
+                          ["box@here.example"]),
+                "remote": ([], ["r2@remote.example", "r3@other.example"], []),
+                "around": (["later@here.example"], ["r4@remote.example"], []),
+                "smtp": (["later@here.example"], [], []),
+            }
+            for name, (inode, _) in sent.items():
+                m = sc.by_id[inode]
+                local, remote, done = want[name]
+                if preprocessed:
+                    r = {"local": local, "remote": remote, "pending": [], "done": done}
+                else:
+                    r = {"local": [], "remote": [], "pending": sorted(local + remote), "done": []}
+                for v in m["recipients"].values():
+                    v.sort()     # in qmail-inject's order
+                assert (m["preprocessed"], m["recipients"]) == (preprocessed, r), (name, m)
+                assert m["invoked"] == "by uid" and m["uid"] == env.uid, (name, m)
+                if name == "around":
+                    assert m["qwrap"] is None, m
+                else:
+                    assert m["qwrap"]["id"] == ids[name], (name, m["qwrap"], ids)
+            assert sc.by_id[sent["remote"][0]]["sender"] == "news@site.example"
+            assert sc.by_id[sent["smtp"][0]]["sender"] == "bs@site.example"
+
+        check(scan_json(env, qm.queue, "-n", "0").strict(), False)
+        # Eight deliveries: each recipient once, then qmail-send is stopped.
+        log = qm.run_send(lambda text: len(re.findall(
+            rb"\ndelivery \d+: (success|deferral|failure)", text)) >= 8)
+        assert log.count(b"delivery") and b": failure" not in log, log
+        assert len(re.findall(rb"\ndelivery \d+: success", log)) == 1, log
+        assert len(os.listdir(os.path.join(box, "Maildir", "new"))) == 1
+        for sub in ("info", "local", "remote"):
+            assert sum(len(os.listdir(os.path.join(qm.queue, sub, d)))
+                       for d in os.listdir(os.path.join(qm.queue, sub))) > 0, sub
+        check(scan_json(env, qm.queue, "-n", "0").strict(), True)
+    finally:
+        closed.close()
+        qm.control("smtproutes", None)
+        qm.control("locals", "localhost\n")
+        qm.assign([])
+        qm.clear()
+        shutil.rmtree(box, ignore_errors=True)
