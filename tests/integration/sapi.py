@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 
-import __main__ as run  # run.py's helpers: make_vhost, php, one, standin_records, ...
+import __main__ as run  # run.py's helpers: make_vhost, php, one, cut_field, ...
 
 TESTS = []
 
@@ -124,18 +124,26 @@ class Seen:
         return "records: " + ", ".join(self.seen)
 
 
+def queued_once(env, queued, r):
+    """QUEUED is one message: qwrap's header names record R, and qmail queued it as
+    the site user."""
+    q = run.one(queued, "queued message")
+    assert run.header_values(run.cut_field(q.body)[0])["id"] == r["id"], (q, r["id"])
+    assert q.uid == q.received_uid == env.uid, q
+    return q
+
+
 def run_as_site(env, argv, cwd, environ, timeout=30):
-    """ARGV as the site user with exactly ENVIRON (plus STANDIN_DIR for the stand-in),
-    as cron or suexec would start it; returns (process, records, stand-in records)."""
-    recdir = env.new_recdir()
-    e = dict(environ)
-    e["STANDIN_DIR"] = recdir
+    """ARGV as the site user with exactly ENVIRON, as cron or suexec would start it;
+    returns (process, records, messages queued)."""
     cmd = ["setpriv", "--reuid=" + run.USER, "--regid=" + run.USER, "--init-groups",
-           "env", "-i"] + ["%s=%s" % kv for kv in sorted(e.items())] + list(argv)
+           "env", "-i"] + ["%s=%s" % kv for kv in sorted(environ.items())] + list(argv)
     start = env.log_size()
+    env.conf_sendmail(env.qmail.sendmail)
+    mark = env.qmail.mark()
     p = subprocess.run(cmd, capture_output=True, cwd=cwd, timeout=timeout,
                        env={"PATH": "/usr/bin:/bin"})
-    return p, env.records_since(start), run.standin_records(recdir)
+    return p, env.records_since(start), env.qmail.since(mark)
 
 
 # ---------------------------------------------------------------- daemons
@@ -257,7 +265,6 @@ class Fpm(Daemon):
     def __init__(self, env, pools, ini=""):
         self.dir = tempfile.mkdtemp(prefix="fpm.", dir=env.root)
         os.chmod(self.dir, 0o755)
-        self.recdir = env.new_recdir()
         conf = ["[global]", "pid = %s/fpm.pid" % self.dir, "error_log = %s/fpm.log" % self.dir,
                 "daemonize = no"]
         self.sockets = {}
@@ -269,8 +276,7 @@ class Fpm(Daemon):
                      "listen.group = " + run.USER, "listen.mode = 0660",
                      "pm = static", "pm.max_children = 1",
                      "php_admin_flag[mail.add_x_header] = on",
-                     "catch_workers_output = yes",  # the wrapper's stderr, into fpm.log
-                     "env[STANDIN_DIR] = " + self.recdir]
+                     "catch_workers_output = yes"]  # the wrapper's stderr, into fpm.log
             if opt.get("sendmail"):
                 conf.append('php_admin_value[sendmail_path] = "%s"' % opt["sendmail"])
             if opt.get("status"):
@@ -319,13 +325,15 @@ class Fpm(Daemon):
             cmd = ["setpriv", "--reuid=" + run.USER, "--regid=" + run.USER,
                    "--init-groups"] + cmd
         start = env.log_size()
-        before = set(os.listdir(self.recdir))
+        env.conf_sendmail(env.qmail.sendmail)
+        mark = env.qmail.mark()
         p = subprocess.run(cmd, env=cgi, capture_output=True, timeout=20)
         assert p.returncode == 0 and p.stdout.endswith(b"sent"), (
             name, p.returncode, p.stdout[-300:], p.stderr[-300:], self.logs())
-        assert len(set(os.listdir(self.recdir)) - before) == 1, "the stand-in did not run once"
         self.check_clean()
-        return run.one(env.records_since(start), "record of %s" % name)
+        r = run.one(env.records_since(start), "record of %s" % name)
+        queued_once(env, env.qmail.since(mark), r)
+        return r
 
 
 def fpm_parents(r, pool, via_sh=True):
@@ -580,7 +588,6 @@ class Apache(Daemon):
     def __init__(self, env, site, directives):
         self.dir = tempfile.mkdtemp(prefix="apache.", dir=env.root)
         os.chmod(self.dir, 0o755)
-        self.recdir = env.new_recdir()
         self.port = free_port()
         mods = "/usr/lib/apache2/modules"
         php = find_one(mods + "/libphp8*.so", "libapache2-mod-php")
@@ -606,8 +613,7 @@ class Apache(Daemon):
         with open(path, "w") as f:
             f.write("\n".join(conf) + "\n")
         super().__init__(["/usr/sbin/apache2", "-f", path, "-DFOREGROUND"],
-                         {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C",
-                          "STANDIN_DIR": self.recdir},
+                         {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"},
                          os.path.join(self.dir, "error.log"), "apache2")
         try:
             self.wait_ready([("127.0.0.1", self.port)])
@@ -617,14 +623,16 @@ class Apache(Daemon):
 
     def request(self, env, site, name):
         start = env.log_size()
-        before = set(os.listdir(self.recdir))
+        env.conf_sendmail(env.qmail.sendmail)
+        mark = env.qmail.mark()
         p = subprocess.run(["curl", "-sS", "--max-time", "15", "http://127.0.0.1:%d%s" % (
             self.port, site.uri(name))], capture_output=True, timeout=20)
         assert p.returncode == 0 and p.stdout.endswith(b"sent"), (
             name, p.returncode, p.stdout[-300:], p.stderr[-300:], self.logs())
-        assert len(set(os.listdir(self.recdir)) - before) == 1, "the stand-in did not run once"
         self.check_clean()
-        return run.one(env.records_since(start), "record of %s" % name)
+        r = run.one(env.records_since(start), "record of %s" % name)
+        queued_once(env, env.qmail.since(mark), r)
+        return r
 
 
 def apache_parents(r):
@@ -712,6 +720,7 @@ def sapi__cli_absolute_relative_chdir_and_lib_elsewhere__fd_names_the_entry(env)
         p, recs, got = run.php(env, sendmail, cwd, script=arg)
         assert p.stdout == b"sent", (arg, p.stdout, p.stderr)
         r = run.one(recs)
+        queued_once(env, got, r)
         check_record(env, r, site.path[name], "fd", want_cwd, "php %s from %s" % (arg, cwd))
         php = r["parents"][0 if sendmail.startswith("exec") else 1]
         assert php["exe"].startswith("/usr/bin/php") and php["argv"][-1] == arg, r["parents"]
@@ -755,6 +764,7 @@ def sapi__php_cgi_as_suexec__fd_or_server_environ_never_the_forgery(env):
         p, recs, got = run_as_site(env, [cgi], os.path.dirname(site.path[name]), e)
         assert p.stdout.endswith(b"sent"), (name, p.stdout[-300:], p.stderr[-300:])
         r = run.one(recs)
+        queued_once(env, got, r)
         check_record(env, r, site.path[name], want_from, want_cwd, "php-cgi " + name)
         assert r["parents"][1]["exe"].startswith("/usr/bin/php-cgi"), r["parents"]
         assert r["env"]["HTTP_HOST"] == "shop.example", r["env"]
@@ -811,5 +821,5 @@ def sapi__perl_cgi_and_cron_jobs__env_claim_or_interpreter_argv(env):
         # the pipeline).
         exe = "/usr/bin/perl" if "perl" in what else os.path.realpath("/bin/sh")
         assert r["parents"][0]["exe"].startswith(exe), (what, r["parents"])
-        run.one(got, "stand-in run")
+        queued_once(env, got, r)
 
