@@ -2,14 +2,15 @@
 """bench.py: qwrap-sendmail's benchmark (BRIEF §11), run by `make bench`.
 
 Builds and installs qwrap privately under a temporary directory, then times
-the stand-in sendmail called directly against the same stand-in called
-through qwrap-sendmail (and through the shell recipe of BRIEF §1, and through
-a bare exec-only C wrapper for reference), interleaved run by run, for a
-small PHP mail() message, 1 MiB and 100 MiB.  It also measures the peak RSS
-of qwrap-sendmail and of its pump at 1 KiB, 1 MiB and 100 MiB.  The stand-in
-runs in the same mode on every side, so each side does the same work: as a
-sink (STANDIN_SINK=1: read the message, discard it) and, where the stand-in
-has it, as a model of a real qmail submission (STANDIN_QUEUE=DIR).
+the real sendmail called directly against the same called through
+qwrap-sendmail (and through the shell recipe of BRIEF §1, and through bare
+exec-only wrappers for reference), interleaved run by run, for a small PHP
+mail() message, 1 MiB and 100 MiB.  The real sendmail is the real qmail
+(notqmail, built by tests/notqmail.sh; as root only), run as an unprivileged
+user with qwrap-sendmail set-gid as installed; and the stand-in sendmail in
+two modes, labelled: a sink (STANDIN_SINK=1: read the message, discard it)
+and a model of a qmail submission (STANDIN_QUEUE=DIR).  It also measures the
+peak RSS of qwrap-sendmail and of its pump at 1 KiB, 1 MiB and 100 MiB.
 
 It prints ratios; it is not a pass/fail test.  It fails only when something
 does not work (a build, a run that exits non-zero, a message that does not
@@ -465,7 +466,132 @@ class OtherLoad:
         return max(0.0, others / ((end[2] - self.start[2]) * (os.cpu_count() or 1)))
 
 
-INTO = {"sink": "sink", "queue": "qmail model"}
+INTO = {"sink": "sink", "queue": "qmail model", "qmail": "real qmail"}
+GROUP, USER = "qwrap", "qwraptest"     # the integration tests' group and user
+
+
+class BenchUser:
+    """The qwrap group and an unprivileged user for the real-qmail runs (root only):
+    made when missing, removed afterwards."""
+
+    def __init__(self):
+        self.made = []
+        if os.geteuid() != 0:
+            self.uid = None
+            return
+        for kind, name, cmd in (("group", GROUP, ["groupadd", "--system", GROUP]),
+                                ("passwd", USER, ["useradd", "--system", "--no-create-home",
+                                                  "--shell", "/usr/sbin/nologin", USER])):
+            if subprocess.run(["getent", kind, name], stdout=subprocess.DEVNULL).returncode:
+                run_cmd(cmd, f"making the {kind} {name}")
+                self.made.append(kind)
+        import pwd
+        pw = pwd.getpwnam(USER)
+        self.uid, self.gid = pw.pw_uid, pw.pw_gid
+
+    def remove(self):
+        if "passwd" in self.made:
+            subprocess.run(["userdel", USER])
+        if "group" in self.made:
+            subprocess.run(["groupdel", GROUP])
+
+
+def find_qmail():
+    """The home of the real qmail tests/notqmail.sh builds (once per machine), or None."""
+    p = subprocess.run(["sh", "tests/notqmail.sh"], cwd=ROOT, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        say("bench: no real qmail: " + p.stderr.strip())
+        return None
+    return p.stdout.strip()
+
+
+def into_real_qmail(progs, home, tmp, user):
+    """The programs of the real-qmail runs: qmail's own sendmail directly, and every
+    wrapper in front of it; the two qwrap installs point their config at it and are
+    set-gid again, as installed (they run as an unprivileged user there)."""
+    sendmail = os.path.join(home, "bin", "sendmail")
+    q = {"direct": sendmail, "qwrap": progs["wrapper"], "limits": progs["limits"]}
+    confs = {}
+    for wrapper in (progs["wrapper"], progs["limits"]):
+        top = os.path.dirname(os.path.dirname(wrapper))
+        conf = os.path.join(top, "etc", "qwrap", "qwrap.conf")
+        with open(conf) as f:
+            confs[conf] = f.read()
+        lines = [l for l in confs[conf].split("\n") if not l.startswith("sendmail ")]
+        with open(conf, "w") as f:
+            f.write("\n".join(lines + [f'sendmail = "{sendmail}";', ""]))
+        os.chown(wrapper, 0, grp.getgrnam(GROUP).gr_gid)
+        os.chmod(wrapper, 0o2755)
+
+    def restore():
+        for conf, text in confs.items():
+            with open(conf, "w") as f:
+                f.write(text)
+        for wrapper in (progs["wrapper"], progs["limits"]):
+            os.chmod(wrapper, 0o755)
+    q["restore"] = restore
+    q["execonly"] = os.path.join(tmp, "execonly-qmail")
+    flags = [("-static-pie" if progs["static"] and f == "-pie" else f) for f in CFLAGS]
+    run_cmd(["cc", *flags, f'-DREAL_SENDMAIL="{sendmail}"', "-o", q["execonly"],
+             "tests/bench/execonly.c"], "compiling execonly for qmail")
+    if progs["execbare"]:
+        q["bare"] = os.path.join(tmp, "execbare-qmail")
+        run_cmd(["cc", "-O2", "-nostdlib", "-static", f'-DREAL_SENDMAIL="{sendmail}"', "-o",
+                 q["bare"], "tests/bench/execbare.c"], "compiling execbare for qmail")
+    q["shell"] = os.path.join(tmp, "recipe-qmail.sh")
+    with open(q["shell"], "w") as f:
+        f.write("#!/bin/sh\n"
+                f"(echo X-Additional-Header: $PWD; cat) | tee -a {progs['mailsend']} | {sendmail} \"$@\"\n")
+    os.chmod(q["shell"], 0o755)
+    # The user runs the private install, reads the messages and appends to the recipe's log.
+    os.chmod(tmp, 0o755)
+    open(progs["mailsend"], "a").close()
+    os.chown(progs["mailsend"], user.uid, user.gid)
+    return q
+
+
+def clear_queue(home):
+    """Empties the private qmail's queue (qmail-send never runs there)."""
+    queue = os.path.join(home, "queue")
+    for sub in ("mess", "todo", "intd"):
+        for dirpath, _, files in os.walk(os.path.join(queue, sub)):
+            for fn in files:
+                os.unlink(os.path.join(dirpath, fn))
+
+
+def round_as_user(runner, user, order, argvs, msgpath, pipe, what):
+    """One round of ORDER run as USER, in a child that drops root for good first; returns
+    {variant: ns}.  A child per round lets root empty the queue between rounds."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # the pumps are reaped here
+            os.setgroups([])
+            os.setresgid(user.gid, user.gid, user.gid)
+            os.setresuid(user.uid, user.uid, user.uid)
+            env = {"PATH": "/usr/bin:/bin"}
+            out = {"ns": {v: runner.run(argvs[v], env, msgpath, pipe, f"{what} {v}")
+                          for v in order}, "failures": runner.failures}
+            os.write(w, json.dumps(out).encode())
+            os._exit(0)
+        except BaseException as e:  # noqa: B036  (the child must never return)
+            os.write(w, json.dumps({"error": repr(e)}).encode())
+            os._exit(1)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    out = json.loads(data)
+    if "error" in out:
+        raise BenchError(f"{what}: {out['error']}")
+    runner.failures += out["failures"]
+    return out["ns"]
 
 
 def install_with_limits(build, tmp, standin):
@@ -490,13 +616,21 @@ def install_with_limits(build, tmp, standin):
     wrapper = os.path.join(top, "sbin", "qwrap-sendmail")
     st = os.stat(wrapper)
     os.chmod(wrapper, stat.S_IMODE(st.st_mode) & ~stat.S_ISGID)
-    return wrapper
+    return wrapper, os.path.join(top, "var", "log", "qwrap", "capture.log")
 
 
 def bench(args, rounds, tmp, started):
+    user = BenchUser()
+    try:
+        return bench_as(args, rounds, tmp, started, user)
+    finally:
+        user.remove()
+
+
+def bench_as(args, rounds, tmp, started, user):
     qrounds = QUICK_QUEUE_ROUNDS if args.quick else QUEUE_ROUNDS
     progs = build_and_install(args.build, tmp)
-    progs["limits"] = install_with_limits(args.build, tmp, progs["standin"])
+    progs["limits"], progs["limits_log"] = install_with_limits(args.build, tmp, progs["standin"])
     for n in progs["notes"]:
         say("bench: " + n)
 
@@ -539,6 +673,11 @@ def bench(args, rounds, tmp, started):
         cases += [("small", False, "queue",
                    ["direct", "qwrap", "limits", "execonly"] + bare + ["shell"]),
                   ("100m", True, "queue", ["direct", "qwrap", "shell"])]
+    home = find_qmail() if user.uid is not None else None
+    if home:
+        cases += [("small", False, "qmail",
+                   ["direct", "qwrap", "limits", "execonly"] + bare + ["shell"]),
+                  ("100m", True, "qmail", ["direct", "qwrap", "shell"])]
 
     say("bench: checking that messages arrive whole through qwrap")
     hdrlens = []
@@ -552,6 +691,7 @@ def bench(args, rounds, tmp, started):
 
     times = {}
     load = OtherLoad()
+    qprogs = None
     for key, pipe, into, vs in cases:
         timed, warm = rounds[key][:2] if into == "sink" else qrounds[key]
         kind = "pipe" if pipe else "file"
@@ -564,19 +704,43 @@ def bench(args, rounds, tmp, started):
             for i in range(warm + timed):
                 # Rotate the order each round, so that no variant always runs first.
                 order = vs[i % len(vs):] + vs[:i % len(vs)]
-                for v in order:
-                    argv = [variants[v][1], "-t", "-i"]
-                    ns = runner.run(argv, envs[into], msgs[key], pipe, f"{key} {kind} {into} {v}")
-                    if v in ("qwrap", "sgid"):
-                        wrapper_runs += 1
-                    if v == "shell":
-                        os.truncate(progs["mailsend"], 0)	# the recipe's log, kept small
-                    if i >= warm:
-                        res[v].append(ns)
+                what = f"{key} {kind} {into}"
+                if into == "qmail" and qprogs is None:
+                    qprogs = into_real_qmail(progs, home, tmp, user)
+                if into == "qmail":
+                    ns = round_as_user(runner, user, order,
+                                       {v: [qprogs[v], "-t", "-i"] for v in order},
+                                       msgs[key], pipe, what)
+                    clear_queue(home)
+                else:
+                    ns = {}
+                    for v in order:
+                        argv = [variants[v][1], "-t", "-i"]
+                        ns[v] = runner.run(argv, envs[into], msgs[key], pipe, f"{what} {v}")
+                        if v in ("qwrap", "sgid"):
+                            wrapper_runs += 1
+                if "shell" in order:
+                    os.truncate(progs["mailsend"], 0)	# the recipe's log, kept small
+                if i >= warm:
+                    for v in order:
+                        res[v].append(ns[v])
         finally:
             gc.enable()
         times[(key, pipe, into)] = res
     other = load.share()
+    if qprogs:
+        qprogs["restore"]()
+        # The real-qmail runs wrote to the logs as the user, through the set-gid bit: one
+        # record each, none with an error.
+        for path, v in ((progs["log"], "qwrap"), (progs["limits_log"], "limits")):
+            want = sum(len(res.get(v, [])) + qrounds[key][1] * (v in res)
+                       for (key, _, into), res in times.items() if into == "qmail")
+            with open(path, "rb") as f:
+                recs = [r for r in map(json.loads, f) if r["uid"] == user.uid]
+            bad = [r["error"] for r in recs if "error" in r]
+            if len(recs) != want or bad:
+                runner.failures.append(f"real qmail: {path}: {len(recs)} records for {want} "
+                                       f"messages, {len(bad)} with an error {bad[:1]}")
 
     say("bench: peak RSS")
     rss = {}
@@ -599,6 +763,8 @@ def bench(args, rounds, tmp, started):
     with open(progs["log"], "rb") as f:
         for line in f:
             r = json.loads(line)
+            if r["uid"] != 0:
+                continue    # a real-qmail run, counted below
             records += 1
             if "error" in r:
                 with_error.append(r["error"])
@@ -645,8 +811,10 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
             m = med[(key, pipe, into, v)] = statistics.median(xs)
             lo, hi = quartiles(xs)
             ratio[(key, pipe, into, v)] = m / dmed
+            name = "qmail's sendmail directly" if (into, v) == ("qmail", "direct") else \
+                variants[v][0]
             rows.append([label[key], "pipe" if pipe else "file", INTO[into], str(len(xs)),
-                         variants[v][0], fmt_ms(m), f"{fmt_ms(lo)}-{fmt_ms(hi)}",
+                         name, fmt_ms(m), f"{fmt_ms(lo)}-{fmt_ms(hi)}",
                          "1" if v == "direct" else f"{m / dmed:.2f}",
                          "" if v == "direct" else f"{(m - dmed) / 1e6:+.2f} ms"])
     queue = ("small", False, "queue") in times
@@ -684,7 +852,18 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
                     f"{r('small', False, 'queue', 'execonly')}{bare_q}, shell "
                     f"{r('small', False, 'queue', 'shell')}; against the exec-only wrapper "
                     f"{vs_exec('qwrap')}, with two limits {vs_exec('limits')})")
-    summary += (f" (target <= 1.10); 100 MiB ratio {r('100m', False, 'sink', 'qwrap')} file / "
+    if ("small", False, "qmail") in times:
+        def vs_exec_q(v):
+            return f"{med[('small', False, 'qmail', v)] / med[('small', False, 'qmail', 'execonly')]:.2f}"
+        bare_q = (f", exec-only without a C library {r('small', False, 'qmail', 'bare')}"
+                  if ('small', False, 'qmail', 'bare') in ratio else "")
+        summary += (f"; into the real qmail, set-gid, as a user: {r('small', False, 'qmail', 'qwrap')} "
+                    f"(with two limits {r('small', False, 'qmail', 'limits')}, exec-only "
+                    f"{r('small', False, 'qmail', 'execonly')}{bare_q}, shell "
+                    f"{r('small', False, 'qmail', 'shell')}; against the exec-only wrapper "
+                    f"{vs_exec_q('qwrap')}, with two limits {vs_exec_q('limits')}, target <= 1.05)"
+                    f", 100 MiB from a pipe {r('100m', True, 'qmail', 'qwrap')} (target <= 1.15)")
+    summary += (f"; 100 MiB ratio {r('100m', False, 'sink', 'qwrap')} file / "
                 f"{r('100m', True, 'sink', 'qwrap')} pipe into the sink")
     if queue:
         summary += f", {r('100m', True, 'queue', 'qwrap')} pipe into the qmail model"
@@ -715,7 +894,15 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
                           (" --quick" if args.quick else ""))
     link = "static-pie" if progs["static"] else "dynamic"
     notes = [
-        "The stand-in (tests/standin) runs in the same mode on every side of a comparison. "
+        "'real qmail': notqmail 1.08 built from ../shared/vendor by tests/notqmail.sh into a "
+        "private home, qmail-send not running: sendmail, qmail-inject and the set-uid "
+        "qmail-queue write each message into the queue (emptied by root between rounds).  "
+        "These runs are as an unprivileged user (qwraptest), with qwrap-sendmail and the "
+        "limits install set-gid root:qwrap as installed, as on a server; the exec-only "
+        "wrappers and the shell recipe exec qmail's sendmail."
+        if ("small", False, "qmail") in times else "No real qmail runs (they need root).",
+        "The stand-in (tests/standin) runs in the same mode on every side of the other "
+        "comparisons, labelled by what it is. "
         "'sink': STANDIN_SINK=1, it reads the message and discards it."
         + (" 'qmail model': STANDIN_QUEUE=DIR, the shape of a real qmail submission, which "
            "BRIEF §11's targets are stated against: sendmail execs qmail-inject, which pipes "
@@ -725,8 +912,8 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
         "posix_spawn to the exit of the last process started; ratio = median / median of the "
         "direct runs; '+ per msg' = the median's difference to direct.  With a pipe, a "
         "`cat` writes the message into it, as PHP's popen() does (its time is in both sides).",
-        "qwrap-sendmail runs without the set-gid bit, as the calling user (root here): that "
-        "measures the wrapper's own work.  Installed set-gid, the exec is a secure-mode one "
+        "Into the sink and the model, qwrap-sendmail runs without the set-gid bit, as the "
+        "calling user (root here): that measures the wrapper's own work.  Installed set-gid, the exec is a secure-mode one "
         "(AT_SECURE)"
         + ("; the 'set-gid' row measures what that adds." if progs["sgid"] else
            " (not measured: that needs root)."),
@@ -756,8 +943,9 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
         notes.append("Other work was running (over 10% of the CPUs): the interleaving cancels "
                      "slow drift, but contention for the CPUs makes these figures noisier; "
                      "run again on an idle machine.")
-    for into in ("sink", "queue") if queue else ("sink",):
-        notes.append(cost_parts(med, into))
+    for into in ("sink", "queue", "qmail"):
+        if ("small", False, into) in times:
+            notes.append(cost_parts(med, into))
 
     say("")
     say(machine)
