@@ -81,7 +81,7 @@ REPORT_SRC = tools/jsonread.c tools/logread.c tools/filter.c tools/vhost.c tools
              tools/report.c tools/tail.c tools/queue.c tools/scan.c
 REPORT_OBJ = $(REPORT_SRC:%.c=$(BUILD)/%.o)
 TOOL_OBJ = $(BUILD)/tools/qwrap.o $(BUILD)/tools/held.o $(BUILD)/wrapper/message.o \
-           $(BUILD)/wrapper/classify.o $(REPORT_OBJ)
+           $(BUILD)/wrapper/classify.o $(BUILD)/wrapper/sanitize.o $(REPORT_OBJ)
 $(BUILD)/qwrap: $(TOOL_OBJ) $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lz
 

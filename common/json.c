@@ -87,6 +87,15 @@ json_utf8_len(const unsigned char *s, size_t n)
 	return need;
 }
 
+int
+json_char_unsafe(const unsigned char *p, size_t k)
+{
+	return k == 0 || p[0] < 0x20 || p[0] == 0x7f ||
+	    (k == 2 && ((p[0] == 0xc2 && p[1] < 0xa0) || (p[0] == 0xd8 && p[1] == 0x9c))) ||
+	    (k == 3 && p[0] == 0xe2 && ((p[1] == 0x80 && (p[2] == 0x8e || p[2] == 0x8f ||
+	    (p[2] >= 0xaa && p[2] <= 0xae))) || (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)));
+}
+
 void
 jb_str(struct jbuf *b, const char *s, size_t n, size_t maxout)
 {
@@ -112,7 +121,13 @@ jb_str(struct jbuf *b, const char *s, size_t n, size_t maxout)
 			} else if (c < 0x80) {
 				piece = s + i;
 				plen = 1;
-			} else if ((step = json_utf8_len(u + i, n - i)) > 0) {
+			} else if ((step = json_utf8_len(u + i, n - i)) > 0 &&
+			    json_char_unsafe(u + i, step)) {
+				/* Valid, but raw on a terminal (jq, tail) it would be a control. */
+				unsigned cp = step == 2 ? (c & 0x1fu) << 6 | (u[i + 1] & 0x3fu) :
+				    (c & 0x0fu) << 12 | (u[i + 1] & 0x3fu) << 6 | (u[i + 2] & 0x3fu);
+				plen = (size_t)snprintf(esc, sizeof esc, "\\u%04x", cp);
+			} else if (step > 0) {
 				piece = s + i;
 				plen = step;
 			} else {

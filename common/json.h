@@ -36,4 +36,13 @@ void jb_key(struct jbuf *b, const char *key, int first);
 /* Length of the valid UTF-8 sequence at S (at most N bytes), 0 if invalid. */
 size_t json_utf8_len(const unsigned char *s, size_t n);
 
+/*
+ * Whether the character of K bytes at P (K as json_utf8_len gave it; 0: not
+ * UTF-8) must never reach a terminal raw: C0, DEL and C1 controls (0x9b is
+ * CSI to some terminals) and the bidirectional controls that would show a
+ * path in another order than it has.  jb_str writes them as \uXXXX; the
+ * admin tool prints them as '?'.
+ */
+int json_char_unsafe(const unsigned char *p, size_t k);
+
 #endif

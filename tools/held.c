@@ -28,6 +28,8 @@
 #include "json.h"
 #include "message.h"
 #include "record.h"
+#include "report.h"
+#include "sanitize.h"
 #include "spool.h"
 
 #define RELEASE_WAIT 300	/* seconds one release may take */
@@ -178,17 +180,6 @@ next:
 	return 0;
 }
 
-/* For root's terminal: no escape sequences from what a sender wrote. */
-static void
-printable(const char *s, char *out, size_t cap)
-{
-	size_t i = 0;
-
-	for (; *s && i + 1 < cap; s++)
-		out[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-	out[i] = '\0';
-}
-
 static void
 free_all(struct held *all, int n)
 {
@@ -235,8 +226,9 @@ held_list(const struct conf *c, int json)
 		if (!json) {
 			char script[PATH_MAX], subject[sizeof h->subject];
 
-			printable(h->env.script ? h->env.script : "-", script, sizeof script);
-			printable(h->subject, subject, sizeof subject);
+			/* For root's terminal: no escape sequences from what a sender wrote. */
+			report_clean(h->env.script ? h->env.script : "-", script, sizeof script);
+			report_clean(h->subject, subject, sizeof subject);
 			printf("%-34s %7s %6ld %5ld  %-40s %s\n", h->env.id, age(h->env.ts), h->env.uid,
 			    h->rcpt_count, script, subject);
 			continue;
@@ -329,7 +321,12 @@ hand_over(const struct conf *c, const struct held *h, const char *msgpath)
 		/* Nothing of root's terminal or session for a process the sender may trace. */
 		if (setsid() < 0 || null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 			_exit(EX_OSERR);
-		if (dup2(fd, 0) < 0 || setgroups(1, &gid) < 0 ||
+		/* Nothing of root's descriptors either: a sender could take one from the
+		 * process (pidfd_getfd, /proc) and write where only root may. */
+		if (dup2(fd, 0) < 0)
+			_exit(EX_OSERR);
+		sanitize_close_fds();
+		if (setgroups(1, &gid) < 0 ||
 		    setresgid(gid, gid, gid) < 0 || setresuid((uid_t)h->env.uid, (uid_t)h->env.uid,
 		    (uid_t)h->env.uid) < 0 || getuid() != (uid_t)h->env.uid)
 			_exit(EX_OSERR);

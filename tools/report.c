@@ -85,43 +85,45 @@ address(char *s)
 }
 
 /*
- * Whether the character of K bytes at P is one a terminal must not get: a
- * byte that is not UTF-8 (K 0: raw header text, where 0x9b is CSI to some
- * terminals), C0, DEL and C1 controls (escape sequences among them), and the
- * bidirectional overrides that would show a path in another order.
+ * S for a person into OUT (CAP bytes, at least 1), each character a terminal
+ * must not get (json_char_unsafe: a byte that is not UTF-8, C0, DEL, C1, the
+ * bidirectional controls) as '?', so that what a sender wrote cannot rewrite
+ * the screen or split a line.  Returns the characters written.
  */
-static int
-unsafe(const unsigned char *p, size_t k)
+int
+report_clean(const char *s, char *out, size_t cap)
 {
-	return k == 0 || p[0] < 0x20 || p[0] == 0x7f ||
-	    (k == 2 && p[0] == 0xc2 && p[1] < 0xa0) ||
-	    (k == 3 && p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
-	    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)));
-}
-
-/*
- * Prints S for a person, each unsafe character as '?', so a record cannot
- * rewrite the screen or split a line.  On a terminal, padded to WIDTH.
- */
-void
-report_field(const char *s, int width, int last, int tty)
-{
-	const unsigned char *p = (const unsigned char *)(s[0] ? s : "-");
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
 	int n = 0;
 
 	while (*p) {
 		/* 4: a NUL ends the string before any lead byte could be read past it. */
 		size_t k = json_utf8_len(p, 4);
+		int bad = json_char_unsafe(p, k);
 
-		if (unsafe(p, k)) {
-			putchar('?');
-			k = k ? k : 1;
-		} else {
-			fwrite(p, 1, k, stdout);
-		}
+		k = k ? k : 1;
+		if (o + (bad ? 1 : k) >= cap)
+			break;
+		if (bad)
+			out[o++] = '?';
+		else
+			memcpy(out + o, p, k), o += k;
 		p += k;
 		n++;	/* columns: characters, not bytes */
 	}
+	out[o] = '\0';
+	return n;
+}
+
+/* Prints S through report_clean; on a terminal, padded to WIDTH. */
+void
+report_field(const char *s, int width, int last, int tty)
+{
+	static char clean[65536];
+	int n = report_clean(s[0] ? s : "-", clean, sizeof clean);
+
+	fputs(clean, stdout);
 	if (last)
 		putchar('\n');
 	else if (width < 0)

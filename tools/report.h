@@ -48,4 +48,7 @@ void report_skipped(const struct logfile *f);
  */
 void report_field(const char *s, int width, int last, int tty);
 
+/* S with what a terminal must not get as '?', into OUT (CAP bytes); returns its characters. */
+int report_clean(const char *s, char *out, size_t cap);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "iofull.h"
 #include "notify.h"
+#include "sanitize.h"
 
 #define NOTICE_MAX 2048
 
@@ -44,6 +45,7 @@ notify_limit(const char *sendmail, const char *to, const char *host, const char 
 			if (pipe(p) < 0 || write_full(p[1], msg, (size_t)n) < 0 || close(p[1]) < 0 ||
 			    dup2(p[0], 0) < 0 || null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 				_exit(1);
+			sanitize_close_fds();	/* the sender's uid may trace it: none of ours */
 			signal(SIGPIPE, SIG_DFL);
 			/* The -bs relay keeps the group as its saved gid: none of it goes on. */
 			if (setresgid(getgid(), getgid(), getgid()) < 0)

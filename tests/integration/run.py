@@ -2170,9 +2170,16 @@ def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
     good, recdir = held_sendmail(env)
     env.set_conf(rule + b'sendmail = "%s";' % good.encode())
     start = env.log_size()
-    p = qwrap_tool(env, "release", "--uid", str(env.uid))
+    # Root's shell has a root-only file open: none of it reaches the sender's process.
+    secret = os.open(os.path.join(env.root, "root-only"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                     0o600)
+    try:
+        p = qwrap_tool(env, "release", "--uid", str(env.uid), pass_fds=(secret,))
+    finally:
+        os.close(secret)
     assert p.returncode == 0, p.stderr
     s = one(standin_records(recdir))
+    assert [f["fd"] for f in s["fds"]] == [0, 1, 2], s["fds"]
     assert (s["ruid"], s["euid"], s["rgid"], s["egid"]) == (env.uid, env.uid, env.gid, env.gid), s
     # In a session of its own, with nothing of root's terminal.
     with open(os.path.join(recdir, "sid")) as f:
@@ -2253,6 +2260,42 @@ def held__released_into_the_real_qmail__queued_as_the_sender_byte_for_byte(env):
     field, rest = cut_field(q.body)
     assert header_values(field)["id"] == held_id
     assert qmail_fresh_masked(rest) == qmail_fresh_masked(d.body)
+    clear_limits(env)
+
+
+@test
+def hostile__c1_and_bidi_controls__never_raw_in_the_log_or_on_roots_terminal(env):
+    # CSI as the C1 control U+009B, a right-to-left override, an isolate, and a raw
+    # 0x9b byte: in a Subject, a script's directory and argv.  jq, tail and qwrap would
+    # put them on root's terminal as they were written.
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    evil = "\u009b2J\u202egpj.php\u2066"
+    d = os.path.join(env.root.encode(), b"c1", evil.encode())
+    os.makedirs(d, exist_ok=True)
+    for p in (os.path.dirname(d), d):
+        os.chmod(p, 0o755)
+    clear_limits(env)
+    env.set_conf(HOLD_AFTER_ONE)
+    env.run(["-t"], stdin=b"To: a@x.example\nSubject: first\n\nb\n")
+    start = env.log_size()
+    msg = b"To: a@x.example\nSubject: pay " + evil.encode() + b" \x9b31m now\n\nb\n"
+    p, recs, _ = env.run(["-t", "-f", evil], stdin=msg, cwd=d)
+    r = one(recs)
+    assert p.returncode == 0 and r["action"] == "hold", (p.returncode, p.stderr)
+    with open(env.log, "rb") as f:
+        f.seek(start)
+        raw = f.read()
+    outs = [raw] + [qwrap_tool(env, *a).stdout for a in (
+        ["held"], ["held", "--json"], ["grep", "--id", r["id"]],
+        ["grep", "--id", r["id"], "--json"], ["top", "--by", "cwd"])]
+    for n, out in enumerate(outs):
+        for bad in (b"\xc2\x9b", b"\xe2\x80\xae", b"\xe2\x81\xa6", b"\x9b"):
+            assert bad not in out, (n, bad, out[:600])
+    # Escaped, not lost: the record still says exactly what was sent.
+    assert r["cwd"].endswith("/c1/" + evil) and r["sender"] == evil, r
+    assert r["subject"] == "pay " + evil + " \\x9b31m now", r["subject"]
+    assert b"\\u009b2J\\u202egpj.php\\u2066" in raw, raw[:400]
     clear_limits(env)
 
 

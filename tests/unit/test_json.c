@@ -237,7 +237,7 @@ jb_str__valid_multibyte__kept_raw(void **state)
 {
 	(void)state;
 	static const char *const ok[] = {
-		"\xc2\x80",		/* U+0080 */
+		"\xc2\xa0",		/* U+00A0, just past the C1 controls */
 		"\xc3\xa9",		/* é */
 		"\xdf\xbf",		/* U+07FF */
 		"\xe0\xa0\x80",		/* U+0800 */
@@ -255,6 +255,34 @@ jb_str__valid_multibyte__kept_raw(void **state)
 
 		snprintf(want, sizeof want, "\"%s\"", ok[i]);
 		assert_string_equal(enc(ok[i], strlen(ok[i]), 4096, NULL), want);
+	}
+}
+
+/* Valid UTF-8 that a terminal takes as a control: C1 (U+009B is CSI) and the
+ * bidirectional controls.  Escaped, so that jq or tail never prints them raw. */
+static void
+jb_str__c1_and_bidi_controls__escaped_as_u(void **state)
+{
+	(void)state;
+	static const char *const ctl[][2] = {
+		{ "\xc2\x80", "\"\\u0080\"" }, { "\xc2\x9b", "\"\\u009b\"" },
+		{ "\xc2\x9f", "\"\\u009f\"" }, { "\xd8\x9c", "\"\\u061c\"" },
+		{ "\xe2\x80\x8e", "\"\\u200e\"" }, { "\xe2\x80\x8f", "\"\\u200f\"" },
+		{ "\xe2\x80\xaa", "\"\\u202a\"" }, { "\xe2\x80\xae", "\"\\u202e\"" },
+		{ "\xe2\x81\xa6", "\"\\u2066\"" }, { "\xe2\x81\xa9", "\"\\u2069\"" },
+		{ "a\xe2\x80\xae" "b", "\"a\\u202eb\"" },
+	};
+	/* Their neighbours are text. */
+	static const char *const text[] = { "\xc2\xa0", "\xd8\x9b", "\xe2\x80\x8d",
+		"\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\xa5", "\xe2\x81\xaa" };
+
+	for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; i++)
+		assert_string_equal(enc(ctl[i][0], strlen(ctl[i][0]), 4096, NULL), ctl[i][1]);
+	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
+		char want[16];
+
+		snprintf(want, sizeof want, "\"%s\"", text[i]);
+		assert_string_equal(enc(text[i], strlen(text[i]), 4096, NULL), want);
 	}
 }
 
@@ -588,6 +616,7 @@ main(void)
 		cmocka_unit_test(jb_str__del__escaped),
 		cmocka_unit_test(jb_str__printable_ascii__raw_except_quote_backslash),
 		cmocka_unit_test(jb_str__valid_multibyte__kept_raw),
+		cmocka_unit_test(jb_str__c1_and_bidi_controls__escaped_as_u),
 		cmocka_unit_test(jb_str__mixed_text__kept_raw),
 		cmocka_unit_test(jb_str__lone_continuation__backslash_x),
 		cmocka_unit_test(jb_str__overlong_c0_80__each_byte_escaped),
