@@ -48,6 +48,7 @@ conf_defaults(struct conf *c)
 	c->vhosts_root[0] = '\0';
 	c->on_error = ON_ERROR_DELIVER;
 	c->smtp_mode = SMTP_MODE_RELAY;
+	c->mta = MTA_ANY;
 	snprintf(c->fpm_status_path, sizeof c->fpm_status_path, "/fpm-status");
 	c->limits[0] = (struct conf_limit){ LIMIT_PER_UID, 200, 3600,
 	    LIMIT_COUNT_MESSAGES, LIMIT_HOLD, 0 };
@@ -407,6 +408,7 @@ load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 {
 	static const char *const on_errors[] = { "deliver", "tempfail", NULL };
 	static const char *const smtp_modes[] = { "relay", "passthrough", NULL };
+	static const char *const mtas[] = { "any", "qmail", "postfix", NULL };
 	int v;
 
 	for (int i = 0; i < config_setting_length(root); i++) {
@@ -451,12 +453,15 @@ load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 		} else if (strcmp(k, "smtp_mode") == 0) {
 			if ((v = enum_of(x, s, smtp_modes, "\"relay\" or \"passthrough\"")) >= 0)
 				c->smtp_mode = (enum conf_smtp_mode)v;
+		} else if (strcmp(k, "mta") == 0) {
+			if ((v = enum_of(x, s, mtas, "\"any\", \"qmail\" or \"postfix\"")) >= 0)
+				c->mta = (enum conf_mta)v;
 		} else if (strcmp(k, "limits") == 0)
 			load_limits(x, s, c);
 		else if (strcmp(k, "exempt_uids") == 0)
 			load_exempt(x, s, c);
 		else
-			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, spool_max_mb, on_error, smtp_mode, limits, exempt_uids, notify, vhosts_root, fpm_status)", k);
+			fail(x, s, "unknown key '%s' (known: sendmail, log, header, state_dir, spool_dir, spool_max_mb, on_error, smtp_mode, mta, limits, exempt_uids, notify, vhosts_root, fpm_status)", k);
 	}
 }
 

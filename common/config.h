@@ -21,6 +21,12 @@
 
 enum conf_on_error { ON_ERROR_DELIVER, ON_ERROR_TEMPFAIL };
 
+/*
+ * Whose option grammar the real sendmail has: any (an option qwrap does not
+ * know is a submission), or qmail's or Postfix's exactly (see classify.c).
+ */
+enum conf_mta { MTA_ANY, MTA_QMAIL, MTA_POSTFIX };
+
 /* sendmail -bs: relayed with a record, header and limits per message, or passed through. */
 enum conf_smtp_mode { SMTP_MODE_RELAY, SMTP_MODE_PASSTHROUGH };
 
@@ -53,6 +59,7 @@ struct conf {
 	char notify[CONF_NOTIFY_MAX + 1];	/* mailed when a limit first fires; "" for nobody */
 	enum conf_on_error on_error;
 	enum conf_smtp_mode smtp_mode;
+	enum conf_mta mta;
 	char vhosts_root[PATH_MAX];	/* for qwrap's reports, when Plesk's psa.conf does not say */
 	char fpm_status_socket[PATH_MAX];	/* pm.status_listen, %p the pool; "" for none */
 	char fpm_status_path[CONF_FPM_PATH_MAX + 1];	/* pm.status_path */

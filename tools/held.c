@@ -82,7 +82,7 @@ summarize(const struct conf *c, const char *path, struct held *h)
 	if (fstat(fd, &st) == 0)
 		h->size = (long long)st.st_size;
 	if (message_read(fd, &msg) == 0) {
-		classify(h->env.argc, h->env.argv, &inv);
+		classify(h->env.argc, h->env.argv, c->mta, &inv);
 		message_parse(&msg, inv.headers_rcpt, h->env.argv + inv.first_rcpt,
 		    h->env.argc - inv.first_rcpt, c->header_name, &fields);
 		snprintf(h->subject, sizeof h->subject, "%.*s", (int)(fields.subject.p ?
@@ -109,7 +109,7 @@ made_by_sender(const struct conf *c, const struct held *h, const char *msgpath)
 	    !S_ISREG(b.st_mode) || a.st_nlink != 1 || b.st_nlink != 1 ||
 	    (long)a.st_uid != h->env.uid || (long)b.st_uid != h->env.uid)
 		return 0;
-	classify(h->env.argc, h->env.argv, &inv);
+	classify(h->env.argc, h->env.argv, c->mta, &inv);
 	return inv.mode == MODE_MESSAGE;
 }
 

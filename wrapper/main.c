@@ -509,7 +509,7 @@ main(int argc, char *argv[], char *envp[])
 
 	args = argv;
 	nargs = argc;
-	classify(argc, argv, &inv);
+	classify(argc, argv, conf.mta, &inv);
 	capture = inv.mode == MODE_MESSAGE;
 	caller_identify("/proc", (long)getuid(), (long)getgid(), (long)getpid(),
 	    (long)getppid(), envp, &caller);

@@ -565,10 +565,19 @@ def passthrough__bp_bs_and_rejected__untouched_with_mode_records(env):
     assert r["mode"] == "queue-list" and r["argv"][0] == "mailq" and got == []
 
     # What qmail's sendmail refuses, it refuses through qwrap too: the same usage, exit 100.
-    for args in (["-X"], ["-bd"], ["-f"], ["-t", "-q1h"], ["-r", "x@y"]):
-        r, got = check_passed_through(env, args, b"Subject: s\n\nbody\n")
-        assert got == [] and (r["mode"], r["action"]) == ("other", "passthrough"), (args, r)
-        assert r["argv"][1:] == args
+    # With mta = "qmail" qwrap knows it will and passes it through; without (any MTA) an
+    # option it cannot tell is a submission: counted and recorded as a message, and refused.
+    for mta, mode in ((b'mta = "qmail";', "other"), (b"", "message")):
+        env.set_conf(mta)
+        for args in (["-X"], ["-f"], ["-r", "x@y"], ["-t", "-U"]):
+            r, got = check_passed_through(env, args, b"To: a@b.example\n\nbody\n")
+            assert got == [] and (r["mode"], r["action"]) == (mode, "deliver" if
+                                                              mode == "message" else "passthrough"), (args, r)
+            assert r["argv"][1:] == args
+        # What queues nothing in any MTA passes through untouched whatever mta says.
+        for args in (["-bd"], ["-t", "-q1h"], ["-q"]):
+            r, got = check_passed_through(env, args, b"To: a@b.example\n\nbody\n")
+            assert got == [] and (r["mode"], r["action"]) == ("other", "passthrough"), (args, r)
 
 
 @test
@@ -1786,6 +1795,52 @@ def install__postfix_sendmail_binary_and_exim_style_symlink(env):
     finally:
         env.reset_conf()
         shutil.rmtree(os.path.join(env.root, "usr"), ignore_errors=True)
+
+
+POSTFIX_OPTIONS = (  # Postfix's getopt string, +A:B:C:F:GIL:N:O:R:UV:X:b:ce:f:h:imno:p:r:q:tvx
+    ["-A", "x"], ["-B", "8BITMIME"], ["-C", "/etc/postfix"], ["-F", "Name"], ["-G"], ["-I"],
+    ["-L", "x"], ["-N", "never"], ["-O", "x=y"], ["-R", "full"], ["-U"], ["-V"], ["-V", "+="],
+    ["-X", "/tmp/qwrap-x"], ["-bm"], ["-bv"], ["-c"], ["-e", "x"], ["-f", "a@b.example"],
+    ["-h", "5"], ["-i"], ["-m"], ["-n"], ["-o", "i"], ["-p", "x"], ["-r", "a@b.example"],
+    ["-q", "1h"], ["-q"], ["-t"], ["-v"], ["-x"])
+
+
+@test
+def classify__postfix_sendmail_every_option__nothing_queued_past_the_limit(env):
+    # A uid limit of 1 an hour: the second message is refused.  Postfix's real sendmail
+    # queues a message for most of its options; through qwrap, none of them may get one
+    # past the limit, with mta = "postfix" and with no mta said (any MTA).
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    assert os.path.exists("/usr/sbin/postdrop"), "Debian's postfix is not installed (tests/deps.sh)"
+    spool = "/var/spool/postfix/maildrop"
+    msg = b"To: someone@example.com\nSubject: postfix options\n\nbody\n"
+
+    def queued(args, prog):
+        before = set(os.listdir(spool))
+        p, recs, _ = env.run(args, stdin=msg, prog=prog)
+        new = set(os.listdir(spool)) - before
+        for f in new:
+            os.unlink(os.path.join(spool, f))
+        return p, recs, len(new)
+
+    argvs = [o + ([] if o == ["-t"] else ["-t"]) for o in POSTFIX_OPTIONS]
+    direct = {tuple(a): queued(a, "/usr/sbin/sendmail")[2] for a in argvs}
+    assert sum(direct.values()) >= 20, direct   # most of them queue a message
+    for mta in (b"", b'mta = "postfix";'):
+        clear_limits(env)
+        env.set_conf(limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "reject"; }',
+                                b'sendmail = "/usr/sbin/sendmail";\n' + mta))
+        p, recs, n = queued(["-t"], env.wrapper)
+        assert p.returncode == 0 and n == 1, (p.returncode, p.stderr)
+        for args in argvs:
+            p, recs, n = queued(args, env.wrapper)
+            assert n == 0, (mta, args, "queued past the limit", recs)
+            if direct[tuple(args)]:
+                r = one(recs)
+                assert (r["mode"], r["action"]) == ("message", "reject"), (mta, args, r)
+                assert p.returncode == 69, (mta, args, p.returncode)
+    clear_limits(env)
 
 
 @test

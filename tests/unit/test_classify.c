@@ -1,4 +1,5 @@
-/* test_classify.c: classify() against qmail's sendmail grammar "vimte:f:p:o:B:F:EJxb:" and DJB getopt rules. */
+/* test_classify.c: classify() against qmail's sendmail grammar "vimte:f:p:o:B:F:EJxb:" and DJB
+ * getopt rules, Postfix's, and the grammar of any MTA. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,9 +22,144 @@ run(char *const argv[])
 	while (argv[argc] != NULL)
 		argc++;
 	memset(&inv, 0x5a, sizeof inv);	/* classify must set every field */
-	classify(argc, argv, &inv);
+	classify(argc, argv, MTA_QMAIL, &inv);
 	return inv;
 }
+
+/* One argv (NULL-ended, argv[0] first) under grammar MTA: the mode, -t, the sender. */
+struct case_ {
+	enum conf_mta mta;
+	const char *argv[10];
+	enum mode mode;
+	int headers_rcpt;
+	const char *sender;
+};
+
+static void
+check_cases(const struct case_ *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct invocation inv;
+		int argc = 0;
+
+		while (c[i].argv[argc] != NULL)
+			argc++;
+		memset(&inv, 0x5a, sizeof inv);
+		classify(argc, (char *const *)c[i].argv, c[i].mta, &inv);
+		if (inv.mode != c[i].mode || (inv.mode == MODE_MESSAGE &&
+		    (inv.headers_rcpt != c[i].headers_rcpt || (c[i].sender == NULL) !=
+		    (inv.sender == NULL) || (c[i].sender && strcmp(c[i].sender, inv.sender) != 0))))
+			fail_msg("case %zu (%s %s %s): mode %s, -t %d, sender %s", i, c[i].argv[1],
+			    c[i].argv[2] ? c[i].argv[2] : "", c[i].argv[2] && c[i].argv[3] ?
+			    c[i].argv[3] : "", mode_name(inv.mode), inv.headers_rcpt,
+			    inv.sender ? inv.sender : "(none)");
+	}
+}
+
+#define M MODE_MESSAGE
+#define O MODE_OTHER
+#define Q MODE_QUEUE_LIST
+#define S MODE_SMTP
+#define PF MTA_POSTFIX
+
+/* Postfix's getopt string, "+A:B:C:F:GIL:N:O:R:UV:X:b:ce:f:h:imno:p:r:q:tvx": every
+ * option a normal submission may carry is message mode, with -t seen after it. */
+static void
+classify__postfix_every_option__as_postfix_acts(void **state)
+{
+	(void)state;
+	static const struct case_ c[] = {
+		{ PF, { "sendmail", "-U", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-r", "x@y", "-t" }, M, 1, "x@y" },
+		{ PF, { "sendmail", "-rx@y", "a@b" }, M, 0, "x@y" },
+		{ PF, { "sendmail", "-N", "never", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-G", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-X", "/tmp/log", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-h", "5", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-V", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-V+=", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-V", "+=", "-t" }, M, 0, NULL },	/* -V alone: += is a recipient */
+		{ PF, { "sendmail", "-c", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-p", "x", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-L", "x", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-R", "full", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-A", "x", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-C", "/etc/postfix", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-O", "x=y", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-F", "Name", "-e", "x", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-ffrom@x", "-oi", "-i", "-m", "-v", "-x", "-t" }, M, 1, "from@x" },
+		{ PF, { "sendmail", "-B", "8BITMIME", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-bm", "a@b" }, M, 0, NULL },
+		{ PF, { "sendmail", "-bv", "a@b" }, M, 0, NULL },	/* a report is queued */
+		{ PF, { "sendmail", "-bp", "-bm", "-t" }, M, 1, NULL },	/* the last mode wins */
+		{ PF, { "mailq", "-bm", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "-q", "-bm", "-t" }, M, 1, NULL },
+		{ PF, { "sendmail", "--", "-bp" }, M, 0, NULL },
+		{ PF, { "sendmail", "-bp" }, Q, 0, NULL },
+		{ PF, { "mailq" }, Q, 0, NULL },
+		{ PF, { "sendmail", "-bm", "-bp" }, Q, 0, NULL },
+		{ PF, { "sendmail", "-bs" }, S, 0, NULL },
+		{ PF, { "sendmail", "-bd" }, O, 0, NULL },
+		{ PF, { "sendmail", "-bi" }, O, 0, NULL },
+		{ PF, { "sendmail", "-I" }, O, 0, NULL },
+		{ PF, { "newaliases" }, O, 0, NULL },
+		{ PF, { "sendmail", "-q" }, O, 0, NULL },
+		{ PF, { "sendmail", "-q1h" }, O, 0, NULL },
+		{ PF, { "sendmail", "-qRexample.com" }, O, 0, NULL },
+		{ PF, { "sendmail", "-bx" }, O, 0, NULL },		/* unsupported */
+		{ PF, { "sendmail", "-n", "-t" }, O, 0, NULL },	/* not supported */
+		{ PF, { "sendmail", "-B", "9BIT", "-t" }, O, 0, NULL },
+		{ PF, { "sendmail", "-Z", "-t" }, O, 0, NULL },	/* usage */
+		{ PF, { "sendmail", "-t", "-f" }, O, 0, NULL },	/* no argument */
+	};
+
+	check_cases(c, sizeof c / sizeof c[0]);
+}
+
+/* No grammar known: what no MTA reads as a mode that queues nothing is a message. */
+static void
+classify__any_mta__unknown_options_submit_only_modes_pass(void **state)
+{
+	(void)state;
+	static const struct case_ c[] = {
+		{ MTA_ANY, { "sendmail", "-U", "-t" }, M, 1, NULL },
+		{ MTA_ANY, { "sendmail", "-Z", "-t" }, M, 1, NULL },	/* unknown: a submission */
+		{ MTA_ANY, { "sendmail", "-t", "-X" }, M, 1, NULL },	/* no argument: the same */
+		{ MTA_ANY, { "sendmail", "-r", "x@y", "a@b" }, M, 0, "x@y" },
+		{ MTA_ANY, { "sendmail", "-N", "-q" }, M, 0, NULL },	/* Postfix: -N's argument */
+		{ MTA_ANY, { "sendmail", "-V", "-q1h" }, M, 0, NULL },	/* Sendmail: -V's */
+		{ MTA_ANY, { "sendmail", "-D", "-bp" }, M, 0, NULL },	/* Sendmail: -D's */
+		{ MTA_ANY, { "sendmail", "--x", "-q" }, M, 0, NULL },	/* qmail: options end */
+		{ MTA_ANY, { "sendmail", "-Eq", "a@b" }, M, 0, NULL },	/* qmail: -E's rest */
+		{ MTA_ANY, { "sendmail", "-N", "-t" }, M, 1, NULL },	/* Exim: -N, then -t */
+		{ MTA_ANY, { "sendmail", "-bS" }, M, 0, NULL },	/* Exim: batched SMTP */
+		{ MTA_ANY, { "sendmail", "-bv", "a@b" }, M, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-bz" }, M, 0, NULL },
+		{ MTA_ANY, { "mailq", "-bm" }, M, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-bp" }, Q, 0, NULL },
+		{ MTA_ANY, { "mailq" }, Q, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-bs" }, S, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-bd" }, O, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-bt" }, O, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-bV" }, O, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-I" }, O, 0, NULL },
+		{ MTA_ANY, { "newaliases" }, O, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-q" }, O, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-q15m" }, O, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-t", "-qRsite" }, O, 0, NULL },
+		/* qmail refuses these, so with mta = "qmail" they pass through. */
+		{ MTA_QMAIL, { "sendmail", "-U", "-t" }, O, 0, NULL },
+		{ MTA_QMAIL, { "sendmail", "-r", "x@y", "-t" }, O, 0, NULL },
+	};
+
+	check_cases(c, sizeof c / sizeof c[0]);
+}
+
+#undef M
+#undef O
+#undef Q
+#undef S
+#undef PF
 
 static void
 assert_message(const struct invocation *inv)
@@ -184,7 +320,7 @@ classify__f_argument_null_within_argc__other(void **state)
 	char *argv[] = { "sendmail", "-f", NULL, "a@x", NULL };
 	struct invocation inv;
 
-	classify(4, argv, &inv);
+	classify(4, argv, MTA_QMAIL, &inv);
 	assert_other(&inv);
 }
 
@@ -410,7 +546,7 @@ classify__bd_bi_bv_bt_bD__other(void **state)
 		char *argv[] = { "sendmail", (char *)modes[i], "a@x", NULL };
 		struct invocation inv;
 
-		classify(3, argv, &inv);
+		classify(3, argv, MTA_QMAIL, &inv);
 		assert_other(&inv);
 	}
 }
@@ -502,7 +638,7 @@ classify__unknown_options__other(void **state)
 		char *argv[] = { "sendmail", "-t", (char *)opts[i], "a@x", NULL };
 		struct invocation inv;
 
-		classify(4, argv, &inv);
+		classify(4, argv, MTA_QMAIL, &inv);
 		assert_other(&inv);
 	}
 }
@@ -673,7 +809,7 @@ classify__argv0_like_mailq__message(void **state)
 		char *argv[] = { (char *)names[i], "a@x", NULL };
 		struct invocation inv;
 
-		classify(2, argv, &inv);
+		classify(2, argv, MTA_QMAIL, &inv);
 		assert_message(&inv);
 		assert_int_equal(inv.first_rcpt, 1);
 	}
@@ -686,7 +822,7 @@ classify__argv0_null__message(void **state)
 	char *argv[] = { NULL };
 	struct invocation inv;
 
-	classify(1, argv, &inv);
+	classify(1, argv, MTA_QMAIL, &inv);
 	assert_message(&inv);
 	assert_int_equal(inv.first_rcpt, 1);
 }
@@ -760,6 +896,8 @@ main(void)
 		cmocka_unit_test(classify__argv0_path_newaliases__other),
 		cmocka_unit_test(classify__argv0_newaliases_with_bp__queue_list),
 		cmocka_unit_test(classify__argv0_like_mailq__message),
+		cmocka_unit_test(classify__postfix_every_option__as_postfix_acts),
+		cmocka_unit_test(classify__any_mta__unknown_options_submit_only_modes_pass),
 		cmocka_unit_test(classify__argv0_null__message),
 		cmocka_unit_test(mode_name__each_mode__record_names),
 	};
