@@ -1177,6 +1177,77 @@ def smtp__real_qmail_smtpd__session_replies_and_queue_as_without_qwrap_but_the_h
     assert recs[1]["forged_header"] == 1, recs[1]
 
 
+def check_as_qmail(env, wire, direct_wire=None):
+    """The session WIRE through qwrap's relay into the real qmail-smtpd, and DIRECT_WIRE
+    (WIRE unless given: what qwrap must make of it) straight to qmail's sendmail -bs: the
+    same exit status and replies, and the same messages queued, but for one qwrap header
+    each, naming its record.  Returns the records of the messages queued.  (A message
+    qmail-smtpd refuses after its data still has a record, "deliver" if the refusal came
+    after it was written: syslog has the correction.)"""
+    pd, _, direct = env.send(["-bs"], direct_wire or wire, direct=True)
+    p, recs, got = env.send(["-bs"], wire)
+    assert p.returncode == pd.returncode, (p.returncode, pd.returncode, p.stderr)
+    assert run.qmail_times_masked(p.stdout) == run.qmail_times_masked(pd.stdout), \
+        (p.stdout[-600:], pd.stdout[-600:])
+    assert len(got) == len(direct) <= len(recs), (len(got), len(direct), len(recs))
+    by_id = {r["id"]: r for r in recs}
+    mine = []
+    for n, (q, d) in enumerate(zip(got, direct)):
+        assert (q.sender, q.rcpt) == (d.sender, d.rcpt), (n, q, d)
+        field, rest = run.cut_field(smtpd_stored(q))
+        mine.append(by_id[run.header_values(field)["id"]])
+        want = smtpd_stored(d)
+        assert rest == want, "message %d differs at byte %d" % (n, next(
+            (i for i, (a, b) in enumerate(zip(rest, want)) if a != b), min(len(rest), len(want))))
+    return mine
+
+
+@smtp_test
+def smtp__real_qmail_smtpd__every_shape_of_session_as_without_qwrap(env):
+    # The hand-written sessions of the tests above, into qmail-smtpd itself.
+    many = [(b"s%d@x" % i, [b"r%d@x" % i],
+             b"Subject: m%d\r\nMessage-ID: <m%d@x>\r\n\r\nbody %d\r\n" % (i, i, i))
+            for i in range(40)]
+    recs = check_as_qmail(env, session(*[(f, r, stuff(d)) for f, r, d in many]))
+    assert [r["sender"] for r in recs] == ["s%d@x" % i for i in range(40)]
+    # Dot lines at every phase of the relay's 64 KiB head, messages ending at it.
+    dots = [b"Subject: dots %d\r\nX-Pad: %s\r\n\r\n" % (k, b"p" * k) + dotty_lines(140000, k)
+            for k in range(0, 24, 3)]
+    for total in range(65530, 65540):
+        head, tail = b"Subject: end at %d\r\n\r\n" % total, b".z\r\n..\r\n.\r\n"
+        dots.append(head + b"f" * (total - len(head) - len(tail) - 2) + b"\r\n" + tail)
+    check_as_qmail(env, session(*[(b"a@x", [b"b@x"], stuff(d)) for d in dots]))
+    # 8-bit, NUL, long lines, a big message, no header, nothing, bare CR.
+    body8 = bytes(b for b in range(256) if b not in (10, 13)) * 4 + b"\r\n\0\0\0\r\n\xff\r\n"
+    odd = [b"Subject: 8bit \xc3\xa9\xff\r\n\r\n" + body8,
+           b"Subject: long line\r\n\r\n" + b"L" * (200 * 1024) + b"\r\n.dot line\r\n",
+           b"Subject: long header\r\nX-Long: " + b"v" * (100 * 1024) + b"\r\n\r\nb\r\n",
+           b"Subject: big\r\n\r\n" + (bytes(b for b in range(256) if b != 10) + b"\r\n") * 4000,
+           b"no header at all\r\n", b"", b".\r\n", b"Subject: bare CR\r\n\r\na\rb\r\r\n"]
+    assert len(check_as_qmail(env, session(*[(b"a@x", [b"b@x"], stuff(d)) for d in odd]))) == 8
+    # A bare LF: qmail-smtpd's 451, and the session ends, through qwrap as without it.
+    check_as_qmail(env, session((b"a@x", [b"b@x"], stuff(b"Subject: ok\r\n\r\nb\r\n")),
+                                (b"a@x", [b"b@x"], stuff(b"Subject: LF\n\nb\n")),
+                                (b"a@x", [b"b@x"], stuff(b"Subject: after\r\n\r\nb\r\n"))))
+    # Forged fields, renamed; past the head too.
+    forged = (b"Subject: forged\r\nX-Additional-Header: id=fake; uid=0\r\n"
+              b"..X-Additional-Header: dotted\r\nx-additional-header: lower\r\n\r\n"
+              b"X-Additional-Header: in the body\r\n")
+    renamed = forged.replace(b"\nX-Additional-Header: id", b"\nX-Qwrap-Forged-X-Additional-Header: id")
+    renamed = renamed.replace(b"\nx-additional-header: lower", b"\nX-Qwrap-Forged-x-additional-header: lower")
+    wire, want = long_forged_header(4000)
+    recs = check_as_qmail(env, session((b"a@x", [b"b@x"], stuff(forged)), (b"a@x", [b"b@x"], wire)),
+                          session((b"a@x", [b"b@x"], stuff(renamed)), (b"a@x", [b"b@x"], stuff(want))))
+    assert recs[0]["forged_header"] == 2, recs[0]
+    # RSET, and MAIL again without it.
+    rset = (b"EHLO c\r\nMAIL FROM:<gone@x>\r\nRCPT TO:<old@x>\r\nRSET\r\n"
+            b"MAIL FROM:<kept@x>\r\nRCPT TO:<new@x>\r\nDATA\r\n" + stuff(b"Subject: s\r\n\r\nb\r\n") +
+            b"MAIL FROM:<gone2@x>\r\nRCPT TO:<old2@x>\r\nMAIL FROM:<kept2@x>\r\n"
+            b"RCPT TO:<new2@x>\r\nDATA\r\n" + stuff(b"Subject: t\r\n\r\nb\r\n") + b"QUIT\r\n")
+    recs = check_as_qmail(env, rset)
+    assert [(r["sender"], r["rcpt"]) for r in recs] == [("kept@x", ["new@x"]), ("kept2@x", ["new2@x"])]
+
+
 @smtp_test
 def smtp__real_qmail_smtpd__symfony_mailer_each_message_queued_as_sent(env):
     d = user_dir(env, "symfony-qmail")
