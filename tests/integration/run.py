@@ -481,6 +481,11 @@ def body__header_line_over_64k__byte_identical(env):
 def body__empty_input_and_no_header__delivered(env):
     for msg in (b"", b"just a body line without colon\n", b"\n\nbody"):
         check_queued(env, ["x@example.com"], msg)
+    # No recipient at all, with -t or without: qmail queues it with none (qmail-send
+    # then drops it) and exits 0, and so through qwrap.
+    for args in ([], ["-t"]):
+        r, q, _ = check_queued(env, args, b"Subject: nobody\n\nbody\n")
+        assert q.rcpt == [] and r["rcpt_count"] == 0, (q, r)
 
 
 @test
