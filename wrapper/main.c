@@ -462,6 +462,7 @@ main(int argc, char *argv[], char *envp[])
 	/* The PHP script is often among the inherited fds: look before closing them. */
 	caller_scan_fds("/proc", caller.fd_script);
 	sanitize_close_fds();
+	sanitize_zone();
 	openlog("qwrap-sendmail", LOG_PID, LOG_MAIL);
 	if (sanitize_state(&ps) < 0)
 		die(EX_TEMPFAIL, "cannot reset the process state");

@@ -168,23 +168,65 @@ scan(struct ruleio *io, const struct conf_limit *r, off_t size, long long now_ms
 	return 0;
 }
 
+static void
+fill_head(struct head *h, const struct conf_limit *r, const char *key, long long warned_ms)
+{
+	memset(h, 0, sizeof *h);
+	memcpy(h->magic, MAGIC, 8);
+	h->max = r->max;
+	h->window = r->window;
+	h->warned_ms = warned_ms;
+	snprintf(h->key, sizeof h->key, "%s", key);
+	h->check = head_check(h);
+}
+
 /*
- * Opens PATH (creating it) and locks it, within RL_WAIT_MS in all.  A file
+ * A new state file comes into being whole: its head is written to a file of
+ * its own, which is then linked to PATH (link(2) never replaces a file: when
+ * two first sends of a key race, the second uses the first's).  So an empty
+ * or short state file is never a new one: it was cut, and counts as corrupt
+ * (as reached, until a window after its last change), never as a reset.
+ */
+static int
+create_whole(const char *dir, const char *path, const struct conf_limit *r, const char *key)
+{
+	char tmp[PATH_MAX];
+	struct head h;
+	int fd = -1, rc;
+
+	for (int i = 0; fd < 0 && i < 3; i++) {
+		snprintf(tmp, sizeof tmp, "%s/.new-%ld-%lld-%d", dir, (long)getpid(), clock_ms(), i);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0660);
+	}
+	if (fd < 0)
+		return -1;
+	fill_head(&h, r, key, 0);
+	rc = pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h ? 0 : -1;
+	close(fd);
+	if (rc == 0 && link(tmp, path) < 0 && errno != EEXIST)
+		rc = -1;
+	unlink(tmp);
+	return rc;
+}
+
+/*
+ * Opens PATH (creating it whole) and locks it, within RL_WAIT_MS in all.  A file
  * removed meanwhile (an admin resetting a key) is opened anew, so that no
  * count goes into a file nobody will read again.  0, or -1 with ERR set and
  * IO marked skipped or unusable.
  */
 static int
-open_locked(const char *path, const char *name, struct ruleio *io, struct stat *st,
-    char err[RL_ERR_MAX])
+open_locked(const char *dir, const char *path, const char *name, const struct conf_limit *r,
+    const char *key, struct ruleio *io, struct stat *st, char err[RL_ERR_MAX])
 {
 	long long end = clock_ms() + RL_WAIT_MS;
 
 	for (int tries = 0;; tries++) {
 		long long left = end - clock_ms();
 
-		io->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-		    O_NOCTTY, 0660);
+		io->fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (io->fd < 0 && errno == ENOENT && create_whole(dir, path, r, key) == 0)
+			io->fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (io->fd < 0) {
 			int e = errno;
 
@@ -225,18 +267,16 @@ static void
 open_rule(const char *dir, const struct conf_limit *r, long uid, const char *script,
     const char *cwd, long long now_ms, struct ruleio *io, char err[RL_ERR_MAX])
 {
-	char name[64], path[PATH_MAX];
+	char name[64], path[PATH_MAX], key[RL_KEY_MAX];
 	struct stat st;
 
 	memset(io, 0, sizeof *io);
 	file_name(r, uid, script, cwd, name);
+	make_key(r, uid, script, cwd, key, sizeof key);
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (open_locked(path, name, io, &st, err) < 0)
+	if (open_locked(dir, path, name, r, key, io, &st, err) < 0)
 		return;
-	if (st.st_size == 0) {
-		io->fresh = 1;
-		return;
-	}
+	/* A file is born whole (create_whole): empty or short, it was cut, which never resets. */
 	if (scan(io, r, st.st_size, now_ms) == 0)
 		return;
 	/* Corrupt: the limit counts as reached until a whole window has passed. */
@@ -253,24 +293,19 @@ open_rule(const char *dir, const struct conf_limit *r, long uid, const char *scr
 static int
 write_head(struct ruleio *io, const struct conf_limit *r, const char *key, long long warned_ms)
 {
-	memset(&io->head, 0, sizeof io->head);
-	memcpy(io->head.magic, MAGIC, 8);
-	io->head.max = r->max;
-	io->head.window = r->window;
-	io->head.warned_ms = warned_ms;
-	snprintf(io->head.key, sizeof io->head.key, "%s", key);
-	io->head.check = head_check(&io->head);
+	fill_head(&io->head, r, key, warned_ms);
 	return pwrite(io->fd, &io->head, sizeof io->head, 0) == (ssize_t)sizeof io->head ? 0 : -1;
 }
 
 /*
- * A fresh file is its head alone, written in one pwrite(2): a sender killed
- * here leaves an empty file or a whole head, never a corrupt one.
+ * A file corrupt a whole window ago starts again as its head alone: the head
+ * first, then the old slots cut off, so that a sender killed between leaves
+ * a whole head and old slots (counted: never fewer than there were).
  */
 static int
 init_file(struct ruleio *io, const struct conf_limit *r, const char *key)
 {
-	if (ftruncate(io->fd, 0) < 0 || write_head(io, r, key, 0) < 0)
+	if (write_head(io, r, key, 0) < 0 || ftruncate(io->fd, HEAD_SIZE) < 0)
 		return -1;
 	io->free_slot = 0;
 	io->fresh = 0;

@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 int
@@ -108,6 +109,25 @@ raise_limit(int res, struct rlimit *saved)
 	rl = *saved;
 	rl.rlim_cur = rl.rlim_max;
 	return setrlimit(res, &rl);
+}
+
+/*
+ * glibc's syslog() stamps each line with the local time, and the zone comes
+ * from TZ, which is the caller's: a caller could date the wrapper's syslog
+ * lines as it liked.  The zone is read once, here, with the environment out
+ * of sight, so it is the system's (/etc/localtime); localtime_r, which
+ * syslog uses, never reads TZ again.  The environment itself is not
+ * touched: the real sendmail gets the caller's TZ as before.
+ */
+void
+sanitize_zone(void)
+{
+	static char *no_env[] = { NULL };
+	char **env = environ;
+
+	environ = no_env;
+	tzset();
+	environ = env;
 }
 
 int

@@ -32,6 +32,9 @@ void sanitize_close_fds_but(int a, int b);
  */
 int sanitize_state(struct procstate *ps);
 
+/* The time zone for syslog's timestamps: the system's, never the caller's TZ. */
+void sanitize_zone(void);
+
 /*
  * Lowers the qwrap group to the saved gid only (*KEPT): effective and real
  * are the caller's while the caller's data is read, and the group comes

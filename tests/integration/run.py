@@ -971,9 +971,11 @@ def syslog__copy_enabled__record_sent_to_dev_log(env):
                   path, USER, USER, env.wrapper))
     try:
         start = env.log_size()
+        # The caller's TZ, 14 hours off, must not date the syslog line (finding 7).
         p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                            input=b"Subject: s\n\nb\n", capture_output=True,
-                           env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "STANDIN_DIR": recdir})
+                           env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "STANDIN_DIR": recdir,
+                                "TZ": "UTC-14"})
         assert p.returncode == 0, p.stderr
         r = one(env.records_since(start))
         line = sock.recv(8192)
@@ -982,6 +984,14 @@ def syslog__copy_enabled__record_sent_to_dev_log(env):
         env.reset_conf()
     assert b"qwrap-sendmail[" in line and b'"id":"%s"' % r["id"].encode() in line, line
     assert line.startswith(b"<22>"), line  # LOG_MAIL | LOG_INFO
+    # The system's local time, as date(1) without TZ gives it.
+    now = subprocess.run(["date", "+%H %M"], capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin"}).stdout.split()
+    stamp = re.match(rb"<22>\w{3} +\d+ (\d\d):(\d\d):\d\d ", line)
+    assert stamp, line
+    minutes = lambda h, m: int(h) * 60 + int(m)
+    off = abs(minutes(*stamp.groups()) - minutes(*now)) % (24 * 60)
+    assert min(off, 24 * 60 - off) <= 2, (stamp.groups(), now)
 
 
 # ---------------------------------------------------------------- qwrap-install
@@ -2384,9 +2394,10 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
                             b"exempt_uids = [];"))
     msg = b"Subject: s\n\nb\n"
     state_dir = os.path.join(env.root, "var", "lib", "qwrap")
-    # Killed at its slot write (root, traced: the state file is root's to write).
+    # Killed at its slot write (root, traced: the state file is root's to write); the
+    # first pwrite is the new file's head, into a file of its own.
     p = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=pwrite64",
-                        "-e", "inject=pwrite64:signal=SIGKILL:when=1", env.wrapper, "-t"],
+                        "-e", "inject=pwrite64:signal=SIGKILL:when=2", env.wrapper, "-t"],
                        input=msg, capture_output=True, env={"PATH": "/usr/bin:/bin",
                                                            "STANDIN_SINK": "1"})
     assert p.returncode in (-9, 137), p.returncode
@@ -2405,7 +2416,7 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
     with open(msgfile, "rb") as f:
         stopped = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-e",
                                     "trace=pwrite64", "-e",
-                                    "inject=pwrite64:signal=SIGSTOP:when=1", env.wrapper, "-t"],
+                                    "inject=pwrite64:signal=SIGSTOP:when=2", env.wrapper, "-t"],
                                    stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    env={"PATH": "/usr/bin:/bin", "STANDIN_DIR": recdir,
                                         # LeakSanitizer cannot work under ptrace (SAN builds).
@@ -2446,6 +2457,16 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
         f.write(b"\xff" * 32)
     _, recs, got = env.run(["-t"], stdin=msg, as_user=False)
     assert one(recs)["action"] == "hold" and "corrupt" in one(recs).get("error", ""), one(recs)
+    # Cut to nothing (finding 7): the same, never a count started again.
+    clear_limits(env)
+    for _ in range(3):
+        assert one(env.run(["-t"], stdin=msg)[1])["action"] == "deliver"
+    (state,) = [os.path.join(state_dir, f) for f in os.listdir(state_dir)
+                if f.startswith("limit-")]
+    os.truncate(state, 0)
+    _, recs, got = env.run(["-t"], stdin=msg)
+    assert one(recs)["action"] == "hold" and "corrupt" in one(recs).get("error", ""), one(recs)
+    assert [f for f in os.listdir(state_dir) if f.startswith(".new-")] == []
     # A full spool: hold falls back to reject, nothing kept, the caller told.
     clear_limits(env)
     env.set_conf(limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "hold"; }',

@@ -193,6 +193,55 @@ ratelimit_check__corrupt_state__reached_until_a_window_passed(void **state)
 	assert_false(send_at(1000, 11001, 1));
 }
 
+/* Cut to nothing (or to less than its head): the same as corrupt, never a fresh count. */
+static void
+ratelimit_check__state_truncated__reached_not_reset(void **state)
+{
+	char path[PATH_MAX + 300];
+	struct timeval tv[2];
+
+	(void)state;
+	for (off_t size = 0; size <= 600; size += 300) {
+		assert_false(send_at(1000 + size, 0, 1));
+		assert_false(send_at(1000 + size, 1, 1));
+		assert_false(send_at(1000 + size, 2, 1));
+		state_file(path);
+		assert_int_equal(truncate(path, size), 0);
+		tv[0].tv_sec = tv[1].tv_sec = (time_t)(T0 / 1000 + 1);
+		tv[0].tv_usec = tv[1].tv_usec = 0;
+		assert_int_equal(utimes(path, tv), 0);
+		/* 300 keeps a part of the head; 600 the head and a part of the first slot. */
+		assert_true(send_at(1000 + size, 3000, 1));
+		assert_non_null(strstr(v.error, "corrupt"));
+		assert_false(send_at(1000 + size, 11000, 1));
+		assert_int_equal(unlink(path), 0);
+	}
+}
+
+/* A new file never shows empty: it is linked into place with its head, and no
+ * temporary file is left beside it. */
+static void
+ratelimit_check__new_state__born_whole_nothing_left_beside(void **state)
+{
+	char path[PATH_MAX + 300];
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	(void)state;
+	assert_false(send_at(1000, 0, 1));
+	state_file(path);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 512 + 16);
+	assert_int_equal(st.st_nlink, 1);
+	assert_non_null(d = opendir(dir));
+	while ((e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	assert_int_equal(n, 1);	/* the state file: no ".new-" file left */
+}
+
 static void
 ratelimit_check__state_held_by_another__bounded_wait_then_reached(void **state)
 {
@@ -282,6 +331,10 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    ratelimit_check__corrupt_state__reached_until_a_window_passed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_check__state_truncated__reached_not_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_check__new_state__born_whole_nothing_left_beside, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    ratelimit_check__state_held_by_another__bounded_wait_then_reached, setup, teardown),
 		cmocka_unit_test_setup_teardown(
