@@ -48,7 +48,7 @@ COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c comm
 WRAPPER_SRC = wrapper/sanitize.c wrapper/classify.c wrapper/caller.c \
               wrapper/message.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
               wrapper/ratelimit.c wrapper/hold.c wrapper/notify.c wrapper/smtp.c \
-              wrapper/relay.c wrapper/fpmstatus.c
+              wrapper/relay.c wrapper/fpmstatus.c wrapper/keeper.c
 COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 

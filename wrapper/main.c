@@ -7,7 +7,9 @@
  * rlimits, the signal mask and dispositions, interval timers, stdin, and the
  * timing of all of it.  The group is used for reading the end of a timed
  * capture session from install.state, opening the capture log and, when
- * limits are configured, for the limit state and the hold spool.  Before
+ * limits are configured, for the limit state and the hold spool.  The log
+ * goes at once to a keeper child (keeper.c) that keeps the group as its saved
+ * gid, so the caller cannot change its limits while it writes.  Before
  * anything the caller wrote (stdin, /proc, the environment) is looked at, it
  * is dropped for good, or with limits lowered to the saved gid: effective
  * again only to update the limit state and to open, commit or remove a held
@@ -35,6 +37,7 @@
 #include "deliver.h"
 #include "hold.h"
 #include "idheader.h"
+#include "keeper.h"
 #include "logfile.h"
 #include "message.h"
 #include "notify.h"
@@ -58,7 +61,7 @@ static char problems[PROBLEMS_MAX];	/* what went wrong, for the record and the r
 static char id[RECORD_ID_LEN];		/* of the record and the header */
 static struct timespec now;
 static const char *host = "?";	/* the node name, for the record and the notice */
-static int logfd = -1;			/* the capture log, opened with the group */
+static struct keeper keeper = { -1, -1 };	/* holds the capture log, opened with the group */
 static int limits_on;			/* limits apply to this caller */
 static gid_t kept;			/* the group, kept as the saved gid while limits_on */
 static char **args;			/* of this run, for records and held mail */
@@ -91,6 +94,7 @@ exec_real(char *argv[], char *envp[], const struct procstate *ps)
 	char err[PATH_MAX + 128];
 
 	closelog();
+	keeper_end(&keeper);
 	deliver_exec(conf.sendmail, argv, envp, ps);
 	snprintf(err, sizeof err, "cannot run the real sendmail %s: %s", conf.sendmail,
 	    strerror(errno));
@@ -292,7 +296,7 @@ log_record(const char *action, const struct invocation *inv, int with_rcpt, int 
 	size_t linelen = encode_record(action, inv, with_rcpt, line);
 	int refuse = 0;
 
-	if (logfd >= 0 && logfile_append(logfd, conf.log_file, line, linelen, err) < 0) {
+	if (keeper.sock >= 0 && keeper_append(&keeper, line, linelen, err) < 0) {
 		problem(err);
 		if (conf.on_error == ON_ERROR_TEMPFAIL && refusable)
 			action = "reject", refuse = 1;
@@ -449,6 +453,7 @@ main(int argc, char *argv[], char *envp[])
 	struct idvalues idv;
 	const char *action;
 	char err[PATH_MAX + 128], target_err[DELIVER_ERR_MAX];
+	int logfd;
 	char hdr[IDHEADER_MAX];
 	size_t hdrlen = 0;
 	int capture, target_ok, feed_ok = 1, refuse;
@@ -498,11 +503,14 @@ main(int argc, char *argv[], char *envp[])
 	}
 
 	/*
-	 * Open the log while we still hold the group.  Then drop it for good or,
-	 * when limits are configured, keep it only as the saved gid until they
-	 * are applied: the caller's data is read with the caller's gid.
+	 * Open the log while we still hold the group, and hand it to the keeper,
+	 * whose credentials stay out of the caller's reach while it writes.  Then
+	 * drop the group for good or, when limits are configured, keep it only as
+	 * the saved gid until they are applied: the caller's data is read with
+	 * the caller's gid.
 	 */
-	if ((logfd = logfile_open(conf.log_file, self.st_uid, err)) < 0)
+	if ((logfd = logfile_open(conf.log_file, self.st_uid, err)) < 0 ||
+	    keeper_start(logfd, conf.log_file, &keeper, err) < 0)
 		problem(err);
 	verdict.rule = -1;
 	if ((conf.nlimits > 0 ? sanitize_lower_group(&kept) : sanitize_drop_group()) < 0)
@@ -591,8 +599,7 @@ main(int argc, char *argv[], char *envp[])
 		action = "reject";
 	if (log_record(action, &inv, capture, limited != LIMIT_HELD))
 		refuse = 1;
-	if (logfd >= 0)
-		close(logfd);
+	keeper_end(&keeper);
 	if (limited == LIMIT_HELD) {
 		closelog();
 		_exit(0);

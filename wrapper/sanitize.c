@@ -164,6 +164,27 @@ sanitize_state(struct procstate *ps)
 	return 0;
 }
 
+/*
+ * The caller's limit RES again.  Its other processes may have lowered our
+ * hard limit meanwhile (prlimit, once the group is gone): then what they
+ * left, which is the caller's own choice, rather than no real sendmail.
+ */
+static int
+restore_limit(int res, const struct rlimit *orig)
+{
+	struct rlimit now, want = *orig;
+
+	if (setrlimit(res, &want) == 0)
+		return 0;
+	if (errno != EPERM || getrlimit(res, &now) < 0)
+		return -1;
+	if (want.rlim_max > now.rlim_max)
+		want.rlim_max = now.rlim_max;
+	if (want.rlim_cur > want.rlim_max)
+		want.rlim_cur = want.rlim_max;
+	return setrlimit(res, &want);
+}
+
 int
 sanitize_restore(const struct procstate *ps)
 {
@@ -172,9 +193,9 @@ sanitize_restore(const struct procstate *ps)
 	    sigaction(SIGXFSZ, &ps->xfsz, NULL) < 0 ||
 	    sigaction(SIGCHLD, &ps->chld, NULL) < 0)
 		return -1;
-	if (setrlimit(RLIMIT_FSIZE, &ps->fsize) < 0 ||
-	    setrlimit(RLIMIT_NOFILE, &ps->nofile) < 0 ||
-	    setrlimit(RLIMIT_CORE, &ps->core) < 0)
+	if (restore_limit(RLIMIT_FSIZE, &ps->fsize) < 0 ||
+	    restore_limit(RLIMIT_NOFILE, &ps->nofile) < 0 ||
+	    restore_limit(RLIMIT_CORE, &ps->core) < 0)
 		return -1;
 	return 0;
 }
