@@ -257,6 +257,15 @@ state_retire(const char *dir, char err[STATE_ERR_MAX])
 
 /* The wrapper's question, on every message: only the deadline line is read. */
 int
+state_enabled(const char *dir, uid_t trusted)
+{
+	char buf[STATE_FILE_MAX + 1], err[STATE_ERR_MAX];
+	size_t len;
+
+	return read_state(dir, STATE_NAME, trusted, buf, &len, err) == 1;
+}
+
+int
 state_session_over(const char *dir, uid_t trusted, time_t now)
 {
 	char buf[STATE_FILE_MAX + 1], err[STATE_ERR_MAX];

@@ -53,6 +53,9 @@ int state_save(const char *dir, gid_t gid, const struct install_state *s,
 /* Ends a session: install.state becomes install.last, in one rename. */
 int state_retire(const char *dir, char err[STATE_ERR_MAX]);
 
+/* 1 when DIR holds a state of TRUSTED's (or root's): capture was enabled and not reverted. */
+int state_enabled(const char *dir, uid_t trusted);
+
 /* 1 when DIR's state names a timed session whose deadline is NOW or past. */
 int state_session_over(const char *dir, uid_t trusted, time_t now);
 

@@ -27,6 +27,8 @@ int is_qwrap_sendmail(const char *path);
 int is_recorded_original(const char *path, const struct install_state *s);
 /* 1 when A and B are one directory entry however spelled: one directory, one name. */
 int same_entry(const char *a, const char *b);
+int trusted_path(const char *root, const char *what, const char *path, char err[ERR_MAX]);
+int trusted_nth(const char *root, const struct conf *c, int i, char err[ERR_MAX]);
 int run_command(char *const argv[], const char *input, char *out, size_t outcap);
 int find_program(const char *name, char out[PATH_MAX]);
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

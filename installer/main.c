@@ -198,6 +198,9 @@ enable(const char *target_arg, long duration, const char *how)
 	under_root(QWRAP_WRAPPER, wrapper);
 	if (!is_link_to(target, QWRAP_WRAPPER))
 		check(swap_check_original(target, original, wrapper, err));
+	/* Nothing the wrapper trusts may lie below a directory someone else may write. */
+	for (int i = 0, r; (r = trusted_nth(root, &conf, i, err)) >= 0; i++)
+		check(r);
 
 	/* What the wrapper needs to record anything, made or put right, under the lock. */
 	check(setup_group(&gid, err));

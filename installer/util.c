@@ -1,10 +1,14 @@
 /* util.c: paths under --root, directory syncs, fingerprints and child commands. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "inst.h"
@@ -27,6 +31,93 @@ path_dir(const char *path, char out[PATH_MAX])
 		snprintf(out, PATH_MAX, ".");
 	else
 		snprintf(out, PATH_MAX, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
+/*
+ * Whether directory P may hold what qwrap trusts: root's, and writable by
+ * nobody else -- but a sticky directory of root's (/tmp), where nobody may
+ * remove or rename what is not theirs, or a group-writable one whose group
+ * is root's.
+ */
+static int
+dir_trusted(const struct stat *st)
+{
+	int sticky = (st->st_mode & S_ISVTX) != 0;
+
+	return S_ISDIR(st->st_mode) && st->st_uid == 0 && (!(st->st_mode & 002) || sticky) &&
+	    (!(st->st_mode & 020) || st->st_gid == 0 || sticky);
+}
+
+/*
+ * Every directory from ROOT (the --root tree, or /) down to the one that
+ * holds PATH must be trusted (dir_trusted), as OpenSSH's StrictModes and
+ * Postfix's "postfix check" want: whoever may write one of them could put a
+ * file of their own in the place of anything below it, and qwrap would
+ * trust it.  Symbolic links on the way are followed (realpath) and the
+ * directories they lead to checked; a PATH that does not exist yet is
+ * checked from its nearest existing ancestor.  0, or EX_CONFIG with ERR
+ * naming WHAT and the directory.
+ */
+int
+trusted_path(const char *root, const char *what, const char *path, char err[ERR_MAX])
+{
+	char dir[PATH_MAX], real[PATH_MAX], top[PATH_MAX] = "/";
+	struct stat st;
+	size_t start;
+
+	path_dir(path, dir);
+	while (realpath(dir, real) == NULL) {
+		char up[PATH_MAX];
+
+		if (errno != ENOENT || strcmp(dir, "/") == 0 || strcmp(dir, ".") == 0)
+			return 0;	/* nothing there to trust or not */
+		path_dir(dir, up);
+		memcpy(dir, up, sizeof dir);
+	}
+	if (root[0] != '\0' && realpath(root, top) == NULL)
+		return 0;
+	start = strcmp(top, "/") == 0 ? 0 : strlen(top);
+	if (strncmp(real, top, start) != 0)
+		start = 0;	/* a link out of the tree: all of it is checked */
+	for (size_t i = start;; i++) {
+		if (real[i] != '/' && real[i] != '\0')
+			continue;
+		char c = real[i];
+
+		real[i] = '\0';
+		if (stat(i == 0 ? "/" : real, &st) == 0 && !dir_trusted(&st)) {
+			snprintf(err, ERR_MAX, "%s: directory %s is uid %ld, gid %ld, mode %04o; every"
+			    " directory above what qwrap trusts must be root's and writable by nobody"
+			    " else (chown root, chmod go-w), or whoever may write it could replace"
+			    " what is below", what, i == 0 ? "/" : real, (long)st.st_uid,
+			    (long)st.st_gid, (unsigned)(st.st_mode & 07777));
+			return EX_CONFIG;
+		}
+		real[i] = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+/*
+ * trusted_path for the Ith of what the wrapper trusts (paths as the system
+ * sees them, under ROOT): 0 or EX_CONFIG as that does; -1 past the last.
+ */
+int
+trusted_nth(const char *root, const struct conf *c, int i, char err[ERR_MAX])
+{
+	const struct { const char *what, *path; } p[] = {
+		{ "the wrapper", QWRAP_WRAPPER }, { "the config", QWRAP_CONF_PATH },
+		{ "the log", c->log_file }, { "the state directory", c->state_dir },
+		{ "the spool directory", c->spool_dir }, { "the real sendmail", c->sendmail },
+	};
+	char full[PATH_MAX];
+
+	if (i < 0 || (size_t)i >= sizeof p / sizeof p[0])
+		return -1;
+	if (path_at(root, p[i].path, full) < 0)
+		return 0;
+	return trusted_path(root, p[i].what, full, err);
 }
 
 /* A rename or a link is durable only once its directory is on disk. */

@@ -209,6 +209,9 @@ verify_all(const char *root, const struct conf *c)
 		finding(1, "fs.protected_hardlinks is not 1: a user could link the log elsewhere");
 	if (sysctl_value("protected_symlinks") != 1)
 		finding(0, "fs.protected_symlinks is not 1");
+	for (int i = 0, r; (r = trusted_nth(root, c, i, err)) >= 0; i++)
+		if (r != 0)
+			finding(1, "%s", err);
 	check_session(root, c);
 	check_no_new_privs();
 	return problems;

@@ -453,6 +453,7 @@ main(int argc, char *argv[], char *envp[])
 	struct idvalues idv;
 	const char *action;
 	char err[PATH_MAX + 128], target_err[DELIVER_ERR_MAX];
+	enum conf_status cstatus;
 	int logfd;
 	char hdr[IDHEADER_MAX];
 	size_t hdrlen = 0;
@@ -487,7 +488,7 @@ main(int argc, char *argv[], char *envp[])
 		die(EX_TEMPFAIL, "cannot stat /proc/self/exe");
 
 	/* The configuration comes from the compiled-in path only. */
-	if (conf_load(QWRAP_CONF_PATH, self.st_uid, &conf, err) == CONF_BAD)
+	if ((cstatus = conf_load(QWRAP_CONF_PATH, self.st_uid, &conf, err)) == CONF_BAD)
 		problem(err);
 
 	/*
@@ -501,6 +502,14 @@ main(int argc, char *argv[], char *envp[])
 			die(EX_UNAVAILABLE, target_err);
 		exec_real(argv, envp, &ps);
 	}
+	/*
+	 * Once capture is on, a missing config is no reason to fall back on the
+	 * defaults, with other limits and perhaps another log: its absence is a
+	 * mistake (or worse) the admin must see, and mail waits until it is back.
+	 */
+	if (cstatus == CONF_ABSENT && state_enabled(conf.state_dir, self.st_uid))
+		die(EX_TEMPFAIL, "the config " QWRAP_CONF_PATH " is missing while capture is on;"
+		    " message not sent (put it back, or qwrap-install --revert)");
 
 	/*
 	 * Open the log while we still hold the group, and hand it to the keeper,

@@ -1474,6 +1474,76 @@ def install__root_dir__works_inside_the_tree(env):
         shutil.rmtree(r, ignore_errors=True)
 
 
+@test
+def install__directories_others_may_write__refused_and_a_missing_config_refuses_mail(env):
+    # Finding 6: enable and verify checked only the directories that hold the target and
+    # the log.  A user owning /etc/qwrap could delete qwrap.conf (the wrapper then ran on
+    # its defaults, silently); one who may write the wrapper's directory could replace it.
+    if not env.is_root:
+        return "skipped: needs root"
+    r = tempfile.mkdtemp(prefix="qwrap-root.")
+    inst = os.path.join(env.sbin, "qwrap-install")
+    staff = grp.getgrnam("staff").gr_gid if "staff" in [g.gr_name for g in grp.getgrall()] else 50
+
+    def inside(p):
+        return r + p
+    try:
+        for d in (os.path.dirname(env.conf), os.path.join(env.root, "var", "lib", "qwrap"),
+                  env.sbin, os.path.dirname(env.real), "/var/qmail/bin"):
+            os.makedirs(inside(d), exist_ok=True)
+        shutil.copy(env.conf, inside(env.conf))
+        shutil.copy(env.wrapper, inside(env.wrapper))
+        tmp_write(inside("/var/qmail/bin/sendmail"), b"qmail's sendmail\n")
+        os.makedirs(inside(os.path.dirname(env.log)), exist_ok=True)
+        os.makedirs(inside(os.path.join(env.root, "var", "spool")), exist_ok=True)
+        placements = [   # (directory, owner uid, gid, mode)
+            (os.path.dirname(env.conf), env.uid, 0, 0o755),          # the config's
+            (env.sbin, 0, staff, 0o2775),                            # the wrapper's, Debian's staff
+            (os.path.join(env.root, "var"), env.uid, 0, 0o755),       # above log, state, spool
+            (os.path.join(env.root, "var", "lib"), 0, 0, 0o777),      # above the state
+            (os.path.join(env.root, "var", "spool"), env.uid, 0, 0o755),
+            (os.path.dirname(env.log), 0, env.gid, 0o775),            # the log's
+            (os.path.dirname(env.real), env.uid, 0, 0o755),           # the real sendmail's
+        ]
+        for d, uid, gid, mode in placements:
+            st = os.stat(inside(d))
+            os.chown(inside(d), uid, gid)
+            os.chmod(inside(d), mode)
+            try:
+                p = subprocess.run([inst, "--root", r, "--enable"], capture_output=True)
+                # 65: the real sendmail's own directory, refused as before.
+                assert p.returncode in (65, 78) and inside(d).encode() in p.stderr, \
+                    (d, p.returncode, p.stderr)
+                assert not os.path.islink(inside("/var/qmail/bin/sendmail")), d
+                v = subprocess.run([inst, "--root", r, "--verify"], capture_output=True)
+                assert v.returncode == 78 and inside(d).encode() in v.stdout + v.stderr, \
+                    (d, v.stdout, v.stderr)
+            finally:
+                os.chown(inside(d), st.st_uid, st.st_gid)
+                os.chmod(inside(d), stat.S_IMODE(st.st_mode))
+        p = subprocess.run([inst, "--root", r, "--enable"], capture_output=True)
+        assert p.returncode == 0, p.stderr
+    finally:
+        subprocess.run(["chattr", "-a", inside(env.log)], check=False, capture_output=True)
+        shutil.rmtree(r, ignore_errors=True)
+    # Capture on, the config gone: mail waits (75), and says why; back, it goes again.
+    sw = Swap(env)
+    try:
+        assert sw.enable().returncode == 0
+        os.rename(env.conf, env.conf + ".away")
+        try:
+            p, recs, got = env.run(["-t"], stdin=b"Subject: s\n\nb\n", prog=sw.target)
+            assert p.returncode == 75 and b"missing while capture is on" in p.stderr, p.stderr
+            assert got == [] and recs == []
+        finally:
+            os.rename(env.conf + ".away", env.conf)
+        p, recs, got = env.run(["-t"], stdin=b"Subject: s\n\nb\n", prog=sw.target)
+        assert p.returncode == 0 and len(got) == 1, p.stderr
+        assert sw.run("--revert").returncode == 0
+    finally:
+        sw.close()
+
+
 def install_state(env):
     out = {}
     path = os.path.join(env.root, "var", "lib", "qwrap", "install.state")
