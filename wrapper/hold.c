@@ -1,12 +1,13 @@
 /*
- * hold.c: the message is streamed to DIR/ID.msg.tmp and synced.  Then the
- * cap is checked against what the spool holds now, holds under way
- * included, and the message is renamed to ID.msg and its envelope written
- * as ID.env the same way, so that an ID.env always names a whole message.
- * No lock is shared among senders (a sender may stop its own process at
- * any point): holds committed at the same instant may pass the cap by what
- * they hold, and a hold whose sender sends nothing for an hour mid-message
- * is taken for a leftover and fails.  A failure removes what was written:
+ * hold.c: the message is streamed to DIR/ID.msg.tmp and synced; while it
+ * grows, what the spool holds (holds under way included) is looked at
+ * again every HOLD_LOOK_EVERY bytes.  Then the cap is checked against what
+ * the spool holds now, and the message is renamed to ID.msg and its
+ * envelope written as ID.env the same way, so that an ID.env always names
+ * a whole message.  No lock is shared among senders (a sender may stop its
+ * own process at any point): holds growing or committed at the same
+ * instant may pass the cap by HOLD_LOOK_EVERY each, and a hold whose sender
+ * sends nothing for an hour mid-message is taken for a leftover and fails.  A failure removes what was written:
  * the caller is told, and nothing half-held stays behind.
  */
 #include <errno.h>
@@ -103,15 +104,14 @@ undo:
 
 int
 hold_open(struct hold *h, const char *dir, long max_mb, const struct spool_env *env,
-    char err[SPOOL_ERR_MAX])
+    long long (*use)(const char *dir), char err[SPOOL_ERR_MAX])
 {
 	size_t args = 0;
-
-	long long used = spool_sweep(dir, time(NULL), NULL);
+	long long used = use(dir);
 
 	err[0] = '\0';
-	*h = (struct hold){ .dir = dir, .env = env, .fd = -1,
-	    .cap = (long long)max_mb * 1024 * 1024 };
+	*h = (struct hold){ .dir = dir, .env = env, .fd = -1, .use = use,
+	    .cap = (long long)max_mb * 1024 * 1024, .next_look = HOLD_LOOK_EVERY };
 	if (used < 0)
 		return fail(err, "cannot read the hold spool", dir);
 	/* The room left now; holds under way take theirs as they grow. */
@@ -142,6 +142,19 @@ hold_open(struct hold *h, const char *dir, long max_mb, const struct spool_env *
 int
 hold_write(struct hold *h, const void *p, size_t n, char err[SPOOL_ERR_MAX])
 {
+	/*
+	 * Other holds grow too: looked at again every HOLD_LOOK_EVERY bytes, so
+	 * that holds kept open together cannot each take the room there was
+	 * when they opened (what the spool holds counts this hold as written).
+	 */
+	if (h->total + (long long)n > h->next_look) {
+		long long used = h->use(h->dir);
+
+		if (used < 0)
+			return fail(err, "cannot read the hold spool", h->dir);
+		h->room = h->cap - (used - h->total);
+		h->next_look = h->total + HOLD_LOOK_EVERY;
+	}
 	if ((h->total += (long long)n) > h->room)
 		return full(err);
 	if (write_full(h->fd, p, n) < 0)

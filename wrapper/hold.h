@@ -16,17 +16,24 @@ struct hold {
 	const char *dir;
 	const struct spool_env *env;
 	int fd;
-	long long cap, room, total;	/* the spool's cap, its room at the start, bytes written */
+	long long cap, room, total;	/* the spool's cap, the room for this hold, bytes written */
+	long long next_look;		/* TOTAL at which the spool's use is looked at again */
+	long long (*use)(const char *dir);	/* what DIR holds, this hold included; -1: unknown */
 };
+
+/* A growing hold looks at the spool again each time it has written this much. */
+#define HOLD_LOOK_EVERY (256 * 1024)
 
 /*
  * Starts holding the message ENV describes in DIR, whose held mail may not
- * pass MAX_MB MiB.  Then hold_write the message's bytes, and hold_commit it
- * or hold_abort.  0, or -1 with ERR set and nothing left in the spool (on
- * every failure, hold_write and hold_commit included).
+ * pass MAX_MB MiB, by more than HOLD_LOOK_EVERY for each hold under way:
+ * USE says what the spool holds (it takes the group, which the hold's
+ * writes do without).  Then hold_write the message's bytes, and hold_commit
+ * it or hold_abort.  0, or -1 with ERR set and nothing left in the spool
+ * (on every failure, hold_write and hold_commit included).
  */
 int hold_open(struct hold *h, const char *dir, long max_mb, const struct spool_env *env,
-    char err[SPOOL_ERR_MAX]);
+    long long (*use)(const char *dir), char err[SPOOL_ERR_MAX]);
 int hold_write(struct hold *h, const void *p, size_t n, char err[SPOOL_ERR_MAX]);
 int hold_commit(struct hold *h, char err[SPOOL_ERR_MAX]);
 void hold_abort(struct hold *h);

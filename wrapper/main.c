@@ -212,6 +212,21 @@ raise_for_spool(char *err)
 	return -1;
 }
 
+/* What the spool holds, holds under way included: looked at with the group, as it was. */
+static long long
+spool_use(const char *dir)
+{
+	int had = getegid() == kept;
+	long long used;
+
+	if (!had && sanitize_raise_group(kept) < 0)
+		return -1;
+	used = spool_sweep(dir, time(NULL), NULL);
+	if (!had)
+		lower_group();
+	return used;
+}
+
 static int
 spool_open(struct hold *hd, const struct spool_env *env, char *err)
 {
@@ -219,7 +234,7 @@ spool_open(struct hold *hd, const struct spool_env *env, char *err)
 
 	if (raise_for_spool(err) < 0)
 		return -1;
-	r = hold_open(hd, conf.spool_dir, conf.spool_max_mb, env, err);
+	r = hold_open(hd, conf.spool_dir, conf.spool_max_mb, env, spool_use, err);
 	lower_group();
 	return r;
 }

@@ -2507,6 +2507,54 @@ def hostile__c1_and_bidi_controls__never_raw_in_the_log_or_on_roots_terminal(env
 
 
 @test
+def held__sixteen_holds_kept_open__the_spool_cap_holds(env):
+    # Finding 5: a hold's room was fixed when it opened, so 16 holds kept open took a
+    # spool of spool_max_mb = 8 to 111 MB.  Now each looks again every 256 KiB it grows.
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+    env.set_conf(HOLD_AFTER_ONE + b"spool_max_mb = 8;")
+    env.run(["-t"], stdin=b"Subject: first\n\nb\n")
+    spool = os.path.join(env.root, "var", "spool", "qwrap")
+    start = env.log_size()
+    procs = []
+    for _ in range(16):
+        procs.append(subprocess.Popen(
+            ["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups", env.wrapper, "-t"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env={"PATH": "/usr/bin:/bin"}))
+    chunk = b"Subject: big\n\n" + b"x" * (1 << 20)
+    try:
+        for _ in range(4):   # 4 MiB each, 64 MiB asked for in all, the holds all open
+            for p in procs:
+                try:
+                    p.stdin.write(chunk)
+                    p.stdin.flush()
+                except BrokenPipeError:
+                    pass     # refused: the spool is full
+            chunk = b"x" * (1 << 20)
+        time.sleep(0.5)
+        held = sum(os.path.getsize(os.path.join(spool, f)) for f in os.listdir(spool))
+        assert held <= 8 * 2**20 + 16 * 256 * 1024, held
+    finally:
+        for p in procs:
+            try:
+                p.stdin.close()
+            except BrokenPipeError:
+                pass
+        codes = [p.wait(timeout=60) for p in procs]
+        errs = [p.stderr.read() for p in procs]
+    assert set(codes) <= {0, 69} and codes.count(69) >= 8, (codes, errs[:2])
+    recs = env.records_since(start)
+    assert sorted(r["action"] for r in recs) == sorted(
+        "hold" if c == 0 else "reject" for c in codes), (codes, recs)
+    assert all("spool is full" in r["error"] for r in recs if r["action"] == "reject"), recs
+    held = sum(os.path.getsize(os.path.join(spool, f)) for f in os.listdir(spool))
+    assert held <= 8 * 2**20 + 16 * 256 * 1024, held
+    clear_limits(env)
+
+
+@test
 def held__forged_fields_past_64k__renamed_in_the_spool(env):
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
