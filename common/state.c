@@ -180,13 +180,27 @@ read_state(const char *dir, const char *name, uid_t trusted, char buf[STATE_FILE
 	return 1;
 }
 
+/* read_state, from where an older install kept it when it is not yet in STATE_HOME. */
+static int
+read_state_moved(const char *dir, const char *name, uid_t trusted, char *buf, size_t *len,
+    char err[STATE_ERR_MAX])
+{
+	int r = read_state(dir, name, trusted, buf, len, err);
+
+	if (r == 0 && strcmp(name, STATE_NAME) == 0)
+		r = read_state(dir, STATE_OLD_NAME, trusted, buf, len, err);
+	else if (r == 0 && strcmp(name, STATE_LAST) == 0)
+		r = read_state(dir, STATE_OLD_LAST, trusted, buf, len, err);
+	return r;
+}
+
 int
 state_load(const char *dir, const char *name, uid_t trusted, struct install_state *s,
     char err[STATE_ERR_MAX])
 {
 	char buf[STATE_FILE_MAX + 1], why[STATE_ERR_MAX];
 	size_t len;
-	int r = read_state(dir, name, trusted, buf, &len, err);
+	int r = read_state_moved(dir, name, trusted, buf, &len, err);
 
 	if (r <= 0)
 		return r;
@@ -197,14 +211,66 @@ state_load(const char *dir, const char *name, uid_t trusted, struct install_stat
 	return 1;
 }
 
+/* The renames in STATE_HOME are durable once it is on disk. */
 static int
 sync_state_dir(const char *dir, char err[STATE_ERR_MAX])
 {
-	if (fsync_dir(dir) < 0) {
-		snprintf(err, STATE_ERR_MAX, "cannot sync %s: %s", dir, strerror(errno));
+	char home[PATH_MAX];
+
+	if (path_of(dir, STATE_HOME, home, err) < 0)
+		return -1;
+	if (fsync_dir(home) < 0) {
+		snprintf(err, STATE_ERR_MAX, "cannot sync %s: %s", home, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+int
+state_home(const char *dir, gid_t gid, char err[STATE_ERR_MAX])
+{
+	static const char *const moves[][2] = { { STATE_OLD_NAME, "install.state" },
+	    { STATE_OLD_LAST, "install.last" } };
+	struct stat st;
+	int dfd, hfd = -1, r = -1;
+
+	/* By descriptor: whatever has the group may rename things in DIR meanwhile. */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		snprintf(err, STATE_ERR_MAX, "cannot open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (mkdirat(dfd, STATE_HOME, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, STATE_ERR_MAX, "cannot make %s/%s: %s", dir, STATE_HOME, strerror(errno));
+		goto out;
+	}
+	if ((hfd = openat(dfd, STATE_HOME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fstat(hfd, &st) < 0 || st.st_uid != 0) {
+		snprintf(err, STATE_ERR_MAX, "%s/%s must be a directory of root's; something else made"
+		    " it: look at it, remove it, and run again", dir, STATE_HOME);
+		goto out;
+	}
+	if (fchown(hfd, 0, gid) < 0 || fchmod(hfd, 0750) < 0) {
+		snprintf(err, STATE_ERR_MAX, "cannot make %s/%s root:qwrap 0750: %s", dir, STATE_HOME,
+		    strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++)
+		if (renameat2(dfd, moves[i][0], hfd, moves[i][1], RENAME_NOREPLACE) < 0 &&
+		    errno != ENOENT && errno != EEXIST) {
+			snprintf(err, STATE_ERR_MAX, "cannot move %s/%s into %s: %s", dir, moves[i][0],
+			    STATE_HOME, strerror(errno));
+			goto out;
+		}
+	if (fsync(hfd) < 0 || fsync(dfd) < 0) {
+		snprintf(err, STATE_ERR_MAX, "cannot sync %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	if (hfd >= 0)
+		close(hfd);
+	close(dfd);
+	return r;
 }
 
 int
@@ -262,7 +328,7 @@ state_enabled(const char *dir, uid_t trusted)
 	char buf[STATE_FILE_MAX + 1], err[STATE_ERR_MAX];
 	size_t len;
 
-	return read_state(dir, STATE_NAME, trusted, buf, &len, err) == 1;
+	return read_state_moved(dir, STATE_NAME, trusted, buf, &len, err) == 1;
 }
 
 int
@@ -272,7 +338,7 @@ state_session_over(const char *dir, uid_t trusted, time_t now)
 	long long deadline = 0;
 	size_t len;
 
-	if (read_state(dir, STATE_NAME, trusted, buf, &len, err) != 1)
+	if (read_state_moved(dir, STATE_NAME, trusted, buf, &len, err) != 1)
 		return 0;
 	for (size_t i = 0; i < len;) {
 		const char *line = buf + i, *nl = memchr(line, '\n', len - i);

@@ -12,8 +12,19 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define STATE_NAME        "install.state"
-#define STATE_LAST        "install.last"	/* the state of the last session, after revert */
+/*
+ * Both files live in STATE_HOME, a directory of state_dir's that is
+ * root:qwrap 0750: the group (the wrapper) may read them, and nothing that
+ * has the group may remove or replace them, as it could in state_dir
+ * (root:qwrap 0770, the limits' state).  Installs before this kept them in
+ * state_dir itself (STATE_OLD_*): read from there until qwrap-install moves
+ * them (state_home).
+ */
+#define STATE_HOME        "install"
+#define STATE_NAME        STATE_HOME "/install.state"
+#define STATE_LAST        STATE_HOME "/install.last"	/* the last session's, after revert */
+#define STATE_OLD_NAME    "install.state"
+#define STATE_OLD_LAST    "install.last"
 #define STATE_FILE_MAX    8192	/* bytes read at most; a real one is ~400 */
 #define STATE_ERR_MAX     (PATH_MAX + 128)
 #define STATE_SESSION_LEN 16	/* hex digits of a session's name */
@@ -49,6 +60,14 @@ int state_load(const char *dir, const char *name, uid_t trusted, struct install_
  */
 int state_save(const char *dir, gid_t gid, const struct install_state *s,
     char err[STATE_ERR_MAX]);
+
+/*
+ * Makes DIR/STATE_HOME root:GID 0750, or puts it right (it must be root's
+ * already: something else made it otherwise), and moves the files an older
+ * install left in DIR into it, never over newer ones.  Root only (the
+ * installer).  0, or -1 with ERR set.
+ */
+int state_home(const char *dir, gid_t gid, char err[STATE_ERR_MAX]);
 
 /* Ends a session: install.state becomes install.last, in one rename. */
 int state_retire(const char *dir, char err[STATE_ERR_MAX]);

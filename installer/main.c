@@ -113,6 +113,21 @@ lock_state_dir(const char *dir)
 	}
 }
 
+/*
+ * The state's own directory, where nothing that has the group can remove
+ * it (an older install's files moved in): of the state directory's group.
+ */
+static void
+state_home_of(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		die(EX_IOERR, "cannot look at %s: %s", dir, strerror(errno));
+	if (state_home(dir, st.st_gid, err) < 0)
+		die(EX_IOERR, "%s", err);
+}
+
 static int
 load_state(const char *dir, const char *name, struct install_state *s)
 {
@@ -207,6 +222,7 @@ enable(const char *target_arg, long duration, const char *how)
 	under_root(conf.state_dir, dir);
 	check(setup_dir(dir, gid, err));
 	lock_state_dir(dir);
+	state_home_of(dir);
 	check(setup_wrapper(wrapper, gid, err));
 	under_root(conf.log_file, path);
 	check(setup_log(path, gid, err));
@@ -286,8 +302,10 @@ revert(int force, int keep, const char *target_arg, const char *session, long lo
 	if (at > 0)
 		schedule_wait(at);
 	under_root(conf.state_dir, dir);
-	if (access(dir, F_OK) == 0)
+	if (access(dir, F_OK) == 0) {
 		lock_state_dir(dir);
+		state_home_of(dir);
+	}
 	if (access(dir, F_OK) < 0 || !load_state(dir, STATE_NAME, &s)) {
 		under_root(target_arg, target);
 		if (session == NULL && is_link_to(target, QWRAP_WRAPPER))

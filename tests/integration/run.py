@@ -1188,7 +1188,7 @@ def install__drift_and_taken_name__refused_until_force(env):
             assert f.read() == b"#!/bin/sh\necho updated\n"
         # The state removed behind qwrap's back: said, and revert does not guess.
         assert sw.enable().returncode == 0
-        os.unlink(os.path.join(env.root, "var", "lib", "qwrap", "install.state"))
+        os.unlink(os.path.join(env.root, "var", "lib", "qwrap", "install", "install.state"))
         st = sw.run("--status", "--target", sw.target).stdout
         assert b"nothing was recorded" in st, st
         p = sw.run("--revert", "--target", sw.target)
@@ -1214,7 +1214,7 @@ def install__unsafe_names_and_originals__refused_before_anything_changes(env):
         assert p.returncode == code and why in p.stderr, (why, p.returncode, p.stderr)
         assert not os.path.islink(sw.target) and os.stat(sw.target).st_ino == sw.ino
         assert sha256_of(sw.target) == sw.sum
-        assert not os.path.exists(os.path.join(env.root, "var", "lib", "qwrap", "install.state"))
+        assert not os.path.exists(os.path.join(env.root, "var", "lib", "qwrap", "install", "install.state"))
 
     try:
         # The config's name for the original is the target itself, however spelled.
@@ -1544,9 +1544,41 @@ def install__directories_others_may_write__refused_and_a_missing_config_refuses_
         sw.close()
 
 
+@test
+def install__state_out_of_the_groups_reach__moved_in_from_an_older_install(env):
+    # Finding 7: install.state lay in state_dir (root:qwrap 0770), so anything with the
+    # group could remove it (and a session's end with it).  Now in a root:qwrap 0750 home.
+    if not env.is_root:
+        return "skipped: needs root"
+    sw = Swap(env)
+    sdir = os.path.join(env.root, "var", "lib", "qwrap")
+    state = os.path.join(sdir, "install", "install.state")
+    try:
+        assert sw.enable().returncode == 0
+        st = os.stat(os.path.dirname(state))
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (
+            0, grp.getgrnam(GROUP).gr_gid, 0o750), st
+        probe = "import os, sys; open(sys.argv[1]).read(); os.unlink(sys.argv[1])"
+        p = subprocess.run(["setpriv", "--reuid=" + USER, "--regid=" + GROUP, "--clear-groups",
+                            sys.executable, "-c", probe, state], capture_output=True)
+        assert p.returncode != 0 and b"PermissionError" in p.stderr, p.stderr
+        assert os.path.exists(state)
+        # An older install's state, in state_dir itself: read there, moved in by the next run.
+        for name in ("install.state", "install.last"):
+            if os.path.exists(os.path.join(sdir, "install", name)):
+                os.rename(os.path.join(sdir, "install", name), os.path.join(sdir, name))
+        os.rmdir(os.path.dirname(state))
+        assert b"capture:  on" in sw.run("--status").stdout
+        assert sw.run("--revert").returncode == 0
+        assert os.path.exists(os.path.join(sdir, "install", "install.last"))
+        assert not os.path.exists(os.path.join(sdir, "install.state"))
+    finally:
+        sw.close()
+
+
 def install_state(env):
     out = {}
-    path = os.path.join(env.root, "var", "lib", "qwrap", "install.state")
+    path = os.path.join(env.root, "var", "lib", "qwrap", "install", "install.state")
     with open(path) as f:
         for line in f:
             k, _, v = line.rstrip("\n").partition("=")
@@ -1611,7 +1643,7 @@ def install__enable_sets_up_group_log_dirs_and_wrapper(env):
         p, recs, got = env.run(["-t"], stdin=b"Subject: s\n\nb\n", prog=sw.target)
         assert p.returncode == 0 and one(recs)["uid"] == env.uid
         # The install state is for root and the wrapper's group only.
-        st = os.stat(os.path.join(state_dir, "install.state"))
+        st = os.stat(os.path.join(state_dir, "install", "install.state"))
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, gid, 0o640)
         assert sw.run("--revert").returncode == 0
         # A log directory others may write to is refused, with nothing changed.
@@ -1843,7 +1875,7 @@ def install__killed_at_every_step__old_or_new_state_and_next_run_finishes(env):
         assert names and sha256_of(names[0]) == sw.sum, where
 
     crashes = halfway = 0
-    state = os.path.join(env.root, "var", "lib", "qwrap", "install.state")
+    state = os.path.join(env.root, "var", "lib", "qwrap", "install", "install.state")
     try:
         timed = ["--for", "1h", "--scheduler", "none"]
         for op, args in (("--enable", []), ("--enable", timed), ("--revert", [])):

@@ -722,7 +722,8 @@ def state_text(env, enabled_at, deadline):
 
 
 def write_state(env, enabled_at, deadline, mode=0o640, owner=0):
-    path = os.path.join(state_dir(env), "install.state")
+    path = os.path.join(state_dir(env), "install", "install.state")
+    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
     tmp = path + ".scan-test"
     with open(tmp, "wb") as f:
         f.write(state_text(env, enabled_at, deadline))
@@ -738,7 +739,7 @@ def scan__install_state_window__around_wrapper_exactly_the_local_uid_mail_withou
     queue = extract(env, "queue.tar.gz")
     sdir = state_dir(env)
     made = not os.path.isdir(sdir)
-    path = os.path.join(sdir, "install.state")
+    path = os.path.join(sdir, "install", "install.state")
     try:
         os.makedirs(sdir, exist_ok=True)
         with Aside(env, path):
@@ -807,7 +808,7 @@ def scan__forged_headers__another_uid_or_an_id_the_log_lacks_listed_unverified(e
         f.write(data.replace(b"uid=1009;", b"uid=1010;"))
     try:
         os.makedirs(sdir, exist_ok=True)
-        with Aside(env, os.path.join(sdir, "install.state")), Aside(env, env.log):
+        with Aside(env, os.path.join(sdir, "install", "install.state")), Aside(env, env.log):
             # No log to read: only the uid can be checked.
             write_state(env, 0, 0)
             s = scan_json(env, queue).summary

@@ -30,10 +30,13 @@ static int
 setup(void **state)
 {
 	(void)state;
+	char home[PATH_MAX + 32];
+
 	if (tmpdir_make(dir, sizeof dir, "state") < 0)
 		return -1;
+	snprintf(home, sizeof home, "%s/%s", dir, STATE_HOME);
 	snprintf(path, sizeof path, "%s/%s", dir, STATE_NAME);
-	return 0;
+	return mkdir(home, 0750);
 }
 
 static int
@@ -186,6 +189,42 @@ state_session_over__deadline_edges(void **state)
 	assert_int_equal(state_session_over(dir, getuid(), 1800000000), 0);
 }
 
+/* An older install's files in the state directory itself: read there, then moved in. */
+static void
+state_home__older_install__read_then_moved_in_never_over_newer(void **state)
+{
+	char old[PATH_MAX + 32], home[PATH_MAX + 32];
+	struct install_state s;
+	struct stat st;
+
+	(void)state;
+	snprintf(old, sizeof old, "%s/%s", dir, STATE_OLD_NAME);
+	snprintf(home, sizeof home, "%s/%s", dir, STATE_HOME);
+	assert_int_equal(rmdir(home), 0);
+	assert_int_equal(tmpdir_write(old, GOOD, strlen(GOOD), 0640), 0);
+	assert_int_equal(state_session_over(dir, getuid(), 1800000000), 1);
+	assert_int_equal(state_load(dir, STATE_NAME, getuid(), &s, err), 1);
+	if (geteuid() != 0)
+		skip();	/* the directory is made root's */
+	assert_int_equal(state_home(dir, getgid(), err), 0);
+	assert_int_equal(stat(home, &st), 0);
+	assert_true(S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & 07777) == 0750);
+	assert_int_equal(access(old, F_OK), -1);
+	assert_int_equal(state_load(dir, STATE_NAME, getuid(), &s, err), 1);
+	/* Never over the one in its home. */
+	assert_int_equal(tmpdir_write(old, "junk\n", 5, 0640), 0);
+	assert_int_equal(state_home(dir, getgid(), err), 0);
+	assert_int_equal(state_load(dir, STATE_NAME, getuid(), &s, err), 1);
+	assert_int_equal(access(old, F_OK), 0);
+	/* A home something else made is refused. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(home), 0);
+	assert_int_equal(mkdir(home, 0777), 0);
+	assert_int_equal(chown(home, 1, 1), 0);
+	assert_int_equal(state_home(dir, getgid(), err), -1);
+	assert_non_null(strstr(err, "must be a directory of root's"));
+}
+
 int
 main(void)
 {
@@ -200,6 +239,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(state_load__larger_than_the_limit__refused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(state_session_over__deadline_edges, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    state_home__older_install__read_then_moved_in_never_over_newer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
