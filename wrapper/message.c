@@ -38,7 +38,7 @@ message_read(int fd, struct message *m)
 	return 0;
 }
 
-enum { TAIL_LINE, TAIL_NAME, TAIL_WSP, TAIL_REST, TAIL_BODY };	/* struct msgtail's state */
+enum { TAIL_LINE, TAIL_NAME, TAIL_WSP, TAIL_REST, TAIL_CR, TAIL_BODY };	/* struct msgtail's state */
 
 /* One header field: its name and its raw value (continuation lines included). */
 struct field {
@@ -139,6 +139,38 @@ static int
 named(const struct field *fl, const char *name)
 {
 	return strlen(name) == fl->namelen && strncasecmp(fl->name, name, fl->namelen) == 0;
+}
+
+/*
+ * A bare CR inside a field (qmail-inject keeps it), then a name like ours,
+ * blanks and a colon: a mail reader or MTA that takes a bare CR for a line
+ * end would show a field of our name there.  Returns where that name starts
+ * in [P, END), the first such, or NULL.
+ */
+static const char *
+cr_forged(const char *p, const char *end, const char *ourname)
+{
+	size_t n = strlen(ourname);
+
+	while (p < end && (p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		const char *q;
+
+		/* After a CR: a LF (a line end) never matches a name. */
+		if ((size_t)(end - ++p) <= n || strncasecmp(p, ourname, n) != 0)
+			continue;
+		for (q = p + n; q < end && (*q == ' ' || *q == '\t'); q++)
+			;
+		if (q < end && *q == ':')
+			return p;
+	}
+	return NULL;
+}
+
+/* The whole field FL, its continuation lines included, ends here. */
+static const char *
+field_end(const struct field *fl)
+{
+	return fl->value + fl->valuelen;
 }
 
 /* The Resent- fields qmail-inject knows; any one of them switches recipients to Resent-To/Cc/Bcc. */
@@ -411,6 +443,8 @@ message_parse(const struct message *m, int headers_rcpt, char *const argv[],
 			f->php_script = pool_add(f, fl.value, fl.valuelen, MSG_VALUE_MAX);
 		else if (named(&fl, ourname))
 			f->nforged++;
+		for (const char *q = fl.name; (q = cr_forged(q, field_end(&fl), ourname)) != NULL; q++)
+			f->nforged++;
 		if (headers_rcpt && is_rcpt_field(&fl, resent))
 			parse_addresses(f, fl.value, fl.valuelen);
 	}
@@ -454,19 +488,23 @@ message_write_to(message_out out, void *arg, const struct message *m,
 	t->name = ourname;
 	t->namelen = strlen(ourname);
 	t->state = f->header_cut ? TAIL_LINE : TAIL_BODY;
-	t->ours = t->from = 0;
+	t->ours = t->from = t->cr = 0;
 	t->len = t->nheld = 0;
 	if (f->lead_fold && out(arg, MSG_FOLD_GUARD, sizeof MSG_FOLD_GUARD - 1) < 0)
 		return -1;
 	/* Nothing named like ours (the usual case): no second walk of the header. */
 	if (f->nforged > f->lead_fold || f->header_cut) {
 		while (pos < end && next_field(m->buf, end, 1, &pos, &fl, &cut)) {
-			if (!named(&fl, ourname))
-				continue;
-			if (out(arg, m->buf + done, (size_t)(fl.name - m->buf) - done) < 0 ||
-			    out(arg, MSG_FORGED_PREFIX, sizeof MSG_FORGED_PREFIX - 1) < 0)
-				return -1;
-			done = (size_t)(fl.name - m->buf);
+			const char *q = fl.name;
+
+			/* The field's own name, then any after a bare CR inside it. */
+			for (int first = named(&fl, ourname); first || (q = cr_forged(q,
+			    field_end(&fl), ourname)) != NULL; first = 0, q++) {
+				if (out(arg, m->buf + done, (size_t)(q - m->buf) - done) < 0 ||
+				    out(arg, MSG_FORGED_PREFIX, sizeof MSG_FORGED_PREFIX - 1) < 0)
+					return -1;
+				done = (size_t)(q - m->buf);
+			}
 		}
 	}
 	if (out(arg, m->buf + done, end - done) < 0)
@@ -524,13 +562,27 @@ msgtail_feed(struct msgtail *t, const char *p, size_t n, message_out out, void *
 		case TAIL_BODY:
 			return out(arg, p, (size_t)(end - p));
 		case TAIL_REST:
-			nl = memchr(p, '\n', (size_t)(end - p));
-			if (nl == NULL)
+			/* To the line's end, or to a CR within it (see cr_forged). */
+			for (nl = p; nl < end && *nl != '\n' && *nl != '\r'; nl++)
+				;
+			if (nl == end)
 				return out(arg, p, (size_t)(end - p));
 			if (out(arg, p, (size_t)(nl + 1 - p)) < 0)
 				return -1;
 			p = nl + 1;
-			t->state = TAIL_LINE;
+			t->state = *nl == '\n' ? TAIL_LINE : TAIL_CR;
+			continue;
+		case TAIL_CR:
+			/* A bare CR: a name like ours after it is renamed, a line end is one. */
+			if (c == '\n' || c == '\r' || !name_byte(c)) {
+				t->state = TAIL_REST;
+				continue;
+			}
+			t->state = TAIL_NAME;
+			t->len = 0;
+			t->ours = 1;
+			t->from = 0;
+			t->cr = 1;
 			continue;
 		case TAIL_LINE:
 			if (c == ' ' || c == '\t') {
@@ -544,6 +596,7 @@ msgtail_feed(struct msgtail *t, const char *p, size_t n, message_out out, void *
 			t->state = TAIL_NAME;
 			t->len = 0;
 			t->ours = t->from = 1;
+			t->cr = 0;
 			continue;
 		case TAIL_NAME:
 			if (name_byte(c) && !t->ours) {
@@ -592,7 +645,7 @@ msgtail_feed(struct msgtail *t, const char *p, size_t n, message_out out, void *
 			}
 			if (release(t, 0, out, arg) < 0)
 				return -1;
-			t->state = TAIL_BODY;
+			t->state = t->cr ? TAIL_REST : TAIL_BODY;
 			continue;
 		case TAIL_WSP:
 			if ((c == ' ' || c == '\t') && !t->ours) {
@@ -615,7 +668,7 @@ msgtail_feed(struct msgtail *t, const char *p, size_t n, message_out out, void *
 			}
 			if (release(t, 0, out, arg) < 0)
 				return -1;
-			t->state = TAIL_BODY;
+			t->state = t->cr ? TAIL_REST : TAIL_BODY;
 			continue;
 		}
 		/* A byte of a line that may be ours is held, else it goes out. */

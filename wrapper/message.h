@@ -76,6 +76,7 @@ struct msgtail {
 	int state;		/* where in a line; the body once the section ended */
 	int ours;		/* the name so far is ours, or a start of it */
 	int from;		/* the line so far is a start of "From" */
+	int cr;			/* the name being read follows a bare CR, not a line's start */
 	size_t len;		/* bytes of the name so far */
 	size_t nheld;
 	char held[MSG_TAIL_HOLD];

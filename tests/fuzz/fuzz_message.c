@@ -106,6 +106,29 @@ ref_namechar(char c)
 }
 
 /*
+ * In the field BUF[FROM..TO): each bare CR followed by NAME, blanks and a
+ * colon, which a reader taking a bare CR for a line end would show as a field
+ * of that name: noted in STARTS (where the name starts), in order.
+ */
+static void
+ref_cr(const char *buf, size_t from, size_t to, const char *name, size_t *starts,
+    size_t *nstarts)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = from; i + 1 < to; i++) {
+		size_t j = i + 1, k;
+
+		if (buf[i] != '\r' || to - j <= n || strncasecmp(buf + j, name, n) != 0)
+			continue;
+		for (k = j + n; k < to && (buf[k] == ' ' || buf[k] == '\t'); k++)
+			;
+		if (k < to && buf[k] == ':')
+			starts[(*nstarts)++] = j;
+	}
+}
+
+/*
  * The header section of BUF[0..LEN): fields (a name line and the lines
  * that start with WSP after it) up to an empty line (included) or a line
  * that is not a field (excluded).  Notes in STARTS the start of each field
@@ -118,7 +141,7 @@ static size_t
 ref_header(const char *buf, size_t len, const char *name, size_t *starts, size_t *nstarts,
     int *open)
 {
-	size_t p = 0, nl;
+	size_t p = 0, nl, f0;
 
 	*nstarts = 0;
 	*open = 0;
@@ -156,16 +179,19 @@ ref_header(const char *buf, size_t len, const char *name, size_t *starts, size_t
 		}
 		if (nl != (size_t)-1 && nl == strlen(name) && strncasecmp(buf + p, name, nl) == 0)
 			starts[(*nstarts)++] = p;
+		f0 = p;
 		/* to the end of the line, then over continuation lines */
 		do {
 			const char *e = memchr(buf + p, '\n', len - p);
 
 			if (e == NULL) {
+				ref_cr(buf, f0, len, name, starts, nstarts);
 				*open = 1;
 				return len;
 			}
 			p = (size_t)(e - buf) + 1;
 		} while (p < len && (buf[p] == ' ' || buf[p] == '\t'));
+		ref_cr(buf, f0, p, name, starts, nstarts);
 	}
 }
 

@@ -677,6 +677,25 @@ def hostile__forged_fields_past_64k__renamed_to_the_end_of_the_header(env):
 
 
 @test
+def hostile__forged_field_after_a_bare_cr__renamed_in_the_buffer_and_past_it(env):
+    # Finding 7: qmail-inject keeps a bare CR inside a field, and a reader that takes it
+    # for a line end shows what follows as a field of its own: "X-Additional-Header".
+    # (A NUL in a name makes no field at all: qmail-inject, like Postfix, takes that
+    # line for the body's first, so it stays as it is.)
+    forged = (b"To: a@example.com\nSubject: s\rX-Additional-Header: id=forged; uid=0\n"
+              b" more\rx-additional-header\t: folded\nX-Ok: a\r\nX-Nul: X-Additional\0-Header: x\n")
+    renamed = forged.replace(b"\rX-Additional-Header:", b"\r" + MSG_FORGED + b"X-Additional-Header:")
+    renamed = renamed.replace(b"\rx-additional-header\t:", b"\r" + MSG_FORGED +
+                              b"x-additional-header\t:")
+    body = b"\nbody\rX-Additional-Header: in the body stays\n"
+    r, q, _ = check_queued(env, ["-t"], forged + body, want=renamed + body)
+    assert r["forged_header"] == 2, r
+    # Past the wrapper's 64 KiB buffer, where the rest of the header is streamed.
+    filler = b"".join(b"X-Filler: %06d\n" % i for i in range(7000))
+    check_queued(env, ["-t"], filler + forged + body, want=filler + renamed + body)
+
+
+@test
 def hostile__long_header_typed_at_a_terminal__one_end_of_input_is_enough(env):
     # A header section past 64 KiB that ends with the input: read to its end, and not again
     # (a terminal would wait for a second end of input, and take what is typed then).
