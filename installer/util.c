@@ -48,55 +48,91 @@ dir_trusted(const struct stat *st)
 	    (!(st->st_mode & 020) || st->st_gid == 0 || sticky);
 }
 
+static int
+untrusted(const char *what, const char *dir, const struct stat *st, char err[ERR_MAX])
+{
+	snprintf(err, ERR_MAX, "%s: directory %s is uid %ld, gid %ld, mode %04o; every directory"
+	    " above what qwrap trusts must be root's and writable by nobody else (chown root,"
+	    " chmod go-w), or whoever may write it could replace what is below", what, dir,
+	    (long)st->st_uid, (long)st->st_gid, (unsigned)(st->st_mode & 07777));
+	return EX_CONFIG;
+}
+
+/*
+ * Every directory from FROM on in the absolute path P (a directory), P
+ * included, must be trusted.  By lstat when LINKS: a symbolic link on the
+ * way is not looked through (the directory that holds it is checked, and
+ * the caller checks where it leads); the walk stops where the path no
+ * longer exists.
+ */
+static int
+walk(const char *what, char *p, size_t from, int links, char err[ERR_MAX])
+{
+	struct stat st;
+
+	for (size_t i = from;; i++) {
+		char c = p[i];
+		int r;
+
+		if (c != '/' && c != '\0')
+			continue;
+		p[i] = '\0';
+		r = links ? lstat(i == 0 ? "/" : p, &st) : stat(i == 0 ? "/" : p, &st);
+		if (r < 0 && errno != ENOENT) {
+			snprintf(err, ERR_MAX, "%s: cannot look at %s: %s", what, p, strerror(errno));
+			p[i] = c;
+			return EX_CONFIG;
+		}
+		if (r == 0 && !(links && S_ISLNK(st.st_mode)) && !dir_trusted(&st)) {
+			r = untrusted(what, i == 0 ? "/" : p, &st, err);
+			p[i] = c;
+			return r;
+		}
+		p[i] = c;
+		if (c == '\0' || (r < 0 && links))
+			return 0;
+	}
+}
+
 /*
  * Every directory from ROOT (the --root tree, or /) down to the one that
  * holds PATH must be trusted (dir_trusted), as OpenSSH's StrictModes and
  * Postfix's "postfix check" want: whoever may write one of them could put a
  * file of their own in the place of anything below it, and qwrap would
- * trust it.  Symbolic links on the way are followed (realpath) and the
- * directories they lead to checked; a PATH that does not exist yet is
- * checked from its nearest existing ancestor.  0, or EX_CONFIG with ERR
- * naming WHAT and the directory.
+ * trust it.  Both the path as written (so that the directory holding a
+ * symbolic link on the way is checked) and the path it resolves to; a PATH
+ * that does not exist yet from its nearest existing ancestor.  Anything
+ * that cannot be looked at is not trusted.  0, or EX_CONFIG with ERR naming
+ * WHAT and the directory.
  */
 int
 trusted_path(const char *root, const char *what, const char *path, char err[ERR_MAX])
 {
 	char dir[PATH_MAX], real[PATH_MAX], top[PATH_MAX] = "/";
-	struct stat st;
-	size_t start;
+	size_t start, rootlen = strlen(root);
+	int r;
 
 	path_dir(path, dir);
+	if ((r = walk(what, dir, rootlen, 1, err)) != 0)
+		return r;
 	while (realpath(dir, real) == NULL) {
 		char up[PATH_MAX];
 
-		if (errno != ENOENT || strcmp(dir, "/") == 0 || strcmp(dir, ".") == 0)
-			return 0;	/* nothing there to trust or not */
+		if (errno != ENOENT || strcmp(dir, "/") == 0 || strcmp(dir, ".") == 0) {
+			snprintf(err, ERR_MAX, "%s: cannot resolve %s: %s", what, dir, strerror(errno));
+			return EX_CONFIG;
+		}
 		path_dir(dir, up);
 		memcpy(dir, up, sizeof dir);
 	}
-	if (root[0] != '\0' && realpath(root, top) == NULL)
-		return 0;
-	start = strcmp(top, "/") == 0 ? 0 : strlen(top);
-	if (strncmp(real, top, start) != 0)
-		start = 0;	/* a link out of the tree: all of it is checked */
-	for (size_t i = start;; i++) {
-		if (real[i] != '/' && real[i] != '\0')
-			continue;
-		char c = real[i];
-
-		real[i] = '\0';
-		if (stat(i == 0 ? "/" : real, &st) == 0 && !dir_trusted(&st)) {
-			snprintf(err, ERR_MAX, "%s: directory %s is uid %ld, gid %ld, mode %04o; every"
-			    " directory above what qwrap trusts must be root's and writable by nobody"
-			    " else (chown root, chmod go-w), or whoever may write it could replace"
-			    " what is below", what, i == 0 ? "/" : real, (long)st.st_uid,
-			    (long)st.st_gid, (unsigned)(st.st_mode & 07777));
-			return EX_CONFIG;
-		}
-		real[i] = c;
-		if (c == '\0')
-			return 0;
+	if (root[0] != '\0' && realpath(root, top) == NULL) {
+		snprintf(err, ERR_MAX, "cannot resolve %s: %s", root, strerror(errno));
+		return EX_CONFIG;
 	}
+	start = strcmp(top, "/") == 0 ? 0 : strlen(top);
+	if (strncmp(real, top, start) != 0 || (real[start] != '/' && real[start] != '\0'))
+		start = 0;	/* a link out of the tree: all of it is checked */
+	return walk(what, real, start, 0, err);
 }
 
 /*

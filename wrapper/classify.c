@@ -66,12 +66,12 @@ basename_of(const char *p)
 
 /*
  * The mode "-b LETTER" sets.  qmail knows m, p and s and refuses the rest;
- * Postfix knows d, i, m, p, s and v (v queues a report to the sender: a
- * message) and refuses the rest.  For any MTA, the letters that queue
- * nothing anywhere: d, D (daemons), i (aliases), p, s, t (address test),
- * h, H (host status, Exim's host test), e, f, F (Exim's tests), P and V
- * (Exim's configuration and version); the rest (m, v, Exim's batched -bS,
- * letters nobody knows) are messages.
+ * Postfix knows d, l (daemons), i, m, p, s and v (v queues a report to the
+ * sender: a message), ignores h and H, and refuses the rest.  For any MTA,
+ * the letters that queue nothing anywhere: d, D (daemons), i (aliases), p,
+ * s, t (address test), e, f, F (Exim's tests), P and V (Exim's
+ * configuration and version); the rest (m, v, Postfix's ignored h and H,
+ * Exim's batched -bS, letters nobody knows) are messages.
  */
 static enum mode
 b_mode(enum conf_mta mta, char c)
@@ -86,7 +86,7 @@ b_mode(enum conf_mta mta, char c)
 		return MODE_OTHER;
 	if (mta == MTA_POSTFIX)
 		return c == 'v' ? MODE_MESSAGE : MODE_OTHER;
-	return c != '\0' && strchr("dDihHtefFPV", c) != NULL ? MODE_OTHER : MODE_MESSAGE;
+	return c != '\0' && strchr("dDitefFPV", c) != NULL ? MODE_OTHER : MODE_MESSAGE;
 }
 
 /* qmail's sendmail: the first -bp, -bs or unknown option decides. */
@@ -161,7 +161,9 @@ classify_getopt(enum conf_mta mta, int argc, char *const argv[], struct invocati
 			inv->mode = MODE_OTHER;
 			continue;
 		}
-		if (postfix && strcmp(a, "-V") == 0)	/* VERP, the default delimiters */
+		/* Postfix: "-V" before a word of two bytes is VERP (the word stays); else "V:". */
+		if (postfix && strcmp(a, "-V") == 0 && i + 1 < argc && argv[i + 1] != NULL &&
+		    strlen(argv[i + 1]) == 2)
 			continue;
 		for (const char *p = a + 1; *p != '\0'; p++) {
 			const char *arg;
@@ -195,10 +197,17 @@ classify_getopt(enum conf_mta mta, int argc, char *const argv[], struct invocati
 			}
 			if (*p == 'f' || *p == 'r')
 				inv->sender = arg;
+			else if (*p == 'b' && postfix && (arg[0] == 'h' || arg[0] == 'H'))
+				;	/* Postfix ignores them: the mode stays */
 			else if (*p == 'b') {
 				inv->mode = b_mode(mta, arg[0]);
-				if (postfix && inv->mode == MODE_OTHER && strchr("di", arg[0]) == NULL)
+				if (postfix && inv->mode == MODE_OTHER &&
+				    (arg[0] == '\0' || strchr("dil", arg[0]) == NULL))
 					return;	/* "unsupported": nothing queued */
+			} else if (*p == 'o' && mta == MTA_ANY && (strcmp(arg, "A") == 0 ||
+			    arg[0] == 'M' || strcmp(arg, "P") == 0 || strcmp(arg, "X") == 0)) {
+				if (i + 1 < argc && argv[i + 1] != NULL)
+					i++;	/* Exim: these take the next word too */
 			} else if (*p == 'q')
 				queue_run = 1;	/* -q1h, -qRsite: a queue run, or Postfix's refusal */
 			else if (postfix && *p == 'B' && strcmp(arg, "8BITMIME") != 0 &&
@@ -212,10 +221,14 @@ classify_getopt(enum conf_mta mta, int argc, char *const argv[], struct invocati
 	inv->first_rcpt = i;
 	if (queue_run)
 		inv->mode = MODE_OTHER;
-	/* An MTA whose grammar is not known may read "-t" where this one saw an argument. */
+	/*
+	 * An MTA whose grammar is not known may read a -t where this one saw an
+	 * argument (Sendmail's -d, -C and -Q take one only sometimes): any word
+	 * of options with a t in it counts recipients in the header too.
+	 */
 	if (mta == MTA_ANY)
 		for (int j = 1; j < argc && argv[j] != NULL; j++)
-			if (strcmp(argv[j], "-t") == 0)
+			if (argv[j][0] == '-' && argv[j][1] != '-' && strchr(argv[j] + 1, 't'))
 				inv->headers_rcpt = 1;
 }
 

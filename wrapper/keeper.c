@@ -79,6 +79,7 @@ keeper_start(int logfd, const char *path, struct keeper *k, char err[LOGFILE_ERR
 
 	k->sock = -1;
 	k->pid = -1;
+	k->lost = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(err, LOGFILE_ERR_MAX, "cannot start the log keeper: %s", strerror(errno));
 		close(logfd);
@@ -110,6 +111,21 @@ keeper_start(int logfd, const char *path, struct keeper *k, char err[LOGFILE_ERR
 	return 0;
 }
 
+/* Ends a keeper that failed, for good: no answer of it is read again. */
+static int
+lose(struct keeper *k)
+{
+	if (k->sock >= 0) {
+		kill(k->pid, SIGKILL);
+		close(k->sock);
+		k->sock = -1;
+		while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	k->lost = 1;
+	return -1;
+}
+
 int
 keeper_append(struct keeper *k, const char *rec, size_t len, char err[LOGFILE_ERR_MAX])
 {
@@ -117,23 +133,27 @@ keeper_append(struct keeper *k, const char *rec, size_t len, char err[LOGFILE_ER
 	struct pollfd p = { .fd = k->sock, .events = POLLIN };
 	ssize_t n;
 
+	if (k->lost) {
+		snprintf(err, LOGFILE_ERR_MAX, "the log keeper failed before; record not written");
+		return -1;
+	}
 	if (send(k->sock, rec, len, MSG_NOSIGNAL) != (ssize_t)len) {
 		snprintf(err, LOGFILE_ERR_MAX, "cannot hand the record to the log keeper: %s",
 		    strerror(errno));
-		return -1;
+		return lose(k);
 	}
 	while ((n = poll(&p, 1, KEEPER_WAIT_MS)) < 0 && errno == EINTR)
 		;
 	if (n == 0) {
 		snprintf(err, LOGFILE_ERR_MAX, "the log keeper did not answer in %d ms",
 		    KEEPER_WAIT_MS);
-		return -1;
+		return lose(k);
 	}
 	while ((n = recv(k->sock, reply, sizeof reply - 1, 0)) < 0 && errno == EINTR)
 		;
 	if (n <= 0) {
 		snprintf(err, LOGFILE_ERR_MAX, "the log keeper is gone; record not written");
-		return -1;
+		return lose(k);
 	}
 	reply[n] = '\0';
 	if (reply[0] == '0')

@@ -15,6 +15,7 @@
 struct keeper {
 	int sock;		/* -1: none */
 	pid_t pid;
+	int lost;		/* failed once (no answer, gone): every later record fails too */
 };
 
 /*
@@ -25,7 +26,11 @@ struct keeper {
  */
 int keeper_start(int logfd, const char *path, struct keeper *k, char err[LOGFILE_ERR_MAX]);
 
-/* Has the keeper append the record REC[0..LEN) (one line); 0, or -1 with ERR set. */
+/*
+ * Has the keeper append the record REC[0..LEN) (one line); 0, or -1 with ERR
+ * set.  A keeper that does not answer in time, or is gone, is ended and
+ * lost: a late answer must never pass for a later record's.
+ */
 int keeper_append(struct keeper *k, const char *rec, size_t len, char err[LOGFILE_ERR_MAX]);
 
 /* Ends the keeper and reaps it (before an exec, so the next program inherits nothing). */

@@ -61,7 +61,7 @@ static char problems[PROBLEMS_MAX];	/* what went wrong, for the record and the r
 static char id[RECORD_ID_LEN];		/* of the record and the header */
 static struct timespec now;
 static const char *host = "?";	/* the node name, for the record and the notice */
-static struct keeper keeper = { -1, -1 };	/* holds the capture log, opened with the group */
+static struct keeper keeper = { -1, -1, 0 };	/* holds the capture log, opened with the group */
 static int limits_on;			/* limits apply to this caller */
 static gid_t kept;			/* the group, kept as the saved gid while limits_on */
 static char **args;			/* of this run, for records and held mail */
@@ -311,7 +311,7 @@ log_record(const char *action, const struct invocation *inv, int with_rcpt, int 
 	size_t linelen = encode_record(action, inv, with_rcpt, line);
 	int refuse = 0;
 
-	if (keeper.sock >= 0 && keeper_append(&keeper, line, linelen, err) < 0) {
+	if ((keeper.sock >= 0 || keeper.lost) && keeper_append(&keeper, line, linelen, err) < 0) {
 		problem(err);
 		if (conf.on_error == ON_ERROR_TEMPFAIL && refusable)
 			action = "reject", refuse = 1;

@@ -186,13 +186,16 @@ fill_head(struct head *h, const struct conf_limit *r, const char *key, long long
  * two first sends of a key race, the second uses the first's).  So an empty
  * or short state file is never a new one: it was cut, and counts as corrupt
  * (as reached, until a window after its last change), never as a reset.
+ * 0; -1 when no file can be made in DIR (the admin's to mend); -2 when one
+ * was made but could not be written or linked (a file size limit or a full
+ * disk, which a caller can cause).  errno says why.
  */
 static int
 create_whole(const char *dir, const char *path, const struct conf_limit *r, const char *key)
 {
 	char tmp[PATH_MAX];
 	struct head h;
-	int fd = -1, rc;
+	int fd = -1, rc, e;
 
 	for (int i = 0; fd < 0 && i < 3; i++) {
 		snprintf(tmp, sizeof tmp, "%s/.new-%ld-%lld-%d", dir, (long)getpid(), clock_ms(), i);
@@ -201,11 +204,14 @@ create_whole(const char *dir, const char *path, const struct conf_limit *r, cons
 	if (fd < 0)
 		return -1;
 	fill_head(&h, r, key, 0);
-	rc = pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h ? 0 : -1;
+	errno = EFBIG;	/* a short write sets none: a file size limit */
+	rc = pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h ? 0 : -2;
 	close(fd);
 	if (rc == 0 && link(tmp, path) < 0 && errno != EEXIST)
-		rc = -1;
+		rc = -2;
+	e = errno;
 	unlink(tmp);
+	errno = e;
 	return rc;
 }
 
@@ -223,19 +229,21 @@ open_locked(const char *dir, const char *path, const char *name, const struct co
 
 	for (int tries = 0;; tries++) {
 		long long left = end - clock_ms();
+		int made = 0;
 
 		io->fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-		if (io->fd < 0 && errno == ENOENT && create_whole(dir, path, r, key) == 0)
+		if (io->fd < 0 && errno == ENOENT && (made = create_whole(dir, path, r, key)) == 0)
 			io->fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (io->fd < 0) {
 			int e = errno;
 
 			snprintf(err, RL_ERR_MAX, "limit state %s: %s", path, strerror(e));
 			/*
-			 * Out of descriptors or space is what a caller can cause: reached.
-			 * A missing or unwritable state_dir is the admin's: on_error decides.
+			 * Out of descriptors or space, or a new file that could not be
+			 * written, is what a caller can cause: reached.  A missing or
+			 * unwritable state_dir is the admin's: on_error decides.
 			 */
-			if (e == EMFILE || e == ENFILE || e == ENOSPC || e == EDQUOT)
+			if (made == -2 || e == EMFILE || e == ENFILE || e == ENOSPC || e == EDQUOT)
 				io->unusable = 1;
 			else
 				io->skipped = 1;

@@ -1393,6 +1393,40 @@ def smtp__relay_stopped_and_killed_after_the_data__no_message_without_a_record(e
 
 
 @smtp_test
+def smtp__log_keeper_stopped_then_let_go__a_late_answer_never_counts(env):
+    # The caller stops its relay's log keeper: the first record gets no answer in time,
+    # so the keeper is ended for good, and every later record of the session is said to
+    # be lost (stderr, syslog) instead of taken as written on the late answer.
+    import signal
+    c = Client(env, timeout=60)
+    c.cmd(b"EHLO c")
+    keeper = None
+    for x in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % x) as f:
+                name, rest = f.read().split("(", 1)[1].rsplit(")", 1)
+        except OSError:
+            continue
+        if int(rest.split()[1]) == c.p.pid and name == "qwrap-sendmail":
+            keeper = int(x)
+    assert keeper, "no log keeper under the relay"
+    os.kill(keeper, signal.SIGSTOP)
+    first = c.message(b"a@x", [b"b@x"], b"Subject: one\r\n\r\nb\r\n")[-1]
+    try:
+        os.kill(keeper, signal.SIGCONT)
+    except ProcessLookupError:
+        pass    # ended already, as it should be
+    time.sleep(0.3)
+    second = c.message(b"a@x", [b"b@x"], b"Subject: two\r\n\r\nb\r\n")[-1]
+    code, err, recs, got = c.finish()
+    # on_error = "deliver": both go, and both records are said to be lost.
+    assert first.startswith(b"250") and second.startswith(b"250"), (first, second, err)
+    assert len(all_messages(got)) == 2
+    assert recs == [], recs
+    assert err.count(b"did not answer") == 1 and err.count(b"failed before") == 1, err
+
+
+@smtp_test
 def smtp__tempfail_and_a_log_that_cannot_grow__451_nothing_queued(env):
     import resource
     env.set_conf(b'on_error = "tempfail";')

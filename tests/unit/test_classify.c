@@ -111,6 +111,10 @@ classify__postfix_every_option__as_postfix_acts(void **state)
 		{ PF, { "sendmail", "-B", "9BIT", "-t" }, O, 0, NULL },
 		{ PF, { "sendmail", "-Z", "-t" }, O, 0, NULL },	/* usage */
 		{ PF, { "sendmail", "-t", "-f" }, O, 0, NULL },	/* no argument */
+		{ PF, { "sendmail", "-V", "-bp", "v@x" }, M, 0, NULL },	/* "V:" takes -bp */
+		{ PF, { "sendmail", "-bh", "-t" }, M, 1, NULL },	/* ignored: still a message */
+		{ PF, { "sendmail", "-bH", "-bm", "v@x" }, M, 0, NULL },
+		{ PF, { "sendmail", "-bl" }, O, 0, NULL },
 	};
 
 	check_cases(c, sizeof c / sizeof c[0]);
@@ -147,6 +151,14 @@ classify__any_mta__unknown_options_submit_only_modes_pass(void **state)
 		{ MTA_ANY, { "sendmail", "-q" }, O, 0, NULL },
 		{ MTA_ANY, { "sendmail", "-q15m" }, O, 0, NULL },
 		{ MTA_ANY, { "sendmail", "-t", "-qRsite" }, O, 0, NULL },
+		/* Exim: -oA, -oM..., -oP, -oX take the next word. */
+		{ MTA_ANY, { "sendmail", "-oMa", "-bp", "v@x" }, M, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-oMs", "-q", "v@x" }, M, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-oP", "-bV", "v@x" }, M, 0, NULL },
+		{ MTA_ANY, { "sendmail", "-oX", "-bd", "v@x" }, M, 0, NULL },
+		/* Sendmail: -d's argument is optional: "-ti" may be options. */
+		{ MTA_ANY, { "sendmail", "-d", "-ti", "r1" }, M, 1, NULL },
+		{ MTA_ANY, { "sendmail", "-bh", "v@x" }, M, 0, NULL },	/* Postfix ignores it */
 		/* qmail refuses these, so with mta = "qmail" they pass through. */
 		{ MTA_QMAIL, { "sendmail", "-U", "-t" }, O, 0, NULL },
 		{ MTA_QMAIL, { "sendmail", "-r", "x@y", "-t" }, O, 0, NULL },

@@ -17,6 +17,8 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -218,6 +220,27 @@ ratelimit_check__state_truncated__reached_not_reset(void **state)
 	}
 }
 
+/* A file size limit (the caller's) that stops the new file's head: reached, never skipped. */
+static void
+ratelimit_check__new_state_unwritable__reached_not_skipped(void **state)
+{
+	struct rlimit old, small;
+	void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = (struct rlimit){ 100, old.rlim_max };
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ratelimit_check(dir, &c, 1000, "/srv/a.php", "/srv", 1, T0 + i, &v),
+		    0);
+		assert_true(v.rule >= 0);
+		assert_non_null(strstr(v.error, "limit state"));
+	}
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, was);
+}
+
 /* A new file never shows empty: it is linked into place with its head, and no
  * temporary file is left beside it. */
 static void
@@ -335,6 +358,8 @@ main(void)
 		    ratelimit_check__state_truncated__reached_not_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    ratelimit_check__new_state__born_whole_nothing_left_beside, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_check__new_state_unwritable__reached_not_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    ratelimit_check__state_held_by_another__bounded_wait_then_reached, setup, teardown),
 		cmocka_unit_test_setup_teardown(
