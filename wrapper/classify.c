@@ -56,6 +56,18 @@ option_kind(enum conf_mta mta, char c)
 	return s[1] == ':' ? ':' : 1;
 }
 
+/* The argument of the option at P in ARGV[*I]: the rest of its word, else the next word
+ * (*I moves on to it); NULL when there is none. */
+static const char *
+option_arg(const char *p, int argc, char *const argv[], int *i)
+{
+	if (p[1] != '\0')
+		return p + 1;
+	if (*i + 1 < argc && argv[*i + 1] != NULL)
+		return argv[++*i];
+	return NULL;
+}
+
 static const char *
 basename_of(const char *p)
 {
@@ -119,11 +131,7 @@ classify_qmail(int argc, char *const argv[], struct invocation *inv)
 					inv->headers_rcpt = 1;
 				continue;
 			}
-			if (p[1] != '\0')
-				arg = p + 1;
-			else if (i + 1 < argc && argv[i + 1] != NULL)
-				arg = argv[++i];
-			else {
+			if ((arg = option_arg(p, argc, argv, &i)) == NULL) {
 				inv->mode = MODE_OTHER;
 				return;
 			}
@@ -185,11 +193,7 @@ classify_getopt(enum conf_mta mta, int argc, char *const argv[], struct invocati
 					inv->mode = MODE_OTHER;	/* newaliases */
 				continue;
 			}
-			if (p[1] != '\0')
-				arg = p + 1;
-			else if (i + 1 < argc && argv[i + 1] != NULL)
-				arg = argv[++i];
-			else {
+			if ((arg = option_arg(p, argc, argv, &i)) == NULL) {
 				if (postfix)
 					inv->mode = MODE_OTHER;
 				inv->first_rcpt = i + 1;

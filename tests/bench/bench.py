@@ -839,29 +839,23 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
     summary = (f"bench: small ratio {r('small', False, 'sink', 'qwrap')} into the sink "
                f"(exec-only wrapper {r('small', False, 'sink', 'execonly')}, shell recipe "
                f"{r('small', False, 'sink', 'shell')})")
-    if queue:
-        # BRIEF §11 puts an exec-only wrapper at about the target itself: qwrap against
-        # it says what qwrap's own work costs on top of the exec any wrapper pays.
+    def small(into):
+        """A small message into INTO: qwrap, the limits, the references, and qwrap against
+        the exec-only wrapper, which BRIEF §11 puts at about the target itself: what
+        qwrap's own work costs on top of the exec any wrapper pays."""
         def vs_exec(v):
-            q = med[('small', False, 'queue', v)] / med[('small', False, 'queue', 'execonly')]
-            return f"{q:.2f}"
-        bare_q = (f", exec-only without a C library {r('small', False, 'queue', 'bare')}"
-                  if ('small', False, 'queue', 'bare') in ratio else "")
-        summary += (f", {r('small', False, 'queue', 'qwrap')} into the qmail model "
-                    f"(with two limits {r('small', False, 'queue', 'limits')}, exec-only "
-                    f"{r('small', False, 'queue', 'execonly')}{bare_q}, shell "
-                    f"{r('small', False, 'queue', 'shell')}; against the exec-only wrapper "
-                    f"{vs_exec('qwrap')}, with two limits {vs_exec('limits')})")
+            return f"{med[('small', False, into, v)] / med[('small', False, into, 'execonly')]:.2f}"
+        bare = (f", exec-only without a C library {r('small', False, into, 'bare')}"
+                if ('small', False, into, 'bare') in ratio else "")
+        return (f"{r('small', False, into, 'qwrap')} (with two limits "
+                f"{r('small', False, into, 'limits')}, exec-only {r('small', False, into, 'execonly')}"
+                f"{bare}, shell {r('small', False, into, 'shell')}; against the exec-only wrapper "
+                f"{vs_exec('qwrap')}, with two limits {vs_exec('limits')}")
+
+    if queue:
+        summary += f", {small('queue')}) into the qmail model"
     if ("small", False, "qmail") in times:
-        def vs_exec_q(v):
-            return f"{med[('small', False, 'qmail', v)] / med[('small', False, 'qmail', 'execonly')]:.2f}"
-        bare_q = (f", exec-only without a C library {r('small', False, 'qmail', 'bare')}"
-                  if ('small', False, 'qmail', 'bare') in ratio else "")
-        summary += (f"; into the real qmail, set-gid, as a user: {r('small', False, 'qmail', 'qwrap')} "
-                    f"(with two limits {r('small', False, 'qmail', 'limits')}, exec-only "
-                    f"{r('small', False, 'qmail', 'execonly')}{bare_q}, shell "
-                    f"{r('small', False, 'qmail', 'shell')}; against the exec-only wrapper "
-                    f"{vs_exec_q('qwrap')}, with two limits {vs_exec_q('limits')}, target <= 1.05)"
+        summary += (f"; into the real qmail, set-gid, as a user: {small('qmail')}, target <= 1.05)"
                     f", 100 MiB from a pipe {r('100m', True, 'qmail', 'qwrap')} (target <= 1.15)")
     summary += (f"; 100 MiB ratio {r('100m', False, 'sink', 'qwrap')} file / "
                 f"{r('100m', True, 'sink', 'qwrap')} pipe into the sink")

@@ -1345,8 +1345,9 @@ def smtp__100_mib_message__byte_identical_small_memory(env):
 
 # ---------------------------------------------------------------- found by review
 
-def child_of(pid, but="qwrap-sendmail"):
-    """A child of PID, but not one named BUT (the relay's log keeper is one too)."""
+def child_of(pid, keeper=False):
+    """A child of PID: the real sendmail under the relay, or its log keeper (the child
+    that is qwrap-sendmail too)."""
     for x in os.listdir("/proc"):
         if x.isdigit():
             try:
@@ -1355,7 +1356,7 @@ def child_of(pid, but="qwrap-sendmail"):
             except OSError:
                 continue
             name, rest = st.split("(", 1)[1].rsplit(")", 1)
-            if int(rest.split()[1]) == pid and name != but:
+            if int(rest.split()[1]) == pid and (name == "qwrap-sendmail") == keeper:
                 return int(x)
     return None
 
@@ -1400,15 +1401,7 @@ def smtp__log_keeper_stopped_then_let_go__a_late_answer_never_counts(env):
     import signal
     c = Client(env, timeout=60)
     c.cmd(b"EHLO c")
-    keeper = None
-    for x in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open("/proc/%s/stat" % x) as f:
-                name, rest = f.read().split("(", 1)[1].rsplit(")", 1)
-        except OSError:
-            continue
-        if int(rest.split()[1]) == c.p.pid and name == "qwrap-sendmail":
-            keeper = int(x)
+    keeper = child_of(c.p.pid, keeper=True)
     assert keeper, "no log keeper under the relay"
     os.kill(keeper, signal.SIGSTOP)
     first = c.message(b"a@x", [b"b@x"], b"Subject: one\r\n\r\nb\r\n")[-1]
