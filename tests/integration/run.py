@@ -981,6 +981,8 @@ def setgid__nosuid_like_run_without_group__fails_to_log_but_delivers(env):
     # mount would) cannot open the 0620 log: delivered, reported.
     if not env.is_root:
         return "skipped: needs root"
+    # The stand-in: under no_new_privs the real qmail cannot queue at all (its qmail-queue
+    # is set-uid: "qq trouble creating files in queue"), with qwrap or without.
     msg = b"Subject: s\n\nb\n"
     recdir = env.new_recdir()
     q = subprocess.run(["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
@@ -988,6 +990,10 @@ def setgid__nosuid_like_run_without_group__fails_to_log_but_delivers(env):
                        env={"PATH": "/usr/bin:/bin", "STANDIN_DIR": recdir})
     assert q.returncode == 0 and b"cannot open log" in q.stderr, q.stderr
     check_delivered_without_record(standin_records(recdir), msg)
+    d = subprocess.run(["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
+                        "--no-new-privs", env.qmail.sendmail, "-t"], capture_output=True,
+                       input=b"To: a@example.com\n\nb\n", env={"PATH": "/usr/bin:/bin"})
+    assert d.returncode != 0 and b"qq trouble" in d.stderr, (d.returncode, d.stderr)
 
 
 # ---------------------------------------------------------------- real sendmail problems
@@ -1010,11 +1016,11 @@ def target__missing_or_itself__exit_69_nothing_read(env):
 def config__bad_file__delivered_warning_names_line(env):
     env.set_conf(b"bogus_key = 1;")
     try:
-        p, recs, got = env.run(["-t"], stdin=b"Subject: s\n\nb\n")
+        p, recs, got = env.send(["-t"], b"To: a@example.com\nSubject: s\n\nb\n")
         assert p.returncode == 0 and b"unknown key 'bogus_key'" in p.stderr, p.stderr
         assert b"qwrap.conf:" in p.stderr
         assert "bogus_key" in one(recs)["error"]
-        one(got)
+        one(got, "queued message")
     finally:
         env.reset_conf()
     out = subprocess.run([os.path.join(env.sbin, "qwrap"), "check-config", env.conf],
@@ -2154,13 +2160,14 @@ def limits__per_script_php_64_senders__exactly_100_and_other_scripts_free(env):
         f.write('<?php echo mail("c@x.example", "s", "b") ? "sent" : "failed";')
     for path in (two, other):
         os.chown(path, env.uid, env.gid)
-    start = env.log_size()
+    env.conf_sendmail(env.qmail.sendmail)
+    start, mark = env.log_size(), env.qmail.mark()
 
     def php_run(script):
         return subprocess.Popen(["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
                                  "/usr/bin/php", "-d", "sendmail_path=" + env.wrapper + " -t -i",
                                  script], cwd=cwd, stdout=subprocess.PIPE,
-                                env={"PATH": "/usr/bin:/bin", "STANDIN_SINK": "1"})
+                                env={"PATH": "/usr/bin:/bin"})
     procs = [php_run(two) for _ in range(senders)] + [php_run(other) for _ in range(5)]
     outs = [p.communicate(timeout=300)[0] for p in procs]
     assert all(o == b"sent" for o in outs), outs[:3]  # hold: mail() returns true
@@ -2174,6 +2181,9 @@ def limits__per_script_php_64_senders__exactly_100_and_other_scripts_free(env):
     assert sorted(r["id"] for r in held) == spool_ids(env)
     # Another script of the same uid has its own count.
     assert [r["action"] for r in recs if r["script"] == other] == ["deliver"] * 5
+    # What the real qmail queued: exactly the messages delivered, each naming its record.
+    ids = sorted(header_values(cut_field(q.body)[0])["id"] for q in env.qmail.since(mark))
+    assert ids == sorted(r["id"] for r in recs if r["action"] == "deliver")
     clear_limits(env)
 
 
