@@ -321,7 +321,7 @@ state_retire(const char *dir, char err[STATE_ERR_MAX])
 	return sync_state_dir(dir, err);
 }
 
-/* The wrapper's question, on every message: only the deadline line is read. */
+/* The wrapper's question when its config is missing: is capture on? */
 int
 state_enabled(const char *dir, uid_t trusted)
 {
@@ -331,6 +331,7 @@ state_enabled(const char *dir, uid_t trusted)
 	return read_state_moved(dir, STATE_NAME, trusted, buf, &len, err) == 1;
 }
 
+/* The wrapper's question, on every message: only the deadline line is read. */
 int
 state_session_over(const char *dir, uid_t trusted, time_t now)
 {

@@ -7,8 +7,9 @@
  * a whole message.  No lock is shared among senders (a sender may stop its
  * own process at any point): holds growing or committed at the same
  * instant may pass the cap by HOLD_LOOK_EVERY each, and a hold whose sender
- * sends nothing for an hour mid-message is taken for a leftover and fails.  A failure removes what was written:
- * the caller is told, and nothing half-held stays behind.
+ * sends nothing for an hour mid-message is taken for a leftover and fails.
+ * A failure removes what was written: the caller is told, and nothing
+ * half-held stays behind.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -67,6 +67,25 @@ static gid_t kept;			/* the group, kept as the saved gid while limits_on */
 static char **args;			/* of this run, for records and held mail */
 static int nargs;
 
+/*
+ * syslog(3), stamped in the system's time zone: the zone is read once, at
+ * the first line (most runs write none), with the caller's TZ out of sight.
+ */
+static void __attribute__((format(printf, 2, 3)))
+logline(int priority, const char *fmt, ...)
+{
+	static int zone_read;
+	va_list ap;
+
+	if (!zone_read) {
+		sanitize_zone();
+		zone_read = 1;
+	}
+	va_start(ap, fmt);
+	vsyslog(priority, fmt, ap);
+	va_end(ap);
+}
+
 static void
 problem(const char *what)
 {
@@ -83,7 +102,7 @@ static void __attribute__((noreturn))
 die(int status, const char *what)
 {
 	fprintf(stderr, "qwrap-sendmail: %s\n", what);
-	syslog(LOG_MAIL | LOG_ERR, "%s", what);
+	logline(LOG_MAIL | LOG_ERR, "%s", what);
 	_exit(status);
 }
 
@@ -150,7 +169,7 @@ check_limits(long rcpt)
 	    l->max, l->window };
 	/* Once per key and window, not once per message. */
 	if (verdict.warn)
-		syslog(LOG_MAIL | LOG_WARNING, "limit %d reached for %s: %ld %s in %lds (max %ld);"
+		logline(LOG_MAIL | LOG_WARNING, "limit %d reached for %s: %ld %s in %lds (max %ld);"
 		    " action %s", verdict.rule + 1, verdict.key, verdict.count,
 		    conf_limit_counts[l->count], l->window, l->max, conf_limit_actions[l->action]);
 	return verdict.action == LIMIT_HOLD ? LIMIT_HELD : verdict.action == LIMIT_REJECT ?
@@ -288,14 +307,14 @@ static void
 report(const char *line, size_t linelen)
 {
 	if (conf.log_syslog)
-		syslog(LOG_MAIL | LOG_INFO, "%.*s", (int)linelen - 1, line);
+		logline(LOG_MAIL | LOG_INFO, "%.*s", (int)linelen - 1, line);
 	/* A record the log may not have kept goes to syslog with what went wrong. */
 	if (problems[0])
-		syslog(LOG_MAIL | LOG_WARNING, "%s; record: %.*s", problems, (int)linelen - 1, line);
+		logline(LOG_MAIL | LOG_WARNING, "%s; record: %.*s", problems, (int)linelen - 1, line);
 	if (verdict.warn && conf.notify[0] &&
 	    notify_limit(conf.sendmail, conf.notify, host, id, caller.uid, &verdict,
 	    &conf.limits[verdict.rule]) < 0)
-		syslog(LOG_MAIL | LOG_WARNING, "cannot send the limit notice to %s", conf.notify);
+		logline(LOG_MAIL | LOG_WARNING, "cannot send the limit notice to %s", conf.notify);
 }
 
 /*
@@ -421,7 +440,7 @@ smtp_record(const struct relay_txn *t, const char *action, const char *what)
 static void
 smtp_refused(const char *what)
 {
-	syslog(LOG_MAIL | LOG_WARNING, "message %s: %s", id, what);
+	logline(LOG_MAIL | LOG_WARNING, "message %s: %s", id, what);
 }
 
 /* Relays the session and ends as the real sendmail did; returns only when it could not start. */
@@ -483,7 +502,6 @@ main(int argc, char *argv[], char *envp[])
 	/* The PHP script is often among the inherited fds: look before closing them. */
 	caller_scan_fds("/proc", caller.fd_script);
 	sanitize_close_fds();
-	sanitize_zone();
 	openlog("qwrap-sendmail", LOG_PID, LOG_MAIL);
 	if (sanitize_state(&ps) < 0)
 		die(EX_TEMPFAIL, "cannot reset the process state");

@@ -191,9 +191,10 @@ fill_head(struct head *h, const struct conf_limit *r, const char *key, long long
  * disk, which a caller can cause).  errno says why.
  */
 static int
-create_whole(const char *dir, const char *path, const struct conf_limit *r, const char *key)
+create_whole(const char *dir, const char *path, const struct conf_limit *r, long uid,
+    const char *script, const char *cwd)
 {
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], key[RL_KEY_MAX];
 	struct head h;
 	int fd = -1, rc, e;
 
@@ -203,6 +204,7 @@ create_whole(const char *dir, const char *path, const struct conf_limit *r, cons
 	}
 	if (fd < 0)
 		return -1;
+	make_key(r, uid, script, cwd, key, sizeof key);
 	fill_head(&h, r, key, 0);
 	errno = EFBIG;	/* a short write sets none: a file size limit */
 	rc = pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h ? 0 : -2;
@@ -223,7 +225,8 @@ create_whole(const char *dir, const char *path, const struct conf_limit *r, cons
  */
 static int
 open_locked(const char *dir, const char *path, const char *name, const struct conf_limit *r,
-    const char *key, struct ruleio *io, struct stat *st, char err[RL_ERR_MAX])
+    long uid, const char *script, const char *cwd, struct ruleio *io, struct stat *st,
+    char err[RL_ERR_MAX])
 {
 	long long end = clock_ms() + RL_WAIT_MS;
 
@@ -232,7 +235,7 @@ open_locked(const char *dir, const char *path, const char *name, const struct co
 		int made = 0;
 
 		io->fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-		if (io->fd < 0 && errno == ENOENT && (made = create_whole(dir, path, r, key)) == 0)
+		if (io->fd < 0 && errno == ENOENT && (made = create_whole(dir, path, r, uid, script, cwd)) == 0)
 			io->fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (io->fd < 0) {
 			int e = errno;
@@ -275,14 +278,13 @@ static void
 open_rule(const char *dir, const struct conf_limit *r, long uid, const char *script,
     const char *cwd, long long now_ms, struct ruleio *io, char err[RL_ERR_MAX])
 {
-	char name[64], path[PATH_MAX], key[RL_KEY_MAX];
+	char name[64], path[PATH_MAX];
 	struct stat st;
 
 	memset(io, 0, sizeof *io);
 	file_name(r, uid, script, cwd, name);
-	make_key(r, uid, script, cwd, key, sizeof key);
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (open_locked(dir, path, name, r, key, io, &st, err) < 0)
+	if (open_locked(dir, path, name, r, uid, script, cwd, io, &st, err) < 0)
 		return;
 	/* A file is born whole (create_whole): empty or short, it was cut, which never resets. */
 	if (scan(io, r, st.st_size, now_ms) == 0)

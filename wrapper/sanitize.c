@@ -114,10 +114,10 @@ raise_limit(int res, struct rlimit *saved)
 /*
  * glibc's syslog() stamps each line with the local time, and the zone comes
  * from TZ, which is the caller's: a caller could date the wrapper's syslog
- * lines as it liked.  The zone is read once, here, with the environment out
- * of sight, so it is the system's (/etc/localtime); localtime_r, which
- * syslog uses, never reads TZ again.  The environment itself is not
- * touched: the real sendmail gets the caller's TZ as before.
+ * lines as it liked.  Called before the first line, this reads the zone with
+ * the environment out of sight, so it is the system's (/etc/localtime);
+ * localtime_r, which syslog uses, never reads TZ again.  The environment
+ * itself is not touched: the real sendmail gets the caller's TZ as before.
  */
 void
 sanitize_zone(void)

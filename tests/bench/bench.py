@@ -38,6 +38,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import realqmail  # noqa: E402  (the real qmail the tests build, and its queue)
 KiB = 1024
 MiB = 1024 * KiB
 PR_SET_CHILD_SUBREAPER = 36
@@ -497,20 +499,18 @@ class BenchUser:
 
 
 def find_qmail():
-    """The home of the real qmail tests/notqmail.sh builds (once per machine), or None."""
-    p = subprocess.run(["sh", "tests/notqmail.sh"], cwd=ROOT, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True)
-    if p.returncode != 0:
-        say("bench: no real qmail: " + p.stderr.strip())
-        return None
-    return p.stdout.strip()
+    """The real qmail the tests build (tests/notqmail.sh, once per machine), or None."""
+    qm, why = realqmail.Qmail.find()
+    if qm is None:
+        say("bench: no real qmail: " + why)
+    return qm
 
 
-def into_real_qmail(progs, home, tmp, user):
+def into_real_qmail(progs, qm, tmp, user):
     """The programs of the real-qmail runs: qmail's own sendmail directly, and every
     wrapper in front of it; the two qwrap installs point their config at it and are
     set-gid again, as installed (they run as an unprivileged user there)."""
-    sendmail = os.path.join(home, "bin", "sendmail")
+    sendmail = qm.sendmail
     q = {"direct": sendmail, "qwrap": progs["wrapper"], "limits": progs["limits"]}
     confs = {}
     for wrapper in (progs["wrapper"], progs["limits"]):
@@ -549,15 +549,6 @@ def into_real_qmail(progs, home, tmp, user):
     open(progs["mailsend"], "a").close()
     os.chown(progs["mailsend"], user.uid, user.gid)
     return q
-
-
-def clear_queue(home):
-    """Empties the private qmail's queue (qmail-send never runs there)."""
-    queue = os.path.join(home, "queue")
-    for sub in ("mess", "todo", "intd"):
-        for dirpath, _, files in os.walk(os.path.join(queue, sub)):
-            for fn in files:
-                os.unlink(os.path.join(dirpath, fn))
 
 
 def round_as_user(runner, user, order, argvs, msgpath, pipe, what):
@@ -673,8 +664,8 @@ def bench_as(args, rounds, tmp, started, user):
         cases += [("small", False, "queue",
                    ["direct", "qwrap", "limits", "execonly"] + bare + ["shell"]),
                   ("100m", True, "queue", ["direct", "qwrap", "shell"])]
-    home = find_qmail() if user.uid is not None else None
-    if home:
+    qm = find_qmail() if user.uid is not None else None
+    if qm:
         cases += [("small", False, "qmail",
                    ["direct", "qwrap", "limits", "execonly"] + bare + ["shell"]),
                   ("100m", True, "qmail", ["direct", "qwrap", "shell"])]
@@ -706,12 +697,12 @@ def bench_as(args, rounds, tmp, started, user):
                 order = vs[i % len(vs):] + vs[:i % len(vs)]
                 what = f"{key} {kind} {into}"
                 if into == "qmail" and qprogs is None:
-                    qprogs = into_real_qmail(progs, home, tmp, user)
+                    qprogs = into_real_qmail(progs, qm, tmp, user)
                 if into == "qmail":
                     ns = round_as_user(runner, user, order,
                                        {v: [qprogs[v], "-t", "-i"] for v in order},
                                        msgs[key], pipe, what)
-                    clear_queue(home)
+                    qm.clear()
                 else:
                     ns = {}
                     for v in order:

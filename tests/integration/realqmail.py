@@ -65,21 +65,14 @@ class Qmail:
             return None, p.stderr.strip()
         return cls(p.stdout.strip()), None
 
-    def split(self):
-        """conf-split, compiled in: the number of mess/ subdirectories."""
-        return len(os.listdir(os.path.join(self.queue, "mess")))
-
-    def todo(self):
-        """The inodes of the messages not yet preprocessed."""
-        return set(int(n) for n in os.listdir(os.path.join(self.queue, "todo")))
-
     def mark(self):
-        return self.todo()
+        """The messages not yet preprocessed (their inodes, the names in todo/)."""
+        return set(int(n) for n in os.listdir(os.path.join(self.queue, "todo")))
 
     def since(self, mark):
         """The messages queued since MARK (from mark()), in the order qmail-queue ran."""
         out = []
-        for inode in self.todo() - mark:
+        for inode in self.mark() - mark:
             with open(os.path.join(self.queue, "todo", str(inode)), "rb") as f:
                 envelope = f.read()
             with open(self.mess_path(inode), "rb") as f:
@@ -88,7 +81,9 @@ class Qmail:
         return sorted(out, key=lambda q: q.pid)
 
     def mess_path(self, inode):
-        return os.path.join(self.queue, "mess", str(inode % self.split()), str(inode))
+        # conf-split, compiled in, is the number of mess/ subdirectories.
+        split = len(os.listdir(os.path.join(self.queue, "mess")))
+        return os.path.join(self.queue, "mess", str(inode % split), str(inode))
 
     def clear(self):
         """Empties the queue (qmail-send must not be running)."""
