@@ -40,16 +40,24 @@ endif
 PATHS    = -DQWRAP_CONF_PATH='"$(CONF_PATH)"' -DQWRAP_LOG_PATH='"$(LOG_PATH)"' \
            -DQWRAP_STATE_DIR='"$(STATE_DIR)"' -DQWRAP_SPOOL_DIR='"$(SPOOL_DIR)"' \
            -DQWRAP_REAL_SENDMAIL='"$(REAL_SENDMAIL)"' -DQWRAP_SBINDIR='"$(SBINDIR)"'
-ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(HARDEN) $(CFLAGS) $(PATHS) -Icommon -Iwrapper -Iinstaller -Itools
+# Each program sees only its own headers and common/'s: the boundaries are the build's.
+INC = -Icommon -Iwrapper -Iinstaller -Itools
+$(BUILD)/common/%.o: INC = -Icommon
+$(BUILD)/wrapper/%.o: INC = -Icommon -Iwrapper
+$(BUILD)/tools/%.o: INC = -Icommon -Itools
+$(BUILD)/installer/%.o: INC = -Icommon -Iinstaller
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(HARDEN) $(CFLAGS) $(PATHS) $(INC)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
+# common/ goes in as an archive: each program links only the objects it uses.
 COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c common/sha256.c \
-              common/state.c common/spool.c common/number.c
-WRAPPER_SRC = wrapper/sanitize.c wrapper/classify.c wrapper/caller.c \
-              wrapper/message.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
+              common/state.c common/spool.c common/number.c common/target.c \
+              common/message.c common/classify.c common/sanitize.c
+WRAPPER_SRC = wrapper/caller.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
               wrapper/ratelimit.c wrapper/hold.c wrapper/notify.c wrapper/smtp.c \
               wrapper/relay.c wrapper/fpmstatus.c wrapper/keeper.c
 COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o)
+COMMON_LIB  = $(BUILD)/libqwrap.a
 WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 
 PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap $(BUILD)/qwrap-install
@@ -74,23 +82,26 @@ $(BUILD)/flags.stamp: FORCE
 	@echo "$(STAMP)" | cmp -s - $@ || echo "$(STAMP)" > $@
 FORCE:
 
-$(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_OBJ) $(BUILD)/flags.stamp
-	$(CC) $(WRAPPER_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -lconfig
+$(COMMON_LIB): $(COMMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_LIB) $(BUILD)/flags.stamp
+	$(CC) $(WRAPPER_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lconfig
 
 REPORT_SRC = tools/jsonread.c tools/logread.c tools/filter.c tools/vhost.c tools/tally.c \
              tools/report.c tools/tail.c tools/queue.c tools/scan.c
 REPORT_OBJ = $(REPORT_SRC:%.c=$(BUILD)/%.o)
-TOOL_OBJ = $(BUILD)/tools/qwrap.o $(BUILD)/tools/held.o $(BUILD)/wrapper/message.o \
-           $(BUILD)/wrapper/classify.o $(BUILD)/wrapper/sanitize.o $(REPORT_OBJ)
-$(BUILD)/qwrap: $(TOOL_OBJ) $(COMMON_OBJ)
+TOOL_OBJ = $(BUILD)/tools/qwrap.o $(BUILD)/tools/held.o $(REPORT_OBJ)
+$(BUILD)/qwrap: $(TOOL_OBJ) $(COMMON_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lz
 
 INSTALLER_SRC = installer/main.c installer/util.c installer/setup.c installer/swap.c \
                 installer/schedule.c installer/verify.c
-$(BUILD)/qwrap-install: $(INSTALLER_SRC:%.c=$(BUILD)/%.o) $(COMMON_OBJ)
+$(BUILD)/qwrap-install: $(INSTALLER_SRC:%.c=$(BUILD)/%.o) $(COMMON_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(WRAPPER_OBJ) $(COMMON_OBJ) $(REPORT_OBJ)
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(WRAPPER_OBJ) $(REPORT_OBJ) $(COMMON_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka -lconfig -ljson-c -lz
 
 $(BUILD)/standin: $(BUILD)/tests/standin/standin.o

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "inst.h"
+#include "target.h"
 
 /*
  * The original gets the config's sendmail name, never over another file:
@@ -129,21 +130,22 @@ swap_check_original(const char *target, const char *original, const char *wrappe
 		    " front of", target, strerror(errno));
 		return EX_NOINPUT;
 	}
-	if (stat(wrapper, &w) == 0 && w.st_dev == st.st_dev && w.st_ino == st.st_ino) {
+	switch (target_judge(&st, stat(wrapper, &w) == 0 ? &w : NULL)) {
+	case TARGET_OK:
+		break;
+	case TARGET_IS_WRAPPER:
 		snprintf(err, ERR_MAX, "%s leads to qwrap-sendmail already, by a link not made by"
 		    " qwrap-install: put the MTA's sendmail back there, then enable", target);
 		return EX_DATAERR;
-	}
-	if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+	case TARGET_NOT_PROGRAM:
 		snprintf(err, ERR_MAX, "%s is not an executable file: it cannot be the real sendmail",
 		    target);
 		return EX_DATAERR;
-	}
-	if (st.st_uid != 0 || (st.st_mode & 022)) {
+	case TARGET_UNSAFE:
 		snprintf(err, ERR_MAX, "%s belongs to uid %ld with mode %04o: the wrapper hands mail"
-		    " only to a real sendmail of root's that nobody else may write; make it so"
-		    " (chown root, chmod go-w), then enable", target, (long)st.st_uid,
-		    (unsigned)(st.st_mode & 07777));
+		    " only to a real sendmail of root's (or the wrapper's owner's) that nobody else"
+		    " may write; make it so (chown root, chmod go-w), then enable", target,
+		    (long)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return EX_DATAERR;
 	}
 	for (int i = 0; i < 2; i++) {

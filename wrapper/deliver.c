@@ -17,6 +17,7 @@
 
 #include "iofull.h"
 #include "sanitize.h"
+#include "target.h"
 
 #define PIPE_WANT (256 * 1024)	/* enough for the whole first buffer and the header */
 #define PUMP_CHUNK (1024 * 1024)
@@ -34,22 +35,27 @@ deliver_check_target(const char *path, const struct stat *self, char err[DELIVER
 		snprintf(err, DELIVER_ERR_MAX, "real sendmail %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (self->st_dev == st.st_dev && self->st_ino == st.st_ino) {
+	switch (target_judge(&st, self)) {
+	case TARGET_OK:
+		/* And this caller may run it: found now, before any of the message is read. */
+		if (access(path, X_OK) == 0)
+			return 0;
+		snprintf(err, DELIVER_ERR_MAX, "real sendmail %s is not an executable file", path);
+		break;
+	case TARGET_IS_WRAPPER:
 		snprintf(err, DELIVER_ERR_MAX,
 		    "real sendmail %s is qwrap-sendmail itself; set 'sendmail' in the config to the MTA's program",
 		    path);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0) {
+		break;
+	case TARGET_NOT_PROGRAM:
 		snprintf(err, DELIVER_ERR_MAX, "real sendmail %s is not an executable file", path);
-		return -1;
-	}
-	if ((st.st_uid != 0 && st.st_uid != self->st_uid) || (st.st_mode & 022)) {
+		break;
+	case TARGET_UNSAFE:
 		snprintf(err, DELIVER_ERR_MAX,
 		    "real sendmail %s must be owned by root and writable by nobody else", path);
-		return -1;
+		break;
 	}
-	return 0;
+	return -1;
 }
 
 int

@@ -1,4 +1,4 @@
-/* fuzz_message.c: libFuzzer harness for message_parse, message_write, message_written_size and the header tail (wrapper/message.c). */
+/* fuzz_message.c: libFuzzer harness for message_parse, message_write, message_written_size and the header tail (common/message.c). */
 /*
  * Input: byte 0 is a set of flags, the rest is the message as message_read
  * would have left it in struct message.

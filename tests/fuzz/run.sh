@@ -29,8 +29,6 @@ COMMON=$(ls common/*.c)
 # The wrapper sources and libraries each harness needs (never wrapper/main.c).
 sources() {
 	case $1 in
-	message) echo "wrapper/message.c" ;;
-	classify) echo "wrapper/classify.c" ;;
 	idheader) echo "wrapper/idheader.c" ;;
 	record | config) echo "" ;;
 	logread) echo "tools/jsonread.c tools/logread.c tools/vhost.c" ;;
