@@ -55,13 +55,15 @@ COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c comm
               common/message.c common/classify.c common/sanitize.c
 WRAPPER_SRC = wrapper/caller.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
               wrapper/ratelimit.c wrapper/hold.c wrapper/notify.c wrapper/smtp.c \
-              wrapper/relay.c wrapper/fpmstatus.c wrapper/keeper.c
+              wrapper/relay.c wrapper/fpmstatus.c wrapper/keeper.c wrapper/kproto.c \
+              wrapper/kencode.c wrapper/heldfile.c wrapper/split.c wrapper/run.c wrapper/mode_message.c \
+              wrapper/mode_smtp.c
 COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 COMMON_LIB  = $(BUILD)/libqwrap.a
 WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 
 PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap $(BUILD)/qwrap-install
-UNITS    = classify json record idheader message caller config logfile state ratelimit smtp fpmstatus \
+UNITS    = classify json record idheader message caller config logfile state ratelimit smtp fpmstatus keeper \
            logread
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
 HELPERS  = $(BUILD)/standin $(BUILD)/launch

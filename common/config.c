@@ -597,3 +597,12 @@ conf_load(const char *path, uid_t trusted, struct conf *c, char err[CONF_ERR_MAX
 	}
 	return CONF_OK;
 }
+
+int
+conf_limits_apply(const struct conf *c, long uid)
+{
+	for (int i = 0; i < c->nexempt; i++)
+		if (c->exempt_uids[i] == uid)
+			return 0;
+	return c->nlimits > 0;
+}

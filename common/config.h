@@ -86,6 +86,9 @@ enum conf_status conf_load(const char *path, uid_t trusted, struct conf *c,
 /* "90", "30s", "10m", "1h", "2d", "1w" → seconds; -1 when malformed. */
 long conf_parse_duration(const char *s);
 
+/* Whether C's limits apply to UID: there are some, and UID is not exempt. */
+int conf_limits_apply(const struct conf *c, long uid);
+
 const char *conf_field_name(enum conf_field f);
 
 /* The names of enum limit_per, limit_count and limit_action, as in the file; NULL-terminated. */

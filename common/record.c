@@ -10,6 +10,11 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+const char *const record_env_names[RECORD_ENV_MAX] = {
+	"SCRIPT_FILENAME", "DOCUMENT_ROOT", "HTTP_HOST", "SERVER_NAME",
+	"REMOTE_ADDR", "REQUEST_URI",
+};
+
 /* How much of each value survives; later steps are used when a record is too long. */
 struct caps {
 	size_t str;		/* any one string */
@@ -20,7 +25,7 @@ struct caps {
 };
 
 static const struct caps steps[] = {
-	{ 1024, 64, 256, RECORD_MAX_PARENTS, 8 },
+	{ RECORD_STR_CUT, RECORD_LIST_CUT, RECORD_ITEM_CUT, RECORD_MAX_PARENTS, 8 },
 	{ 512, 16, 128, RECORD_MAX_PARENTS, 4 },
 	{ 160, 8, 64, 2, 2 },
 	{ 64, 4, 32, 1, 1 },	/* always fits: about 2.5 KiB at the very most */

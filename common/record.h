@@ -11,6 +11,10 @@
 #define RECORD_MAX 4096		/* one write(2), so appends never interleave */
 #define RECORD_ID_LEN 40
 #define RECORD_MAX_PARENTS 4
+#define RECORD_ENV_MAX 6	/* the claimed CGI variables a record may name */
+#define RECORD_STR_CUT 1024	/* bytes of any one value encoded, at the most */
+#define RECORD_LIST_CUT 64	/* elements of argv and rcpt */
+#define RECORD_ITEM_CUT 256	/* bytes of one element */
 
 /* A byte string that may hold anything, NUL included (message header values). */
 struct strv {
@@ -67,6 +71,9 @@ struct record {
 	const char *held_id;	/* release and discard: the id of the held message's record */
 	const char *error;	/* what went wrong, NULL when nothing did */
 };
+
+/* The names of the CGI variables a record may carry, RECORD_ENV_MAX of them. */
+extern const char *const record_env_names[RECORD_ENV_MAX];
 
 /*
  * Encodes R as one JSON line ending in '\n', at most RECORD_MAX bytes, into

@@ -19,11 +19,6 @@
 
 #define ENVIRON_MAX 65536	/* of a php-cgi parent's environment, enough for a CGI request */
 
-static const char *const cgi_vars[CALLER_ENV_MAX] = {
-	"SCRIPT_FILENAME", "DOCUMENT_ROOT", "HTTP_HOST", "SERVER_NAME",
-	"REMOTE_ADDR", "REQUEST_URI",
-};
-
 const char *
 caller_getenv(char *const envp[], const char *name)
 {
@@ -207,10 +202,10 @@ caller_identify(const char *procroot, long uid, long gid, long pid,
 
 	c->nenv = 0;
 	for (int i = 0; i < CALLER_ENV_MAX; i++) {
-		const char *v = caller_getenv(envp, cgi_vars[i]);
+		const char *v = caller_getenv(envp, record_env_names[i]);
 
 		if (v != NULL)
-			c->env[c->nenv++] = (struct rec_env){ cgi_vars[i], v };
+			c->env[c->nenv++] = (struct rec_env){ record_env_names[i], v };
 	}
 }
 

@@ -12,7 +12,7 @@
 #include "record.h"
 
 #define CALLER_ARGV_MAX 1024	/* bytes of an ancestor's argv kept */
-#define CALLER_ENV_MAX 6
+#define CALLER_ENV_MAX RECORD_ENV_MAX
 
 struct caller_parent {
 	long pid;

@@ -1,185 +1,282 @@
 /*
- * keeper.c: the capture log's keeper, a child of the set-gid wrapper.
+ * keeper.c: the part of qwrap-sendmail that keeps the qwrap group.
  *
- * It is forked right after the log is opened, while the wrapper still has
- * the qwrap group and before anything the caller wrote is read.  It keeps
- * the group as its saved gid, so its credentials differ from the caller's:
- * the caller's own processes cannot lower its file size limit (prlimit),
- * trace it, or read its memory, and so cannot cut a record in the middle
- * while it is written (they could do all three to the rest of the wrapper,
- * which runs as the caller once the group is dropped).  It does one thing:
- * it appends, with one write(2), each record the wrapper sends it, one
- * datagram each.  What it trusts of a request: nothing but its length; it
- * writes only a single line of printable bytes ending in '\n', at most
- * RECORD_MAX bytes, and refuses anything else.  It exits when the wrapper's
- * end of the socket closes.  What it cannot stop: being killed (it runs with
- * the caller's uid), which loses the record, as on_error then says.
+ * qwrap-sendmail splits at start-up, as qmail-inject and qmail-queue, or
+ * Postfix's sendmail and postdrop, are two programs: before anything the
+ * caller wrote is read, it opens the capture log and forks this keeper,
+ * which keeps the group; the rest (the worker) drops the group for good and
+ * does all the parsing.  The keeper answers, over a socketpair, a few fixed
+ * requests (kproto.h), one at a time, in the order a message needs them.
+ *
+ * It trusts:
+ *   - its memory as the split left it: the config (root's file), the log's
+ *     descriptor, the caller's real uid and gid (the kernel's: the worker
+ *     cannot change the keeper's), the worker's pid (SO_PEERCRED), the
+ *     host name, and the wrapper's argv as the caller gave it;
+ *   - its own clock.
+ * It takes from the worker, as the caller's claims, and says so by where
+ * it puts them: the record's values (cwd, script, argv, the message's
+ * fields, what went wrong), the limit keys' script and cwd, the recipient
+ * count, and the -bs envelope of a held message.  It stamps into every
+ * record and held envelope, itself: uid, gid, pid, ts, host, the limit
+ * that fired and its key.  The record is encoded here, so no value the
+ * worker sends can be read as another field.
+ * It refuses, and then removes a hold under way, writes nothing more and
+ * exits: a request that does not decode or passes a bound (kproto.c), a
+ * record while a hold is open, a "hold" record without a committed hold
+ * or a committed hold recorded as anything else, a hold the verdict did
+ * not ask for, a second hold at once, a hold request with none open.  A
+ * worker that sends one is broken or taken over; nothing it says is
+ * believed afterwards.
+ * It never reads the message, /proc, the environment or php-fpm; parses no
+ * text; opens no path the worker names (spool files are named by the
+ * record id, hex digits and dots); runs no program.
+ * It cannot stop being killed (it runs with the caller's uid): the record
+ * is then lost, as on_error says, and a hold under way is swept later.
+ * The group is effective throughout; the caller's processes cannot trace
+ * it or change its limits, its credentials not being theirs.
  */
 #include "keeper.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "record.h"
-#include "sanitize.h"
+#include "heldfile.h"
+#include "kproto.h"
+#include "logfile.h"
+#include "ratelimit.h"
 
-/* One line of printable bytes (UTF-8 included) ending in '\n': what record_encode writes. */
-static int
-one_record_line(const unsigned char *p, size_t n)
-{
-	if (n < 2 || p[n - 1] != '\n')
-		return 0;
-	for (size_t i = 0; i + 1 < n; i++)
-		if (p[i] < 0x20 || p[i] == 0x7f)
-			return 0;
-	return 1;
-}
+/* What one message has asked for so far. */
+struct txn {
+	struct rl_verdict v;	/* v.rule >= 0: a limit fired for it */
+	int counted;		/* the limits were asked about */
+	struct heldfile hf;	/* hf.fd >= 0: a hold under way */
+	int held;		/* committed; its record is next */
+	struct kreq open;	/* the hold's request, decoded from OPENBUF */
+	char *argv[4 + KPROTO_RCPT_MAX + 1];	/* a -bs hold's: -f SENDER -- RCPT... */
+};
+
+static unsigned char req[KPROTO_REQ_MAX + 1], openbuf[KPROTO_REQ_MAX];
+static struct kreq q;
+static struct kreply a;
 
 static void __attribute__((noreturn))
-keeper_run(int sock, int logfd, const char *path)
+refuse(struct txn *t)
 {
-	static unsigned char rec[RECORD_MAX + 1];
-	char reply[1 + LOGFILE_ERR_MAX];
-
-	for (;;) {
-		/* MSG_TRUNC: the datagram's whole length, so one too long is seen as such. */
-		ssize_t n = recv(sock, rec, sizeof rec, MSG_TRUNC);
-		size_t len;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(0);
-		if ((size_t)n > RECORD_MAX || !one_record_line(rec, (size_t)n)) {
-			reply[0] = '1';
-			snprintf(reply + 1, sizeof reply - 1, "the log keeper refused a request of %zd"
-			    " bytes that is not one record line", n);
-		} else if (logfile_append(logfd, path, (const char *)rec, (size_t)n, reply + 1) < 0)
-			reply[0] = '1';
-		else
-			reply[0] = '0', reply[1] = '\0';
-		len = 1 + strlen(reply + 1);
-		if (send(sock, reply, len, MSG_NOSIGNAL) != (ssize_t)len)
-			_exit(0);
-	}
+	heldfile_remove(&t->hf);
+	_exit(2);
 }
 
-int
-keeper_start(int logfd, const char *path, struct keeper *k, char err[LOGFILE_ERR_MAX])
+static void
+say(int sock, int fd)
 {
-	int sv[2];
-	gid_t kept;
+	char cbuf[CMSG_SPACE(sizeof fd)];
+	struct iovec iov = { &a, sizeof a };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	k->sock = -1;
-	k->pid = -1;
-	k->lost = 0;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		snprintf(err, LOGFILE_ERR_MAX, "cannot start the log keeper: %s", strerror(errno));
-		close(logfd);
-		return -1;
-	}
-	if ((k->pid = fork()) < 0) {
-		snprintf(err, LOGFILE_ERR_MAX, "cannot start the log keeper: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		close(logfd);
-		return -1;
-	}
-	if (k->pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		struct cmsghdr *c;
 
-		/* Nothing of the caller's: not its stdio, not a descriptor it gave. */
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-			_exit(1);
-		close(sv[0]);
-		sanitize_close_fds_but(sv[1], logfd);
-		/* The group as the saved gid only: enough to be out of the caller's reach. */
-		if (sanitize_lower_group(&kept) < 0)
-			_exit(1);
-		keeper_run(sv[1], logfd, path);
+		memset(cbuf, 0, sizeof cbuf);
+		m.msg_control = cbuf;
+		m.msg_controllen = sizeof cbuf;
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof fd);
+		memcpy(CMSG_DATA(c), &fd, sizeof fd);
 	}
-	close(sv[1]);
-	close(logfd);
-	k->sock = sv[0];
-	return 0;
+	if (sendmsg(sock, &m, MSG_NOSIGNAL) != (ssize_t)sizeof a)
+		_exit(0);	/* the worker is gone */
 }
 
-/* Ends a keeper that failed, for good: no answer of it is read again. */
+static void
+failed(const char *what)
+{
+	a.status = -1;
+	snprintf(a.err, sizeof a.err, "%s", what);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The limits for this message: the uid is the keeper's, script and cwd the worker's claims. */
+static void
+limits(const struct keeper_setup *s, struct txn *t)
+{
+	if (t->hf.fd >= 0 || t->held)
+		refuse(t);
+	t->v = (struct rl_verdict){ .rule = -1 };
+	t->counted = 1;
+	if (conf_limits_apply(s->conf, s->uid) &&
+	    (ratelimit_check(s->conf->state_dir, s->conf, s->uid, q.script, q.cwd,
+	    (long)q.recipients, now_ms(), &t->v) < 0 || t->v.error[0]))
+		snprintf(a.err, sizeof a.err, "%s", t->v.error);	/* answered all the same */
+	a.rule = t->v.rule;
+	a.action = (int)t->v.action;
+	a.warn = t->v.warn;
+	a.n = t->v.count;
+	snprintf(a.key, sizeof a.key, "%s", t->v.key);
+}
+
+/* A hold file for the message the verdict holds; its envelope is kept for the commit. */
 static int
-lose(struct keeper *k)
+hold_open(const struct keeper_setup *s, struct txn *t, size_t n)
 {
-	if (k->sock >= 0) {
-		kill(k->pid, SIGKILL);
-		close(k->sock);
-		k->sock = -1;
-		while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
-			;
+	const struct conf *c = s->conf;
+	long long used;
+	int argc = 0;
+
+	if (!t->counted || t->v.rule < 0 || t->v.action != LIMIT_HOLD || t->hf.fd >= 0 ||
+	    t->held)
+		refuse(t);
+	/* Decoded again from a copy of its own: the next requests reuse REQ. */
+	memcpy(openbuf, req, n);
+	if (kproto_decode(openbuf, n, &t->open) < 0)
+		refuse(t);
+	if (t->open.sender != NULL) {
+		t->argv[argc++] = s->argv[0];
+		t->argv[argc++] = "-f";
+		t->argv[argc++] = (char *)t->open.sender;
+		t->argv[argc++] = "--";
+		for (int i = 0; i < t->open.nhold_rcpt; i++)
+			t->argv[argc++] = (char *)t->open.hold_rcpt[i];
+		t->argv[argc] = NULL;
+	} else {
+		size_t len = 0;
+
+		/* What qwrap release could not read back is not held: the caller is told instead. */
+		for (int i = 0; i < s->argc && len <= SPOOL_ENV_MAX / 2; i++)
+			len += strlen(s->argv[i]) + sizeof "argv=";
+		if (s->argc > SPOOL_ARGS_MAX || len > SPOOL_ENV_MAX / 2) {
+			failed("arguments too many or too long to hold");
+			return -1;
+		}
 	}
-	k->lost = 1;
-	return -1;
-}
-
-int
-keeper_append(struct keeper *k, const char *rec, size_t len, char err[LOGFILE_ERR_MAX])
-{
-	char reply[1 + LOGFILE_ERR_MAX];
-	struct pollfd p = { .fd = k->sock, .events = POLLIN };
-	ssize_t n;
-
-	if (k->lost) {
-		snprintf(err, LOGFILE_ERR_MAX, "the log keeper failed before; record not written");
+	if ((used = spool_sweep(c->spool_dir, time(NULL), NULL)) < 0) {
+		snprintf(a.err, sizeof a.err, "cannot read the hold spool %s", c->spool_dir);
+		a.status = -1;
 		return -1;
 	}
-	if (send(k->sock, rec, len, MSG_NOSIGNAL) != (ssize_t)len) {
-		snprintf(err, LOGFILE_ERR_MAX, "cannot hand the record to the log keeper: %s",
-		    strerror(errno));
-		return lose(k);
+	a.n = used;
+	a.cap = (long long)c->spool_max_mb * 1024 * 1024;
+	if (used >= a.cap) {
+		failed("the hold spool is full (spool_max_mb)");
+		return -1;
 	}
-	while ((n = poll(&p, 1, KEEPER_WAIT_MS)) < 0 && errno == EINTR)
+	if (heldfile_create(&t->hf, c->spool_dir, t->open.id, a.err) < 0) {
+		a.status = -1;
+		return -1;
+	}
+	return t->hf.fd;
+}
+
+static void
+hold_commit(const struct keeper_setup *s, struct txn *t)
+{
+	char rule[16];
+	struct spool_env e = { .ts = time(NULL), .uid = s->uid, .gid = s->gid,
+	    .cwd = t->open.cwd, .script = t->open.script, .script_from = t->open.script_from,
+	    .rule = rule, .key = t->v.key };
+
+	snprintf(rule, sizeof rule, "%d", t->v.rule + 1);
+	memcpy(e.id, t->open.id, strlen(t->open.id) + 1);
+	e.argv = t->open.sender != NULL ? t->argv : (char **)s->argv;
+	for (e.argc = 0; e.argv[e.argc] != NULL; e.argc++)
 		;
-	if (n == 0) {
-		snprintf(err, LOGFILE_ERR_MAX, "the log keeper did not answer in %d ms",
-		    KEEPER_WAIT_MS);
-		return lose(k);
+	if (heldfile_commit(&t->hf, (long long)s->conf->spool_max_mb * 1024 * 1024, &e, a.err) < 0)
+		a.status = -1;
+	else
+		t->held = 1;
+}
+
+/* The record: the worker's claims as sent, the keeper's facts stamped over them. */
+static void
+record(const struct keeper_setup *s, struct txn *t)
+{
+	const struct conf_limit *l;
+	struct rec_limit fired;
+	int hold = strcmp(q.rec.action, "hold") == 0;
+
+	if (t->hf.fd >= 0 || hold != t->held)
+		refuse(t);
+	q.rec.uid = s->uid;
+	q.rec.gid = s->gid;
+	q.rec.pid = s->pid;
+	q.rec.host = s->host;
+	clock_gettime(CLOCK_REALTIME, &q.rec.ts);
+	q.rec.limit = NULL;
+	if (t->counted && t->v.rule >= 0) {
+		l = &s->conf->limits[t->v.rule];
+		fired = (struct rec_limit){ t->v.rule + 1, conf_limit_pers[l->per],
+		    conf_limit_counts[l->count], conf_limit_actions[l->action], t->v.key,
+		    t->v.count, l->max, l->window };
+		q.rec.limit = &fired;
 	}
-	while ((n = recv(k->sock, reply, sizeof reply - 1, 0)) < 0 && errno == EINTR)
-		;
-	if (n <= 0) {
-		snprintf(err, LOGFILE_ERR_MAX, "the log keeper is gone; record not written");
-		return lose(k);
-	}
-	reply[n] = '\0';
-	if (reply[0] == '0')
-		return 0;
-	snprintf(err, LOGFILE_ERR_MAX, "%s", reply + 1);
-	return -1;
+	a.linelen = record_encode(&q.rec, a.line);
+	if (s->logfd < 0)
+		failed("no capture log is open");
+	else if (logfile_append(s->logfd, s->conf->log_file, a.line, a.linelen, a.err) < 0)
+		a.status = -1;
+	/* The message is done with: the next one starts afresh. */
+	t->counted = t->held = 0;
 }
 
 void
-keeper_end(struct keeper *k)
+keeper_serve(int sock, const struct keeper_setup *s)
 {
-	struct pollfd p;
-	char c;
+	static struct txn t;
 
-	if (k->sock < 0)
-		return;
-	/*
-	 * The end of input tells it to exit, and its exit closes its end: then
-	 * it is reaped.  One its caller stopped is not waited for long.
-	 */
-	p = (struct pollfd){ .fd = k->sock, .events = POLLIN };
-	if (shutdown(k->sock, SHUT_WR) < 0 || poll(&p, 1, KEEPER_END_MS) != 1 ||
-	    recv(k->sock, &c, 1, MSG_DONTWAIT) != 0)
-		kill(k->pid, SIGKILL);
-	close(k->sock);
-	k->sock = -1;
-	while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	t.hf.fd = -1;
+	for (;;) {
+		/* MSG_TRUNC: the datagram's whole length, so one too long is seen as such. */
+		ssize_t n = recv(sock, req, sizeof req, MSG_TRUNC);
+		int fd = -1;
+
+		if (n <= 0) {
+			heldfile_remove(&t.hf);
+			_exit(0);
+		}
+		if ((size_t)n > KPROTO_REQ_MAX || kproto_decode(req, (size_t)n, &q) < 0)
+			refuse(&t);
+		memset(&a, 0, sizeof a);
+		switch (q.type) {
+		case KREQ_RECORD:
+			record(s, &t);
+			break;
+		case KREQ_LIMITS:
+			limits(s, &t);
+			break;
+		case KREQ_HOLD_OPEN:
+			fd = hold_open(s, &t, (size_t)n);
+			break;
+		case KREQ_HOLD_USE:
+			if (t.hf.fd < 0)
+				refuse(&t);
+			if ((a.n = spool_sweep(s->conf->spool_dir, time(NULL), NULL)) < 0)
+				failed("cannot read the hold spool");
+			break;
+		case KREQ_HOLD_COMMIT:
+			if (t.hf.fd < 0)
+				refuse(&t);
+			hold_commit(s, &t);
+			break;
+		case KREQ_HOLD_ABORT:
+			if (t.hf.fd < 0)
+				refuse(&t);
+			heldfile_remove(&t.hf);
+			break;
+		}
+		say(sock, fd);
+	}
 }

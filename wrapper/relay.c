@@ -347,7 +347,7 @@ hold_data(enum smtp_data_state *st, struct held *hl)
 	char hdr[IDHEADER_MAX];
 	struct msgtail t;
 
-	hold_put(hl, hdr, r.h->header("\n", hdr));
+	hold_put(hl, hdr, r.h->header(r.h->arg, "\n", hdr));
 	message_write_to(hold_put, hl, r.m, r.f, r.ourname, &t);
 	return feed_unstuffed(st, &t, hold_put, hl, 0, 0);
 }
@@ -370,7 +370,7 @@ close_server(int stop_client)
 static void
 server_lost(void)
 {
-	r.h->record(&r.txn, "reject", "the MTA stopped reading within the message");
+	r.h->record(r.h->arg, &r.txn, "reject", "the MTA stopped reading within the message");
 	close_server(1);
 }
 
@@ -379,7 +379,7 @@ static void
 cut_off(void)
 {
 	close_server(0);	/* the server sees its input end within the data */
-	r.h->record(&r.txn, "reject",
+	r.h->record(r.h->arg, &r.txn, "reject",
 	    "the client ended the session within the message; nothing was queued");
 }
 
@@ -402,7 +402,7 @@ deliver(void)
 		cut_off();
 		return;
 	}
-	hdrlen = r.h->header(r.m->crlf ? "\r\n" : "\n", hdr);
+	hdrlen = r.h->header(r.h->arg, r.m->crlf ? "\r\n" : "\n", hdr);
 	r.stuff_start = 1;
 	if (server_put_stuffed(NULL, hdr, hdrlen) < 0 ||
 	    message_write_to(server_put_stuffed, NULL, r.m, r.f, r.ourname, &t) < 0 ||
@@ -414,13 +414,13 @@ deliver(void)
 		cut_off();
 		return;
 	}
-	if (r.h->record(&r.txn, "deliver", NULL) < 0) {
+	if (r.h->record(r.h->arg, &r.txn, "deliver", NULL) < 0) {
 		close_server(1);	/* the message ends unfinished: the server queues nothing */
 		say(TEMPFAIL_REPLY);
 		return;
 	}
 	if (server_put(smtp_data_pending(st), strlen(smtp_data_pending(st))) < 0) {
-		r.h->refused("the MTA stopped reading at the end of the message");
+		r.h->refused(r.h->arg, "the MTA stopped reading at the end of the message");
 		close_server(1);
 		return;
 	}
@@ -444,31 +444,31 @@ take_and_hold(void)
 	struct held hl = { &hd, 0, 0, "" };
 
 	reset_server();
-	if (r.h->hold_open(&r.txn, &hd, hl.err) < 0) {
+	if (r.h->hold_open(r.h->arg, &r.txn, &hd, hl.err) < 0) {
 		say(TEMPFAIL_REPLY);
-		r.h->record(&r.txn, "reject", hl.err);
+		r.h->record(r.h->arg, &r.txn, "reject", hl.err);
 		return;
 	}
 	say("354 go ahead\r\n");
 	if (read_head(&st) < 0 || hold_data(&st, &hl) < 0) {
-		r.h->hold_abort(&hd);
-		r.h->record(&r.txn, "reject",
+		r.h->hold_abort(r.h->arg, &hd);
+		r.h->record(r.h->arg, &r.txn, "reject",
 		    "the client ended the session within the message; nothing was held");
 		return;
 	}
 	if (hl.failed) {
-		r.h->hold_abort(&hd);
+		r.h->hold_abort(r.h->arg, &hd);
 		say(TEMPFAIL_REPLY);
-		r.h->record(&r.txn, "reject", hl.err);
+		r.h->record(r.h->arg, &r.txn, "reject", hl.err);
 		return;
 	}
-	if (r.h->hold_commit(&hd, hl.err) < 0) {
+	if (r.h->hold_commit(r.h->arg, &hd, hl.err) < 0) {
 		say(TEMPFAIL_REPLY);
-		r.h->record(&r.txn, "reject", hl.err);
+		r.h->record(r.h->arg, &r.txn, "reject", hl.err);
 		return;
 	}
 	say("250 ok\r\n");
-	r.h->record(&r.txn, "hold", NULL);
+	r.h->record(r.h->arg, &r.txn, "hold", NULL);
 }
 
 /* DATA, with every command before it answered: the limits decide. */
@@ -479,13 +479,13 @@ data(const char *line, size_t len)
 
 	r.m->len = 0;
 	parse();
-	switch (r.h->begin(&r.txn, why, sizeof why)) {
+	switch (r.h->begin(r.h->arg, &r.txn, why, sizeof why)) {
 	case RELAY_REJECT:
 		/* One line of at most 512 bytes, its end included (RFC 5321). */
 		first_line(reply, sizeof reply - 2, "451 4.7.1 ", why, strlen(why));
 		strcat(reply, "\r\n");
 		say(reply);
-		r.h->record(&r.txn, "reject", NULL);
+		r.h->record(r.h->arg, &r.txn, "reject", NULL);
 		reset_server();
 		break;
 	case RELAY_HOLD:
@@ -575,13 +575,13 @@ reply(char *p, size_t n)
 		}
 		if (r.txn.rcpt_count > 0) {
 			first_line(problem, sizeof problem, "the MTA refused DATA: ", p, n);
-			r.h->record(&r.txn, "reject", problem);
+			r.h->record(r.h->arg, &r.txn, "reject", problem);
 		}
 		break;
 	case A_EOD:
 		if (code / 100 != 2) {
 			first_line(problem, sizeof problem, "the MTA refused the message: ", p, n);
-			r.h->refused(problem);
+			r.h->refused(r.h->arg, problem);
 		}
 		txn_reset();
 		break;
@@ -811,9 +811,9 @@ relay_run(const char *path, char *const argv[], char *const envp[],
 	/* What the server never answered. */
 	for (; r.qlen > 0; r.qlen--, r.qhead = (r.qhead + 1) % QUEUE_MAX) {
 		if (r.q[r.qhead].what == A_EOD)
-			r.h->refused("the session ended before the MTA answered the message");
+			r.h->refused(r.h->arg, "the session ended before the MTA answered the message");
 		else if (r.q[r.qhead].what == A_DATA && r.txn.rcpt_count > 0)
-			r.h->record(&r.txn, "reject", "the MTA ended the session before the message");
+			r.h->record(r.h->arg, &r.txn, "reject", "the MTA ended the session before the message");
 	}
 	if (r.to >= 0)
 		close(r.to);

@@ -33,25 +33,26 @@ struct relay_txn {
 
 enum relay_verdict { RELAY_DELIVER, RELAY_HOLD, RELAY_REJECT };
 
-/* What the wrapper does for each message of the session. */
+/* What the wrapper does for each message of the session; ARG is passed to each. */
 struct relay_hooks {
+	void *arg;
 	/* DATA comes for T next: deliver, hold or refuse it (why, in WHY). */
-	enum relay_verdict (*begin)(const struct relay_txn *t, char *why, size_t whymax);
+	enum relay_verdict (*begin)(void *arg, const struct relay_txn *t, char *why, size_t whymax);
 	/* qwrap's header for the message just read, its lines ending in EOL; its length. */
-	size_t (*header)(const char *eol, char *hdr);
+	size_t (*header)(void *arg, const char *eol, char *hdr);
 	/* The spool, for a message begin said to hold: 0, or -1 with ERR set. */
-	int (*hold_open)(const struct relay_txn *t, struct hold *hd, char *err);
-	int (*hold_commit)(struct hold *hd, char *err);
-	void (*hold_abort)(struct hold *hd);
+	int (*hold_open)(void *arg, const struct relay_txn *t, struct hold *hd, char *err);
+	int (*hold_commit)(void *arg, struct hold *hd, char *err);
+	void (*hold_abort)(void *arg, struct hold *hd);
 	/*
 	 * The message's record: the action taken, and what went wrong or NULL.
 	 * A message to deliver is recorded before its end line goes to the
 	 * server; -1 then says that the log did not take it and on_error
 	 * refuses such a message.
 	 */
-	int (*record)(const struct relay_txn *t, const char *action, const char *problem);
+	int (*record)(void *arg, const struct relay_txn *t, const char *action, const char *problem);
 	/* The server refused, or never answered, a message recorded as delivered. */
-	void (*refused)(const char *problem);
+	void (*refused)(void *arg, const char *problem);
 };
 
 /*

@@ -35,6 +35,7 @@ sources() {
 	queue) echo "tools/queue.c" ;;
 	smtp) echo "wrapper/smtp.c" ;;
 	fpmstatus) echo "wrapper/fpmstatus.c" ;;
+	kproto) echo "wrapper/kproto.c wrapper/kencode.c" ;;
 	esac
 }
 libs() {
@@ -56,7 +57,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TMPDIR="$OUT/tmp"
 
 failed=0
-for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus}; do
+for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus kproto}; do
 	bin=$OUT/fuzz_$name
 	log=$OUT/fuzz_$name.log
 	corpus=$OUT/corpus-$name

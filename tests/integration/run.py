@@ -2330,6 +2330,19 @@ def state_of(pid):
         return f.read().rsplit(")", 1)[1].split()[0]
 
 
+def children_of(pid):
+    """The pids whose parent is PID."""
+    out = []
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(d))
+        except OSError:
+            pass
+    return out
+
+
 def gids_of(pid):
     """The real, effective, saved and file-system gids of process PID."""
     with open("/proc/%d/status" % pid) as f:
@@ -2338,8 +2351,8 @@ def gids_of(pid):
 
 @test
 def held__message_streamed_to_the_spool_without_the_group(env):
-    # The caller's data is read with the caller's gid: the group is effective only to open
-    # the held file and to commit it (the -bs relay does the same).  Seen in /proc while the
+    # The caller's data is read without the group, not even as the saved gid: the keeper
+    # opens the held file and commits it (for the -bs relay too).  Seen in /proc while the
     # wrapper waits for the rest of a held message.
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
@@ -2361,14 +2374,71 @@ def held__message_streamed_to_the_spool_without_the_group(env):
             "the hold never started"
         # Then it waits for the rest of the message: asleep in read(2).
         assert wait_for(lambda: state_of(p.pid) == "S", 10), state_of(p.pid)
-        gids = gids_of(p.pid)
-        assert gids == [env.gid, env.gid, qwrap_gid, env.gid], gids
+        assert gids_of(p.pid) == [env.gid] * 4, gids_of(p.pid)
+        # Its child, the keeper, has the group, effective.
+        (keeper,) = [c for c in children_of(p.pid)]
+        assert gids_of(keeper)[:2] == [env.gid, qwrap_gid], gids_of(keeper)
         out, err = p.communicate(b"the rest\n", timeout=30)
         assert p.returncode == 0, err
         r = one(env.records_since(start))
         assert r["action"] == "hold" and spool_ids(env) == [r["id"]], r
         with open(os.path.join(spool, r["id"] + ".msg"), "rb") as f:
             assert split_header(f.read())[1] == head + b"the rest\n"
+    finally:
+        env.reset_conf()
+        clear_limits(env)
+
+
+def slow_hold(env, recdir):
+    """A held message's sender, as the unprivileged user, stopped in read(2) with the hold
+    file open: returns the process (the worker) and its keeper's pid."""
+    spool = os.path.join(env.root, "var", "spool", "qwrap")
+    p = subprocess.Popen(["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
+                          env.wrapper, "-t"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin",
+                                                      "STANDIN_DIR": recdir})
+    p.stdin.write(b"To: r@x.example\nSubject: slow\n\n" + b"x" * 70000)
+    p.stdin.flush()
+    assert wait_for(lambda: any(f.endswith(".msg.tmp") for f in os.listdir(spool)), 10), \
+        "the hold never started"
+    assert wait_for(lambda: state_of(p.pid) == "S", 10), state_of(p.pid)
+    (keeper,) = children_of(p.pid)
+    return p, keeper
+
+
+@test
+def split__keeper_or_worker_killed_mid_hold__nothing_half_held_no_torn_record(env):
+    # The caller may kill either part (both run with its uid).  The worker killed while it
+    # streams a held message: its keeper sees the socket close, removes the hold file and
+    # exits, recording nothing (the caller was never told it was held).  The keeper killed
+    # instead: the worker cannot commit, so the caller is told the message was not taken
+    # (never held in half, never let through uncounted), and the log keeps whole lines.
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+    env.set_conf(HOLD_AFTER_ONE)
+    spool = os.path.join(env.root, "var", "spool", "qwrap")
+    try:
+        env.run(["-t"], stdin=b"Subject: first\n\nb\n")
+        start = env.log_size()
+        recdir = env.new_recdir()
+        p, keeper = slow_hold(env, recdir)
+        p.kill()
+        p.wait(timeout=10)
+        assert wait_for(lambda: not os.path.exists("/proc/%d" % keeper) or
+                        state_of(keeper) == "Z", 10), "the keeper outlived its worker"
+        assert os.listdir(spool) == [] and env.log_size() == start, os.listdir(spool)
+
+        p, keeper = slow_hold(env, recdir)
+        os.kill(keeper, signal.SIGKILL)
+        out, err = p.communicate(b"the rest\n", timeout=30)
+        assert p.returncode not in (0, None) and b"message not sent" in err, (p.returncode, err)
+        assert os.listdir(spool) == [] or all(f.endswith(".tmp") for f in os.listdir(spool))
+        assert standin_records(recdir) == []
+        with open(env.log, "rb") as f:
+            f.seek(start)
+            data = f.read()
+        assert data == b"" or all(json.loads(l) for l in data.splitlines()), data[-300:]
     finally:
         env.reset_conf()
         clear_limits(env)
@@ -2640,13 +2710,15 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
                             b"exempt_uids = [];"))
     msg = b"Subject: s\n\nb\n"
     state_dir = os.path.join(env.root, "var", "lib", "qwrap")
-    # Killed at its slot write (root, traced: the state file is root's to write); the
-    # first pwrite is the new file's head, into a file of its own.
+    # The keeper killed at its slot write (root, traced: the state file is root's to
+    # write); the first pwrite is the new file's head, into a file of its own.  The
+    # message is refused, to be sent again: never let through uncounted.
     p = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=pwrite64",
                         "-e", "inject=pwrite64:signal=SIGKILL:when=2", env.wrapper, "-t"],
                        input=msg, capture_output=True, env={"PATH": "/usr/bin:/bin",
                                                            "STANDIN_SINK": "1"})
-    assert p.returncode in (-9, 137), p.returncode
+    assert p.returncode == 75 and b"limits cannot be counted" in p.stderr, (p.returncode,
+                                                                            p.stderr)
     # The state is whole: three more sends go, the fourth is held.
     outcomes = [one(env.run(["-t"], stdin=msg, as_user=False)[1])["action"] for _ in range(4)]
     assert outcomes == ["deliver"] * 3 + ["hold"], outcomes

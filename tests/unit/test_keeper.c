@@ -1,0 +1,308 @@
+/*
+ * test_keeper.c: the keeper as a worker taken over would see it: its facts
+ * stamped over any claim, a hold from open to envelope, and every malformed,
+ * oversized or out-of-order request refused with nothing written.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "tmpdir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "keeper.h"
+#include "kproto.h"
+#include "split.h"
+
+static char dir[PATH_MAX], logpath[PATH_MAX + 16];
+static struct conf c;
+static char *args[] = { "sendmail", "-t", "-i", NULL };
+static unsigned char req[KPROTO_REQ_MAX + 64];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (tmpdir_make(dir, sizeof dir, "keeper") < 0)
+		return -1;
+	conf_defaults(&c);
+	c.nexempt = 0;		/* the tests run as root, exempt by default */
+	c.nlimits = 1;
+	/* The second message in an hour is held. */
+	c.limits[0] = (struct conf_limit){ LIMIT_PER_UID, 1, 3600, LIMIT_COUNT_MESSAGES, LIMIT_HOLD, 1 };
+	snprintf(c.state_dir, sizeof c.state_dir, "%s", dir);
+	snprintf(c.spool_dir, sizeof c.spool_dir, "%s/spool", dir);
+	snprintf(c.log_file, sizeof c.log_file, "%s/capture.log", dir);
+	snprintf(logpath, sizeof logpath, "%s", c.log_file);
+	return mkdir(c.spool_dir, 0700);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return tmpdir_remove(dir);
+}
+
+/* A keeper on a socketpair, as split_start makes one but without a fork of main. */
+static struct keeper
+start(void)
+{
+	struct keeper k = { -1, -1, 0 };
+	struct keeper_setup s = { &c, -1, (long)getuid(), (long)getgid(), 4242, "testhost", args, 3 };
+	int sv[2];
+
+	s.logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(s.logfd >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	k.pid = fork();
+	assert_true(k.pid >= 0);
+	if (k.pid == 0) {
+		close(sv[0]);
+		keeper_serve(sv[1], &s);
+	}
+	close(sv[1]);
+	close(s.logfd);
+	k.sock = sv[0];
+	return k;
+}
+
+/* The keeper's exit status once the socket is closed. */
+static int
+stop(struct keeper *k)
+{
+	int st;
+
+	close(k->sock);
+	assert_int_equal(waitpid(k->pid, &st, 0), k->pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static off_t
+log_size(void)
+{
+	struct stat st;
+
+	return stat(logpath, &st) == 0 ? st.st_size : 0;
+}
+
+static int
+spool_files(void)
+{
+	DIR *d = opendir(c.spool_dir);
+	struct dirent *e;
+	int n = 0;
+
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static struct record
+claims(void)
+{
+	static char *argv[] = { "sendmail", "-t", NULL };
+
+	return (struct record){ .id = "20261206120000.0123456789abcdef", .action = "deliver",
+	    .mode = "message", .uid = 0, .gid = 0, .pid = 1, .host = "forged", .cwd = "/srv/a",
+	    .script = "/srv/a/x.php", .script_from = "env", .argv = argv, .argc = 2 };
+}
+
+static void
+test_record_stamped_with_the_keepers_facts(void **state)
+{
+	struct keeper k = start();
+	struct record r = claims();
+	struct kreply a;
+	char want[128];
+
+	(void)state;
+	assert_int_equal(keeper_record(&k, &r, &a), 0);
+	assert_int_equal(a.line[a.linelen - 1], '\n');
+	snprintf(want, sizeof want, "\"uid\":%ld,\"gid\":%ld,\"pid\":4242,", (long)getuid(),
+	    (long)getgid());
+	assert_non_null(strstr(a.line, want));
+	assert_non_null(strstr(a.line, "\"host\":\"testhost\""));
+	assert_null(strstr(a.line, "forged"));
+	assert_non_null(strstr(a.line, "\"cwd\":\"/srv/a\""));
+	assert_int_equal(log_size(), (off_t)a.linelen);
+	assert_int_equal(stop(&k), 0);
+}
+
+/* A value that would close its string and add a field stays inside its string. */
+static void
+test_claims_cannot_add_fields(void **state)
+{
+	struct keeper k = start();
+	struct record r = claims();
+	struct kreply a;
+
+	(void)state;
+	r.cwd = "/x\",\"uid\":0,\"y\":\"";
+	assert_int_equal(keeper_record(&k, &r, &a), 0);
+	assert_non_null(strstr(a.line, "\"cwd\":\"/x\\\",\\\"uid\\\":0,\\\"y\\\":\\\"\","));
+	assert_int_equal(stop(&k), 0);
+}
+
+static void
+test_hold_from_open_to_envelope(void **state)
+{
+	struct keeper k = start();
+	struct record r = claims();
+	struct kreply a;
+	struct hold h;
+	char err[SPOOL_ERR_MAX], path[PATH_MAX + 64], env[8192];
+	int fd;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(keeper_limits(&k, 1, "/srv/a/x.php", "/srv/a", &a), 0);
+	assert_int_equal(a.rule, -1);
+	assert_int_equal(keeper_record(&k, &r, &a), 0);
+	assert_int_equal(keeper_limits(&k, 1, "/srv/a/x.php", "/srv/a", &a), 0);
+	assert_int_equal(a.rule, 0);
+	assert_int_equal(a.action, LIMIT_HOLD);
+	assert_int_equal(keeper_hold_open(&k, &h, r.id, "/srv/a", "/srv/a/x.php", "env", NULL,
+	    NULL, 0, err), 0);
+	assert_int_equal(hold_write(&h, "Subject: x\n\nbody\n", 17, err), 0);
+	assert_int_equal(keeper_hold_commit(&k, &h, err), 0);
+	r.action = "hold";
+	assert_int_equal(keeper_record(&k, &r, &a), 0);
+	assert_non_null(strstr(a.line, "\"limit\":{\"rule\":1"));
+	assert_int_equal(stop(&k), 0);
+
+	snprintf(path, sizeof path, "%s/%s.env", c.spool_dir, r.id);
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	n = read(fd, env, sizeof env);
+	close(fd);
+	assert_true(n > 0);
+	snprintf(path, sizeof path, "uid=%ld", (long)getuid());
+	assert_non_null(memmem(env, (size_t)n, path, strlen(path) + 1));
+	/* The wrapper's own argv, not a claim. */
+	assert_non_null(memmem(env, (size_t)n, "argv=-i", 8));
+	assert_int_equal(spool_files(), 2);
+}
+
+/* Sends N raw bytes: the keeper must exit 2, having written nothing. */
+static void
+refused(const void *p, size_t n, int hold_first)
+{
+	struct keeper k = start();
+	struct kreply a;
+	struct hold h;
+	char err[SPOOL_ERR_MAX];
+	off_t before;
+
+	if (hold_first) {
+		struct record r = claims();
+
+		assert_int_equal(keeper_limits(&k, 1, NULL, "/", &a), 0);
+		assert_int_equal(keeper_record(&k, &r, &a), 0);
+		assert_int_equal(keeper_limits(&k, 1, NULL, "/", &a), 0);
+		assert_int_equal(keeper_hold_open(&k, &h, r.id, "/", NULL, "none", NULL, NULL, 0,
+		    err), 0);
+		assert_int_equal(spool_files(), 1);
+		hold_close(&h);
+	}
+	before = log_size();
+	assert_int_equal(send(k.sock, p, n, MSG_NOSIGNAL), (ssize_t)n);
+	assert_int_equal(stop(&k), 2);
+	assert_int_equal(log_size(), before);
+	assert_int_equal(spool_files(), 0);
+}
+
+static void
+test_malformed_requests_refused(void **state)
+{
+	struct record r = claims();
+	size_t n = kproto_record(req, &r);
+	uint32_t bad = 99;
+
+	(void)state;
+	assert_true(n > 0);
+	refused(req, n - 1, 0);				/* cut short */
+	memcpy(req + n, "x", 1);
+	refused(req, n + 1, 0);				/* something after the last field */
+	refused(&bad, sizeof bad, 0);			/* no such request */
+	refused(req, 2, 0);				/* not even a type */
+	memset(req + 4, 0xff, 4);			/* the id: none */
+	refused(req, n, 0);
+	r.id = "../../etc/x";				/* an id that walks */
+	refused(req, kproto_record(req, &r), 0);
+	r = claims();
+	r.action = "release";				/* not the worker's to say */
+	refused(req, kproto_record(req, &r), 0);
+	r = claims();
+	n = kproto_record(req, &r);
+	req[8 + strlen(r.id)] = 'x';			/* the id's NUL */
+	refused(req, n, 0);
+	memset(req, 0, sizeof req);
+	*(uint32_t *)req = KREQ_RECORD;
+	refused(req, KPROTO_REQ_MAX + 1, 0);		/* too long */
+}
+
+static void
+test_out_of_order_requests_refused(void **state)
+{
+	struct record r = claims();
+	unsigned char p[64];
+
+	(void)state;
+	refused(p, kproto_plain(p, KREQ_HOLD_COMMIT), 0);	/* no hold open */
+	refused(p, kproto_plain(p, KREQ_HOLD_USE), 0);
+	refused(p, kproto_hold_open(p, r.id, "/", NULL, "none", NULL, NULL, 0), 0);	/* no verdict */
+	r.action = "hold";
+	refused(req, kproto_record(req, &r), 0);		/* "hold" with nothing held */
+	r.action = "deliver";
+	refused(req, kproto_record(req, &r), 1);		/* a record with a hold open */
+	refused(req, kproto_limits(req, 1, NULL, "/"), 1);	/* limits with a hold open */
+	refused(p, kproto_hold_open(p, r.id, "/", NULL, "none", NULL, NULL, 0), 1);	/* a second */
+}
+
+/* The worker gone mid-hold: the hold file goes, nothing is recorded. */
+static void
+test_worker_gone_mid_hold(void **state)
+{
+	struct keeper k = start();
+	struct record r = claims();
+	struct kreply a;
+	struct hold h;
+	char err[SPOOL_ERR_MAX];
+	off_t before;
+
+	(void)state;
+	assert_int_equal(keeper_limits(&k, 1, NULL, "/", &a), 0);
+	assert_int_equal(keeper_record(&k, &r, &a), 0);
+	before = log_size();
+	assert_int_equal(keeper_limits(&k, 1, NULL, "/", &a), 0);
+	assert_int_equal(keeper_hold_open(&k, &h, r.id, "/", NULL, "none", NULL, NULL, 0, err), 0);
+	assert_int_equal(hold_write(&h, "x\n", 2, err), 0);
+	hold_close(&h);
+	assert_int_equal(stop(&k), 0);
+	assert_int_equal(spool_files(), 0);
+	assert_int_equal(log_size(), before);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_record_stamped_with_the_keepers_facts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claims_cannot_add_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_from_open_to_envelope, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_requests_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order_requests_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_worker_gone_mid_hold, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

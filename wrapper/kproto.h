@@ -1,0 +1,95 @@
+/*
+ * kproto.h: what the worker may ask the keeper, as fixed binary requests
+ * (one SOCK_SEQPACKET datagram each), and the keeper's answer.
+ *
+ * A request is a u32 type, then its fields in a fixed order: numbers as
+ * u32 or i64 (host order: both ends are one binary), strings as a u32
+ * length, the bytes and a NUL, or the length 0xffffffff for none.  The
+ * keeper decodes a request into pointers into the datagram it received,
+ * after checking every length against what is left and every count
+ * against its bound; a string that must be one (a path, an action) may not
+ * hold a NUL.  The worker's values are cut before they are sent so that a
+ * request never passes KPROTO_REQ_MAX and the record encoder still sees
+ * that they were cut.
+ */
+#ifndef QWRAP_KPROTO_H
+#define QWRAP_KPROTO_H
+
+#include <stddef.h>
+
+#include "ratelimit.h"
+#include "record.h"
+#include "spool.h"
+
+#define KPROTO_REQ_MAX  (128 * 1024)	/* bytes of one request */
+#define KPROTO_LIST_MAX (RECORD_LIST_CUT + 1)	/* argv, rcpt items of a record sent */
+#define KPROTO_ENV_MAX  RECORD_ENV_MAX
+#define KPROTO_RCPT_MAX 256	/* recipients of a held -bs message (MSG_RCPT_MAX) */
+#define KPROTO_ADDR_MAX 256	/* bytes of one (MSG_ADDR_MAX) */
+
+#define KPROTO_NONE 0xffffffffu	/* the length of a string that is not there */
+#define KPROTO_STR_CUT  (RECORD_STR_CUT + 4)	/* past the encoder's cut, by more than a UTF-8 character */
+#define KPROTO_ITEM_CUT (RECORD_ITEM_CUT + 4)
+#define KPROTO_PARGV_MAX 4096	/* an ancestor's NUL-separated argv (CALLER_ARGV_MAX) */
+
+enum kreq_type {
+	KREQ_RECORD = 1,	/* append this record: the worker's claims, the keeper's facts */
+	KREQ_LIMITS,		/* count these limit keys for a message, say the verdict */
+	KREQ_HOLD_OPEN,		/* open a hold file for the message the verdict holds */
+	KREQ_HOLD_USE,		/* what the spool holds now */
+	KREQ_HOLD_COMMIT,	/* the hold file is whole: name it and write its envelope */
+	KREQ_HOLD_ABORT,	/* remove it */
+};
+
+/* A request, decoded: its strings point into the datagram. */
+struct kreq {
+	enum kreq_type type;
+	/* KREQ_RECORD: uid, gid, pid, ts, host and limit are left for the keeper. */
+	struct record rec;
+	struct rec_parent parents[RECORD_MAX_PARENTS];
+	struct rec_env env[KPROTO_ENV_MAX];
+	char *argv[KPROTO_LIST_MAX + 1];
+	struct strv rcpt[KPROTO_LIST_MAX];
+	/* KREQ_LIMITS */
+	long long recipients;
+	const char *script, *cwd;	/* and KREQ_HOLD_OPEN's */
+	/* KREQ_HOLD_OPEN */
+	const char *id, *script_from;
+	const char *sender;	/* NULL: message mode, held with the wrapper's own argv */
+	const char *hold_rcpt[KPROTO_RCPT_MAX];
+	int nhold_rcpt;
+};
+
+/* The keeper's answer; strings NUL-terminated. */
+struct kreply {
+	int status;		/* 0, or -1: err says why */
+	int rule, action, warn;	/* KREQ_LIMITS: as struct rl_verdict */
+	long long n;		/* KREQ_LIMITS: counted; KREQ_HOLD_OPEN, KREQ_HOLD_USE: spool bytes */
+	long long cap;		/* KREQ_HOLD_OPEN: the spool's cap in bytes */
+	char key[RL_KEY_MAX];
+	char err[SPOOL_ERR_MAX];
+	char line[RECORD_MAX + 1];	/* KREQ_RECORD: the line as encoded */
+	size_t linelen;
+};
+
+/*
+ * The worker's side: each writes a request into OUT (KPROTO_REQ_MAX bytes)
+ * and returns its length, cutting values as the comment above says.
+ */
+size_t kproto_record(unsigned char *out, const struct record *r);
+size_t kproto_limits(unsigned char *out, long long recipients, const char *script,
+    const char *cwd);
+size_t kproto_hold_open(unsigned char *out, const char *id, const char *cwd, const char *script,
+    const char *script_from, const char *sender, char *const rcpt[], int nrcpt);
+size_t kproto_plain(unsigned char *out, enum kreq_type type);
+
+/*
+ * The keeper's side: decodes the N bytes at P into Q.  0, or -1 when the
+ * request is malformed in any way (then Q means nothing).
+ */
+int kproto_decode(const unsigned char *p, size_t n, struct kreq *q);
+
+/* A record id as record_make_id writes it: it names files in the spool. */
+int kproto_id_ok(const char *id);
+
+#endif
