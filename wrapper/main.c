@@ -208,8 +208,19 @@ main(int argc, char *argv[], char *envp[])
 	enum outcome out;
 	int status = 0;
 
-	run = (struct run){ .conf = &conf, .ps = &ps, .argv = argv, .envp = envp, .argc = argc,
-	    .host = "?", .keeper = { -1, -1, 0 }, .verdict = { .rule = -1 } };
+	/*
+	 * Field by field: the rest of RUN (static, so zero) is not touched before
+	 * the split, and each page of it the worker writes afterwards is a page
+	 * the fork did not have to share.
+	 */
+	run.conf = &conf;
+	run.ps = &ps;
+	run.argv = argv;
+	run.envp = envp;
+	run.argc = argc;
+	run.host = "?";
+	run.keeper = (struct keeper){ -1, -1, 0 };
+	run.verdict.rule = -1;
 	prologue(&run, &conf, &ps);
 
 	classify(argc, argv, conf.mta, &run.inv);
