@@ -48,7 +48,9 @@
 #include "heldfile.h"
 #include "kproto.h"
 #include "logfile.h"
+#include "paths.h"
 #include "ratelimit.h"
+#include "state.h"
 
 /* What one message has asked for so far. */
 struct txn {
@@ -230,6 +232,30 @@ record(const struct keeper_setup *s, struct txn *t)
 		a.status = -1;
 	/* The message is done with: the next one starts afresh. */
 	t->counted = t->held = 0;
+}
+
+void
+keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
+{
+	static struct kstart st;
+	static struct conf conf;
+
+	st.pid = getpid();
+	/* The configuration comes from the compiled-in path only. */
+	st.cstatus = conf_load(QWRAP_CONF_PATH, trusted, &conf, st.conf_err);
+	if (st.cstatus != CONF_BAD)
+		st.conf_err[0] = '\0';
+	st.session_over = state_session_over(conf.state_dir, trusted, time(NULL));
+	st.config_missing = st.cstatus == CONF_ABSENT && state_enabled(conf.state_dir, trusted);
+	s->conf = &conf;
+	s->logfd = -1;
+	if (!st.session_over && !st.config_missing &&
+	    (s->logfd = logfile_open(conf.log_file, trusted, st.log_err)) >= 0)
+		st.logging = 1;
+	st.conf = conf;
+	if (send(sock, &st, sizeof st, MSG_NOSIGNAL) != (ssize_t)sizeof st)
+		_exit(0);
+	keeper_serve(sock, s);
 }
 
 void

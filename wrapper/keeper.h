@@ -6,17 +6,27 @@
 #ifndef QWRAP_KEEPER_H
 #define QWRAP_KEEPER_H
 
+#include <sys/types.h>
+
 #include "config.h"
 
-/* What the keeper is given at the split, before anything the caller wrote was read. */
+/* What the keeper works with: the kernel's facts, and what it read itself. */
 struct keeper_setup {
-	const struct conf *conf;	/* root's, read before the split */
+	const struct conf *conf;	/* root's, read by the keeper */
 	int logfd;			/* the capture log, opened with the group; -1: none */
 	long uid, gid, pid;		/* the caller's real ids and the worker's pid: the kernel's */
 	const char *host;
 	char *const *argv;		/* the wrapper's, as the caller gave them: to release with */
 	int argc;
 };
+
+/*
+ * The keeper's start, in the process forked for it: reads with the group
+ * what only the group may read (the config at QWRAP_CONF_PATH, owned by
+ * root or TRUSTED; the state of a timed session; the log, opened), says what
+ * it found (struct kstart) on SOCK, then serves with S, completed.
+ */
+void __attribute__((noreturn)) keeper_main(int sock, uid_t trusted, struct keeper_setup *s);
 
 /*
  * Serves the worker's requests on SOCK until it closes its end; never

@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "config.h"
+#include "logfile.h"
 #include "ratelimit.h"
 #include "record.h"
 #include "spool.h"
@@ -70,6 +72,21 @@ struct kreply {
 	char err[SPOOL_ERR_MAX];
 	char line[RECORD_MAX + 1];	/* KREQ_RECORD: the line as encoded */
 	size_t linelen;
+};
+
+/*
+ * The keeper's first word, unasked: what it read and opened with the group.
+ * The worker takes its config from here, read once.
+ */
+struct kstart {
+	long pid;		/* the keeper's, to end it by */
+	int cstatus;		/* enum conf_status */
+	int session_over;	/* a timed capture session has ended: the real sendmail, untouched */
+	int config_missing;	/* the config is missing while capture is on: mail waits */
+	int logging;		/* the capture log is open */
+	char conf_err[CONF_ERR_MAX];
+	char log_err[LOGFILE_ERR_MAX];
+	struct conf conf;
 };
 
 /*

@@ -6,12 +6,12 @@
  * included), the environment, open and closed fds, the cwd, the umask,
  * rlimits, the signal mask and dispositions, interval timers, stdin, and the
  * timing of all of it.  So it is split in two at start-up, as qmail-inject
- * and qmail-queue are two programs: the prologue, which has the group, reads
- * only the kernel's facts and root's config, opens the capture log and forks
- * the keeper (keeper.c), which keeps the group and answers a few fixed
- * requests; then this process, the worker, drops the group for good and does
- * everything else (argv, /proc, php-fpm, the message, the -bs relay, the
- * real sendmail) as the caller.  The real sendmail and any helper process
+ * and qmail-queue are two programs: the prologue, which has the group,
+ * looks only at the kernel's facts and forks the keeper (keeper.c), which
+ * keeps the group, reads root's config and the session's end, opens the
+ * capture log and answers a few fixed requests; this process, the worker,
+ * drops the group for good and does everything else (argv, /proc, php-fpm,
+ * the message, the -bs relay, the real sendmail) as the caller.  The real sendmail and any helper process
  * get none of the group.
  */
 #include <errno.h>
@@ -29,10 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "logfile.h"
 #include "paths.h"
 #include "run.h"
-#include "state.h"
 
 /* Kept by the linker whatever its flags (retain: even with --gc-sections). */
 __attribute__((used, retain)) static const char mark[] = QWRAP_SENDMAIL_MARK;
@@ -64,19 +62,16 @@ exec_real(struct run *r)
 }
 
 /*
- * Everything done with the group: sanitise the process, read root's config
- * and the session's end, open the log, and split.  Returns in the worker,
- * without the group, its fds but the keeper's socket closed.
+ * Everything done with the group, before anything the caller wrote is
+ * read: sanitise the process, and split.  Returns in the worker, without
+ * the group.
  */
 static void
-prologue(struct run *r, struct conf *conf, struct procstate *ps)
+prologue(struct run *r, struct procstate *ps)
 {
 	static struct utsname uts;
 	struct keeper_setup ks;
-	struct stat self;
 	char err[SPLIT_ERR_MAX];
-	enum conf_status cstatus;
-	int logfd;
 
 	/* Open 0-2 first, so nothing we open later can land on stdio. */
 	if (sanitize_stdio() < 0)
@@ -91,25 +86,69 @@ prologue(struct run *r, struct conf *conf, struct procstate *ps)
 		die(EX_TEMPFAIL, "set-gid without secure mode; refusing to run");
 	if (geteuid() != getuid())
 		die(EX_TEMPFAIL, "must be installed set-gid, not set-uid");
-
 	/*
 	 * Whoever owns the installed binary could replace it, so they may own
 	 * its files too; and the real sendmail must not be this binary.
 	 */
-	if (stat("/proc/self/exe", &self) < 0)
+	if (stat("/proc/self/exe", &r->self) < 0)
 		die(EX_TEMPFAIL, "cannot stat /proc/self/exe");
-	/* The configuration comes from the compiled-in path only. */
-	if ((cstatus = conf_load(QWRAP_CONF_PATH, self.st_uid, conf, err)) == CONF_BAD)
+	if (uname(&uts) == 0)
+		r->host = uts.nodename;
+	/*
+	 * Under no_new_privs, a tracer or in a user namespace the kernel runs a
+	 * set-gid program without its group: no limit could be counted then.
+	 */
+	r->no_group = (r->self.st_mode & S_ISGID) && getegid() != r->self.st_gid && geteuid() != 0;
+
+	ks = (struct keeper_setup){ NULL, -1, (long)getuid(), (long)getgid(), (long)getpid(),
+	    r->host, r->argv, r->argc };
+	switch (split_start(&r->keeper, r->self.st_uid, &ks, err)) {
+	case -1:
+		die(EX_TEMPFAIL, "cannot drop the qwrap group");
+	case 1:
 		run_problem(r, err);
+	}
+}
+
+/*
+ * Who is calling, while the keeper reads the config: the PHP script is often
+ * among the inherited fds, so they are looked at before they are closed.
+ */
+static void
+identify(struct run *r)
+{
+	caller_scan_fds("/proc", r->caller.fd_script);
+	sanitize_close_fds_but(r->keeper.sock, r->keeper.sock);
+	caller_identify("/proc", (long)getuid(), (long)getgid(), (long)getpid(), (long)getppid(),
+	    r->envp, &r->caller);
+}
+
+/*
+ * The config, the session's end and the log, as the keeper found them; with
+ * no keeper, the config read here, and capture goes on.
+ */
+static void
+configure(struct run *r, struct conf *conf)
+{
+	static struct kstart st;
+	char err[SPLIT_ERR_MAX];
+
+	if (keeper_started(&r->keeper, &st, err) < 0) {
+		run_problem(r, err);
+		if (conf_load(QWRAP_CONF_PATH, r->self.st_uid, conf, err) == CONF_BAD)
+			run_problem(r, err);
+		return;
+	}
+	*conf = st.conf;
+	if (st.cstatus == CONF_BAD)
+		run_problem(r, st.conf_err);
 	/*
 	 * A timed capture session whose revert never ran ends here all the
 	 * same: the real sendmail, untouched, with no header and no record.
 	 */
-	if (state_session_over(conf->state_dir, self.st_uid, time(NULL))) {
-		sanitize_close_fds();
-		if (sanitize_drop_group() < 0)
-			die(EX_TEMPFAIL, "cannot drop the qwrap group");
-		if (deliver_check_target(conf->sendmail, &self, r->target_err) < 0)
+	if (st.session_over) {
+		keeper_end(&r->keeper);
+		if (deliver_check_target(conf->sendmail, &r->self, r->target_err) < 0)
 			die(EX_UNAVAILABLE, "%s", r->target_err);
 		exec_real(r);
 	}
@@ -118,44 +157,12 @@ prologue(struct run *r, struct conf *conf, struct procstate *ps)
 	 * defaults, with other limits and perhaps another log: its absence is a
 	 * mistake (or worse) the admin must see, and mail waits until it is back.
 	 */
-	if (cstatus == CONF_ABSENT && state_enabled(conf->state_dir, self.st_uid))
+	if (st.config_missing)
 		die(EX_TEMPFAIL, "the config " QWRAP_CONF_PATH " is missing while capture is on;"
 		    " message not sent (put it back, or qwrap-install --revert)");
-	if (uname(&uts) == 0)
-		r->host = uts.nodename;
-	/*
-	 * Under no_new_privs, a tracer or in a user namespace the kernel runs a
-	 * set-gid program without its group: no limit could be counted then.
-	 */
-	r->no_group = (self.st_mode & S_ISGID) && getegid() != self.st_gid && geteuid() != 0;
-
-	/* The split: the keeper takes the log; a keeper is needed for it or for the limits. */
-	if ((logfd = logfile_open(conf->log_file, self.st_uid, err)) < 0)
-		run_problem(r, err);
-	ks = (struct keeper_setup){ conf, logfd, (long)getuid(), (long)getgid(), (long)getpid(),
-	    r->host, r->argv, r->argc };
-	if (logfd < 0 && !conf_limits_apply(conf, (long)getuid())) {
-		if (sanitize_drop_group() < 0)
-			die(EX_TEMPFAIL, "cannot drop the qwrap group");
-	} else {
-		switch (split_start(&r->keeper, &ks, err)) {
-		case -1:
-			die(EX_TEMPFAIL, "cannot drop the qwrap group");
-		case 1:
-			run_problem(r, err);
-			break;
-		default:
-			r->logging = logfd >= 0;
-		}
-	}
-
-	/* The worker.  The PHP script is often among the inherited fds: look before closing them. */
-	caller_scan_fds("/proc", r->caller.fd_script);
-	sanitize_close_fds_but(r->keeper.sock, r->keeper.sock);
-	/* The real sendmail must be there before any of the message is read. */
-	r->target_ok = deliver_check_target(conf->sendmail, &self, r->target_err) == 0;
-	if (!r->target_ok)
-		run_problem(r, r->target_err);
+	if (!st.logging)
+		run_problem(r, st.log_err);
+	r->logging = st.logging;
 }
 
 /* What the caller sees of the outcome: decided here only. */
@@ -219,13 +226,17 @@ main(int argc, char *argv[], char *envp[])
 	run.envp = envp;
 	run.argc = argc;
 	run.host = "?";
-	run.keeper = (struct keeper){ -1, -1, 0 };
+	run.keeper = (struct keeper){ -1, -1, -1, 0 };
 	run.verdict.rule = -1;
-	prologue(&run, &conf, &ps);
+	prologue(&run, &ps);
+	identify(&run);
+	configure(&run, &conf);
 
 	classify(argc, argv, conf.mta, &run.inv);
-	caller_identify("/proc", (long)getuid(), (long)getgid(), (long)getpid(), (long)getppid(),
-	    envp, &run.caller);
+	/* The real sendmail must be there before any of the message is read. */
+	run.target_ok = deliver_check_target(conf.sendmail, &run.self, run.target_err) == 0;
+	if (!run.target_ok)
+		run_problem(&run, run.target_err);
 	run.limits_on = conf_limits_apply(&conf, run.caller.uid);
 	/* Mail the limits apply to is refused then, never let through uncounted. */
 	if (run.limits_on && run.no_group && (run.inv.mode == MODE_MESSAGE ||

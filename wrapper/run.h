@@ -7,6 +7,7 @@
 #ifndef QWRAP_RUN_H
 #define QWRAP_RUN_H
 
+#include <sys/stat.h>
 #include <time.h>
 
 #include "caller.h"
@@ -27,6 +28,7 @@ struct run {
 	char **argv, **envp;
 	int argc;
 	const char *host;		/* the node name, for the record and the notice */
+	struct stat self;		/* the running binary */
 	struct keeper keeper;		/* the part that keeps the group */
 	int logging;			/* the keeper holds the capture log */
 	int limits_on;			/* limits apply to this caller */

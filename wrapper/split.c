@@ -13,58 +13,112 @@
 
 #include "sanitize.h"
 
+/* The keeper, in the grandchild: nothing of the caller's, then its start. */
+static void __attribute__((noreturn))
+keeper_child(int sock, uid_t trusted, const struct keeper_setup *s)
+{
+	struct keeper_setup ks = *s;
+	struct ucred peer;
+	socklen_t len = sizeof peer;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* Not its stdio, not a descriptor it gave: a pipe of the caller's held open would hang it. */
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(1);
+	sanitize_close_fds_but(sock, sock);
+	/* The worker's pid, from the kernel: it made the pair. */
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 || (long)peer.uid != s->uid)
+		_exit(1);
+	ks.pid = peer.pid;
+	keeper_main(sock, trusted, &ks);
+}
+
 int
-split_start(struct keeper *k, const struct keeper_setup *s, char err[SPLIT_ERR_MAX])
+split_start(struct keeper *k, uid_t trusted, const struct keeper_setup *s,
+    char err[SPLIT_ERR_MAX])
 {
 	int sv[2], started = 0;
 
-	*k = (struct keeper){ -1, -1, 0 };
+	*k = (struct keeper){ -1, -1, -1, 0 };
+	/*
+	 * Forked twice, so that it is nobody's child once the worker execs: its
+	 * exit is not waited for (its last answer came after its last write),
+	 * and the real sendmail inherits no child.
+	 */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		snprintf(err, SPLIT_ERR_MAX, "cannot start the keeper: %s", strerror(errno));
-	else if ((k->pid = fork()) < 0) {
+	else if ((k->helper = fork()) < 0) {
 		snprintf(err, SPLIT_ERR_MAX, "cannot start the keeper: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
-	} else if (k->pid == 0) {
-		struct keeper_setup ks = *s;
-		struct ucred peer;
-		socklen_t len = sizeof peer;
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	} else if (k->helper == 0) {
+		pid_t pid;
 
-		/* Nothing of the caller's: not its stdio, not a descriptor it gave. */
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-			_exit(1);
 		close(sv[0]);
-		sanitize_close_fds_but(sv[1], s->logfd);
-		/* The worker's pid, from the kernel: it made the pair. */
-		if (getsockopt(sv[1], SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 ||
-		    (long)peer.uid != s->uid)
-			_exit(1);
-		ks.pid = peer.pid;
-		keeper_serve(sv[1], &ks);
+		if ((pid = fork()) == 0)
+			keeper_child(sv[1], trusted, s);
+		_exit(pid < 0);
 	} else {
 		close(sv[1]);
 		k->sock = sv[0];
 		started = 1;
 	}
-	if (s->logfd >= 0)
-		close(s->logfd);
 	if (sanitize_drop_group() < 0)
 		return -1;
 	return started ? 0 : 1;
 }
 
-/* Ends a keeper that failed, for good: no answer of it is read again. */
+/* The helper is long gone by now; a late one is waited for all the same. */
+static void
+reap_helper(struct keeper *k)
+{
+	if (k->helper > 0)
+		while (waitpid(k->helper, NULL, 0) < 0 && errno == EINTR)
+			;
+	k->helper = -1;
+}
+
+static int lose(struct keeper *k);
+
+int
+keeper_started(struct keeper *k, struct kstart *st, char err[SPLIT_ERR_MAX])
+{
+	struct pollfd p = { .fd = k->sock, .events = POLLIN };
+	ssize_t n;
+
+	if (k->sock < 0) {
+		snprintf(err, SPLIT_ERR_MAX, "no keeper is running");
+		return -1;
+	}
+	while ((n = poll(&p, 1, KEEPER_WAIT_MS)) < 0 && errno == EINTR)
+		;
+	if (n == 1)
+		while ((n = recv(k->sock, st, sizeof *st, 0)) < 0 && errno == EINTR)
+			;
+	reap_helper(k);
+	if (n != (ssize_t)sizeof *st || st->pid <= 0) {
+		snprintf(err, SPLIT_ERR_MAX, "the keeper did not start");
+		return lose(k);
+	}
+	k->pid = (pid_t)st->pid;
+	st->conf_err[sizeof st->conf_err - 1] = st->log_err[sizeof st->log_err - 1] = '\0';
+	return 0;
+}
+
+/*
+ * Ends a keeper that failed, for good: no answer of it is read again, and
+ * one stopped in the middle of a request never completes it.
+ */
 static int
 lose(struct keeper *k)
 {
 	if (k->sock >= 0) {
-		kill(k->pid, SIGKILL);
+		if (k->pid > 0)
+			kill(k->pid, SIGKILL);
 		close(k->sock);
 		k->sock = -1;
-		while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
-			;
 	}
+	reap_helper(k);
 	k->lost = 1;
 	return -1;
 }
@@ -217,21 +271,9 @@ keeper_hold_abort(struct keeper *k, struct hold *h)
 void
 keeper_end(struct keeper *k)
 {
-	struct pollfd p;
-	char c;
-
-	if (k->sock < 0)
-		return;
-	/*
-	 * The end of input tells it to exit, and its exit closes its end: then
-	 * it is reaped.  One its caller stopped is not waited for long.
-	 */
-	p = (struct pollfd){ .fd = k->sock, .events = POLLIN };
-	if (shutdown(k->sock, SHUT_WR) < 0 || poll(&p, 1, KEEPER_END_MS) != 1 ||
-	    recv(k->sock, &c, 1, MSG_DONTWAIT) != 0)
-		kill(k->pid, SIGKILL);
-	close(k->sock);
+	/* The end of input tells it to exit; it had answered all it was asked. */
+	if (k->sock >= 0)
+		close(k->sock);
 	k->sock = -1;
-	while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	reap_helper(k);
 }

@@ -12,23 +12,26 @@
 #include "kproto.h"
 
 #define KEEPER_WAIT_MS 10000	/* for an answer; a stopped keeper is its caller's doing */
-#define KEEPER_END_MS  1000	/* for it to exit once told */
 #define SPLIT_ERR_MAX  SPOOL_ERR_MAX
 
 struct keeper {
 	int sock;		/* -1: none */
-	pid_t pid;
+	pid_t pid;		/* as it said; -1 until then */
+	pid_t helper;		/* the child that forked it and exits; -1 once reaped */
 	int lost;		/* failed once (no answer, gone): every later request fails too */
 };
 
 /*
- * Forks the keeper with S (S->logfd is then the keeper's only), then drops
- * the group for good in this process, the worker: real, effective and
- * saved gid all the caller's.  0; 1 when the keeper did not start (ERR
- * says why: the worker has no keeper, K->sock is -1); -1 when the group
- * could not be dropped.
+ * Forks the keeper (keeper_main, with TRUSTED and S), then drops the group
+ * for good in this process, the worker: real, effective and saved gid all
+ * the caller's.  0; 1 when the keeper could not be forked (ERR says why:
+ * K->sock is -1); -1 when the group could not be dropped.
  */
-int split_start(struct keeper *k, const struct keeper_setup *s, char err[SPLIT_ERR_MAX]);
+int split_start(struct keeper *k, uid_t trusted, const struct keeper_setup *s,
+    char err[SPLIT_ERR_MAX]);
+
+/* Waits for the keeper's first word, ST.  0, or -1 with ERR set (and no keeper). */
+int keeper_started(struct keeper *k, struct kstart *st, char err[SPLIT_ERR_MAX]);
 
 /*
  * The requests.  Each returns 0 with the answer in A, or -1 with A->err
@@ -50,7 +53,7 @@ int keeper_hold_open(struct keeper *k, struct hold *h, const char *id, const cha
 int keeper_hold_commit(struct keeper *k, struct hold *h, char err[SPOOL_ERR_MAX]);
 void keeper_hold_abort(struct keeper *k, struct hold *h);
 
-/* Ends the keeper and reaps it (before an exec, so the next program inherits nothing). */
+/* Tells the keeper to end (it exits by itself; the worker does not wait). */
 void keeper_end(struct keeper *k);
 
 #endif

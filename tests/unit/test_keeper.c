@@ -56,7 +56,7 @@ teardown(void **state)
 static struct keeper
 start(void)
 {
-	struct keeper k = { -1, -1, 0 };
+	struct keeper k = { -1, -1, -1, 0 };
 	struct keeper_setup s = { &c, -1, (long)getuid(), (long)getgid(), 4242, "testhost", args, 3 };
 	int sv[2];
 
