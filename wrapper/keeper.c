@@ -38,10 +38,10 @@
  */
 #include "keeper.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,12 +65,21 @@ struct txn {
 static unsigned char req[KPROTO_REQ_MAX + 1], openbuf[KPROTO_REQ_MAX];
 static struct kreq q;
 static struct kreply a;
+static struct txn tx = { .hf = { .fd = -1 } };
 
+/* Exits, having removed a hold under way: 0 when the worker is gone, 2 when refused. */
 static void __attribute__((noreturn))
-refuse(struct txn *t)
+end(int status)
 {
-	heldfile_remove(&t->hf);
-	_exit(2);
+	heldfile_remove(&tx.hf);
+	_exit(status);
+}
+
+/* A request that does not decode or comes out of order: nothing it asks is done. */
+static void __attribute__((noreturn))
+refuse(void)
+{
+	end(2);
 }
 
 static void
@@ -93,7 +102,7 @@ say(int sock, int fd)
 		memcpy(CMSG_DATA(c), &fd, sizeof fd);
 	}
 	if (sendmsg(sock, &m, MSG_NOSIGNAL) != (ssize_t)sizeof a)
-		_exit(0);	/* the worker is gone */
+		end(0);		/* the worker is gone */
 }
 
 static void
@@ -117,7 +126,7 @@ static void
 limits(const struct keeper_setup *s, struct txn *t)
 {
 	if (t->hf.fd >= 0 || t->held)
-		refuse(t);
+		refuse();
 	t->v = (struct rl_verdict){ .rule = -1 };
 	t->counted = 1;
 	if (conf_limits_apply(s->conf, s->uid) &&
@@ -141,11 +150,11 @@ hold_open(const struct keeper_setup *s, struct txn *t, size_t n)
 
 	if (!t->counted || t->v.rule < 0 || t->v.action != LIMIT_HOLD || t->hf.fd >= 0 ||
 	    t->held)
-		refuse(t);
+		refuse();
 	/* Decoded again from a copy of its own: the next requests reuse REQ. */
 	memcpy(openbuf, req, n);
 	if (kproto_decode(openbuf, n, &t->open) < 0)
-		refuse(t);
+		refuse();
 	if (t->open.sender != NULL) {
 		t->argv[argc++] = s->argv[0];
 		t->argv[argc++] = "-f";
@@ -206,12 +215,11 @@ hold_commit(const struct keeper_setup *s, struct txn *t)
 static void
 record(const struct keeper_setup *s, struct txn *t)
 {
-	const struct conf_limit *l;
 	struct rec_limit fired;
 	int hold = strcmp(q.rec.action, "hold") == 0;
 
 	if (t->hf.fd >= 0 || hold != t->held)
-		refuse(t);
+		refuse();
 	q.rec.uid = s->uid;
 	q.rec.gid = s->gid;
 	q.rec.pid = s->pid;
@@ -219,10 +227,7 @@ record(const struct keeper_setup *s, struct txn *t)
 	clock_gettime(CLOCK_REALTIME, &q.rec.ts);
 	q.rec.limit = NULL;
 	if (t->counted && t->v.rule >= 0) {
-		l = &s->conf->limits[t->v.rule];
-		fired = (struct rec_limit){ t->v.rule + 1, conf_limit_pers[l->per],
-		    conf_limit_counts[l->count], conf_limit_actions[l->action], t->v.key,
-		    t->v.count, l->max, l->window };
+		fired = rl_fired(s->conf, &t->v);
 		q.rec.limit = &fired;
 	}
 	a.linelen = record_encode(&q.rec, a.line);
@@ -261,46 +266,45 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 void
 keeper_serve(int sock, const struct keeper_setup *s)
 {
-	static struct txn t;
+	struct txn *t = &tx;
 
-	t.hf.fd = -1;
 	for (;;) {
 		/* MSG_TRUNC: the datagram's whole length, so one too long is seen as such. */
 		ssize_t n = recv(sock, req, sizeof req, MSG_TRUNC);
 		int fd = -1;
 
-		if (n <= 0) {
-			heldfile_remove(&t.hf);
-			_exit(0);
-		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			end(0);
 		if ((size_t)n > KPROTO_REQ_MAX || kproto_decode(req, (size_t)n, &q) < 0)
-			refuse(&t);
+			refuse();
 		memset(&a, 0, sizeof a);
 		switch (q.type) {
 		case KREQ_RECORD:
-			record(s, &t);
+			record(s, t);
 			break;
 		case KREQ_LIMITS:
-			limits(s, &t);
+			limits(s, t);
 			break;
 		case KREQ_HOLD_OPEN:
-			fd = hold_open(s, &t, (size_t)n);
+			fd = hold_open(s, t, (size_t)n);
 			break;
 		case KREQ_HOLD_USE:
-			if (t.hf.fd < 0)
-				refuse(&t);
+			if (t->hf.fd < 0)
+				refuse();
 			if ((a.n = spool_sweep(s->conf->spool_dir, time(NULL), NULL)) < 0)
 				failed("cannot read the hold spool");
 			break;
 		case KREQ_HOLD_COMMIT:
-			if (t.hf.fd < 0)
-				refuse(&t);
-			hold_commit(s, &t);
+			if (t->hf.fd < 0)
+				refuse();
+			hold_commit(s, t);
 			break;
 		case KREQ_HOLD_ABORT:
-			if (t.hf.fd < 0)
-				refuse(&t);
-			heldfile_remove(&t.hf);
+			if (t->hf.fd < 0)
+				refuse();
+			heldfile_remove(&t->hf);
 			break;
 		}
 		say(sock, fd);

@@ -14,27 +14,34 @@ struct in {
 	int bad;
 };
 
+/* N bytes into V; zeros once anything was malformed. */
+static void
+get(struct in *i, void *v, size_t n)
+{
+	if (i->bad || i->n - i->off < n) {
+		i->bad = 1;
+		memset(v, 0, n);
+		return;
+	}
+	memcpy(v, i->p + i->off, n);
+	i->off += n;
+}
+
 static uint32_t
 get_u32(struct in *i)
 {
-	uint32_t v = 0;
+	uint32_t v;
 
-	if (i->bad || i->n - i->off < sizeof v)
-		i->bad = 1;
-	else
-		memcpy(&v, i->p + i->off, sizeof v), i->off += sizeof v;
+	get(i, &v, sizeof v);
 	return v;
 }
 
 static long long
 get_i64(struct in *i)
 {
-	int64_t v = 0;
+	int64_t v;
 
-	if (i->bad || i->n - i->off < sizeof v)
-		i->bad = 1;
-	else
-		memcpy(&v, i->p + i->off, sizeof v), i->off += sizeof v;
+	get(i, &v, sizeof v);
 	return v;
 }
 

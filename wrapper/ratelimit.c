@@ -404,3 +404,12 @@ ratelimit_check(const char *state_dir, const struct conf *c, long uid, const cha
 		    state_dir, strerror(errno));
 	return r;
 }
+
+struct rec_limit
+rl_fired(const struct conf *c, const struct rl_verdict *v)
+{
+	const struct conf_limit *l = &c->limits[v->rule];
+
+	return (struct rec_limit){ v->rule + 1, conf_limit_pers[l->per], conf_limit_counts[l->count],
+	    conf_limit_actions[l->action], v->key, v->count, l->max, l->window };
+}

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "record.h"
 
 #define RL_KEY_MAX   512	/* bytes of a key kept for the record */
 #define RL_ERR_MAX   256
@@ -34,5 +35,8 @@ struct rl_verdict {
  */
 int ratelimit_check(const char *state_dir, const struct conf *c, long uid, const char *script,
     const char *cwd, long recipients, long long now_ms, struct rl_verdict *v);
+
+/* The record's account of the rule V says fired (V->rule >= 0), as C defines it. */
+struct rec_limit rl_fired(const struct conf *c, const struct rl_verdict *v);
 
 #endif

@@ -72,9 +72,7 @@ run_limits(struct run *r, long rcpt)
 		return LIMIT_DELIVER;
 	}
 	l = &r->conf->limits[r->verdict.rule];
-	r->fired = (struct rec_limit){ r->verdict.rule + 1, conf_limit_pers[l->per],
-	    conf_limit_counts[l->count], conf_limit_actions[l->action], r->verdict.key,
-	    r->verdict.count, l->max, l->window };
+	r->fired = rl_fired(r->conf, &r->verdict);
 	/* Once per key and window, not once per message. */
 	if (r->verdict.warn)
 		run_log(LOG_MAIL | LOG_WARNING, "limit %d reached for %s: %ld %s in %lds (max %ld);"

@@ -2356,23 +2356,31 @@ def keeper_of(pid):
     return best and best[0]
 
 
-def children_of(pid):
-    """The pids whose parent is PID."""
-    out = []
-    for d in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(d))
-        except OSError:
-            pass
-    return out
-
-
 def gids_of(pid):
     """The real, effective, saved and file-system gids of process PID."""
     with open("/proc/%d/status" % pid) as f:
         return [int(x) for x in next(l for l in f if l.startswith("Gid:")).split()[1:]]
+
+
+SLOW_HEAD = b"To: r@x.example\nSubject: slow\n\n" + b"x" * 70000   # past the first buffer
+
+
+def slow_hold(env, recdir):
+    """A held message's sender, as the unprivileged user, stopped in read(2) with the hold
+    file open after SLOW_HEAD: returns the process (the worker) and its keeper's pid."""
+    spool = os.path.join(env.root, "var", "spool", "qwrap")
+    p = subprocess.Popen(["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
+                          env.wrapper, "-t"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin",
+                                                      "STANDIN_DIR": recdir})
+    p.stdin.write(SLOW_HEAD)
+    p.stdin.flush()
+    assert wait_for(lambda: any(f.endswith(".msg.tmp") for f in os.listdir(spool)), 10), \
+        "the hold never started"
+    assert wait_for(lambda: state_of(p.pid) == "S", 10), state_of(p.pid)
+    keeper = keeper_of(p.pid)
+    assert keeper, "no keeper"
+    return p, keeper
 
 
 @test
@@ -2389,48 +2397,19 @@ def held__message_streamed_to_the_spool_without_the_group(env):
     try:
         env.run(["-t"], stdin=b"Subject: first\n\nb\n")
         start = env.log_size()
-        p = subprocess.Popen(["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
-                              env.wrapper, "-t"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin",
-                                                          "STANDIN_DIR": env.new_recdir()})
-        head = b"To: r@x.example\nSubject: slow\n\n" + b"x" * 70000  # past the first buffer
-        p.stdin.write(head)
-        p.stdin.flush()
-        assert wait_for(lambda: any(f.endswith(".msg.tmp") for f in os.listdir(spool)), 10), \
-            "the hold never started"
-        # Then it waits for the rest of the message: asleep in read(2).
-        assert wait_for(lambda: state_of(p.pid) == "S", 10), state_of(p.pid)
+        p, keeper = slow_hold(env, env.new_recdir())
         assert gids_of(p.pid) == [env.gid] * 4, gids_of(p.pid)
         # Its keeper has the group, effective.
-        keeper = keeper_of(p.pid)
-        assert keeper and gids_of(keeper)[:2] == [env.gid, qwrap_gid], keeper
+        assert gids_of(keeper)[:2] == [env.gid, qwrap_gid], gids_of(keeper)
         out, err = p.communicate(b"the rest\n", timeout=30)
         assert p.returncode == 0, err
         r = one(env.records_since(start))
         assert r["action"] == "hold" and spool_ids(env) == [r["id"]], r
         with open(os.path.join(spool, r["id"] + ".msg"), "rb") as f:
-            assert split_header(f.read())[1] == head + b"the rest\n"
+            assert split_header(f.read())[1] == SLOW_HEAD + b"the rest\n"
     finally:
         env.reset_conf()
         clear_limits(env)
-
-
-def slow_hold(env, recdir):
-    """A held message's sender, as the unprivileged user, stopped in read(2) with the hold
-    file open: returns the process (the worker) and its keeper's pid."""
-    spool = os.path.join(env.root, "var", "spool", "qwrap")
-    p = subprocess.Popen(["setpriv", "--reuid=" + USER, "--regid=" + USER, "--init-groups",
-                          env.wrapper, "-t"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin",
-                                                      "STANDIN_DIR": recdir})
-    p.stdin.write(b"To: r@x.example\nSubject: slow\n\n" + b"x" * 70000)
-    p.stdin.flush()
-    assert wait_for(lambda: any(f.endswith(".msg.tmp") for f in os.listdir(spool)), 10), \
-        "the hold never started"
-    assert wait_for(lambda: state_of(p.pid) == "S", 10), state_of(p.pid)
-    keeper = keeper_of(p.pid)
-    assert keeper, "no keeper"
-    return p, keeper
 
 
 @test
@@ -2873,7 +2852,9 @@ def limits__stopped_or_killed_sender_and_corrupt_state__nobody_else_blocked(env)
     size = sum(os.path.getsize(os.path.join(spool, f)) for f in os.listdir(spool))
     assert size <= 1 << 20 and len(held) == len(spool_ids(env)) == codes.count(0) - 1, \
         (size, len(held), codes)
-    assert codes.count(0) + codes.count(69) == 12 and len(held) >= 2, codes
+    # How many are held depends on how their writes interleave (holds that look at the
+    # spool together each count the others' partial files): anywhere from none to three.
+    assert codes.count(0) + codes.count(69) == 12 and len(held) <= 3, codes
     clear_limits(env)
 
 

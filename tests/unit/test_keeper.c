@@ -223,6 +223,7 @@ refused(const void *p, size_t n, int hold_first)
 static void
 test_malformed_requests_refused(void **state)
 {
+	static const struct rec_env bad_env[] = { { "HTTP_HOST\":\"h\",\"uid\":0,\"x", "v" } };
 	struct record r = claims();
 	size_t n = kproto_record(req, &r);
 	uint32_t bad = 99;
@@ -240,6 +241,10 @@ test_malformed_requests_refused(void **state)
 	refused(req, kproto_record(req, &r), 0);
 	r = claims();
 	r.action = "release";				/* not the worker's to say */
+	refused(req, kproto_record(req, &r), 0);
+	r = claims();
+	r.env = bad_env;				/* a name of its own, written as a key */
+	r.nenv = 1;
 	refused(req, kproto_record(req, &r), 0);
 	r = claims();
 	n = kproto_record(req, &r);
