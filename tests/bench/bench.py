@@ -10,7 +10,7 @@ mail() message, 1 MiB and 100 MiB.  The real sendmail is the real qmail
 user with qwrap-sendmail set-gid as installed; and the stand-in sendmail in
 two modes, labelled: a sink (STANDIN_SINK=1: read the message, discard it)
 and a model of a qmail submission (STANDIN_QUEUE=DIR).  It also measures the
-peak RSS of qwrap-sendmail and of its pump at 1 KiB, 1 MiB and 100 MiB.
+peak RSS of qwrap-sendmail and of its keeper and pump at 1 KiB, 1 MiB and 100 MiB.
 
 It prints ratios; it is not a pass/fail test.  It fails only when something
 does not work (a build, a run that exits non-zero, a message that does not
@@ -426,7 +426,7 @@ def main():
     rounds = QUICK_ROUNDS if args.quick else ROUNDS
     started = time.monotonic()
 
-    # Make us the reaper of the pumps, which are grandchildren whose parent exits at once.
+    # Make us the reaper of the keepers and pumps, grandchildren whose parent exits at once.
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise BenchError("prctl(PR_SET_CHILD_SUBREAPER) failed: " + os.strerror(ctypes.get_errno()))
@@ -560,7 +560,7 @@ def round_as_user(runner, user, order, argvs, msgpath, pipe, what):
         try:
             os.close(r)
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # the pumps are reaped here
+            libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # the keepers and pumps are reaped here
             os.setgroups([])
             os.setresgid(user.gid, user.gid, user.gid)
             os.setresuid(user.uid, user.uid, user.uid)
@@ -814,7 +814,7 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
     cols = [("small", False), ("1m", False), ("100m", False), ("100m", True)]
     rrows.append(["stand-in alone"] + [fmt_rss_cell(rss[c]["direct"]) for c in cols])
     rrows.append(["qwrap-sendmail + stand-in"] + [fmt_rss_cell(rss[c]["qwrap"]) for c in cols])
-    rrows.append(["qwrap pump"] + [fmt_rss_cell(rss[c]["pump"]) for c in cols])
+    rrows.append(["qwrap keeper and pump (each)"] + [fmt_rss_cell(rss[c]["pump"]) for c in cols])
     nprobe = {len(rss[c]["qwrap"]) for c in cols}
 
     # Up to 64 KiB the wrapper reads the message into its buffer; past that
@@ -853,7 +853,7 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
     if queue:
         summary += f", {r('100m', True, 'queue', 'qwrap')} pipe into the qmail model"
     summary += (f"; peak RSS {'/'.join(fmt_rss(x) for x in q)} MiB at 1 KiB/1 MiB/100 MiB, "
-                f"pump {'/'.join(fmt_rss(x) for x in pumps)} MiB at 1 MiB/100 MiB "
+                f"keeper and pump {'/'.join(fmt_rss(x) for x in pumps)} MiB at 1 MiB/100 MiB "
                 f"({'GROWS' if grows else 'does not grow'} with message size)")
     busy = other is not None and other > 0.10
     if busy:
@@ -915,9 +915,9 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
         f"from a small process (a child that Python starts would report Python's own RSS); "
         f"median of {'/'.join(str(n) for n in sorted(nprobe))} runs into the sink, the largest "
         f"in brackets when it differs.  Linux keeps the peak across exec, so 'qwrap-sendmail + "
-        f"stand-in' is the larger of the two; the pump (a grandchild, reparented to the probe "
-        f"as child subreaper) is its own row.  A 1 KiB message needs no pump: it fits the "
-        f"pipe.  Up to 64 KiB of the message is read into the wrapper's buffer, so 1 MiB and "
+        f"stand-in' is the larger of the two; the keeper and the pump (grandchildren, "
+        f"reparented to the probe as child subreaper) are one row, each process counted on "
+        f"its own.  A 1 KiB message needs no pump: it fits the pipe.  Up to 64 KiB of the message is read into the wrapper's buffer, so 1 MiB and "
         f"100 MiB are the sizes to compare (equal within {RSS_NOISE_KIB} KiB, the run-to-run "
         f"noise).",
         f"Every message size and stdin kind was checked once with the stand-in recording: the "
