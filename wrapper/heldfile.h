@@ -13,6 +13,9 @@
 
 #include "spool.h"
 
+/* A growing hold looks at what the spool holds again each time it has taken this much. */
+#define HELD_LOOK_EVERY (256 * 1024)
+
 struct heldfile {
 	char msg[PATH_MAX], msgtmp[PATH_MAX], env[PATH_MAX], envtmp[PATH_MAX];
 	const char *dir;

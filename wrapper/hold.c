@@ -9,39 +9,11 @@
 
 #define COPY_CHUNK 65536
 
-static int
-full(char err[SPOOL_ERR_MAX])
-{
-	snprintf(err, SPOOL_ERR_MAX, "the hold spool is full (spool_max_mb)");
-	return -1;
-}
-
-int
-hold_begin(struct hold *h, int fd, long long cap, long long used,
-    long long (*use)(void *arg), void *arg, char err[SPOOL_ERR_MAX])
-{
-	*h = (struct hold){ .fd = fd, .cap = cap, .room = cap - used, .use = use, .arg = arg,
-	    .next_look = HOLD_LOOK_EVERY };
-	return h->room > 0 ? 0 : full(err);
-}
-
 int
 hold_write(struct hold *h, const void *p, size_t n, char err[SPOOL_ERR_MAX])
 {
-	/* Other holds grow too: what the spool holds counts this hold as written. */
-	if (h->total + (long long)n > h->next_look) {
-		long long used = h->use(h->arg);
-
-		if (used < 0) {
-			snprintf(err, SPOOL_ERR_MAX, "cannot read the hold spool");
-			return -1;
-		}
-		h->room = h->cap - (used - h->total);
-		h->next_look = h->total + HOLD_LOOK_EVERY;
-	}
-	if ((h->total += (long long)n) > h->room)
-		return full(err);
 	if (write_full(h->fd, p, n) < 0) {
+		/* EPIPE: the keeper stopped taking it, and says why when asked. */
 		snprintf(err, SPOOL_ERR_MAX, "cannot write the held message: %s", strerror(errno));
 		return -1;
 	}

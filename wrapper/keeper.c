@@ -3,44 +3,46 @@
  *
  * qwrap-sendmail splits at start-up, as qmail-inject and qmail-queue, or
  * Postfix's sendmail and postdrop, are two programs: before anything the
- * caller wrote is read, it opens the capture log and forks this keeper,
- * which keeps the group; the rest (the worker) drops the group for good and
- * does all the parsing.  The keeper answers, over a socketpair, a few fixed
- * requests (kproto.h), one at a time, in the order a message needs them.
+ * caller wrote is read, it forks this keeper, which keeps the group, reads
+ * root's config and the session's end and opens the capture log; the rest
+ * (the worker) drops the group for good and does all the parsing.  The
+ * keeper answers, over a socketpair, a few fixed requests (kproto.h), one at
+ * a time, in the order a message needs them.
  *
- * It trusts:
- *   - its memory as the split left it: the config (root's file), the log's
- *     descriptor, the caller's real uid and gid (the kernel's: the worker
- *     cannot change the keeper's), the worker's pid (SO_PEERCRED), the
- *     host name, and the wrapper's argv as the caller gave it;
- *   - its own clock.
- * It takes from the worker, as the caller's claims, and says so by where
- * it puts them: the record's values (cwd, script, argv, the message's
- * fields, what went wrong), the limit keys' script and cwd, the recipient
- * count, and the -bs envelope of a held message.  It stamps into every
- * record and held envelope, itself: uid, gid, pid, ts, host, the limit
- * that fired and its key.  The record is encoded here, so no value the
- * worker sends can be read as another field.
+ * It trusts its memory as the fork left it (the caller's real uid and gid,
+ * which the worker cannot change, the host name, the wrapper's argv as the
+ * caller gave it), what it read itself (the config, the state, the log's
+ * descriptor), the worker's pid from SO_PEERCRED, and its own clock.
+ * It takes from the worker, as the caller's claims: the record's values
+ * (cwd, script, ancestors, argv, the message's fields, what went wrong, its
+ * time within the run), the limit keys' script and cwd, the recipient count,
+ * the -bs envelope and the bytes of a held message.  It stamps into every
+ * record and held envelope itself: uid, gid, pid, host, the limit that fired
+ * and its key; it makes a held message's id; it encodes the record, so no
+ * value the worker sends can be read as another field; it writes a held
+ * message into the spool itself, from a pipe, within the spool's cap.
  * It refuses, and then removes a hold under way, writes nothing more and
  * exits: a request that does not decode or passes a bound (kproto.c), a
- * record while a hold is open, a "hold" record without a committed hold
- * or a committed hold recorded as anything else, a hold the verdict did
- * not ask for, a second hold at once, a hold request with none open.  A
- * worker that sends one is broken or taken over; nothing it says is
- * believed afterwards.
- * It never reads the message, /proc, the environment or php-fpm; parses no
- * text; opens no path the worker names (spool files are named by the
- * record id, hex digits and dots); runs no program.
- * It cannot stop being killed (it runs with the caller's uid): the record
- * is then lost, as on_error says, and a hold under way is swept later.
- * The group is effective throughout; the caller's processes cannot trace
- * it or change its limits, its credentials not being theirs.
+ * record while a hold is open, a "hold" record that does not name the hold
+ * committed, a hold the verdict did not ask for, a second hold at once, a
+ * hold request with none open, a commit while the pipe is open.  A worker
+ * that sends one is broken or taken over; nothing it says is believed
+ * afterwards (a hold it committed is recorded by the keeper).
+ * It never reads the message's text, /proc, the environment or php-fpm;
+ * parses no text but root's config; opens no path the worker names; runs
+ * no program.  It cannot stop being killed (it runs with the caller's
+ * uid): the record is then lost, as on_error says, and a hold under way is
+ * swept later.  Its credentials (the group effective) are not the
+ * caller's, whose processes cannot trace it or change its limits.
  */
 #include "keeper.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,8 +58,13 @@
 struct txn {
 	struct rl_verdict v;	/* v.rule >= 0: a limit fired for it */
 	int counted;		/* the limits were asked about */
-	struct heldfile hf;	/* hf.fd >= 0: a hold under way */
+	int holding;		/* a hold is open: from HOLD_OPEN to its commit or abort */
+	struct heldfile hf;	/* its file; hf.fd -1 once removed */
+	int pipe;		/* the read end of the worker's pipe; -1 at its end */
+	long long cap, room, total, next_look;
+	const char *stopped;	/* why the keeper stopped taking it, or NULL */
 	int held;		/* committed; its record is next */
+	char id[RECORD_ID_LEN];	/* the held message's, made here */
 	struct kreq open;	/* the hold's request, decoded from OPENBUF */
 	char *argv[4 + KPROTO_RCPT_MAX + 1];	/* a -bs hold's: -f SENDER -- RCPT... */
 };
@@ -65,13 +72,31 @@ struct txn {
 static unsigned char req[KPROTO_REQ_MAX + 1], openbuf[KPROTO_REQ_MAX];
 static struct kreq q;
 static struct kreply a;
-static struct txn tx = { .hf = { .fd = -1 } };
+static struct txn tx = { .hf = { .fd = -1 }, .pipe = -1 };
+static const struct keeper_setup *setup;
+static struct timespec started;
 
-/* Exits, having removed a hold under way: 0 when the worker is gone, 2 when refused. */
+static void record_written(const struct keeper_setup *s, struct record *r);
+
+/*
+ * Exits: 0 when the worker is gone, 2 when refused.  A hold under way is
+ * removed; one committed whose record never came is recorded here.
+ */
 static void __attribute__((noreturn))
 end(int status)
 {
 	heldfile_remove(&tx.hf);
+	if (tx.held && setup != NULL) {
+		struct record r = { .id = tx.id, .action = "hold",
+		    .mode = tx.open.sender != NULL ? "smtp" : "message", .cwd = tx.open.cwd,
+		    .script = tx.open.script, .script_from = tx.open.script_from,
+		    .argv = tx.open.sender != NULL ? tx.argv : setup->argv,
+		    .argc = tx.open.sender != NULL ? 4 + tx.open.nhold_rcpt : setup->argc,
+		    .error = "the sender ended before its record; this one is the keeper's" };
+
+		clock_gettime(CLOCK_REALTIME, &r.ts);
+		record_written(setup, &r);
+	}
 	_exit(status);
 }
 
@@ -125,7 +150,7 @@ now_ms(void)
 static void
 limits(const struct keeper_setup *s, struct txn *t)
 {
-	if (t->hf.fd >= 0 || t->held)
+	if (t->holding || t->held)
 		refuse();
 	t->v = (struct rl_verdict){ .rule = -1 };
 	t->counted = 1;
@@ -140,16 +165,78 @@ limits(const struct keeper_setup *s, struct txn *t)
 	snprintf(a.key, sizeof a.key, "%s", t->v.key);
 }
 
-/* A hold file for the message the verdict holds; its envelope is kept for the commit. */
+/* Stops taking a hold: the worker's next write fails, and its commit is refused with WHY. */
+static void
+stop(struct txn *t, const char *why)
+{
+	if (t->pipe >= 0)
+		close(t->pipe);
+	t->pipe = -1;
+	heldfile_remove(&t->hf);
+	if (t->stopped == NULL)
+		t->stopped = why;
+}
+
+/*
+ * The message as the worker writes it into the pipe, into the hold file,
+ * within the spool's cap: what the spool holds is looked at again every
+ * HELD_LOOK_EVERY bytes, this hold counted as written, so that holds open
+ * together cannot each take the room there was.  Returns 1 at the pipe's
+ * end (or once stopped), 0 when nothing more is there now.
+ */
+static int
+take(const struct keeper_setup *s, struct txn *t)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (t->pipe < 0)
+			return 1;
+		n = splice(t->pipe, NULL, t->hf.fd, NULL, 1 << 16, SPLICE_F_NONBLOCK);
+		if (n == 0) {
+			close(t->pipe);
+			t->pipe = -1;
+			return 1;
+		}
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			stop(t, "cannot write the held message");
+			return 1;
+		}
+		if ((t->total += n) > t->next_look) {
+			long long used = spool_sweep(s->conf->spool_dir, time(NULL), NULL);
+
+			if (used < 0) {
+				stop(t, "cannot read the hold spool");
+				return 1;
+			}
+			t->room = t->cap - (used - t->total);
+			t->next_look = t->total + HELD_LOOK_EVERY;
+		}
+		if (t->total > t->room) {
+			stop(t, "the hold spool is full (spool_max_mb)");
+			return 1;
+		}
+	}
+}
+
+/*
+ * A hold for the message the verdict holds: a file in the spool named by
+ * an id made here, and a pipe whose write end goes to the worker.  Its
+ * envelope is kept for the commit.  Returns the write end, or -1.
+ */
 static int
 hold_open(const struct keeper_setup *s, struct txn *t, size_t n)
 {
 	const struct conf *c = s->conf;
+	struct timespec now;
 	long long used;
-	int argc = 0;
+	int argc = 0, fds[2];
 
-	if (!t->counted || t->v.rule < 0 || t->v.action != LIMIT_HOLD || t->hf.fd >= 0 ||
-	    t->held)
+	if (!t->counted || t->v.rule < 0 || t->v.action != LIMIT_HOLD || t->holding || t->held)
 		refuse();
 	/* Decoded again from a copy of its own: the next requests reuse REQ. */
 	memcpy(openbuf, req, n);
@@ -174,24 +261,38 @@ hold_open(const struct keeper_setup *s, struct txn *t, size_t n)
 			return -1;
 		}
 	}
+	t->cap = (long long)c->spool_max_mb * 1024 * 1024;
 	if ((used = spool_sweep(c->spool_dir, time(NULL), NULL)) < 0) {
 		snprintf(a.err, sizeof a.err, "cannot read the hold spool %s", c->spool_dir);
 		a.status = -1;
 		return -1;
 	}
-	a.n = used;
-	a.cap = (long long)c->spool_max_mb * 1024 * 1024;
-	if (used >= a.cap) {
+	if ((t->room = t->cap - used) <= 0) {
 		failed("the hold spool is full (spool_max_mb)");
 		return -1;
 	}
-	if (heldfile_create(&t->hf, c->spool_dir, t->open.id, a.err) < 0) {
+	/* The worker never names a file: the id, record and header too, is the keeper's. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	record_make_id(&now, t->id);
+	if (heldfile_create(&t->hf, c->spool_dir, t->id, a.err) < 0) {
 		a.status = -1;
 		return -1;
 	}
-	return t->hf.fd;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		heldfile_remove(&t->hf);
+		failed("cannot open a pipe for the held message");
+		return -1;
+	}
+	t->pipe = fds[0];
+	t->total = 0;
+	t->next_look = HELD_LOOK_EVERY;
+	t->stopped = NULL;
+	t->holding = 1;
+	memcpy(a.id, t->id, sizeof a.id);
+	return fds[1];
 }
 
+/* The pipe must be at its end: a worker that commits while it may still write is refused. */
 static void
 hold_commit(const struct keeper_setup *s, struct txn *t)
 {
@@ -200,41 +301,73 @@ hold_commit(const struct keeper_setup *s, struct txn *t)
 	    .cwd = t->open.cwd, .script = t->open.script, .script_from = t->open.script_from,
 	    .rule = rule, .key = t->v.key };
 
+	if (take(s, t) == 0)
+		refuse();
+	t->holding = 0;
+	if (t->stopped != NULL) {
+		failed(t->stopped);
+		return;
+	}
 	snprintf(rule, sizeof rule, "%d", t->v.rule + 1);
-	memcpy(e.id, t->open.id, strlen(t->open.id) + 1);
+	memcpy(e.id, t->id, sizeof e.id);
 	e.argv = t->open.sender != NULL ? t->argv : (char **)s->argv;
 	for (e.argc = 0; e.argv[e.argc] != NULL; e.argc++)
 		;
-	if (heldfile_commit(&t->hf, (long long)s->conf->spool_max_mb * 1024 * 1024, &e, a.err) < 0)
+	if (heldfile_commit(&t->hf, t->cap, &e, a.err) < 0)
 		a.status = -1;
 	else
 		t->held = 1;
 }
 
-/* The record: the worker's claims as sent, the keeper's facts stamped over them. */
 static void
-record(const struct keeper_setup *s, struct txn *t)
+hold_abort(struct txn *t)
+{
+	stop(t, NULL);
+	if (t->stopped != NULL)
+		snprintf(a.err, sizeof a.err, "%s", t->stopped);	/* why, for the worker to say */
+	t->holding = 0;
+}
+
+/* Encodes R with the keeper's facts stamped over it, and appends it. */
+static void
+record_written(const struct keeper_setup *s, struct record *r)
 {
 	struct rec_limit fired;
-	int hold = strcmp(q.rec.action, "hold") == 0;
 
-	if (t->hf.fd >= 0 || hold != t->held)
-		refuse();
-	q.rec.uid = s->uid;
-	q.rec.gid = s->gid;
-	q.rec.pid = s->pid;
-	q.rec.host = s->host;
-	clock_gettime(CLOCK_REALTIME, &q.rec.ts);
-	q.rec.limit = NULL;
-	if (t->counted && t->v.rule >= 0) {
-		fired = rl_fired(s->conf, &t->v);
-		q.rec.limit = &fired;
+	r->uid = s->uid;
+	r->gid = s->gid;
+	r->pid = s->pid;
+	r->host = s->host;
+	r->limit = NULL;
+	if (tx.counted && tx.v.rule >= 0) {
+		fired = rl_fired(s->conf, &tx.v);
+		r->limit = &fired;
 	}
-	a.linelen = record_encode(&q.rec, a.line);
+	a.linelen = record_encode(r, a.line);
 	if (s->logfd < 0)
 		failed("no capture log is open");
 	else if (logfile_append(s->logfd, s->conf->log_file, a.line, a.linelen, a.err) < 0)
 		a.status = -1;
+}
+
+/*
+ * The record: the worker's claims as sent, the keeper's facts stamped over
+ * them; its time no earlier than the keeper's start and no later than now.
+ * A held message's record is the one with the hold's id.
+ */
+static void
+record(const struct keeper_setup *s, struct txn *t)
+{
+	struct timespec now;
+	int hold = strcmp(q.rec.action, "hold") == 0;
+
+	if (t->holding || hold != t->held || (hold && strcmp(q.rec.id, t->id) != 0))
+		refuse();
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (q.rec.ts.tv_nsec < 0 || q.rec.ts.tv_nsec >= 1000000000L ||
+	    q.rec.ts.tv_sec > now.tv_sec || q.rec.ts.tv_sec < started.tv_sec)
+		q.rec.ts = now;
+	record_written(s, &q.rec);
 	/* The message is done with: the next one starts afresh. */
 	t->counted = t->held = 0;
 }
@@ -245,6 +378,9 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 	static struct kstart st;
 	static struct conf conf;
 
+	/* Nothing of the caller's, its working directory included. */
+	if (chdir("/") < 0)
+		_exit(1);
 	st.pid = getpid();
 	/* The configuration comes from the compiled-in path only. */
 	st.cstatus = conf_load(QWRAP_CONF_PATH, trusted, &conf, st.conf_err);
@@ -263,16 +399,43 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 	keeper_serve(sock, s);
 }
 
+/* Waits for the worker's next request, taking a held message meanwhile. */
+static void
+next_request(int sock, const struct keeper_setup *s, struct txn *t)
+{
+	while (t->pipe >= 0) {
+		struct pollfd p[2] = { { .fd = sock, .events = POLLIN },
+		    { .fd = t->pipe, .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno != EINTR)
+				end(0);
+			continue;
+		}
+		if (p[1].revents)
+			take(s, t);
+		if (p[0].revents)
+			return;
+	}
+}
+
 void
 keeper_serve(int sock, const struct keeper_setup *s)
 {
+	/* A worker that stops reading its answers does not hold the keeper for ever. */
+	struct timeval limit = { KEEPER_SEND_S, 0 };
 	struct txn *t = &tx;
 
+	setup = s;
+	clock_gettime(CLOCK_REALTIME, &started);
+	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
 	for (;;) {
-		/* MSG_TRUNC: the datagram's whole length, so one too long is seen as such. */
-		ssize_t n = recv(sock, req, sizeof req, MSG_TRUNC);
+		ssize_t n;
 		int fd = -1;
 
+		next_request(sock, s, t);
+		/* MSG_TRUNC: the datagram's whole length, so one too long is seen as such. */
+		n = recv(sock, req, sizeof req, MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -290,23 +453,19 @@ keeper_serve(int sock, const struct keeper_setup *s)
 		case KREQ_HOLD_OPEN:
 			fd = hold_open(s, t, (size_t)n);
 			break;
-		case KREQ_HOLD_USE:
-			if (t->hf.fd < 0)
-				refuse();
-			if ((a.n = spool_sweep(s->conf->spool_dir, time(NULL), NULL)) < 0)
-				failed("cannot read the hold spool");
-			break;
 		case KREQ_HOLD_COMMIT:
-			if (t->hf.fd < 0)
+			if (!t->holding)
 				refuse();
 			hold_commit(s, t);
 			break;
 		case KREQ_HOLD_ABORT:
-			if (t->hf.fd < 0)
+			if (!t->holding)
 				refuse();
-			heldfile_remove(&t->hf);
+			hold_abort(t);
 			break;
 		}
 		say(sock, fd);
+		if (fd >= 0)
+			close(fd);	/* the worker's end: the pipe ends when the worker closes it */
 	}
 }

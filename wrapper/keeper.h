@@ -10,6 +10,8 @@
 
 #include "config.h"
 
+#define KEEPER_SEND_S 10	/* for an answer the worker does not read */
+
 /* What the keeper works with: the kernel's facts, and what it read itself. */
 struct keeper_setup {
 	const struct conf *conf;	/* root's, read by the keeper */

@@ -73,6 +73,8 @@ kproto_record(unsigned char *p, const struct record *r)
 	int nparents = r->nparents < RECORD_MAX_PARENTS ? r->nparents : RECORD_MAX_PARENTS;
 
 	put_u32(&o, KREQ_RECORD);
+	put_i64(&o, r->ts.tv_sec);
+	put_i64(&o, r->ts.tv_nsec);
 	put_str(&o, r->id, KPROTO_STR_CUT);
 	put_str(&o, r->action, KPROTO_STR_CUT);
 	put_str(&o, r->mode, KPROTO_STR_CUT);
@@ -123,13 +125,12 @@ kproto_limits(unsigned char *p, long long recipients, const char *script, const 
 }
 
 size_t
-kproto_hold_open(unsigned char *p, const char *id, const char *cwd, const char *script,
+kproto_hold_open(unsigned char *p, const char *cwd, const char *script,
     const char *script_from, const char *sender, char *const rcpt[], int nrcpt)
 {
 	struct out o = { p, 0, 0 };
 
 	put_u32(&o, KREQ_HOLD_OPEN);
-	put_str(&o, id, RECORD_ID_LEN);
 	put_str(&o, cwd, PATH_MAX);
 	put_str(&o, script, PATH_MAX);
 	put_str(&o, script_from, KPROTO_STR_CUT);

@@ -4,6 +4,7 @@
  */
 #include "kproto.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -113,6 +114,8 @@ get_record(struct in *i, struct kreq *q)
 	struct strv *v[] = { &r->from, &r->subject, &r->message_id, &r->php_script };
 	uint32_t n;
 
+	r->ts.tv_sec = (time_t)get_i64(i);
+	r->ts.tv_nsec = (long)get_i64(i);
 	r->id = get_str(i, RECORD_ID_LEN, 1);
 	r->action = get_str(i, KPROTO_STR_CUT, 1);
 	r->mode = get_str(i, KPROTO_STR_CUT, 1);
@@ -143,6 +146,10 @@ get_record(struct in *i, struct kreq *q)
 		q->env[k].value = get_str(i, KPROTO_STR_CUT, 0);
 		if (!i->bad && !one_of(q->env[k].name, record_env_names, RECORD_ENV_MAX))
 			i->bad = 1;
+		/* Once each: a key twice would be read two ways. */
+		for (uint32_t j = 0; !i->bad && j < k; j++)
+			if (strcmp(q->env[j].name, q->env[k].name) == 0)
+				i->bad = 1;
 	}
 	r->env = q->env;
 	r->nenv = (int)n;
@@ -179,9 +186,6 @@ get_hold_open(struct in *i, struct kreq *q)
 {
 	uint32_t n;
 
-	q->id = get_str(i, RECORD_ID_LEN, 1);
-	if (!i->bad && !kproto_id_ok(q->id))
-		i->bad = 1;
 	q->cwd = get_str(i, PATH_MAX, 0);
 	q->script = get_str(i, PATH_MAX, 0);
 	q->script_from = get_str(i, KPROTO_STR_CUT, 0);
@@ -210,13 +214,13 @@ kproto_decode(const unsigned char *p, size_t n, struct kreq *q)
 		q->recipients = get_i64(&i);
 		q->script = get_str(&i, PATH_MAX, 0);
 		q->cwd = get_str(&i, PATH_MAX, 1);
-		if (q->recipients < 0)
+		/* At most what an honest worker sends for "too many to count". */
+		if (q->recipients < 0 || q->recipients > LONG_MAX / 2)
 			i.bad = 1;
 		break;
 	case KREQ_HOLD_OPEN:
 		get_hold_open(&i, q);
 		break;
-	case KREQ_HOLD_USE:
 	case KREQ_HOLD_COMMIT:
 	case KREQ_HOLD_ABORT:
 		break;

@@ -37,16 +37,15 @@
 enum kreq_type {
 	KREQ_RECORD = 1,	/* append this record: the worker's claims, the keeper's facts */
 	KREQ_LIMITS,		/* count these limit keys for a message, say the verdict */
-	KREQ_HOLD_OPEN,		/* open a hold file for the message the verdict holds */
-	KREQ_HOLD_USE,		/* what the spool holds now */
-	KREQ_HOLD_COMMIT,	/* the hold file is whole: name it and write its envelope */
+	KREQ_HOLD_OPEN,		/* hold the message the verdict holds: a pipe to write it into */
+	KREQ_HOLD_COMMIT,	/* the pipe is closed: the message is whole, name it, write its envelope */
 	KREQ_HOLD_ABORT,	/* remove it */
 };
 
 /* A request, decoded: its strings point into the datagram. */
 struct kreq {
 	enum kreq_type type;
-	/* KREQ_RECORD: uid, gid, pid, ts, host and limit are left for the keeper. */
+	/* KREQ_RECORD: uid, gid, pid, host and limit are left for the keeper; ts is bounded by it. */
 	struct record rec;
 	struct rec_parent parents[RECORD_MAX_PARENTS];
 	struct rec_env env[KPROTO_ENV_MAX];
@@ -56,7 +55,7 @@ struct kreq {
 	long long recipients;
 	const char *script, *cwd;	/* and KREQ_HOLD_OPEN's */
 	/* KREQ_HOLD_OPEN */
-	const char *id, *script_from;
+	const char *script_from;
 	const char *sender;	/* NULL: message mode, held with the wrapper's own argv */
 	const char *hold_rcpt[KPROTO_RCPT_MAX];
 	int nhold_rcpt;
@@ -66,8 +65,8 @@ struct kreq {
 struct kreply {
 	int status;		/* 0, or -1: err says why */
 	int rule, action, warn;	/* KREQ_LIMITS: as struct rl_verdict */
-	long long n;		/* KREQ_LIMITS: counted; KREQ_HOLD_OPEN, KREQ_HOLD_USE: spool bytes */
-	long long cap;		/* KREQ_HOLD_OPEN: the spool's cap in bytes */
+	long long n;		/* KREQ_LIMITS: counted */
+	char id[RECORD_ID_LEN];	/* KREQ_HOLD_OPEN: the held message's (and its record's) id */
 	char key[RL_KEY_MAX];
 	char err[SPOOL_ERR_MAX];
 	char line[RECORD_MAX + 1];	/* KREQ_RECORD: the line as encoded */
@@ -96,7 +95,7 @@ struct kstart {
 size_t kproto_record(unsigned char *out, const struct record *r);
 size_t kproto_limits(unsigned char *out, long long recipients, const char *script,
     const char *cwd);
-size_t kproto_hold_open(unsigned char *out, const char *id, const char *cwd, const char *script,
+size_t kproto_hold_open(unsigned char *out, const char *cwd, const char *script,
     const char *script_from, const char *sender, char *const rcpt[], int nrcpt);
 size_t kproto_plain(unsigned char *out, enum kreq_type type);
 

@@ -124,8 +124,11 @@ identify(struct run *r)
 }
 
 /*
- * The config, the session's end and the log, as the keeper found them; with
- * no keeper, the config read here, and capture goes on.
+ * The config, the session's end and the log, as the keeper found them.  With
+ * no keeper (a caller out of processes, or one that stopped it) the config
+ * is read here, and capture goes on; only whether capture is on cannot be
+ * read without the group, so a missing config then refuses mail as when it
+ * is.
  */
 static void
 configure(struct run *r, struct conf *conf)
@@ -135,8 +138,16 @@ configure(struct run *r, struct conf *conf)
 
 	if (keeper_started(&r->keeper, &st, err) < 0) {
 		run_problem(r, err);
-		if (conf_load(QWRAP_CONF_PATH, r->self.st_uid, conf, err) == CONF_BAD)
+		switch (conf_load(QWRAP_CONF_PATH, r->self.st_uid, conf, err)) {
+		case CONF_ABSENT:
+			die(EX_TEMPFAIL, "no keeper (%s), and the config " QWRAP_CONF_PATH
+			    " is missing; message not sent", r->problems);
+		case CONF_BAD:
 			run_problem(r, err);
+			break;
+		case CONF_OK:
+			break;
+		}
 		return;
 	}
 	*conf = st.conf;

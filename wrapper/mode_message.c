@@ -11,19 +11,24 @@
 #include "idheader.h"
 #include "run.h"
 
-/* Holds the message whole in the spool; -1, in problems, when it cannot. */
+/*
+ * Holds the message whole in the spool; -1, in problems, when it cannot.
+ * Its id, and so its header, is the one the keeper made for the hold.
+ */
 static int
-hold(struct run *r, const char *hdr, size_t hdrlen)
+hold(struct run *r)
 {
 	struct hold hd;
-	char err[SPOOL_ERR_MAX];
+	char err[SPOOL_ERR_MAX], hdr[IDHEADER_MAX];
+	size_t hdrlen;
 
 	if (keeper_hold_open(&r->keeper, &hd, r->id, r->caller.cwd,
 	    r->caller.script[0] ? r->caller.script : NULL, r->caller.script_from, NULL, NULL, 0,
 	    err) < 0)
 		goto fail;
+	hdrlen = run_header(r, r->msg.crlf ? "\r\n" : "\n", hdr);
 	if (hold_stream(&hd, hdr, hdrlen, &r->msg, &r->fields, r->conf->header_name, err) < 0) {
-		keeper_hold_abort(&r->keeper, &hd);
+		keeper_hold_abort(&r->keeper, &hd, err);
 		goto fail;
 	}
 	if (keeper_hold_commit(&r->keeper, &hd, err) == 0)
@@ -74,7 +79,7 @@ run_message(struct run *r, int *status)
 			/* Recipients past the buffer cannot be counted: too many, then. */
 			limited = run_limits(r, r->fields.header_cut && r->inv.headers_rcpt ?
 			    LONG_MAX / 2 : r->fields.rcpt_count);
-			if (limited == LIMIT_HELD && hold(r, hdr, hdrlen) < 0)
+			if (limited == LIMIT_HELD && hold(r) < 0)
 				limited = LIMIT_REJECTED;	/* the caller is told; nothing is queued */
 		}
 	}

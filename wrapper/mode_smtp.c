@@ -51,7 +51,10 @@ header(void *arg, const char *eol, char *hdr)
 	return run_header(((struct session *)arg)->r, eol, hdr);
 }
 
-/* Held for qwrap release as a message-mode sendmail: -f SENDER -- RECIPIENTS. */
+/*
+ * Held for qwrap release as a message-mode sendmail: -f SENDER -- RECIPIENTS.
+ * The message's id becomes the keeper's, before its header is made.
+ */
 static int
 hold_open(void *arg, const struct relay_txn *t, struct hold *hd, char *err)
 {
@@ -74,9 +77,9 @@ hold_commit(void *arg, struct hold *hd, char *err)
 }
 
 static void
-hold_abort(void *arg, struct hold *hd)
+hold_abort(void *arg, struct hold *hd, char *err)
 {
-	keeper_hold_abort(&((struct session *)arg)->r->keeper, hd);
+	keeper_hold_abort(&((struct session *)arg)->r->keeper, hd, err);
 }
 
 static int

@@ -451,13 +451,13 @@ take_and_hold(void)
 	}
 	say("354 go ahead\r\n");
 	if (read_head(&st) < 0 || hold_data(&st, &hl) < 0) {
-		r.h->hold_abort(r.h->arg, &hd);
+		r.h->hold_abort(r.h->arg, &hd, hl.err);
 		r.h->record(r.h->arg, &r.txn, "reject",
 		    "the client ended the session within the message; nothing was held");
 		return;
 	}
 	if (hl.failed) {
-		r.h->hold_abort(r.h->arg, &hd);
+		r.h->hold_abort(r.h->arg, &hd, hl.err);
 		say(TEMPFAIL_REPLY);
 		r.h->record(r.h->arg, &r.txn, "reject", hl.err);
 		return;

@@ -43,7 +43,7 @@ struct relay_hooks {
 	/* The spool, for a message begin said to hold: 0, or -1 with ERR set. */
 	int (*hold_open)(void *arg, const struct relay_txn *t, struct hold *hd, char *err);
 	int (*hold_commit)(void *arg, struct hold *hd, char *err);
-	void (*hold_abort)(void *arg, struct hold *hd);
+	void (*hold_abort)(void *arg, struct hold *hd, char *err);	/* ERR: why, if it is known */
 	/*
 	 * The message's record: the action taken, and what went wrong or NULL.
 	 * A message to deliver is recorded before its end line goes to the

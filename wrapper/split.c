@@ -78,7 +78,7 @@ reap_helper(struct keeper *k)
 	k->helper = -1;
 }
 
-static int lose(struct keeper *k);
+static int lose(struct keeper *k, int stuck);
 
 int
 keeper_started(struct keeper *k, struct kstart *st, char err[SPLIT_ERR_MAX])
@@ -98,7 +98,7 @@ keeper_started(struct keeper *k, struct kstart *st, char err[SPLIT_ERR_MAX])
 	reap_helper(k);
 	if (n != (ssize_t)sizeof *st || st->pid <= 0) {
 		snprintf(err, SPLIT_ERR_MAX, "the keeper did not start");
-		return lose(k);
+		return lose(k, 0);
 	}
 	k->pid = (pid_t)st->pid;
 	st->conf_err[sizeof st->conf_err - 1] = st->log_err[sizeof st->log_err - 1] = '\0';
@@ -107,13 +107,14 @@ keeper_started(struct keeper *k, struct kstart *st, char err[SPLIT_ERR_MAX])
 
 /*
  * Ends a keeper that failed, for good: no answer of it is read again, and
- * one stopped in the middle of a request never completes it.
+ * one that did not answer in time (STUCK: alive, its pid its own) never
+ * completes the request it was stopped in.
  */
 static int
-lose(struct keeper *k)
+lose(struct keeper *k, int stuck)
 {
 	if (k->sock >= 0) {
-		if (k->pid > 0)
+		if (stuck && k->pid > 0)
 			kill(k->pid, SIGKILL);
 		close(k->sock);
 		k->sock = -1;
@@ -150,13 +151,13 @@ ask(struct keeper *k, const unsigned char *req, size_t len, struct kreply *a, in
 	}
 	if (send(k->sock, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
 		snprintf(a->err, sizeof a->err, "cannot ask the keeper: %s", strerror(errno));
-		return lose(k);
+		return lose(k, 0);
 	}
 	while ((n = poll(&p, 1, KEEPER_WAIT_MS)) < 0 && errno == EINTR)
 		;
 	if (n == 0) {
 		snprintf(a->err, sizeof a->err, "the keeper did not answer in %d ms", KEEPER_WAIT_MS);
-		return lose(k);
+		return lose(k, 1);
 	}
 	while ((n = recvmsg(k->sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
@@ -164,7 +165,7 @@ ask(struct keeper *k, const unsigned char *req, size_t len, struct kreply *a, in
 		memset(a, 0, sizeof *a);
 		a->status = -1;
 		snprintf(a->err, sizeof a->err, "the keeper is gone");
-		return lose(k);
+		return lose(k, 0);
 	}
 	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
@@ -199,31 +200,14 @@ keeper_limits(struct keeper *k, long long recipients, const char *script, const 
 	return ask(k, req, kproto_limits(req, recipients, script, cwd), a, NULL);
 }
 
-/* What the spool holds now, asked for while a hold grows. */
-static long long
-spool_use(void *arg)
-{
-	static struct kreply a;
-	unsigned char req[16];
-
-	return ask(arg, req, kproto_plain(req, KREQ_HOLD_USE), &a, NULL) < 0 ? -1 : a.n;
-}
-
-static int
-answer(const struct kreply *a, char err[SPOOL_ERR_MAX])
-{
-	snprintf(err, SPOOL_ERR_MAX, "%s", a->err);
-	return -1;
-}
-
 int
-keeper_hold_open(struct keeper *k, struct hold *h, const char *id, const char *cwd,
+keeper_hold_open(struct keeper *k, struct hold *h, char id[RECORD_ID_LEN], const char *cwd,
     const char *script, const char *script_from, const char *sender, char *const rcpt[],
     int nrcpt, char err[SPOOL_ERR_MAX])
 {
 	static unsigned char req[KPROTO_REQ_MAX];
 	static struct kreply a;
-	size_t len = kproto_hold_open(req, id, cwd, script, script_from, sender, rcpt, nrcpt);
+	size_t len = kproto_hold_open(req, cwd, script, script_from, sender, rcpt, nrcpt);
 	int fd;
 
 	h->fd = -1;
@@ -232,17 +216,18 @@ keeper_hold_open(struct keeper *k, struct hold *h, const char *id, const char *c
 		    KPROTO_RCPT_MAX);
 		return -1;
 	}
-	if (ask(k, req, len, &a, &fd) < 0)
-		return answer(&a, err);
+	if (ask(k, req, len, &a, &fd) < 0) {
+		snprintf(err, SPOOL_ERR_MAX, "%s", a.err);
+		return -1;
+	}
 	if (fd < 0) {
-		snprintf(err, SPOOL_ERR_MAX, "the keeper gave no hold file");
-		keeper_hold_abort(k, h);
+		snprintf(err, SPOOL_ERR_MAX, "the keeper gave no pipe for the held message");
+		keeper_hold_abort(k, h, err);
 		return -1;
 	}
-	if (hold_begin(h, fd, a.cap, a.n, spool_use, k, err) < 0) {
-		keeper_hold_abort(k, h);
-		return -1;
-	}
+	h->fd = fd;
+	a.id[sizeof a.id - 1] = '\0';
+	memcpy(id, a.id, RECORD_ID_LEN);
 	return 0;
 }
 
@@ -253,19 +238,23 @@ keeper_hold_commit(struct keeper *k, struct hold *h, char err[SPOOL_ERR_MAX])
 	unsigned char req[16];
 
 	hold_close(h);
-	if (ask(k, req, kproto_plain(req, KREQ_HOLD_COMMIT), &a, NULL) < 0)
-		return answer(&a, err);
+	if (ask(k, req, kproto_plain(req, KREQ_HOLD_COMMIT), &a, NULL) < 0) {
+		snprintf(err, SPOOL_ERR_MAX, "%s", a.err);
+		return -1;
+	}
 	return 0;
 }
 
 void
-keeper_hold_abort(struct keeper *k, struct hold *h)
+keeper_hold_abort(struct keeper *k, struct hold *h, char err[SPOOL_ERR_MAX])
 {
 	static struct kreply a;
 	unsigned char req[16];
 
 	hold_close(h);
-	ask(k, req, kproto_plain(req, KREQ_HOLD_ABORT), &a, NULL);
+	/* Stopped by the keeper (the spool full): its reason is the one to tell. */
+	if (ask(k, req, kproto_plain(req, KREQ_HOLD_ABORT), &a, NULL) == 0 && a.err[0])
+		snprintf(err, SPOOL_ERR_MAX, "%s", a.err);
 }
 
 void

@@ -43,15 +43,18 @@ int keeper_limits(struct keeper *k, long long recipients, const char *script, co
     struct kreply *a);
 
 /*
- * A hold for the message the verdict holds: ID and the claims for its
+ * A hold for the message the verdict holds, with the claims for its
  * envelope; SENDER and RCPT for a -bs message, NULL to hold with the
- * wrapper's argv.  On success H is ready for hold_write and hold_stream.
+ * wrapper's argv.  On success H is ready for hold_write and hold_stream,
+ * and ID is the held message's id, made by the keeper: its record and
+ * header must carry it.  Commit or abort closes H; an abort sets ERR to
+ * why the keeper stopped taking the message, if it did.
  */
-int keeper_hold_open(struct keeper *k, struct hold *h, const char *id, const char *cwd,
+int keeper_hold_open(struct keeper *k, struct hold *h, char id[RECORD_ID_LEN], const char *cwd,
     const char *script, const char *script_from, const char *sender, char *const rcpt[],
     int nrcpt, char err[SPOOL_ERR_MAX]);
 int keeper_hold_commit(struct keeper *k, struct hold *h, char err[SPOOL_ERR_MAX]);
-void keeper_hold_abort(struct keeper *k, struct hold *h);
+void keeper_hold_abort(struct keeper *k, struct hold *h, char err[SPOOL_ERR_MAX]);
 
 /* Tells the keeper to end (it exits by itself; the worker does not wait). */
 void keeper_end(struct keeper *k);

@@ -3,6 +3,7 @@
  * decoder, and what the keeper does with a decoded record (wrapper/kproto.c).
  * The input is a request datagram as the worker would send it.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,21 +61,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strcmp(again.rec.id, q.rec.id) == 0 && strcmp(again.rec.action, q.rec.action) == 0);
 		break;
 	case KREQ_LIMITS:
-		CHECK(q.recipients >= 0 && q.cwd != NULL && bounded(q.cwd, PATH_MAX));
+		CHECK(q.recipients >= 0 && q.recipients <= LONG_MAX / 2 && q.cwd != NULL && bounded(q.cwd, PATH_MAX));
 		break;
 	case KREQ_HOLD_OPEN:
-		CHECK(kproto_id_ok(q.id) && strchr(q.id, '/') == NULL);
 		CHECK(q.nhold_rcpt >= 0 && q.nhold_rcpt <= KPROTO_RCPT_MAX);
 		for (int i = 0; i < q.nhold_rcpt; i++)
 			CHECK(q.hold_rcpt[i] != NULL && strlen(q.hold_rcpt[i]) <= KPROTO_ADDR_MAX);
 		if (q.sender != NULL) {
-			n = kproto_hold_open(out, q.id, q.cwd, q.script, q.script_from, q.sender,
+			n = kproto_hold_open(out, q.cwd, q.script, q.script_from, q.sender,
 			    (char *const *)q.hold_rcpt, q.nhold_rcpt);
 			CHECK(n == 0 || kproto_decode(out, n, &again) == 0);
 		}
 		break;
 	default:
-		CHECK(q.type >= KREQ_HOLD_USE && q.type <= KREQ_HOLD_ABORT && size == 4);
+		CHECK(q.type >= KREQ_HOLD_COMMIT && q.type <= KREQ_HOLD_ABORT && size == 4);
 	}
 	free(copy);
 	return 0;

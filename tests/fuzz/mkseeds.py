@@ -172,7 +172,7 @@ def ks(v): return ku(0xffffffff) if v is None else ku(len(v)) + v + b'\0'
 ID = b'20261206120000.0123456789abcdef'
 def krec(action=b'deliver', mode=b'message', argv=(b'sendmail', b'-t'), rcpt=(b'a@x.example',),
          parents=((4242, 1000, b'/usr/bin/php8.2', b'php\0x.php\0'),), env=((b'SCRIPT_FILENAME', b'/srv/x.php'),)):
-    b = ku(1) + ks(ID) + ks(action) + ks(mode) + ks(b'/srv/www') + ks(b'/srv/www/x.php') + ks(b'fd')
+    b = ku(1) + ki(1796558400) + ki(123456789) + ks(ID) + ks(action) + ks(mode) + ks(b'/srv/www') + ks(b'/srv/www/x.php') + ks(b'fd')
     b += ku(len(parents)) + b''.join(ki(p) + ki(u) + ks(e) + ks(a) for p, u, e, a in parents)
     b += ku(len(env)) + b''.join(ks(n) + ks(v) for n, v in env)
     b += ku(len(argv)) + b''.join(ks(a) for a in argv)
@@ -183,8 +183,8 @@ put('kproto', 'record', krec())
 put('kproto', 'record-hold-smtp', krec(b'hold', b'smtp', rcpt=(b'a@x', b'b@y'), parents=(), env=()))
 put('kproto', 'record-passthrough', krec(b'passthrough', b'queue-list', argv=(b'mailq',)))
 put('kproto', 'limits', ku(2) + ki(3) + ks(b'/srv/www/x.php') + ks(b'/srv/www'))
-put('kproto', 'hold-open-message', ku(3) + ks(ID) + ks(b'/srv') + ks(None) + ks(b'none') + ks(None))
-put('kproto', 'hold-open-smtp', ku(3) + ks(ID) + ks(b'/srv') + ks(b'/srv/x.php') + ks(b'fpm-status') +
+put('kproto', 'hold-open-message', ku(3) + ks(b'/srv') + ks(None) + ks(b'none') + ks(None))
+put('kproto', 'hold-open-smtp', ku(3) + ks(b'/srv') + ks(b'/srv/x.php') + ks(b'fpm-status') +
     ks(b's@x.example') + ku(2) + ks(b'a@x.example') + ks(b'b@y.example'))
-for t, n in ((4, 'use'), (5, 'commit'), (6, 'abort')):
+for t, n in ((4, 'commit'), (5, 'abort')):
     put('kproto', n, ku(t))

@@ -871,8 +871,11 @@ def hostile__prlimit_racing_the_record__never_a_torn_line_every_record_written(e
     refused, *codes = p.stdout.split()
     codes = [int(c) for c in codes]
     assert len(codes) == n and set(codes) <= {0, 75}, codes
-    # Every message sent has its record in the log, whole.
-    assert len(recs) == codes.count(0) >= n // 2, (len(recs), codes.count(0))
+    # Every message sent has its record in the log, whole.  How many are sent depends
+    # on how often the loop lowers the limit before the exec, which the caller may always
+    # do (then the log is not written and the message refused): a race whose odds move
+    # with the machine's load.
+    assert len(recs) == codes.count(0) >= n // 10, (len(recs), codes.count(0))
     assert all(r["action"] == "deliver" and "error" not in r for r in recs), \
         [r for r in recs if "error" in r][:2]
     assert int(refused) > 0, "the keeper's limit was never tried"

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -153,6 +154,26 @@ test_claims_cannot_add_fields(void **state)
 	assert_int_equal(stop(&k), 0);
 }
 
+/* A hold verdict (a message counted first when needed), then a hold open: its id in ID. */
+static void
+open_hold(struct keeper *k, struct hold *h, char id[RECORD_ID_LEN])
+{
+	struct record r = claims();
+	struct kreply a;
+	char err[SPOOL_ERR_MAX];
+
+	assert_int_equal(keeper_limits(k, 1, "/srv/a/x.php", "/srv/a", &a), 0);
+	if (a.rule < 0) {
+		assert_int_equal(keeper_record(k, &r, &a), 0);
+		assert_int_equal(keeper_limits(k, 1, "/srv/a/x.php", "/srv/a", &a), 0);
+	}
+	assert_int_equal(a.rule, 0);
+	assert_int_equal(a.action, LIMIT_HOLD);
+	assert_int_equal(keeper_hold_open(k, h, id, "/srv/a", "/srv/a/x.php", "env", NULL, NULL, 0,
+	    err), 0);
+	assert_true(kproto_id_ok(id));
+}
+
 static void
 test_hold_from_open_to_envelope(void **state)
 {
@@ -160,27 +181,21 @@ test_hold_from_open_to_envelope(void **state)
 	struct record r = claims();
 	struct kreply a;
 	struct hold h;
-	char err[SPOOL_ERR_MAX], path[PATH_MAX + 64], env[8192];
+	char err[SPOOL_ERR_MAX], path[PATH_MAX + 64], env[8192], id[RECORD_ID_LEN];
 	int fd;
 	ssize_t n;
 
 	(void)state;
-	assert_int_equal(keeper_limits(&k, 1, "/srv/a/x.php", "/srv/a", &a), 0);
-	assert_int_equal(a.rule, -1);
-	assert_int_equal(keeper_record(&k, &r, &a), 0);
-	assert_int_equal(keeper_limits(&k, 1, "/srv/a/x.php", "/srv/a", &a), 0);
-	assert_int_equal(a.rule, 0);
-	assert_int_equal(a.action, LIMIT_HOLD);
-	assert_int_equal(keeper_hold_open(&k, &h, r.id, "/srv/a", "/srv/a/x.php", "env", NULL,
-	    NULL, 0, err), 0);
+	open_hold(&k, &h, id);
 	assert_int_equal(hold_write(&h, "Subject: x\n\nbody\n", 17, err), 0);
 	assert_int_equal(keeper_hold_commit(&k, &h, err), 0);
 	r.action = "hold";
+	r.id = id;
 	assert_int_equal(keeper_record(&k, &r, &a), 0);
 	assert_non_null(strstr(a.line, "\"limit\":{\"rule\":1"));
 	assert_int_equal(stop(&k), 0);
 
-	snprintf(path, sizeof path, "%s/%s.env", c.spool_dir, r.id);
+	snprintf(path, sizeof path, "%s/%s.env", c.spool_dir, id);
 	assert_true((fd = open(path, O_RDONLY)) >= 0);
 	n = read(fd, env, sizeof env);
 	close(fd);
@@ -192,24 +207,90 @@ test_hold_from_open_to_envelope(void **state)
 	assert_int_equal(spool_files(), 2);
 }
 
+/* The keeper takes the message from a pipe and stops at the spool's cap: the file goes. */
+static void
+test_hold_past_the_cap_stopped(void **state)
+{
+	static char chunk[65536];
+	struct keeper k;
+	struct hold h;
+	char err[SPOOL_ERR_MAX], id[RECORD_ID_LEN];
+	int i, r = 0;
+
+	(void)state;
+	c.spool_max_mb = 1;
+	k = start();
+	open_hold(&k, &h, id);
+	memset(chunk, 'x', sizeof chunk);
+	for (i = 0; i < 64 && (r = hold_write(&h, chunk, sizeof chunk, err)) == 0; i++)
+		;
+	assert_int_equal(r, -1);	/* EPIPE, well before 4 MiB */
+	keeper_hold_abort(&k, &h, err);
+	assert_string_equal(err, "the hold spool is full (spool_max_mb)");
+	assert_int_equal(spool_files(), 0);
+	assert_int_equal(stop(&k), 0);
+}
+
+/* A worker that kept the pipe open (to write on after the commit) is refused. */
+static void
+test_commit_with_the_pipe_kept_refused(void **state)
+{
+	struct keeper k = start();
+	struct hold h;
+	char err[SPOOL_ERR_MAX], id[RECORD_ID_LEN];
+	int kept;
+
+	(void)state;
+	open_hold(&k, &h, id);
+	kept = dup(h.fd);
+	assert_int_equal(hold_write(&h, "x\n", 2, err), 0);
+	assert_int_equal(keeper_hold_commit(&k, &h, err), -1);
+	close(kept);
+	assert_int_equal(stop(&k), 2);
+	assert_int_equal(spool_files(), 0);
+}
+
+/*
+ * A "hold" record must name the hold committed; a worker that ends without
+ * it leaves the keeper to write it.
+ */
+static void
+test_hold_record_is_the_holds(void **state)
+{
+	struct keeper k = start();
+	struct record r = claims();
+	struct hold h;
+	char err[SPOOL_ERR_MAX], id[RECORD_ID_LEN], last[RECORD_MAX + 1];
+	FILE *f;
+
+	(void)state;
+	open_hold(&k, &h, id);
+	assert_int_equal(keeper_hold_commit(&k, &h, err), 0);
+	r.action = "hold";		/* with the id the worker made, not the hold's */
+	assert_true(send(k.sock, req, kproto_record(req, &r), MSG_NOSIGNAL) > 0);
+	assert_int_equal(stop(&k), 2);
+	assert_int_equal(spool_files(), 2);
+	assert_non_null(f = fopen(logpath, "r"));
+	while (fgets(last, sizeof last, f) != NULL)
+		;
+	fclose(f);
+	assert_non_null(strstr(last, id));
+	assert_non_null(strstr(last, "\"action\":\"hold\""));
+	assert_non_null(strstr(last, "the sender ended before its record"));
+}
+
 /* Sends N raw bytes: the keeper must exit 2, having written nothing. */
 static void
 refused(const void *p, size_t n, int hold_first)
 {
 	struct keeper k = start();
-	struct kreply a;
 	struct hold h;
-	char err[SPOOL_ERR_MAX];
 	off_t before;
 
 	if (hold_first) {
-		struct record r = claims();
+		char id[RECORD_ID_LEN];
 
-		assert_int_equal(keeper_limits(&k, 1, NULL, "/", &a), 0);
-		assert_int_equal(keeper_record(&k, &r, &a), 0);
-		assert_int_equal(keeper_limits(&k, 1, NULL, "/", &a), 0);
-		assert_int_equal(keeper_hold_open(&k, &h, r.id, "/", NULL, "none", NULL, NULL, 0,
-		    err), 0);
+		open_hold(&k, &h, id);
 		assert_int_equal(spool_files(), 1);
 		hold_close(&h);
 	}
@@ -235,7 +316,7 @@ test_malformed_requests_refused(void **state)
 	refused(req, n + 1, 0);				/* something after the last field */
 	refused(&bad, sizeof bad, 0);			/* no such request */
 	refused(req, 2, 0);				/* not even a type */
-	memset(req + 4, 0xff, 4);			/* the id: none */
+	memset(req + 20, 0xff, 4);			/* the id (after type and ts): none */
 	refused(req, n, 0);
 	r.id = "../../etc/x";				/* an id that walks */
 	refused(req, kproto_record(req, &r), 0);
@@ -248,7 +329,7 @@ test_malformed_requests_refused(void **state)
 	refused(req, kproto_record(req, &r), 0);
 	r = claims();
 	n = kproto_record(req, &r);
-	req[8 + strlen(r.id)] = 'x';			/* the id's NUL */
+	req[24 + strlen(r.id)] = 'x';			/* the id's NUL */
 	refused(req, n, 0);
 	memset(req, 0, sizeof req);
 	*(uint32_t *)req = KREQ_RECORD;
@@ -263,14 +344,14 @@ test_out_of_order_requests_refused(void **state)
 
 	(void)state;
 	refused(p, kproto_plain(p, KREQ_HOLD_COMMIT), 0);	/* no hold open */
-	refused(p, kproto_plain(p, KREQ_HOLD_USE), 0);
-	refused(p, kproto_hold_open(p, r.id, "/", NULL, "none", NULL, NULL, 0), 0);	/* no verdict */
+	refused(p, kproto_plain(p, KREQ_HOLD_ABORT), 0);
+	refused(p, kproto_hold_open(p, "/", NULL, "none", NULL, NULL, 0), 0);	/* no verdict */
 	r.action = "hold";
 	refused(req, kproto_record(req, &r), 0);		/* "hold" with nothing held */
 	r.action = "deliver";
 	refused(req, kproto_record(req, &r), 1);		/* a record with a hold open */
 	refused(req, kproto_limits(req, 1, NULL, "/"), 1);	/* limits with a hold open */
-	refused(p, kproto_hold_open(p, r.id, "/", NULL, "none", NULL, NULL, 0), 1);	/* a second */
+	refused(p, kproto_hold_open(p, "/", NULL, "none", NULL, NULL, 0), 1);	/* a second */
 }
 
 /* The worker gone mid-hold: the hold file goes, nothing is recorded. */
@@ -278,18 +359,13 @@ static void
 test_worker_gone_mid_hold(void **state)
 {
 	struct keeper k = start();
-	struct record r = claims();
-	struct kreply a;
 	struct hold h;
-	char err[SPOOL_ERR_MAX];
+	char err[SPOOL_ERR_MAX], id[RECORD_ID_LEN];
 	off_t before;
 
 	(void)state;
-	assert_int_equal(keeper_limits(&k, 1, NULL, "/", &a), 0);
-	assert_int_equal(keeper_record(&k, &r, &a), 0);
+	open_hold(&k, &h, id);
 	before = log_size();
-	assert_int_equal(keeper_limits(&k, 1, NULL, "/", &a), 0);
-	assert_int_equal(keeper_hold_open(&k, &h, r.id, "/", NULL, "none", NULL, NULL, 0, err), 0);
 	assert_int_equal(hold_write(&h, "x\n", 2, err), 0);
 	hold_close(&h);
 	assert_int_equal(stop(&k), 0);
@@ -304,10 +380,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_record_stamped_with_the_keepers_facts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claims_cannot_add_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_from_open_to_envelope, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_past_the_cap_stopped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_with_the_pipe_kept_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_record_is_the_holds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_requests_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order_requests_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worker_gone_mid_hold, setup, teardown),
 	};
 
+	signal(SIGPIPE, SIG_IGN);	/* as sanitize_state sets it in the wrapper */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
