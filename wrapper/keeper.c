@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "heldfile.h"
+#include "iofull.h"
 #include "kproto.h"
 #include "logfile.h"
 #include "paths.h"
@@ -87,13 +88,19 @@ end(int status)
 {
 	heldfile_remove(&tx.hf);
 	if (tx.held && setup != NULL) {
+		static struct strv rcpt[KPROTO_RCPT_MAX];
 		struct record r = { .id = tx.id, .action = "hold",
 		    .mode = tx.open.sender != NULL ? "smtp" : "message", .cwd = tx.open.cwd,
 		    .script = tx.open.script, .script_from = tx.open.script_from,
-		    .argv = tx.open.sender != NULL ? tx.argv : setup->argv,
-		    .argc = tx.open.sender != NULL ? 4 + tx.open.nhold_rcpt : setup->argc,
+		    .argv = setup->argv, .argc = setup->argc, .sender = tx.open.sender,
 		    .error = "the sender ended before its record; this one is the keeper's" };
 
+		if (tx.open.sender != NULL) {
+			for (int i = 0; i < tx.open.nhold_rcpt; i++)
+				rcpt[i] = (struct strv){ tx.open.hold_rcpt[i], strlen(tx.open.hold_rcpt[i]) };
+			r.rcpt = rcpt;
+			r.nrcpt = r.rcpt_count = tx.open.nhold_rcpt;
+		}
 		clock_gettime(CLOCK_REALTIME, &r.ts);
 		record_written(setup, &r);
 	}
@@ -187,12 +194,25 @@ stop(struct txn *t, const char *why)
 static int
 take(const struct keeper_setup *s, struct txn *t)
 {
+	static char buf[1 << 16];
+	static int copy;	/* the spool's file system cannot splice: read and write */
+
 	for (;;) {
+		/* Never past the room: one byte more says it is full. */
+		size_t want = t->room - t->total + 1 < (long long)sizeof buf ?
+		    (size_t)(t->room - t->total + 1) : sizeof buf;
 		ssize_t n;
 
 		if (t->pipe < 0)
 			return 1;
-		n = splice(t->pipe, NULL, t->hf.fd, NULL, 1 << 16, SPLICE_F_NONBLOCK);
+		if (!copy) {
+			n = splice(t->pipe, NULL, t->hf.fd, NULL, want, SPLICE_F_NONBLOCK);
+			if (n < 0 && errno == EINVAL) {
+				copy = 1;
+				continue;
+			}
+		} else if ((n = read(t->pipe, buf, want)) > 0 && write_full(t->hf.fd, buf, (size_t)n) < 0)
+			n = -1;
 		if (n == 0) {
 			close(t->pipe);
 			t->pipe = -1;
@@ -278,7 +298,15 @@ hold_open(const struct keeper_setup *s, struct txn *t, size_t n)
 		a.status = -1;
 		return -1;
 	}
-	if (pipe2(fds, O_CLOEXEC) < 0) {
+	/* The read end never blocks: the keeper listens to the worker's socket too. */
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		fds[0] = fds[1] = -1;
+	else if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		fds[0] = -1;
+	}
+	if (fds[0] < 0) {
 		heldfile_remove(&t->hf);
 		failed("cannot open a pipe for the held message");
 		return -1;
@@ -381,6 +409,8 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 	/* Nothing of the caller's, its working directory included. */
 	if (chdir("/") < 0)
 		_exit(1);
+	/* Before its first word: the worker's message starts no earlier. */
+	clock_gettime(CLOCK_REALTIME, &started);
 	st.pid = getpid();
 	/* The configuration comes from the compiled-in path only. */
 	st.cstatus = conf_load(QWRAP_CONF_PATH, trusted, &conf, st.conf_err);
@@ -427,7 +457,8 @@ keeper_serve(int sock, const struct keeper_setup *s)
 	struct txn *t = &tx;
 
 	setup = s;
-	clock_gettime(CLOCK_REALTIME, &started);
+	if (started.tv_sec == 0)
+		clock_gettime(CLOCK_REALTIME, &started);
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
 	for (;;) {
 		ssize_t n;

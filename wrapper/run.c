@@ -143,6 +143,17 @@ run_record(struct run *r, const char *action, int with_rcpt, int refusable)
 	int refuse = 0;
 
 	fill_record(r, action, with_rcpt, &rec);
+	/*
+	 * A running keeper hears of every message, log or none (it ends the
+	 * message's hold and limits there); with no log its line goes to syslog.
+	 */
+	if (r->keeper.sock >= 0 && !r->logging) {
+		keeper_record(&r->keeper, &rec, &a);	/* "no capture log is open", said before */
+		if (a.linelen > 0) {
+			report(r, a.line, a.linelen);
+			return 0;
+		}
+	}
 	if (r->logging) {
 		if (keeper_record(&r->keeper, &rec, &a) == 0 && a.linelen > 0) {
 			report(r, a.line, a.linelen);

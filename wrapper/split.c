@@ -126,7 +126,8 @@ lose(struct keeper *k, int stuck)
 
 /* Sends the LEN bytes of REQ and waits for the answer, and the descriptor it may carry. */
 static int
-ask(struct keeper *k, const unsigned char *req, size_t len, struct kreply *a, int *fd)
+ask_within(struct keeper *k, const unsigned char *req, size_t len, struct kreply *a, int *fd,
+    int wait_ms)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { a, sizeof *a };
@@ -153,10 +154,10 @@ ask(struct keeper *k, const unsigned char *req, size_t len, struct kreply *a, in
 		snprintf(a->err, sizeof a->err, "cannot ask the keeper: %s", strerror(errno));
 		return lose(k, 0);
 	}
-	while ((n = poll(&p, 1, KEEPER_WAIT_MS)) < 0 && errno == EINTR)
+	while ((n = poll(&p, 1, wait_ms)) < 0 && errno == EINTR)
 		;
 	if (n == 0) {
-		snprintf(a->err, sizeof a->err, "the keeper did not answer in %d ms", KEEPER_WAIT_MS);
+		snprintf(a->err, sizeof a->err, "the keeper did not answer in %d ms", wait_ms);
 		return lose(k, 1);
 	}
 	while ((n = recvmsg(k->sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
@@ -181,6 +182,12 @@ ask(struct keeper *k, const unsigned char *req, size_t len, struct kreply *a, in
 	if (a->linelen > RECORD_MAX)
 		a->linelen = 0;
 	return a->status == 0 ? 0 : -1;
+}
+
+static int
+ask(struct keeper *k, const unsigned char *req, size_t len, struct kreply *a, int *fd)
+{
+	return ask_within(k, req, len, a, fd, KEEPER_WAIT_MS);
 }
 
 int
@@ -238,7 +245,9 @@ keeper_hold_commit(struct keeper *k, struct hold *h, char err[SPOOL_ERR_MAX])
 	unsigned char req[16];
 
 	hold_close(h);
-	if (ask(k, req, kproto_plain(req, KREQ_HOLD_COMMIT), &a, NULL) < 0) {
+	/* It syncs the whole message: killed in the middle, it would leave it held unrecorded. */
+	if (ask_within(k, req, kproto_plain(req, KREQ_HOLD_COMMIT), &a, NULL,
+	    KEEPER_COMMIT_MS) < 0) {
 		snprintf(err, SPOOL_ERR_MAX, "%s", a.err);
 		return -1;
 	}

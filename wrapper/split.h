@@ -12,6 +12,7 @@
 #include "kproto.h"
 
 #define KEEPER_WAIT_MS 10000	/* for an answer; a stopped keeper is its caller's doing */
+#define KEEPER_COMMIT_MS 120000	/* for a commit, which syncs up to spool_max_mb */
 #define SPLIT_ERR_MAX  SPOOL_ERR_MAX
 
 struct keeper {

@@ -53,9 +53,17 @@ teardown(void **state)
 	return tmpdir_remove(dir);
 }
 
+static struct keeper start_logging(int logging);
+
 /* A keeper on a socketpair, as split_start makes one but without a fork of main. */
 static struct keeper
 start(void)
+{
+	return start_logging(1);
+}
+
+static struct keeper
+start_logging(int logging)
 {
 	struct keeper k = { -1, -1, -1, 0 };
 	struct keeper_setup s = { &c, -1, (long)getuid(), (long)getgid(), 4242, "testhost", args, 3 };
@@ -63,6 +71,10 @@ start(void)
 
 	s.logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	assert_true(s.logfd >= 0);
+	if (!logging) {
+		close(s.logfd);
+		s.logfd = -1;
+	}
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	k.pid = fork();
 	assert_true(k.pid >= 0);
@@ -164,7 +176,8 @@ open_hold(struct keeper *k, struct hold *h, char id[RECORD_ID_LEN])
 
 	assert_int_equal(keeper_limits(k, 1, "/srv/a/x.php", "/srv/a", &a), 0);
 	if (a.rule < 0) {
-		assert_int_equal(keeper_record(k, &r, &a), 0);
+		keeper_record(k, &r, &a);	/* -1 with no log */
+		assert_true(a.linelen > 0);
 		assert_int_equal(keeper_limits(k, 1, "/srv/a/x.php", "/srv/a", &a), 0);
 	}
 	assert_int_equal(a.rule, 0);
@@ -279,6 +292,28 @@ test_hold_record_is_the_holds(void **state)
 	assert_non_null(strstr(last, "the sender ended before its record"));
 }
 
+/* With no log (it could not be opened), a held message's record still ends its hold. */
+static void
+test_no_log_the_hold_still_ends(void **state)
+{
+	struct keeper k = start_logging(0);
+	struct record r = claims();
+	struct kreply a;
+	struct hold h;
+	char err[SPOOL_ERR_MAX], id[RECORD_ID_LEN];
+
+	(void)state;
+	open_hold(&k, &h, id);
+	assert_int_equal(keeper_hold_commit(&k, &h, err), 0);
+	r.action = "hold";
+	r.id = id;
+	assert_int_equal(keeper_record(&k, &r, &a), -1);
+	assert_string_equal(a.err, "no capture log is open");
+	assert_true(a.linelen > 0);	/* for syslog */
+	assert_int_equal(keeper_limits(&k, 1, NULL, "/", &a), 0);	/* the next message */
+	assert_int_equal(stop(&k), 0);
+}
+
 /* Sends N raw bytes: the keeper must exit 2, having written nothing. */
 static void
 refused(const void *p, size_t n, int hold_first)
@@ -383,6 +418,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hold_past_the_cap_stopped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_with_the_pipe_kept_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_record_is_the_holds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_log_the_hold_still_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_requests_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order_requests_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worker_gone_mid_hold, setup, teardown),
