@@ -201,25 +201,6 @@ sanitize_restore(const struct procstate *ps)
 }
 
 int
-sanitize_lower_group(gid_t *kept)
-{
-	gid_t g = getgid(), r, e, s;
-
-	*kept = getegid();
-	if (setresgid(g, g, *kept) < 0 || getresgid(&r, &e, &s) < 0)
-		return -1;
-	return r == g && e == g && s == *kept ? 0 : -1;
-}
-
-int
-sanitize_raise_group(gid_t kept)
-{
-	if (setresgid((gid_t)-1, kept, (gid_t)-1) < 0)
-		return -1;
-	return getegid() == kept ? 0 : -1;
-}
-
-int
 sanitize_drop_group(void)
 {
 	gid_t g = getgid(), r, e, s;

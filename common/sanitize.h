@@ -36,14 +36,6 @@ int sanitize_state(struct procstate *ps);
 void sanitize_zone(void);
 
 /*
- * Lowers the qwrap group to the saved gid only (*KEPT): effective and real
- * are the caller's while the caller's data is read, and the group comes
- * back, with sanitize_raise_group, only for the limit state and the spool.
- */
-int sanitize_lower_group(gid_t *kept);
-int sanitize_raise_group(gid_t kept);
-
-/*
  * Gives up the qwrap group for good: real, effective and saved gid all
  * become the caller's, and that is checked.  0, or -1.
  */

@@ -1,7 +1,7 @@
 /*
  * caller.h: who is sending.  Kernel facts (uid, gid, pid, cwd, ancestors)
- * first, then the script, with the source it was found in.  Runs after the
- * group was dropped, except caller_scan_fds, which runs before fds are closed.
+ * first, then the script, with the source it was found in.  Runs in the
+ * worker, without the group.
  */
 #ifndef QWRAP_CALLER_H
 #define QWRAP_CALLER_H

@@ -2,9 +2,9 @@
  * ratelimit.h: the send-rate limits of qwrap.conf, exact over a sliding
  * window.  One small file per rule and key in state_dir holds the sends of
  * the last window; it is read, decided on and updated under flock(2), held
- * only for that, with a bounded wait.  Runs with the group raised
- * (state_dir is root:qwrap 0770); keys come from kernel facts (uid, cwd)
- * and the resolved script, and name files only through a hash.
+ * only for that, with a bounded wait.  Runs in the keeper, with the group
+ * (state_dir is root:qwrap 0770); the uid is the keeper's own, cwd and
+ * script the worker's claims, and keys name files only through a hash.
  */
 #ifndef QWRAP_RATELIMIT_H
 #define QWRAP_RATELIMIT_H

@@ -5,9 +5,9 @@
  * as its first line (stuffed like every line of the data), a limit may hold
  * or refuse a message (the relay answers the client itself then, and RSETs
  * the server), and the EHLO reply loses the extensions after which the
- * stream could not be followed (STARTTLS, CHUNKING, BINARYMIME).  The
- * group is effective only in the hooks that need it (the limits, the
- * spool); the child gets none of it.
+ * stream could not be followed (STARTTLS, CHUNKING, BINARYMIME).  Runs in
+ * the worker, without the group: the hooks ask the keeper for the limits
+ * and the spool.
  */
 #ifndef QWRAP_RELAY_H
 #define QWRAP_RELAY_H
