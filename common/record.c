@@ -167,6 +167,8 @@ encode(struct jbuf *b, const struct record *r, const struct caps *c)
 	key_str(b, "cwd", r->cwd, c);
 	key_str(b, "script", r->script, c);
 	key_str(b, "script_from", r->script_from, c);
+	if (r->script_unresolved)
+		jb_raw(b, ",\"script_unresolved\":true");
 	encode_parents(b, r, c);
 
 	jb_key(b, "env", 0);

@@ -54,6 +54,7 @@ struct record {
 	const char *cwd;
 	const char *script;	/* NULL when none was found */
 	const char *script_from;
+	int script_unresolved;	/* SCRIPT is as seen, not the canonical path of a file */
 	const struct rec_parent *parents;
 	int nparents;
 	const struct rec_env *env;

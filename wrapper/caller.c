@@ -230,15 +230,58 @@ program_family(const struct caller_parent *p, char *out, size_t cap)
 	out[n] = '\0';
 }
 
+/*
+ * The script, as the canonical path of its file (no "." or "..", no link),
+ * resolved as the caller; one that cannot be resolved (gone, not permitted)
+ * is kept as it was seen, and said to be so.
+ */
 static int
 set_script(struct caller *c, const char *path, size_t n, const char *from)
 {
-	if (n == 0 || n >= sizeof c->script || path[0] != '/' || memchr(path, '\0', n))
+	char seen[PATH_MAX], canon[PATH_MAX];
+
+	if (n == 0 || n >= sizeof seen || path[0] != '/' || memchr(path, '\0', n))
 		return 0;
-	memcpy(c->script, path, n);
-	c->script[n] = '\0';
+	memcpy(seen, path, n);
+	seen[n] = '\0';
+	c->script_unresolved = realpath(seen, canon) == NULL;
+	memcpy(c->script, c->script_unresolved ? seen : canon,
+	    strlen(c->script_unresolved ? seen : canon) + 1);
 	c->script_from = from;
 	return 1;
+}
+
+/*
+ * The script a shell ancestor reads, from the descriptor it keeps open on
+ * it: bash's 255, or dash's (and most shells') lowest from 10 up.
+ */
+static int
+from_shell_fd(const char *procroot, long pid, struct caller *c)
+{
+	char dir[PATH_MAX], target[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	long best = -1;
+	DIR *d;
+
+	snprintf(dir, sizeof dir, "%s/%ld/fd", procroot, pid);
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+
+		if (*end != '\0' || end == e->d_name || fd < 10 ||
+		    (best >= 0 && (best == 255 || (fd > best && fd != 255))))
+			continue;
+		if (read_link(dirfd(d), e->d_name, target, sizeof target) < 0 || target[0] != '/' ||
+		    fstatat(dirfd(d), e->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		best = fd;
+		memcpy(dir, target, strlen(target) + 1);
+	}
+	closedir(d);
+	return best >= 0 && set_script(c, dir, strlen(dir), "shell-fd");
 }
 
 /* SCRIPT_FILENAME as the web server set it, in a php-cgi parent's environment. */
@@ -279,6 +322,14 @@ next_word(const char *a, const char *end)
 	return a < end ? a : NULL;
 }
 
+static int
+is_shell(const char *family)
+{
+	return strcmp(family, "sh") == 0 || strcmp(family, "bash") == 0 ||
+	    strcmp(family, "dash") == 0 || strcmp(family, "zsh") == 0 ||
+	    strcmp(family, "ksh") == 0 || strcmp(family, "mksh") == 0;
+}
+
 /*
  * The script argument of an interpreter ancestor.  Returns NULL for "sh -c",
  * "php -r" and the like, whose code is not in a file.
@@ -287,9 +338,7 @@ static const char *
 script_arg(const struct caller_parent *p, const char *family)
 {
 	int php = strncmp(family, "php", 3) == 0;
-	int shell = strcmp(family, "sh") == 0 || strcmp(family, "bash") == 0 ||
-	    strcmp(family, "dash") == 0 || strcmp(family, "zsh") == 0 ||
-	    strcmp(family, "ksh") == 0 || strcmp(family, "mksh") == 0;
+	int shell = is_shell(family);
 	const char *end = p->argv + p->argvlen;
 	const char *a = p->argv + strlen(p->argv) + 1;	/* skip argv[0] */
 
@@ -327,6 +376,8 @@ from_argv(const char *procroot, struct caller *c)
 		int n;
 
 		program_family(&c->parents[i], family, sizeof family);
+		if (is_shell(family) && from_shell_fd(procroot, c->parents[i].pid, c))
+			return 1;
 		if ((arg = script_arg(&c->parents[i], family)) == NULL)
 			continue;
 		if (arg[0] == '/')
@@ -446,6 +497,7 @@ caller_resolve_script(const char *procroot, char *const envp[],
 
 	c->script[0] = '\0';
 	c->script_from = "none";
+	c->script_unresolved = 0;
 	if (fpm_socket != NULL && from_fpm_status(fpm_socket, fpm_path, c))
 		return;
 	if (set_script(c, c->fd_script, strlen(c->fd_script), "fd"))

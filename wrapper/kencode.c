@@ -81,6 +81,7 @@ kproto_record(unsigned char *p, const struct record *r)
 	put_str(&o, r->cwd, KPROTO_STR_CUT);
 	put_str(&o, r->script, KPROTO_STR_CUT);
 	put_str(&o, r->script_from, KPROTO_STR_CUT);
+	put_u32(&o, r->script_unresolved != 0);
 	put_u32(&o, (uint32_t)nparents);
 	for (int i = 0; i < nparents; i++) {
 		put_i64(&o, r->parents[i].pid);

@@ -125,6 +125,9 @@ get_record(struct in *i, struct kreq *q)
 	r->cwd = get_str(i, KPROTO_STR_CUT, 0);
 	r->script = get_str(i, KPROTO_STR_CUT, 0);
 	r->script_from = get_str(i, KPROTO_STR_CUT, 0);
+	if ((n = get_u32(i)) > 1)
+		i->bad = 1;
+	r->script_unresolved = (int)n;
 	if ((n = get_u32(i)) > RECORD_MAX_PARENTS)
 		i->bad = 1;
 	for (uint32_t k = 0; !i->bad && k < n; k++) {

@@ -107,6 +107,7 @@ fill_record(const struct run *r, const char *action, int with_rcpt, struct recor
 		.action = action, .mode = mode_name(r->inv.mode),
 		.uid = c->uid, .gid = c->gid, .pid = c->pid,
 		.cwd = c->cwd, .script = script_of(r), .script_from = c->script_from,
+		.script_unresolved = c->script[0] && c->script_unresolved,
 		.parents = parents, .nparents = c->nparents, .env = c->env, .nenv = c->nenv,
 		.argv = r->argv, .argc = r->argc, .sender = r->inv.sender,
 		.from = r->fields.from, .subject = r->fields.subject,

@@ -172,7 +172,7 @@ def ks(v): return ku(0xffffffff) if v is None else ku(len(v)) + v + b'\0'
 ID = b'20261206120000.0123456789abcdef'
 def krec(action=b'deliver', mode=b'message', argv=(b'sendmail', b'-t'), rcpt=(b'a@x.example',),
          parents=((4242, 1000, b'/usr/bin/php8.2', b'php\0x.php\0'),), env=((b'SCRIPT_FILENAME', b'/srv/x.php'),)):
-    b = ku(1) + ki(1796558400) + ki(123456789) + ks(ID) + ks(action) + ks(mode) + ks(b'/srv/www') + ks(b'/srv/www/x.php') + ks(b'fd')
+    b = ku(1) + ki(1796558400) + ki(123456789) + ks(ID) + ks(action) + ks(mode) + ks(b'/srv/www') + ks(b'/srv/www/x.php') + ks(b'fd') + ku(0)
     b += ku(len(parents)) + b''.join(ki(p) + ki(u) + ks(e) + ks(a) for p, u, e, a in parents)
     b += ku(len(env)) + b''.join(ks(n) + ks(v) for n, v in env)
     b += ku(len(argv)) + b''.join(ks(a) for a in argv)

@@ -802,15 +802,32 @@ def sapi__perl_cgi_and_cron_jobs__env_claim_or_interpreter_argv(env):
         # cron: no CGI variables; the interpreter's script argument, against its cwd.
         ("perl, relative", ["perl", "bin/report.pl"], site.root, cron, site.path["pl"], "argv",
          site.root),
-        ("sh job from /", ["sh", site.path["job"]], "/", cron, site.path["job"], "argv", "/"),
-        ("sh job, relative", ["sh", "bin/job.sh"], site.root, cron, site.path["job"], "argv",
-         site.root),
+        # Run from another directory by a path with "..", or through a link: the file's
+        # canonical path, so that one script is one row of `qwrap top --by script`.
+        ("perl, .. from elsewhere", ["perl", "../bin/report.pl"], cgibin, cron,
+         site.path["pl"], "argv", cgibin),
+        ("perl, through a link", ["perl", "report-link.pl"], site.root, cron, site.path["pl"],
+         "argv", site.root),
+        # A shell reads its script from a descriptor it keeps open (dash's 10, bash's
+        # 255): found there first, whatever its argument or cwd.
+        ("sh job from /", ["sh", site.path["job"]], "/", cron, site.path["job"], "shell-fd",
+         "/"),
+        ("sh job, relative", ["sh", "bin/job.sh"], site.root, cron, site.path["job"],
+         "shell-fd", site.root),
+        ("bash job, relative", ["bash", "bin/job.sh"], site.root, cron, site.path["job"],
+         "shell-fd", site.root),
         ("cron's sh -c, shebang", ["sh", "-c", site.path["job"]], "/", cron, site.path["job"],
-         "argv", "/"),
+         "shell-fd", "/"),
         # Started by a relative path and then cd'd away: the argument no longer
-        # resolves, and nothing else knows.
-        ("sh job, relative, cd", ["sh", "bin/cd-job.sh"], site.root, cron, None, "none", "/tmp"),
+        # resolves, but the shell still has the script open.
+        ("sh job, relative, cd", ["sh", "bin/cd-job.sh"], site.root, cron, site.path["cdjob"],
+         "shell-fd", "/tmp"),
+        # Code given inline names no file.
+        ("perl -e", ["perl", "-e", "open(my $m, '|-', '%s', '-t') or die; print $m "
+                     "\"Subject: e\\n\\nb\\n\"; close($m) or die; print \"sent\\n\";"
+                     % env.wrapper], site.root, cron, None, "none", site.root),
     )
+    os.symlink(site.path["pl"], os.path.join(site.root, "report-link.pl"))
     for what, argv, cwd, environ, script, want_from, want_cwd in cases:
         p, recs, got = run_as_site(env, argv, cwd, environ)
         assert p.returncode == 0 and p.stdout.rstrip(b"\n").endswith(b"sent"), (
@@ -819,7 +836,8 @@ def sapi__perl_cgi_and_cron_jobs__env_claim_or_interpreter_argv(env):
         check_record(env, r, script, want_from, want_cwd, what)
         # The interpreter is the wrapper's parent (perl's list-form pipe; sh forks for
         # the pipeline).
-        exe = "/usr/bin/perl" if "perl" in what else os.path.realpath("/bin/sh")
+        exe = "/usr/bin/perl" if "perl" in what else os.path.realpath(
+            "/bin/bash" if "bash" in what else "/bin/sh")
         assert r["parents"][0]["exe"].startswith(exe), (what, r["parents"])
         queued_once(env, got, r)
 
