@@ -45,6 +45,21 @@ sanitize_stdio(void)
 	return 0;
 }
 
+int
+sanitize_null_stdio(int first)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return -1;
+	for (int fd = first; fd <= 2; fd++)
+		if (fd != null && dup2(null, fd) < 0) {
+			close(null);
+			return -1;
+		}
+	return null > 2 ? close(null) : 0;
+}
+
 /* Closes FIRST to LAST (~0U: to the end). */
 static void
 close_from_to(unsigned first, unsigned last)

@@ -19,6 +19,12 @@ struct procstate {
 /* Makes sure fds 0, 1 and 2 are open (on /dev/null if they were not). */
 int sanitize_stdio(void);
 
+/*
+ * Puts /dev/null on fds FIRST to 2, for a helper process whose stdio nobody
+ * reads or that must hold none of the caller's.  0, or -1.
+ */
+int sanitize_null_stdio(int first);
+
 /* Closes every fd from 3 up. */
 void sanitize_close_fds(void);
 

@@ -133,13 +133,10 @@ static void
 pump(int wfd, int pidfd, pid_t sendmail, const char *hdr, size_t hdrlen,
     const struct message *m, const struct msgfields *f, const char *ourname)
 {
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC), r;
+	int r;
 
 	/* Nobody waits on our stdout or stderr: the caller reads the real sendmail's. */
-	if (null >= 0) {
-		dup2(null, 1);
-		dup2(null, 2);
-	}
+	sanitize_null_stdio(1);
 	/* The capture log and the rest are none of the pump's, which reads the caller's data. */
 	sanitize_close_fds_but(wfd, pidfd >= 0 ? pidfd : wfd);
 	/*

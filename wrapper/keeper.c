@@ -77,7 +77,7 @@ static struct txn tx = { .hf = { .fd = -1 }, .pipe = -1 };
 static const struct keeper_setup *setup;
 static struct timespec started;
 
-static void record_written(const struct keeper_setup *s, struct record *r);
+static void record_written(const struct keeper_setup *s, const struct txn *t, struct record *r);
 
 /*
  * Exits: 0 when the worker is gone, 2 when refused.  A hold under way is
@@ -102,7 +102,7 @@ end(int status)
 			r.nrcpt = r.rcpt_count = tx.open.nhold_rcpt;
 		}
 		clock_gettime(CLOCK_REALTIME, &r.ts);
-		record_written(setup, &r);
+		record_written(setup, &tx, &r);
 	}
 	_exit(status);
 }
@@ -358,7 +358,7 @@ hold_abort(struct txn *t)
 
 /* Encodes R with the keeper's facts stamped over it, and appends it. */
 static void
-record_written(const struct keeper_setup *s, struct record *r)
+record_written(const struct keeper_setup *s, const struct txn *t, struct record *r)
 {
 	struct rec_limit fired;
 
@@ -367,8 +367,8 @@ record_written(const struct keeper_setup *s, struct record *r)
 	r->pid = s->pid;
 	r->host = s->host;
 	r->limit = NULL;
-	if (tx.counted && tx.v.rule >= 0) {
-		fired = rl_fired(s->conf, &tx.v);
+	if (t->counted && t->v.rule >= 0) {
+		fired = rl_fired(s->conf, &t->v);
 		r->limit = &fired;
 	}
 	a.linelen = record_encode(r, a.line);
@@ -395,7 +395,7 @@ record(const struct keeper_setup *s, struct txn *t)
 	if (q.rec.ts.tv_nsec < 0 || q.rec.ts.tv_nsec >= 1000000000L ||
 	    q.rec.ts.tv_sec > now.tv_sec || q.rec.ts.tv_sec < started.tv_sec)
 		q.rec.ts = now;
-	record_written(s, &q.rec);
+	record_written(s, t, &q.rec);
 	/* The message is done with: the next one starts afresh. */
 	t->counted = t->held = 0;
 }

@@ -158,7 +158,6 @@ configure(struct run *r, struct conf *conf)
 	 * same: the real sendmail, untouched, with no header and no record.
 	 */
 	if (st.session_over) {
-		keeper_end(&r->keeper);
 		if (deliver_check_target(conf->sendmail, &r->self, r->target_err) < 0)
 			die(EX_UNAVAILABLE, "%s", r->target_err);
 		exec_real(r);
@@ -176,11 +175,15 @@ configure(struct run *r, struct conf *conf)
 	r->logging = st.logging;
 }
 
-/* What the caller sees of the outcome: decided here only. */
+/*
+ * What the caller sees of the outcome: decided here only.  The keeper ends
+ * with this process, or just before the exec.
+ */
 static void __attribute__((noreturn))
-finish(struct run *r, enum outcome out, int status)
+finish(struct run *r, enum outcome out)
 {
-	keeper_end(&r->keeper);
+	int status = r->child_status;
+
 	switch (out) {
 	case OUT_SEND:
 		if (r->problems[0])
@@ -224,7 +227,6 @@ main(int argc, char *argv[], char *envp[])
 	static struct conf conf;
 	struct procstate ps;
 	enum outcome out;
-	int status = 0;
 
 	/*
 	 * Field by field: the rest of RUN (static, so zero) is not touched before
@@ -256,10 +258,10 @@ main(int argc, char *argv[], char *envp[])
 		    " namespace): the limits cannot be counted; message not sent");
 
 	if (run.inv.mode == MODE_MESSAGE)
-		out = run_message(&run, &status);
+		out = run_message(&run);
 	else if (run.inv.mode == MODE_SMTP && conf.smtp_mode == SMTP_MODE_RELAY && run.target_ok)
-		out = run_smtp(&run, &status);
+		out = run_smtp(&run);
 	else
-		out = run_passthrough(&run, &status);
-	finish(&run, out, status);
+		out = run_passthrough(&run);
+	finish(&run, out);
 }

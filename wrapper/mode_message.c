@@ -39,7 +39,7 @@ fail:
 }
 
 enum outcome
-run_message(struct run *r, int *status)
+run_message(struct run *r)
 {
 	const struct conf *c = r->conf;
 	struct channel ch = { -1, -1, 0 };
@@ -49,7 +49,6 @@ run_message(struct run *r, int *status)
 	int capture = r->target_ok, fed = 1, refuse;
 	const char *action;
 
-	(void)status;
 	if (capture && deliver_channel_open(&ch) < 0) {
 		/* Out of descriptors is the caller's doing: it must not get past the limits. */
 		if (r->limits_on) {
@@ -112,12 +111,11 @@ run_message(struct run *r, int *status)
 }
 
 enum outcome
-run_passthrough(struct run *r, int *status)
+run_passthrough(struct run *r)
 {
 	/* As for a message: under on_error = "tempfail" a failed capture refuses. */
 	int refuse = r->problems[0] && r->conf->on_error == ON_ERROR_TEMPFAIL;
 
-	(void)status;
 	caller_resolve_script("/proc", r->envp, NULL, 0, r->inv.mode == MODE_SMTP ?
 	    r->conf->fpm_status_socket : NULL, r->conf->fpm_status_path, &r->caller);
 	run_new_message(r);

@@ -119,7 +119,7 @@ refused(void *arg, const char *what)
 }
 
 enum outcome
-run_smtp(struct run *r, int *status)
+run_smtp(struct run *r)
 {
 	struct session s = { r, strlen(r->problems), 0 };
 	struct relay_hooks hooks = { &s, begin, header, hold_open, hold_commit, hold_abort, record,
@@ -129,13 +129,13 @@ run_smtp(struct run *r, int *status)
 	caller_resolve_script("/proc", r->envp, NULL, 0, r->conf->fpm_status_socket,
 	    r->conf->fpm_status_path, &r->caller);
 	r->inv.mode = MODE_SMTP;
-	*status = relay_run(r->conf->sendmail, r->argv, r->envp, r->ps, r->conf->header_name,
-	    &r->msg, &r->fields, &hooks, err);
-	if (*status >= 0)
+	r->child_status = relay_run(r->conf->sendmail, r->argv, r->envp, r->ps,
+	    r->conf->header_name, &r->msg, &r->fields, &hooks, err);
+	if (r->child_status >= 0)
 		return OUT_AS_CHILD;
 	/* Without the relay there are no limits: a caller short of processes is refused. */
 	run_problem(r, err);
 	if (r->limits_on)
 		return OUT_UNCOUNTED;
-	return run_passthrough(r, status);
+	return run_passthrough(r);
 }

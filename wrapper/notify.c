@@ -39,17 +39,14 @@ notify_limit(const char *sendmail, const char *to, const char *host, const char 
 	if (child == 0) {
 		if (fork() == 0) {
 			char *argv[] = { "sendmail", "-t", NULL };
-			int p[2], null = open("/dev/null", O_RDWR);
+			int p[2];
 
 			/* The notice fits in a pipe: written first, then read by the real sendmail. */
 			if (pipe(p) < 0 || write_full(p[1], msg, (size_t)n) < 0 || close(p[1]) < 0 ||
-			    dup2(p[0], 0) < 0 || null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			    dup2(p[0], 0) < 0 || sanitize_null_stdio(1) < 0)
 				_exit(1);
 			sanitize_close_fds();	/* the sender's uid may trace it: none of ours */
 			signal(SIGPIPE, SIG_DFL);
-			/* The -bs relay keeps the group as its saved gid: none of it goes on. */
-			if (setresgid(getgid(), getgid(), getgid()) < 0)
-				_exit(1);
 			execve(sendmail, argv, env);
 			_exit(1);
 		}

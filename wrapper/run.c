@@ -145,21 +145,19 @@ run_record(struct run *r, const char *action, int with_rcpt, int refusable)
 
 	fill_record(r, action, with_rcpt, &rec);
 	/*
-	 * A running keeper hears of every message, log or none (it ends the
-	 * message's hold and limits there); with no log its line goes to syslog.
+	 * A keeper hears of every message, log or none: the record ends the
+	 * message's limits and hold there.  With no log it answers "no capture
+	 * log is open" (said at the start), and its line goes to syslog only.
 	 */
-	if (r->keeper.sock >= 0 && !r->logging) {
-		keeper_record(&r->keeper, &rec, &a);	/* "no capture log is open", said before */
-		if (a.linelen > 0) {
+	if (r->keeper.sock >= 0 || r->logging) {
+		int written = keeper_record(&r->keeper, &rec, &a) == 0;
+
+		if (a.linelen > 0 && (written || !r->logging)) {
 			report(r, a.line, a.linelen);
 			return 0;
 		}
 	}
 	if (r->logging) {
-		if (keeper_record(&r->keeper, &rec, &a) == 0 && a.linelen > 0) {
-			report(r, a.line, a.linelen);
-			return 0;
-		}
 		run_problem(r, a.err[0] ? a.err : "the keeper wrote no record");
 		if (r->conf->on_error == ON_ERROR_TEMPFAIL && refusable)
 			action = "reject", refuse = 1;

@@ -44,6 +44,7 @@ struct run {
 	char id[RECORD_ID_LEN];		/* of the record and the header */
 	struct rl_verdict verdict;	/* the keeper's; rule < 0: none fired */
 	struct rec_limit fired;
+	int child_status;		/* -bs: the real sendmail's wait status */
 	char problems[PROBLEMS_MAX];	/* what went wrong, for the record and the report */
 };
 
@@ -56,7 +57,7 @@ enum outcome {
 	OUT_NO_TARGET,		/* the real sendmail is unfit */
 	OUT_NOT_FED,		/* the message could not be handed on */
 	OUT_REFUSED,		/* capture failed under on_error = "tempfail" */
-	OUT_AS_CHILD,		/* -bs: end as the real sendmail, our child, ended */
+	OUT_AS_CHILD,		/* -bs: end as the real sendmail, our child, ended (child_status) */
 };
 
 enum limit_outcome { LIMIT_DELIVER, LIMIT_HELD, LIMIT_REJECTED, LIMIT_UNCOUNTED };
@@ -84,8 +85,8 @@ size_t run_header(const struct run *r, const char *eol, char *hdr);
 int run_record(struct run *r, const char *action, int with_rcpt, int refusable);
 
 /* The modes. */
-enum outcome run_message(struct run *r, int *status);
-enum outcome run_passthrough(struct run *r, int *status);
-enum outcome run_smtp(struct run *r, int *status);
+enum outcome run_message(struct run *r);
+enum outcome run_passthrough(struct run *r);
+enum outcome run_smtp(struct run *r);
 
 #endif

@@ -20,10 +20,9 @@ keeper_child(int sock, uid_t trusted, const struct keeper_setup *s)
 	struct keeper_setup ks = *s;
 	struct ucred peer;
 	socklen_t len = sizeof peer;
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	/* Not its stdio, not a descriptor it gave: a pipe of the caller's held open would hang it. */
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+	if (sanitize_null_stdio(0) < 0)
 		_exit(1);
 	sanitize_close_fds_but(sock, sock);
 	/* The worker's pid, from the kernel: it made the pair. */
@@ -238,32 +237,34 @@ keeper_hold_open(struct keeper *k, struct hold *h, char id[RECORD_ID_LEN], const
 	return 0;
 }
 
-int
-keeper_hold_commit(struct keeper *k, struct hold *h, char err[SPOOL_ERR_MAX])
+/* Closes the pipe and asks TYPE; the keeper's reason, if it gave one, into ERR. */
+static int
+hold_end(struct keeper *k, struct hold *h, enum kreq_type type, int wait_ms,
+    char err[SPOOL_ERR_MAX])
 {
 	static struct kreply a;
 	unsigned char req[16];
+	int r;
 
 	hold_close(h);
-	/* It syncs the whole message: killed in the middle, it would leave it held unrecorded. */
-	if (ask_within(k, req, kproto_plain(req, KREQ_HOLD_COMMIT), &a, NULL,
-	    KEEPER_COMMIT_MS) < 0) {
+	r = ask_within(k, req, kproto_plain(req, type), &a, NULL, wait_ms);
+	if (a.err[0])
 		snprintf(err, SPOOL_ERR_MAX, "%s", a.err);
-		return -1;
-	}
-	return 0;
+	return r;
+}
+
+int
+keeper_hold_commit(struct keeper *k, struct hold *h, char err[SPOOL_ERR_MAX])
+{
+	/* It syncs the whole message: killed in the middle, it would leave it held unrecorded. */
+	return hold_end(k, h, KREQ_HOLD_COMMIT, KEEPER_COMMIT_MS, err);
 }
 
 void
 keeper_hold_abort(struct keeper *k, struct hold *h, char err[SPOOL_ERR_MAX])
 {
-	static struct kreply a;
-	unsigned char req[16];
-
-	hold_close(h);
 	/* Stopped by the keeper (the spool full): its reason is the one to tell. */
-	if (ask(k, req, kproto_plain(req, KREQ_HOLD_ABORT), &a, NULL) == 0 && a.err[0])
-		snprintf(err, SPOOL_ERR_MAX, "%s", a.err);
+	hold_end(k, h, KREQ_HOLD_ABORT, KEEPER_WAIT_MS, err);
 }
 
 void
