@@ -322,49 +322,156 @@ next_word(const char *a, const char *end)
 	return a < end ? a : NULL;
 }
 
-static int
-is_shell(const char *family)
-{
-	return strcmp(family, "sh") == 0 || strcmp(family, "bash") == 0 ||
-	    strcmp(family, "dash") == 0 || strcmp(family, "zsh") == 0 ||
-	    strcmp(family, "ksh") == 0 || strcmp(family, "mksh") == 0;
-}
-
 /*
- * The script argument of an interpreter ancestor.  Returns NULL for "sh -c",
- * "php -r" and the like, whose code is not in a file.
+ * How each interpreter's command line names its script: options whose value
+ * is code (no file to name), options whose value is the next word, the one
+ * whose value is the script, and Python's module option.  Options are
+ * space-separated, each with a space before and after.
  */
-static const char *
-script_arg(const struct caller_parent *p, const char *family)
-{
-	int php = strncmp(family, "php", 3) == 0;
-	int shell = is_shell(family);
-	const char *end = p->argv + p->argvlen;
-	const char *a = p->argv + strlen(p->argv) + 1;	/* skip argv[0] */
+struct interp {
+	const char *family;
+	int shell;		/* keeps its script open on a descriptor (from_shell_fd) */
+	const char *code, *value, *file, *module;
+};
 
-	if (!php && !shell && strcmp(family, "perl") != 0 &&
-	    strcmp(family, "python") != 0 && strcmp(family, "ruby") != 0)
-		return NULL;
-	for (; a != NULL && a < end; a = next_word(a, end)) {
-		if (strcmp(a, "--") == 0 || (php && strcmp(a, "-f") == 0))
-			return next_word(a, end);
-		if (a[0] != '-')
-			return a;
-		/* Code given inline (or a module by name): no file to name. */
-		if ((strcmp(a, "-c") == 0 && !php) || (strcmp(a, "-r") == 0 && php) ||
-		    ((strcmp(a, "-e") == 0 || strcmp(a, "-E") == 0) && !php && !shell) ||
-		    (strcmp(a, "-m") == 0 && strcmp(family, "python") == 0))
-			return NULL;
-		/* Options whose value is the next word. */
-		if ((php && (strcmp(a, "-d") == 0 || strcmp(a, "-c") == 0 ||
-		    strcmp(a, "-z") == 0)) || strcmp(a, "-o") == 0 ||
-		    strcmp(a, "-W") == 0 || strcmp(a, "-X") == 0 || strcmp(a, "-I") == 0)
-			if ((a = next_word(a, end)) == NULL)
-				return NULL;
-	}
+static const struct interp interps[] = {
+	{ "sh", 1, " -c ", " -o -O --rcfile --init-file ", "", "" },
+	{ "bash", 1, " -c ", " -o -O --rcfile --init-file ", "", "" },
+	{ "dash", 1, " -c ", " -o ", "", "" },
+	{ "zsh", 1, " -c ", " -o ", "", "" },
+	{ "ksh", 1, " -c ", " -o ", "", "" },
+	{ "mksh", 1, " -c ", " -o ", "", "" },
+	{ "php", 0, " -r -R -B -E ", " -d -c -z ", " -f ", "" },
+	{ "perl", 0, " -e -E ", " -I ", "", "" },
+	{ "python", 0, " -c ", " -W -X --check-hash-based-pycs ", "", " -m " },
+	{ "ruby", 0, " -e ", " -I -r -C -E --encoding ", "", "" },
+	{ "node", 0, " -e --eval -p --print ",
+	    " -r --require --import --loader --experimental-loader -C --conditions --input-type --title ",
+	    "", "" },
+};
+
+static const struct interp *
+interp_of(const char *family)
+{
+	for (size_t i = 0; i < sizeof interps / sizeof interps[0]; i++)
+		/* php-cgi is php; nodejs (Debian's old name) is node. */
+		if (strcmp(family, interps[i].family) == 0 ||
+		    (strcmp(interps[i].family, "php") == 0 && strncmp(family, "php", 3) == 0) ||
+		    (strcmp(interps[i].family, "node") == 0 && strcmp(family, "nodejs") == 0))
+			return &interps[i];
 	return NULL;
 }
 
+/* Whether the option OPT, N bytes ("-x", "--name"), is in LIST. */
+static int
+in_list(const char *list, const char *opt, size_t n)
+{
+	for (const char *p = list; *p; p++)
+		if (p > list && p[-1] == ' ' && strncmp(p, opt, n) == 0 && p[n] == ' ')
+			return 1;
+	return 0;
+}
+
+enum { ARG_NONE, ARG_FILE, ARG_MODULE };
+
+/*
+ * The script named on an interpreter ancestor's command line: a file
+ * (ARG_FILE) or, for "python -m", a module (ARG_MODULE), in *WORD.  Code
+ * given inline ("sh -c", "perl -e", "python -c", "php -r") names none.
+ * Short options may be bundled ("perl -wle CODE", "php -dx=1").
+ */
+static int
+script_arg(const struct caller_parent *p, const struct interp *in, const char **word)
+{
+	const char *end = p->argv + p->argvlen;
+	const char *a = next_word(p->argv, end);	/* past argv[0] */
+	int isolated = 0;	/* python -I or -P: the cwd is not where modules come from */
+
+	for (; a != NULL; a = next_word(a, end)) {
+		char opt[3] = { '-', 0, 0 };
+		size_t n = strlen(a);
+
+		if (strcmp(a, "--") == 0) {
+			*word = next_word(a, end);
+			return *word != NULL ? ARG_FILE : ARG_NONE;
+		}
+		if (a[0] != '-' || n == 1) {
+			*word = a;
+			return n > 1 ? ARG_FILE : ARG_NONE;	/* "-": from standard input */
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a, '=');
+			size_t k = eq != NULL ? (size_t)(eq - a) : n;
+
+			if (in_list(in->code, a, k))
+				return ARG_NONE;
+			if (eq == NULL && in_list(in->value, a, k) && (a = next_word(a, end)) == NULL)
+				return ARG_NONE;
+			continue;
+		}
+		/* A bundle of short options: the first that takes a value ends it. */
+		for (const char *c = a + 1; *c; c++) {
+			opt[1] = *c;
+			if (in_list(in->code, opt, 2))
+				return ARG_NONE;
+			if (strchr("IP", *c) != NULL && in->module[0])
+				isolated = 1;
+			if (in_list(in->file, opt, 2) || in_list(in->module, opt, 2) ||
+			    in_list(in->value, opt, 2)) {
+				const char *v = c[1] ? c + 1 : next_word(a, end);
+				int kind = in_list(in->file, opt, 2) ? ARG_FILE :
+				    in_list(in->module, opt, 2) ? ARG_MODULE : ARG_NONE;
+
+				if (v == NULL)
+					return ARG_NONE;
+				if (kind == ARG_MODULE && isolated)
+					return ARG_NONE;
+				if (kind != ARG_NONE) {
+					*word = v;
+					return kind;
+				}
+				if (!c[1])
+					a = v;	/* the value was the next word */
+				break;
+			}
+		}
+	}
+	return ARG_NONE;
+}
+
+/*
+ * The file "python -m NAME" runs when its cwd is first on its path, as it
+ * is unless isolated: CWD/NAME.py, or a package's CWD/NAME/__main__.py.
+ */
+static int
+module_file(const char *cwd, const char *name, char *out, size_t cap)
+{
+	char rel[NAME_MAX + 1];
+	size_t n = strlen(name);
+	struct stat st;
+
+	if (n == 0 || n >= sizeof rel || name[0] == '.' || name[n - 1] == '.' || strstr(name, ".."))
+		return -1;
+	for (size_t i = 0; i <= n; i++) {
+		if (name[i] && !isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '.')
+			return -1;
+		rel[i] = name[i] == '.' ? '/' : name[i];
+	}
+	for (int pkg = 0; pkg < 2; pkg++) {
+		int k = snprintf(out, cap, "%s/%s%s", strcmp(cwd, "/") ? cwd : "", rel,
+		    pkg ? "/__main__.py" : ".py");
+
+		if (k > 0 && (size_t)k < cap && stat(out, &st) == 0 && S_ISREG(st.st_mode))
+			return k;
+	}
+	return -1;
+}
+
+/*
+ * The nearest interpreter ancestor that names its script: a shell's open
+ * script descriptor first, then the command line's file, resolved against
+ * that process's own cwd and taken only if it is a regular file.
+ */
 static int
 from_argv(const char *procroot, struct caller *c)
 {
@@ -372,22 +479,30 @@ from_argv(const char *procroot, struct caller *c)
 	struct stat st;
 
 	for (int i = 0; i < c->nparents; i++) {
+		const struct interp *in;
 		const char *arg;
-		int n;
+		int kind, n;
 
 		program_family(&c->parents[i], family, sizeof family);
-		if (is_shell(family) && from_shell_fd(procroot, c->parents[i].pid, c))
-			return 1;
-		if ((arg = script_arg(&c->parents[i], family)) == NULL)
+		if ((in = interp_of(family)) == NULL)
 			continue;
-		if (arg[0] == '/')
-			n = snprintf(full, sizeof full, "%s", arg);
-		else {
+		if (in->shell && from_shell_fd(procroot, c->parents[i].pid, c))
+			return 1;
+		if ((kind = script_arg(&c->parents[i], in, &arg)) == ARG_NONE)
+			continue;
+		cwd[0] = '\0';
+		if (kind == ARG_MODULE || arg[0] != '/') {
 			snprintf(path, sizeof path, "%s/%ld/cwd", procroot, c->parents[i].pid);
-			if (read_link(AT_FDCWD, path, cwd, sizeof cwd) < 0)
+			if (read_link(AT_FDCWD, path, cwd, sizeof cwd) < 0 || cwd[0] != '/')
 				continue;
-			n = snprintf(full, sizeof full, "%s/%s", strcmp(cwd, "/") ? cwd : "", arg);
 		}
+		if (kind == ARG_MODULE) {
+			if ((n = module_file(cwd, arg, full, sizeof full)) < 0)
+				continue;
+			return set_script(c, full, (size_t)n, "argv-module");
+		}
+		n = snprintf(full, sizeof full, "%s%s%s", cwd, strcmp(cwd, "/") && cwd[0] ? "/" : "",
+		    arg);
 		if (n < 0 || (size_t)n >= sizeof full || stat(full, &st) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;

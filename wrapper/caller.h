@@ -29,7 +29,8 @@ struct caller {
 	int nparents;
 	char fd_script[PATH_MAX];	/* from the inherited fds; "" if none */
 	char script[PATH_MAX];
-	const char *script_from;	/* fpm-status, fd, cgi-environ, env, prepend, shell-fd, argv, php-header, none */
+	const char *script_from;	/* fpm-status, fd, cgi-environ, env, prepend, shell-fd, argv,
+					   argv-module, php-header, none */
 	int script_unresolved;	/* SCRIPT is as seen: its canonical path could not be had */
 	struct rec_env env[CALLER_ENV_MAX];	/* claimed CGI variables, from envp */
 	int nenv;

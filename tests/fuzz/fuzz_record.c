@@ -31,7 +31,7 @@ static const char *const env_names[] = {
 };
 static const char *const actions[] = { "deliver", "hold", "reject", "passthrough", "release", "discard" };
 static const char *const modes[] = { "message", "smtp", "queue-list", "other" };
-static const char *const sources[] = { "fpm-status", "fd", "cgi-environ", "env", "prepend", "argv", "php-header", "none" };
+static const char *const sources[] = { "fpm-status", "fd", "cgi-environ", "env", "prepend", "shell-fd", "argv", "argv-module", "php-header", "none" };
 
 /* ---- input reader and the allocations of one run ---- */
 
@@ -269,7 +269,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rec.id = id;
 	rec.action = actions[u8(r) % 6];
 	rec.mode = modes[u8(r) % 4];
-	rec.script_from = sources[u8(r) % 7];
+	rec.script_from = sources[u8(r) % (sizeof sources / sizeof sources[0])];
 	rec.uid = (long)u64(r);
 	rec.gid = (long)u64(r);
 	rec.pid = (long)u64(r);

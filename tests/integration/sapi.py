@@ -841,3 +841,85 @@ def sapi__perl_cgi_and_cron_jobs__env_claim_or_interpreter_argv(env):
         assert r["parents"][0]["exe"].startswith(exe), (what, r["parents"])
         queued_once(env, got, r)
 
+
+
+# ---------------------------------------------------------------- other interpreters
+
+def mailer_scripts(w, chdir):
+    """A mailer in each interpreter, sending through the wrapper W by its own list-form
+    pipe (the interpreter is the wrapper's parent), after a chdir to CHDIR if given.
+    Name -> (file under the site, shebang interpreter, code)."""
+    msg = "To: alice@example.com\\nSubject: interp\\n\\nbody\\n"
+    cd = {"py": "import os; os.chdir(%r)\n" % chdir if chdir else "",
+          "rb": "Dir.chdir(%r)\n" % chdir if chdir else "",
+          "js": "process.chdir(%r);\n" % chdir if chdir else ""}
+    return {
+        "py": ("#!/usr/bin/env python3\nimport subprocess\n" + cd["py"] +
+               "subprocess.run([%r, '-t', '-i'], input=b'%s', check=True)\nprint('sent')\n"
+               % (w, msg)),
+        "rb": ("#!/usr/bin/env ruby\n" + cd["rb"] +
+               "IO.popen([%r, '-t', '-i'], 'w') { |m| m.write(\"%s\") }\n"
+               "raise 'sendmail' unless $?.success?\nputs 'sent'\n" % (w, msg)),
+        "js": ("#!/usr/bin/env node\n" + cd["js"] +
+               "const r = require('child_process').spawnSync(%r, ['-t', '-i'], "
+               "{input: \"%s\"});\nif (r.status !== 0) process.exit(1);\n"
+               "console.log('sent');\n" % (w, msg)),
+    }
+
+
+@sapi_test
+def sapi__python_ruby_node__by_relative_path_shebang_module_and_after_cd(env):
+    skip = need_root(env)
+    if skip:
+        return skip
+    extra = {}
+    for ext, code in mailer_scripts(env.wrapper, None).items():
+        extra[ext] = ("bin/mailer." + ext, code.encode())
+    for ext, code in mailer_scripts(env.wrapper, "/").items():
+        extra["cd-" + ext] = ("bin/cd-mailer." + ext, code.encode())
+    extra["module"] = ("tools/mailer.py", mailer_scripts(env.wrapper, None)["py"].encode())
+    extra["init"] = ("tools/__init__.py", b"")
+    site = Site(env, extra)
+    cron = {"PATH": "/usr/bin:/bin", "HOME": site.root, "SHELL": "/bin/sh",
+            "LOGNAME": run.USER}
+    other = site.httpdocs   # "another directory" than the scripts'
+    interp = {"py": "python3", "rb": "ruby", "js": "node"}
+    cases = []
+    for ext, prog in sorted(interp.items()):
+        cases += [
+            # As the interpreter's argument, by a relative path from elsewhere.
+            ("%s ../bin" % prog, [prog, "../bin/mailer." + ext], other, site.path[ext],
+             "argv", prog),
+            # Through "#!/usr/bin/env PROG", by a relative path: env execs PROG with it.
+            ("%s #! relative" % prog, ["../bin/mailer." + ext], other, site.path[ext],
+             "argv", prog),
+            # Started by its absolute path, cd / before sending: still that file.
+            ("%s #! absolute, cd /" % prog, [site.path["cd-" + ext]], other,
+             site.path["cd-" + ext], "argv", prog),
+            # By a relative path and then cd /: the word no longer names the file
+            # from the process's cwd; nothing is guessed.
+            ("%s relative, cd /" % prog, [prog, "../bin/cd-mailer." + ext], other, None,
+             "none", prog),
+        ]
+    cases += [
+        ("python3 -m", ["python3", "-m", "tools.mailer"], site.root, site.path["module"],
+         "argv-module", "python3"),
+        ("python3 -c", ["python3", "-c", mailer_scripts(env.wrapper, None)["py"]], site.root,
+         None, "none", "python3"),
+        ("node -e", ["node", "-e", mailer_scripts(env.wrapper, None)["js"].split("\n", 1)[1]],
+         site.root, None, "none", "node"),
+        ("ruby -e", ["ruby", "-e", mailer_scripts(env.wrapper, None)["rb"].split("\n", 1)[1]],
+         site.root, None, "none", "ruby"),
+    ]
+    for what, argv, cwd, script, want_from, prog in cases:
+        p, recs, got = run_as_site(env, argv, cwd, cron)
+        assert p.returncode == 0 and p.stdout.rstrip(b"\n").endswith(b"sent"), (
+            what, p.returncode, p.stdout, p.stderr)
+        r = run.one(recs)
+        want_cwd = "/" if "cd /" in what else cwd
+        check_record(env, r, script, want_from, want_cwd, what)
+        exe = os.path.realpath(shutil.which(prog, path="/usr/bin:/bin"))
+        assert r["parents"][0]["exe"] == exe, (what, r["parents"][0], exe)
+        queued_once(env, got, r)
+    return "%d cases: python3, ruby, node by argument, #!/usr/bin/env, -m, -c/-e, cd /" % len(
+        cases)

@@ -754,6 +754,63 @@ caller_resolve_script__perl_and_python__argv(void **state)
 	assert_string_equal(c.script_from, "argv");
 }
 
+/* Each interpreter's command line, as the kernel keeps it: which file it runs, if any. */
+static void
+caller_resolve_script__interpreters__script_word_module_or_none(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+	static const struct {
+		const char *exe, *cmd;
+		size_t len;
+		const char *script, *from;	/* script relative to FILES, or NULL: none */
+	} cases[] = {
+#define C(exe, lit, script, from) { exe, lit, sizeof(lit), script, from }
+		/* -W takes no value in Perl (it is Python's that does). */
+		C("/usr/bin/perl", "perl\0-W\0s.pl", "s.pl", "argv"),
+		C("/usr/bin/perl", "perl\0-wle\0print 1\0s.pl", NULL, "none"),
+		C("/usr/bin/perl", "perl\0-Ilib\0-Mstrict\0s.pl", "s.pl", "argv"),
+		C("/usr/bin/python3.11", "python3\0-W\0ignore\0s.py", "s.py", "argv"),
+		C("/usr/bin/python3.11", "python3\0-Bc\0import os\0s.py", NULL, "none"),
+		C("/usr/bin/python3.11", "python3\0-m\0tools.mailer\0--to\0x", "tools/mailer.py",
+		    "argv-module"),
+		C("/usr/bin/python3.11", "python3\0-u\0-mpkg", "pkg/__main__.py", "argv-module"),
+		/* Isolated: the cwd is not on its path, the module is not there. */
+		C("/usr/bin/python3.11", "python3\0-I\0-m\0tools.mailer", NULL, "none"),
+		C("/usr/bin/python3.11", "python3\0-m\0../s", NULL, "none"),
+		C("/usr/bin/ruby3.1", "ruby\0-I\0lib\0-rjson\0s.rb", "s.rb", "argv"),
+		C("/usr/bin/ruby3.1", "ruby\0-e\0puts 1\0s.rb", NULL, "none"),
+		C("/usr/bin/node", "node\0--require=x\0-r\0y\0s.js", "s.js", "argv"),
+		C("/usr/bin/node", "node\0--eval=1\0s.js", NULL, "none"),
+		C("/usr/bin/node", "node\0-p\0s.js", NULL, "none"),
+		C(NULL, "nodejs\0--\0s.js", "s.js", "argv"),
+		C("/usr/bin/bash", "bash\0-o\0errexit\0s.sh", "s.sh", "argv"),
+		C("/usr/bin/bash", "bash\0-ec\0s.sh", NULL, "none"),
+		C("/usr/bin/php8.2", "php\0-dx=1\0-f\0s.php", "s.php", "argv"),
+		C("/usr/bin/php8.2", "php\0-\0s.php", NULL, "none"),
+#undef C
+	};
+
+	real_file("s.pl");
+	real_file("s.py");
+	real_file("s.rb");
+	real_file("s.js");
+	real_file("s.sh");
+	real_file("s.php");
+	mkdir_p(pathf("%s/tools/x", files));
+	mkdir_p(pathf("%s/pkg/x", files));
+	real_file("tools/mailer.py");
+	real_file("pkg/__main__.py");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		fake_proc(570 + (long)i, 1009, 1009, 0, cases[i].exe, cases[i].cmd, cases[i].len, files);
+		identify(1009, 570 + (long)i, envp);
+		caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
+		if (strcmp(c.script_from, cases[i].from) != 0 ||
+		    strcmp(c.script, cases[i].script ? pathf("%s/%s", files, cases[i].script) : "") != 0)
+			fail_msg("case %zu (%s): got %s from %s", i, cases[i].cmd, c.script, c.script_from);
+	}
+}
+
 static void
 caller_resolve_script__no_exe_link__argv0_names_interpreter(void **state)
 {
@@ -964,6 +1021,7 @@ main(void)
 		T(caller_resolve_script__sh_c_only__none),
 		T(caller_resolve_script__sh_e_script__argv),
 		T(caller_resolve_script__perl_and_python__argv),
+		T(caller_resolve_script__interpreters__script_word_module_or_none),
 		T(caller_resolve_script__no_exe_link__argv0_names_interpreter),
 		T(caller_resolve_script__argv_script_missing_or_dir__next_parent),
 		T(caller_resolve_script__non_interpreter_parent__not_argv),
