@@ -53,7 +53,7 @@ ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c common/sha256.c \
               common/state.c common/spool.c common/number.c common/target.c \
               common/message.c common/classify.c common/sanitize.c
-WRAPPER_SRC = wrapper/caller.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
+WRAPPER_SRC = wrapper/caller.c wrapper/origin.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
               wrapper/ratelimit.c wrapper/hold.c wrapper/notify.c wrapper/smtp.c \
               wrapper/relay.c wrapper/fpmstatus.c wrapper/keeper.c wrapper/kproto.c \
               wrapper/kencode.c wrapper/heldfile.c wrapper/split.c wrapper/run.c wrapper/mode_message.c \

@@ -15,6 +15,16 @@ const char *const record_env_names[RECORD_ENV_MAX] = {
 	"REMOTE_ADDR", "REQUEST_URI",
 };
 
+const char *const record_origin_kinds[RECORD_ORIGIN_KINDS] = {
+	"web", "cron", "at", "ssh", "systemd", "console", "unknown",
+};
+const char *const record_origin_froms[RECORD_ORIGIN_FROMS] = {
+	"ancestor", "own-ancestor", "tty", "cgroup", "none",
+};
+const char *const record_origin_info_froms[RECORD_ORIGIN_INFO_FROMS] = {
+	"title", "env", "ancestor-env", "cgroup",
+};
+
 /* How much of each value survives; later steps are used when a record is too long. */
 struct caps {
 	size_t str;		/* any one string */
@@ -169,6 +179,14 @@ encode(struct jbuf *b, const struct record *r, const struct caps *c)
 	key_str(b, "script_from", r->script_from, c);
 	if (r->script_unresolved)
 		jb_raw(b, ",\"script_unresolved\":true");
+	if (r->origin != NULL) {
+		key_str(b, "origin", r->origin, c);
+		key_str(b, "origin_from", r->origin_from, c);
+	}
+	if (r->origin_info != NULL) {
+		key_str(b, "origin_info", r->origin_info, c);
+		key_str(b, "origin_info_from", r->origin_info_from, c);
+	}
 	encode_parents(b, r, c);
 
 	jb_key(b, "env", 0);

@@ -55,6 +55,8 @@ struct record {
 	const char *script;	/* NULL when none was found */
 	const char *script_from;
 	int script_unresolved;	/* SCRIPT is as seen, not the canonical path of a file */
+	/* Where it came from (the wrapper's origin.h); NULL in records of other programs. */
+	const char *origin, *origin_from, *origin_info, *origin_info_from;
 	const struct rec_parent *parents;
 	int nparents;
 	const struct rec_env *env;
@@ -75,6 +77,14 @@ struct record {
 
 /* The names of the CGI variables a record may carry, RECORD_ENV_MAX of them. */
 extern const char *const record_env_names[RECORD_ENV_MAX];
+
+/* The values origin, origin_from and origin_info_from may take. */
+#define RECORD_ORIGIN_KINDS 7
+#define RECORD_ORIGIN_FROMS 5
+#define RECORD_ORIGIN_INFO_FROMS 4
+extern const char *const record_origin_kinds[RECORD_ORIGIN_KINDS];
+extern const char *const record_origin_froms[RECORD_ORIGIN_FROMS];
+extern const char *const record_origin_info_froms[RECORD_ORIGIN_INFO_FROMS];
 
 /*
  * Encodes R as one JSON line ending in '\n', at most RECORD_MAX bytes, into

@@ -8,7 +8,7 @@ PACKAGES="gcc libc6-dev make procps libconfig-dev libcmocka-dev php-cli php-cgi 
 clang libclang-rt-14-dev libjson-c-dev zlib1g-dev gzip jq util-linux passwd e2fsprogs strace logrotate
 postfix at swaks php-symfony-mailer libphp-phpmailer
 php8.2-fpm libfcgi-bin apache2 libapache2-mod-php8.2 curl perl
-ruby nodejs"
+ruby nodejs cron openssh-server openssh-client"
 
 missing=
 for p in $PACKAGES; do
@@ -27,9 +27,10 @@ export DEBIAN_FRONTEND=noninteractive
 # Postfix is here for its real sendmail binary (qwrap-install --target
 # /usr/sbin/sendmail): configured "Local only" without questions.  php-fpm and
 # Apache are here for the per-SAPI tests, which start their own instances on
-# private sockets and ports; Ruby and Node.js for the interpreters' scripts.
-# None of their services may start: a policy-rc.d that refuses, only while
-# installing, and only if the host has none of its own.
+# private sockets and ports; Ruby and Node.js for the interpreters' scripts;
+# cron and sshd for the origin tests, which start their own.  None of their
+# services may start: a policy-rc.d that refuses, only while installing, and
+# only if the host has none of its own.
 echo "postfix postfix/main_mailer_type select Local only
 postfix postfix/mailname string qwrap-test.invalid" | debconf-set-selections
 policy=

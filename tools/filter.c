@@ -101,6 +101,7 @@ filter_option(struct filter *f, int opt, const char *arg, long long now_ms,
 	case OPT_SCRIPT: f->script = arg; return 0;
 	case OPT_ID: f->id = arg; return 0;
 	case OPT_ACTION: f->actions = arg; return 0;
+	case OPT_ORIGIN: f->origins = arg; return 0;
 	case OPT_FROM: f->from = arg; return 0;
 	case OPT_TO: f->to = arg; return 0;
 	case OPT_HOST: f->host = arg; return 0;
@@ -176,6 +177,8 @@ filter_match(const struct filter *f, const struct logrec *r)
 	if (f->id != NULL && !str_is(r, "id", f->id) && !str_is(r, "held_id", f->id))
 		return 0;
 	if (f->actions != NULL && !in_list(f->actions, rec_str(r, "action", buf, sizeof buf)))
+		return 0;
+	if (f->origins != NULL && !in_list(f->origins, rec_str(r, "origin", buf, sizeof buf)))
 		return 0;
 	if (f->host != NULL && !str_is(r, "host", f->host))
 		return 0;

@@ -14,7 +14,8 @@
 /* getopt_long codes of the filter options, above any short option's. */
 enum filter_opt {
 	OPT_SINCE = 0x100, OPT_UNTIL, OPT_UID, OPT_USER, OPT_CWD, OPT_SCRIPT, OPT_ID,
-	OPT_ACTION, OPT_RCPT_MIN, OPT_FROM, OPT_TO, OPT_SUBJECT, OPT_HOST, OPT_FILTER_END
+	OPT_ACTION, OPT_RCPT_MIN, OPT_FROM, OPT_TO, OPT_SUBJECT, OPT_HOST, OPT_ORIGIN,
+	OPT_FILTER_END
 };
 
 /* The long options for getopt_long, with their codes above. */
@@ -31,7 +32,8 @@ enum filter_opt {
 	{ "from", required_argument, NULL, OPT_FROM }, \
 	{ "to", required_argument, NULL, OPT_TO }, \
 	{ "subject", required_argument, NULL, OPT_SUBJECT }, \
-	{ "host", required_argument, NULL, OPT_HOST }
+	{ "host", required_argument, NULL, OPT_HOST }, \
+	{ "origin", required_argument, NULL, OPT_ORIGIN }
 
 struct filter {
 	long long since, until;	/* ms; since <= ts < until */
@@ -42,6 +44,7 @@ struct filter {
 	const char *script;	/* fnmatch(3) pattern, '*' matches '/' too */
 	const char *id;		/* the record's id, or the held_id it points to */
 	const char *actions;	/* comma-separated list */
+	const char *origins;	/* comma-separated list */
 	long rcpt_min;
 	const char *from, *to;	/* substrings, any case */
 	const char *host;

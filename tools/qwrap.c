@@ -24,12 +24,13 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: qwrap grep [FILTER...] [--json] [--rotated] [FILE...]\n"
-	    "       qwrap top --by uid|user|cwd|script|vhost|from|rcpt-domain|host [-n N]"
+	    "       qwrap top --by uid|user|cwd|script|vhost|from|rcpt-domain|host|origin [-n N]"
 	    " [FILTER...] [--json] [--rotated] [FILE...]\n"
 	    "       qwrap tail [-f] [-n N] [FILTER...] [--json] [FILE]\n"
 	    "  FILTER: --since T --until T (2h, 30m, 7d, or 2026-11-26T10:00:00Z), --uid N,\n"
 	    "          --user NAME, --cwd DIR, --script GLOB, --id ID, --action A[,B],\n"
-	    "          --rcpt-min N, --from TEXT, --to TEXT, --subject REGEX, --host NAME;\n"
+	    "          --rcpt-min N, --from TEXT, --to TEXT, --subject REGEX, --host NAME,\n"
+	    "          --origin O[,P] (web, cron, at, ssh, systemd, console, unknown);\n"
 	    "          --vhosts-root DIR for the vhost column and key\n"
 	    "       qwrap scan [--queue DIR] [-n N] [--json] [--vhosts-root DIR]\n"
 	    "       qwrap scan --id ID [--queue DIR] [--json]\n"

@@ -22,7 +22,7 @@
 #define SENDING_ACTIONS "deliver,hold,reject"
 
 static const char *const keys[] = { "uid", "user", "cwd", "script", "vhost", "from",
-	"rcpt-domain", "host", NULL };
+	"rcpt-domain", "host", "origin", NULL };
 
 int
 report_key_known(const char *by)

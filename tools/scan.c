@@ -41,6 +41,7 @@ struct scan {
 	long scanned, preprocessed, rcpt[3], done, with_header, no_envelope, unreadable;
 	int unreadable_errno;
 	struct tally entered, uid, sender, subject, domain, scripts;
+	struct tally origins;	/* from the records of the queue's qwrap ids */
 	struct tally ids;	/* qwrap ids: their header's script, or their record's */
 	struct most *most;
 	long nmost, cap_most;
@@ -304,6 +305,7 @@ tally_message(struct scan *sc, const struct scan_opts *o, const struct qmsg *m)
 		/* By qwrap's id, so that the record can name the script; a header without one names it. */
 		if (m->qwrap_id[0] == '\0') {
 			count(sc, &sc->scripts, m->qwrap_script, 1, rcpt);
+			count(sc, &sc->origins, "", 1, rcpt);
 		} else if ((r = count(sc, &sc->ids, m->qwrap_id, 1, rcpt)) != NULL &&
 		    r->note == NULL && (r->note = strdup(m->qwrap_script)) == NULL) {
 			sc->nomem = 1;
@@ -393,7 +395,7 @@ static int
 join_one(const struct logrec *r, void *arg)
 {
 	struct scan *sc = arg;
-	static char id[128], script[LOG_VALUE_MAX];
+	static char id[128], script[LOG_VALUE_MAX], origin[64];
 	struct tally_row *row;
 
 	if ((row = tally_find(&sc->ids, rec_str(r, "id", id, sizeof id))) == NULL || row->mark)
@@ -404,6 +406,8 @@ join_one(const struct logrec *r, void *arg)
 		free(row->note);
 		row->note = strdup(script);
 	}
+	count(sc, &sc->origins, rec_str(r, "origin", origin, sizeof origin), row->messages,
+	    row->recipients);
 	return sc->ids_found == sc->ids.n;
 }
 
@@ -492,6 +496,7 @@ scan_free(struct scan *sc)
 	tally_free(&sc->subject);
 	tally_free(&sc->domain);
 	tally_free(&sc->scripts);
+	tally_free(&sc->origins);
 	tally_free(&sc->ids);
 	tally_free(&sc->pending);
 	free(sc->unverified);
@@ -627,7 +632,8 @@ scan_queue(const struct scan_opts *o)
 		if (r->key == NULL)
 			continue;
 		if (count(&sc, &sc.scripts, r->note ? r->note : "", r->messages,
-		    r->recipients) == NULL)
+		    r->recipients) == NULL ||
+		    (!r->mark && count(&sc, &sc.origins, "", r->messages, r->recipients) == NULL))
 			break;
 	}
 	if (sc.nomem) {
@@ -658,6 +664,8 @@ scan_queue(const struct scan_opts *o)
 	table(o, &sc.subject, "subject", "by subject", "SUBJECT", 0);
 	table(o, &sc.scripts, "script", "by script (qwrap's header; the capture log's record"
 	    " when readable)", "SCRIPT", 0);
+	table(o, &sc.origins, "origin", "by origin (the capture log's record: web, cron, at, ssh,"
+	    " systemd, console, unknown)", "ORIGIN", 0);
 	table(o, &sc.domain, "rcpt_domain", "by recipient domain (messages: those sent there)",
 	    "DOMAIN", 0);
 	print_most(o, &sc);

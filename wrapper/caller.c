@@ -30,9 +30,8 @@ caller_getenv(char *const envp[], const char *name)
 	return NULL;
 }
 
-/* Reads at most CAP-1 bytes of PATH into BUF, NUL-terminated; -1 on error. */
-static ssize_t
-read_small(const char *path, char *buf, size_t cap)
+ssize_t
+caller_read_small(const char *path, char *buf, size_t cap)
 {
 	size_t len = 0;
 	ssize_t n;
@@ -180,7 +179,7 @@ caller_identify(const char *procroot, long uid, long gid, long pid,
 		long next;
 
 		snprintf(path, sizeof path, "%s/%ld/status", procroot, ppid);
-		if (read_small(path, status, sizeof status) < 0)
+		if (caller_read_small(path, status, sizeof status) < 0)
 			break;
 		/* Another user's process (root's cron, the FPM master) is not ours to record. */
 		if (status_field(status, "Uid") != uid || status_euid(status) != uid)
@@ -191,7 +190,7 @@ caller_identify(const char *procroot, long uid, long gid, long pid,
 		snprintf(path, sizeof path, "%s/%ld/exe", procroot, ppid);
 		read_link(AT_FDCWD, path, p->exe, sizeof p->exe);
 		snprintf(path, sizeof path, "%s/%ld/cmdline", procroot, ppid);
-		n = read_small(path, p->argv, sizeof p->argv);
+		n = caller_read_small(path, p->argv, sizeof p->argv);
 		p->argvlen = n > 0 ? (size_t)n : 0;
 		/* A cut argument still ends in NUL: the record encoder splits on it. */
 		if (p->argvlen > 0 && p->argv[p->argvlen - 1] == '\0')
@@ -300,7 +299,7 @@ from_cgi_environ(const char *procroot, struct caller *c)
 		if (strcmp(family, "php-cgi") != 0)
 			continue;
 		snprintf(path, sizeof path, "%s/%ld/environ", procroot, c->parents[i].pid);
-		if ((n = read_small(path, env, sizeof env)) <= 0)
+		if ((n = caller_read_small(path, env, sizeof env)) <= 0)
 			return 0;
 		for (char *e = env; e < env + n; e += strlen(e) + 1) {
 			if (strncmp(e, "GATEWAY_INTERFACE=", 18) == 0)
@@ -544,9 +543,8 @@ from_php_header(const char *hdr, size_t n, struct caller *c)
 	return set_script(c, full, (size_t)len, "php-header");
 }
 
-/* The php-fpm worker among the ancestors ("php-fpm: pool NAME"): its pid, and NAME. */
-static long
-fpm_worker(const struct caller *c, char pool[64])
+long
+caller_fpm_worker(const struct caller *c, char pool[64])
 {
 	static const char title[] = "php-fpm: pool ";
 
@@ -586,7 +584,7 @@ from_fpm_status(const char *socket_pattern, const char *path, struct caller *c)
 	size_t o = 0;
 	long pid;
 
-	if (socket_pattern[0] == '\0' || (pid = fpm_worker(c, pool)) == 0)
+	if (socket_pattern[0] == '\0' || (pid = caller_fpm_worker(c, pool)) == 0)
 		return 0;
 	for (const char *p = socket_pattern; *p && o + 1 < sizeof sock; p++) {
 		if (p[0] == '%' && p[1] == 'p') {

@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "record.h"
 
@@ -67,6 +68,12 @@ void caller_identify(const char *procroot, long uid, long gid, long pid,
 void caller_resolve_script(const char *procroot, char *const envp[],
     const char *php_header, size_t php_header_len, const char *fpm_socket,
     const char *fpm_path, struct caller *c);
+
+/* The php-fpm worker among the ancestors ("php-fpm: pool NAME"): its pid and NAME, or 0. */
+long caller_fpm_worker(const struct caller *c, char pool[64]);
+
+/* Reads at most CAP-1 bytes of PATH into BUF, NUL-terminated; -1 on error. */
+ssize_t caller_read_small(const char *path, char *buf, size_t cap);
 
 /* The value of NAME in ENVP (first occurrence), or NULL. */
 const char *caller_getenv(char *const envp[], const char *name);

@@ -82,6 +82,10 @@ kproto_record(unsigned char *p, const struct record *r)
 	put_str(&o, r->script, KPROTO_STR_CUT);
 	put_str(&o, r->script_from, KPROTO_STR_CUT);
 	put_u32(&o, r->script_unresolved != 0);
+	put_str(&o, r->origin, KPROTO_STR_CUT);
+	put_str(&o, r->origin_from, KPROTO_STR_CUT);
+	put_str(&o, r->origin_info, KPROTO_STR_CUT);
+	put_str(&o, r->origin_info_from, KPROTO_STR_CUT);
 	put_u32(&o, (uint32_t)nparents);
 	for (int i = 0; i < nparents; i++) {
 		put_i64(&o, r->parents[i].pid);

@@ -128,6 +128,19 @@ get_record(struct in *i, struct kreq *q)
 	if ((n = get_u32(i)) > 1)
 		i->bad = 1;
 	r->script_unresolved = (int)n;
+	/* From the record's vocabulary only, each pair whole or absent: top groups by them. */
+	r->origin = get_str(i, KPROTO_STR_CUT, 0);
+	r->origin_from = get_str(i, KPROTO_STR_CUT, 0);
+	r->origin_info = get_str(i, KPROTO_STR_CUT, 0);
+	r->origin_info_from = get_str(i, KPROTO_STR_CUT, 0);
+	if (!i->bad && ((r->origin != NULL) != (r->origin_from != NULL) ||
+	    (r->origin_info != NULL) != (r->origin_info_from != NULL) ||
+	    (r->origin_info != NULL && r->origin == NULL) ||
+	    (r->origin != NULL && (!one_of(r->origin, record_origin_kinds, RECORD_ORIGIN_KINDS) ||
+	    !one_of(r->origin_from, record_origin_froms, RECORD_ORIGIN_FROMS))) ||
+	    (r->origin_info != NULL && !one_of(r->origin_info_from, record_origin_info_froms,
+	    RECORD_ORIGIN_INFO_FROMS))))
+		i->bad = 1;
 	if ((n = get_u32(i)) > RECORD_MAX_PARENTS)
 		i->bad = 1;
 	for (uint32_t k = 0; !i->bad && k < n; k++) {

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "deliver.h"
 #include "message.h"
+#include "origin.h"
 #include "ratelimit.h"
 #include "record.h"
 #include "sanitize.h"
@@ -37,6 +38,7 @@ struct run {
 	char target_err[DELIVER_ERR_MAX];
 	struct invocation inv;
 	struct caller caller;
+	struct origin origin;
 	struct message msg;
 	struct msgfields fields;
 	/* Of the message under way. */

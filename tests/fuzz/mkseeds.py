@@ -171,8 +171,10 @@ def ki(v): return struct.pack('<q', v)
 def ks(v): return ku(0xffffffff) if v is None else ku(len(v)) + v + b'\0'
 ID = b'20261206120000.0123456789abcdef'
 def krec(action=b'deliver', mode=b'message', argv=(b'sendmail', b'-t'), rcpt=(b'a@x.example',),
-         parents=((4242, 1000, b'/usr/bin/php8.2', b'php\0x.php\0'),), env=((b'SCRIPT_FILENAME', b'/srv/x.php'),)):
+         parents=((4242, 1000, b'/usr/bin/php8.2', b'php\0x.php\0'),), env=((b'SCRIPT_FILENAME', b'/srv/x.php'),),
+         origin=(b'web', b'ancestor', b'pool=shop', b'title')):
     b = ku(1) + ki(1796558400) + ki(123456789) + ks(ID) + ks(action) + ks(mode) + ks(b'/srv/www') + ks(b'/srv/www/x.php') + ks(b'fd') + ku(0)
+    b += b''.join(ks(v) for v in origin)
     b += ku(len(parents)) + b''.join(ki(p) + ki(u) + ks(e) + ks(a) for p, u, e, a in parents)
     b += ku(len(env)) + b''.join(ks(n) + ks(v) for n, v in env)
     b += ku(len(argv)) + b''.join(ks(a) for a in argv)
@@ -180,8 +182,10 @@ def krec(action=b'deliver', mode=b'message', argv=(b'sendmail', b'-t'), rcpt=(b'
     b += ku(1) + ku(len(rcpt)) + b''.join(ks(r) for r in rcpt) + ki(len(rcpt))
     return b + ki(0) + ku(0) + ks(None)
 put('kproto', 'record', krec())
-put('kproto', 'record-hold-smtp', krec(b'hold', b'smtp', rcpt=(b'a@x', b'b@y'), parents=(), env=()))
-put('kproto', 'record-passthrough', krec(b'passthrough', b'queue-list', argv=(b'mailq',)))
+put('kproto', 'record-hold-smtp', krec(b'hold', b'smtp', rcpt=(b'a@x', b'b@y'), parents=(), env=(),
+                                       origin=(b'ssh', b'ancestor', b'addr=192.0.2.7', b'ancestor-env')))
+put('kproto', 'record-passthrough', krec(b'passthrough', b'queue-list', argv=(b'mailq',),
+                                         origin=(b'unknown', b'none', None, None)))
 put('kproto', 'limits', ku(2) + ki(3) + ks(b'/srv/www/x.php') + ks(b'/srv/www'))
 put('kproto', 'hold-open-message', ku(3) + ks(b'/srv') + ks(None) + ks(b'none') + ks(None))
 put('kproto', 'hold-open-smtp', ku(3) + ks(b'/srv') + ks(b'/srv/x.php') + ks(b'fpm-status') +

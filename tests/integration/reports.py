@@ -26,7 +26,7 @@ USER = "qwraptest"
 VHOSTS = "/var/www/vhosts"
 PSA_DIR = "/etc/psa"
 SENDING = ("deliver", "hold", "reject")		# what top counts without --action
-KEYS = ("uid", "user", "cwd", "script", "vhost", "from", "rcpt-domain", "host")
+KEYS = ("uid", "user", "cwd", "script", "vhost", "from", "rcpt-domain", "host", "origin")
 HOSTS = ("web1.example.net", "web2.example.net", "mx.example.net")
 DROP = object()					# small_record(): leave this key out
 
@@ -233,6 +233,10 @@ def random_record(rng, ms, host, uid):
         rec["rcpt"] = None
     elif k < 0.11:
         del rec["rcpt"]
+    if rng.random() < 0.85:	# the others: records from before qwrap recorded it
+        rec["origin"] = rng.choice(("web", "web", "web", "cron", "at", "ssh", "systemd",
+                                    "console", "unknown"))
+        rec["origin_from"] = "ancestor"
     return rec
 
 
@@ -493,6 +497,9 @@ def filter_cases(ds):
         (["--subject", r"\\x"], lambda r: "\\x" in s(r, "subject")),
         (["--subject", "café|ünï"], lambda r: subject_matches("café|ünï", r)),
         (["--host", HOSTS[1]], lambda r: r["host"] == HOSTS[1]),
+        (["--origin", "cron,ssh"], lambda r: s(r, "origin") in ("cron", "ssh")),
+        (["--origin", "web", "--action", "deliver"],
+         lambda r: s(r, "origin") == "web" and r["action"] == "deliver"),
         (["--host", "web2"], lambda r: False),
         (["--since", "2026-11-22", "--until", "2026-11-24T12:00:00+02:00"],
          lambda r: ms_of("2026-11-22T00:00:00Z") <= ms_of(r["ts"]) < ms_of("2026-11-24T10:00:00Z")),
@@ -548,6 +555,8 @@ def report__generated_logs__every_top_table_equals_the_one_computed_here(env):
          lambda r: subject_matches("invoice", r), SENDING),
         (["--by", "cwd", "--rcpt-min", "2", "-n", "5"], "cwd", lambda r: r["rcpt_count"] >= 2,
          SENDING),
+        (["--by", "script", "--origin", "cron"], "script",
+         lambda r: text_of(r, "origin") == "cron", SENDING),
     ]
     for args, by, match, actions in cases:
         want = expected_top(recs, by, match, actions)

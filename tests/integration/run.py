@@ -2902,6 +2902,8 @@ import smtp  # noqa: E402  (sendmail -bs, relayed)
 TESTS.extend(smtp.TESTS)
 import sapi  # noqa: E402  (which script, per PHP SAPI: php-fpm, mod_php, ...)
 TESTS.extend(sapi.TESTS)
+import origin  # noqa: E402  (where it came from: cron, at, ssh, a terminal, a daemon)
+TESTS.extend(origin.TESTS)
 
 
 def main():

@@ -437,6 +437,11 @@ def sapi__fpm_status_key__every_request_names_the_entry_script(env):
             r = fpm.request(env, site, name, pool)
             check_record(env, r, want or site.path[name], want_from, cwd,
                          "%s via %s (%d)" % (name, pool, n[0]))
+            # A web request, by root's php-fpm master above the worker; the pool by the
+            # worker's title.
+            origin = [r.get(k) for k in ("origin", "origin_from", "origin_info",
+                                         "origin_info_from")]
+            assert origin == ["web", "ancestor", "pool=" + pool, "title"], origin
             return r
 
         # Miss and hits alike, whatever the script did to cwd and fds.
@@ -653,7 +658,11 @@ def sapi__mod_php__fd_on_miss_then_header_guess_or_none(env):
     seen = Seen(env)
     try:
         def req(name, want_from, want_script, cwd):
-            return seen.check(apache.request(env, site, name), name, want_script, want_from, cwd)
+            r = seen.check(apache.request(env, site, name), name, want_script, want_from, cwd)
+            # Apache's root parent: a web request (its site is not in the environment).
+            assert (r.get("origin"), r.get("origin_from")) == ("web", "ancestor"), r
+            assert "origin_info" not in r, r
+            return r
 
         r = req("contact", "fd", site.contact, site.sub)
         apache_parents(r)

@@ -48,7 +48,7 @@ def fixture_dir():
 FIXTURE = fixture_dir()
 USER = "qwraptest"
 SPLIT = 23
-TABLES = ("entered", "uid", "sender", "subject", "script", "rcpt_domain")
+TABLES = ("entered", "uid", "sender", "subject", "script", "origin", "rcpt_domain")
 EX_USAGE, EX_NOINPUT, EX_NOPERM = 64, 66, 77
 
 TESTS = []
@@ -297,8 +297,9 @@ class Tables:
     with id, invoked, uid, sender (None: no envelope), subject (decoded), script
     (None: no header), qwrap_id, rcpts [(address, done)]), in scan order."""
 
-    def __init__(self, msgs, root="", records=None):
+    def __init__(self, msgs, root="", records=None, origins=None):
         records = records or {}
+        origins = origins or {}	# qwrap id -> its record's origin
         self.tables = {name: {} for name in TABLES}
         uids = {}
         by_qwrap_id = {}
@@ -334,6 +335,11 @@ class Tables:
         for qid, (script, n, r) in by_qwrap_id.items():
             script = records.get(qid, script) or "-"
             row = self.tables["script"].setdefault(script, {"key": script, "messages": 0,
+                                                            "recipients": 0})
+            row["messages"] += n
+            row["recipients"] += r
+            origin = origins.get(qid) or "-"
+            row = self.tables["origin"].setdefault(origin, {"key": origin, "messages": 0,
                                                             "recipients": 0})
             row["messages"] += n
             row["recipients"] += r
@@ -654,7 +660,8 @@ def scan__capture_log_record__script_from_the_record_and_shown_by_id(env):
     real = "/elsewhere/real.php"
     rec = {"v": 1, "ts": "2026-11-26T18:40:20.000Z", "id": joined["wrapper_header"]["id"],
            "host": "web01", "action": "deliver", "uid": 1009, "cwd": "/elsewhere",
-           "script": real, "subject": joined["subject"]}
+           "script": real, "subject": joined["subject"], "origin": "cron",
+           "origin_from": "ancestor"}
     # A record of the same id without script keeps the header's; one of an id
     # not in the queue adds nothing; a line that is no record is skipped.
     bare = {"v": 1, "ts": "2026-11-26T18:40:21.000Z", "id": unscripted["wrapper_header"]["id"],
@@ -676,6 +683,14 @@ def scan__capture_log_record__script_from_the_record_and_shown_by_id(env):
                     row["recipients"] += t["recipient_count"]["total"]
             assert s["script"] == ordered(list(wh_rows.values())), s["script"]
             assert {r["key"]: r["messages"] for r in s["script"]}[real] == 1
+            # The origin from the record; "-" for the messages whose record has none
+            # (a record from before origins, or none found).
+            header = [t for t in msgs if t["wrapper_header"]]
+            rcpts = joined["recipient_count"]["total"]
+            assert s["origin"] == ordered([
+                {"key": "cron", "messages": 1, "recipients": rcpts},
+                {"key": "-", "messages": len(header) - 1, "recipients":
+                 sum(t["recipient_count"]["total"] for t in header) - rcpts}]), s["origin"]
 
             for t, want in ((joined, rec), (unscripted, bare), (unlogged, None)):
                 p = qwrap(env, "scan", "--queue", queue, "--id", t["id"], "--json")

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "caller.h"
+#include "origin.h"
 
 #define HELD_FDS 40		/* fds 3..HELD_FDS are held, so opendir never lands on a fake fd */
 
@@ -977,6 +978,149 @@ caller_resolve_script__relative_fd_script__ignored(void **state)
 	assert_string_equal(c.script_from, "prepend");
 }
 
+/* origin_find. */
+
+/* A process named NAME (its comm) as UID, child of PPID; CMD its command line or NULL. */
+static void
+named(long pid, const char *name, long uid, long ppid, const char *cmd, size_t cmdlen)
+{
+	char status[512];
+	int n;
+
+	fake_proc(pid, uid, uid, ppid, NULL, cmd, cmdlen, NULL);
+	n = snprintf(status, sizeof status, "Name:\t%s\nUmask:\t0022\nState:\tS (sleeping)\n"
+	    "PPid:\t%ld\nUid:\t%ld\t%ld\t%ld\t%ld\n", name, ppid, uid, uid, uid, uid);
+	write_file(pathf("%s/%ld/status", proc, pid), status, (size_t)n);
+}
+
+/* The caller's session's terminal (0: none) and cgroup file. */
+static void
+self(long tty, const char *cgroup)
+{
+	char stat[256];
+	int n = snprintf(stat, sizeof stat, "4243 (qwrap) send) R 700 4243 4243 %ld -1 4194560 0\n",
+	    tty);
+
+	write_file(pathf("%s/self/stat", proc), stat, (size_t)n);
+	write_file(pathf("%s/self/cgroup", proc), cgroup, strlen(cgroup));
+}
+
+static struct origin o;
+
+static void
+origin_of(long ppid, char *const envp[])
+{
+	identify(1009, ppid, envp);
+	origin_find(proc, ppid, envp, &c, &o);
+}
+
+#define ORIGIN(k, f, i, ifr) do { \
+	assert_string_equal(o.kind, k); \
+	assert_string_equal(o.from, f); \
+	assert_string_equal(o.info, i); \
+	if ((ifr) == NULL) assert_null(o.info_from); \
+	else assert_string_equal(o.info_from, ifr); \
+} while (0)
+
+static void
+origin_find__servers_of_another_uid__their_kind(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+
+	self(0, "0::/system.slice/cron.service\n");
+	named(1, "systemd", 0, 0, NULL, 0);
+	named(701, "cron", 0, 1, NULL, 0);
+	named(700, "sh", 1009, 701, NULL, 0);
+	origin_of(700, envp);
+	ORIGIN("cron", "ancestor", "", NULL);
+
+	named(712, "php-fpm8.2", 0, 1, NULL, 0);
+	named(711, "php-fpm8.2", 1009, 712, CMD("php-fpm: pool shop      "));
+	named(710, "sh", 1009, 711, NULL, 0);
+	origin_of(710, envp);
+	ORIGIN("web", "ancestor", "pool=shop", "title");
+
+	named(721, "atd", 0, 1, NULL, 0);
+	named(720, "sh", 1009, 721, NULL, 0);
+	origin_of(720, envp);
+	ORIGIN("at", "ancestor", "", NULL);
+
+	/* An SSH login: the user's own sshd, root's above it; the address from the shell's environment. */
+	named(733, "sshd", 0, 1, NULL, 0);
+	named(732, "sshd", 1009, 733, CMD("sshd: site@notty"));
+	named(731, "bash", 1009, 732, CMD("-bash"));
+	fake_environ(731, CMD("HOME=/x\0SSH_CONNECTION=192.0.2.7 50123 192.0.2.1 22\0TERM=xterm"));
+	named(730, "php8.2", 1009, 731, NULL, 0);
+	origin_of(730, envp);
+	ORIGIN("ssh", "ancestor", "addr=192.0.2.7", "ancestor-env");
+
+	/* The caller's own environment first. */
+	char *ssh[] = { "SSH_CONNECTION=2001:db8::5 4000 2001:db8::1 22", NULL };
+	origin_of(730, ssh);
+	ORIGIN("ssh", "ancestor", "addr=2001:db8::5", "env");
+
+	/* A CGI request: the site from the server's variables, a claim. */
+	char *cgi[] = { "SERVER_NAME=shop.example", NULL };
+	named(741, "apache2", 33, 1, NULL, 0);
+	named(740, "perl", 1009, 741, NULL, 0);
+	origin_of(740, cgi);
+	ORIGIN("web", "ancestor", "vhost=shop.example", "env");
+}
+
+static void
+origin_find__own_processes__a_claim_beaten_by_another_uid(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+
+	self(0, "0::/\n");
+	named(1, "init", 0, 0, NULL, 0);
+	/* The caller can name its own processes anything. */
+	named(750, "cron", 1009, 1, NULL, 0);
+	origin_of(750, envp);
+	ORIGIN("cron", "own-ancestor", "", NULL);
+
+	/* ... but not root's sshd above them. */
+	named(752, "sshd", 0, 1, NULL, 0);
+	named(751, "cron", 1009, 752, NULL, 0);
+	origin_of(751, envp);
+	ORIGIN("ssh", "ancestor", "", NULL);
+}
+
+static void
+origin_find__no_server__terminal_systemd_unit_or_unknown(void **state)
+{
+	(void)state;
+	char *envp[] = { NULL };
+
+	named(1, "init", 0, 0, NULL, 0);
+	named(760, "mailerd", 1009, 1, NULL, 0);
+	self(0, "0::/system.slice/mailer.service\n");
+	origin_of(760, envp);
+	ORIGIN("unknown", "none", "", NULL);	/* a unit, but pid 1 is not systemd */
+
+	self(34816, "0::/\n");
+	origin_of(760, envp);
+	ORIGIN("console", "tty", "", NULL);
+
+	named(1, "systemd", 0, 0, NULL, 0);
+	self(0, "12:pids:/\n1:name=systemd:/system.slice/mailer.service\n0::/\n");
+	origin_of(760, envp);
+	ORIGIN("systemd", "cgroup", "unit=mailer.service", "cgroup");
+
+	self(0, "0::/user.slice/user-1009.slice/user@1009.service/app.slice/job.service\n");
+	origin_of(760, envp);
+	ORIGIN("systemd", "cgroup", "unit=job.service", "cgroup");
+
+	/* A loop in the tree (a made-up /proc) ends all the same. */
+	named(761, "sh", 1009, 762, NULL, 0);
+	named(762, "sh", 1009, 761, NULL, 0);
+	self(0, "0::/\n");
+	origin_of(761, envp);
+	ORIGIN("unknown", "none", "", NULL);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1022,6 +1166,9 @@ main(void)
 		T(caller_resolve_script__sh_e_script__argv),
 		T(caller_resolve_script__perl_and_python__argv),
 		T(caller_resolve_script__interpreters__script_word_module_or_none),
+		T(origin_find__servers_of_another_uid__their_kind),
+		T(origin_find__own_processes__a_claim_beaten_by_another_uid),
+		T(origin_find__no_server__terminal_systemd_unit_or_unknown),
 		T(caller_resolve_script__no_exe_link__argv0_names_interpreter),
 		T(caller_resolve_script__argv_script_missing_or_dir__next_parent),
 		T(caller_resolve_script__non_interpreter_parent__not_argv),

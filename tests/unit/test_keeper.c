@@ -166,6 +166,48 @@ test_claims_cannot_add_fields(void **state)
 	assert_int_equal(stop(&k), 0);
 }
 
+/* The origin's words are the record's vocabulary: another, or half a pair, is refused. */
+static void
+test_origin_outside_the_vocabulary_refused(void **state)
+{
+	static const char *const bad[][4] = {
+		{ "web\",\"uid\":0", "ancestor", NULL, NULL },
+		{ "cron", "root", NULL, NULL },
+		{ "cron", NULL, NULL, NULL },
+		{ "ssh", "ancestor", "addr=1.2.3.4", NULL },
+		{ "ssh", "ancestor", "addr=1.2.3.4", "sshd" },
+		{ NULL, NULL, "pool=x", "title" },
+	};
+	struct record r = claims();
+	struct kreply a;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct keeper k = start();
+		off_t before = log_size();
+
+		r.origin = bad[i][0];
+		r.origin_from = bad[i][1];
+		r.origin_info = bad[i][2];
+		r.origin_info_from = bad[i][3];
+		assert_int_equal(keeper_record(&k, &r, &a), -1);
+		assert_int_equal(stop(&k), 2);
+		assert_int_equal(log_size(), before);
+	}
+	{
+		struct keeper k = start();
+
+		r.origin = "ssh";
+		r.origin_from = "ancestor";
+		r.origin_info = "addr=192.0.2.7";
+		r.origin_info_from = "ancestor-env";
+		assert_int_equal(keeper_record(&k, &r, &a), 0);
+		assert_non_null(strstr(a.line, "\"origin\":\"ssh\",\"origin_from\":\"ancestor\","
+		    "\"origin_info\":\"addr=192.0.2.7\",\"origin_info_from\":\"ancestor-env\""));
+		assert_int_equal(stop(&k), 0);
+	}
+}
+
 /* A hold verdict (a message counted first when needed), then a hold open: its id in ID. */
 static void
 open_hold(struct keeper *k, struct hold *h, char id[RECORD_ID_LEN])
@@ -414,6 +456,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_record_stamped_with_the_keepers_facts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claims_cannot_add_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_origin_outside_the_vocabulary_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_from_open_to_envelope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_past_the_cap_stopped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_with_the_pipe_kept_refused, setup, teardown),

@@ -1,0 +1,235 @@
+/*
+ * origin.c: see origin.h.  Reads /proc/PID/status of each ancestor (any
+ * user's: the kernel shows Name, PPid and Uid to all), the environment of
+ * the caller's own ancestors, and the caller's own stat and cgroup.
+ */
+#include "origin.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Program names (version digits cut) and what each says of where a message came from. */
+static const struct { const char *name, *kind; } servers[] = {
+	{ "php-fpm", "web" }, { "apache", "web" }, { "httpd", "web" }, { "nginx", "web" },
+	{ "lighttpd", "web" }, { "lsphp", "web" }, { "litespeed", "web" }, { "lshttpd", "web" },
+	{ "caddy", "web" }, { "uwsgi", "web" },
+	{ "cron", "cron" }, { "crond", "cron" }, { "anacron", "cron" }, { "fcron", "cron" },
+	{ "atd", "at" },
+	{ "sshd", "ssh" }, { "dropbear", "ssh" },
+	{ "login", "console" }, { "agetty", "console" }, { "getty", "console" },
+};
+
+/* What a process's Name: (its comm) says, or NULL. */
+static const char *
+kind_of(const char *comm)
+{
+	char name[32];
+	size_t n = strcspn(comm, "\n");
+
+	if (n >= sizeof name)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		name[i] = (char)tolower((unsigned char)comm[i]);
+	while (n > 0 && (isdigit((unsigned char)name[n - 1]) || name[n - 1] == '.'))
+		n--;
+	name[n] = '\0';
+	for (size_t i = 0; i < sizeof servers / sizeof servers[0]; i++)
+		if (strcmp(name, servers[i].name) == 0)
+			return servers[i].kind;
+	return NULL;
+}
+
+/* The text after "NAME:" and its blanks on its line of STATUS, or NULL. */
+static const char *
+field(const char *status, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = status; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != '\0'))
+		if (strncmp(p, name, n) == 0 && p[n] == ':')
+			return p + n + 1 + strspn(p + n + 1, " \t");
+	return NULL;
+}
+
+/* NAME's value in a NUL-separated environment block, or NULL. */
+static const char *
+env_in(const char *env, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *e = env; e < env + len; e += strlen(e) + 1)
+		if (strncmp(e, name, n) == 0 && e[n] == '=')
+			return e + n + 1;
+	return NULL;
+}
+
+/*
+ * NAME from the caller's own environment ("env"), else from the nearest of
+ * its own ancestors' that has it ("ancestor-env"): each a claim.
+ */
+static const char *
+claimed_env(const char *procroot, char *const envp[], const struct caller *c,
+    const char *name, const char **from)
+{
+	static char env[65536];
+	char path[64 + PATH_MAX];
+	const char *v;
+	ssize_t n;
+
+	if ((v = caller_getenv(envp, name)) != NULL) {
+		*from = "env";
+		return v;
+	}
+	for (int i = 0; i < c->nparents; i++) {
+		snprintf(path, sizeof path, "%s/%ld/environ", procroot, c->parents[i].pid);
+		if ((n = caller_read_small(path, env, sizeof env)) > 0 &&
+		    (v = env_in(env, (size_t)n, name)) != NULL) {
+			*from = "ancestor-env";
+			return v;
+		}
+	}
+	return NULL;
+}
+
+/* Whether the caller's session has a terminal: stat's seventh field, tty_nr. */
+static int
+has_tty(const char *procroot)
+{
+	char path[64 + PATH_MAX], stat[1024];
+	const char *p;
+	long tty;
+
+	snprintf(path, sizeof path, "%s/self/stat", procroot);
+	/* After the command's name, which may hold anything but ends at the last ')'. */
+	if (caller_read_small(path, stat, sizeof stat) < 0 || (p = strrchr(stat, ')')) == NULL)
+		return 0;
+	return sscanf(p + 1, " %*c %*d %*d %*d %ld", &tty) == 1 && tty != 0;
+}
+
+/*
+ * The systemd service the caller runs in, from its cgroup (v2's "0::PATH"
+ * or v1's "N:name=systemd:PATH"): the last "*.service" in PATH.
+ */
+static int
+unit_of(const char *procroot, char *out, size_t cap)
+{
+	char path[64 + PATH_MAX], cg[4096];
+
+	snprintf(path, sizeof path, "%s/self/cgroup", procroot);
+	if (caller_read_small(path, cg, sizeof cg) < 0)
+		return 0;
+	for (const char *line = cg; *line; line += strcspn(line, "\n") + 1) {
+		size_t len = strcspn(line, "\n");
+		const char *p = NULL, *unit = NULL, *seg;
+		size_t ulen = 0;
+
+		if (strncmp(line, "0::/", 4) == 0)
+			p = line + 3;
+		else if ((seg = strstr(line, ":name=systemd:/")) != NULL && seg < line + len)
+			p = seg + 14;
+		for (seg = p; p != NULL && seg < line + len; seg += strcspn(seg + 1, "/\n") + 1) {
+			size_t k = strcspn(seg + 1, "/\n");
+
+			if (k > 8 && strncmp(seg + 1 + k - 8, ".service", 8) == 0) {
+				unit = seg + 1;
+				ulen = k;
+			}
+		}
+		if (unit != NULL && ulen + 6 < cap) {
+			snprintf(out, cap, "unit=%.*s", (int)ulen, unit);
+			return 1;
+		}
+		if (line[len] == '\0')
+			break;
+	}
+	return 0;
+}
+
+/* What the kind's record says beside it, when known: the pool, the site, the address. */
+static void
+info(const char *procroot, char *const envp[], const struct caller *c, struct origin *o)
+{
+	char pool[64];
+	const char *v = NULL, *from = NULL;
+
+	if (strcmp(o->kind, "web") == 0) {
+		if (caller_fpm_worker(c, pool) != 0) {
+			snprintf(o->info, sizeof o->info, "pool=%s", pool);
+			o->info_from = "title";
+			return;
+		}
+		if ((v = caller_getenv(envp, "SERVER_NAME")) == NULL)
+			v = caller_getenv(envp, "HTTP_HOST");
+		from = "env";
+		if (v != NULL && v[0] && strlen(v) < 128)
+			snprintf(o->info, sizeof o->info, "vhost=%s", v);
+	} else if (strcmp(o->kind, "ssh") == 0) {
+		/* "CLIENT-IP CLIENT-PORT SERVER-IP SERVER-PORT" */
+		v = claimed_env(procroot, envp, c, "SSH_CONNECTION", &from);
+		if (v != NULL) {
+			size_t n = strspn(v, "0123456789abcdefABCDEF:.");
+
+			if (n > 0 && n < 64 && (v[n] == ' ' || v[n] == '\0'))
+				snprintf(o->info, sizeof o->info, "addr=%.*s", (int)n, v);
+		}
+	}
+	if (o->info[0])
+		o->info_from = from;
+}
+
+void
+origin_find(const char *procroot, long ppid, char *const envp[],
+    const struct caller *c, struct origin *o)
+{
+	char path[64 + PATH_MAX], status[4096];
+	const char *own = NULL;
+	int systemd = 0;	/* pid 1 is systemd */
+
+	*o = (struct origin){ .kind = NULL };
+	for (int hop = 0; ppid > 0 && hop < ORIGIN_MAX_HOPS; hop++) {
+		const char *name, *uid, *pp, *kind;
+		long ruid, euid;
+
+		snprintf(path, sizeof path, "%s/%ld/status", procroot, ppid);
+		if (caller_read_small(path, status, sizeof status) < 0 ||
+		    (name = field(status, "Name")) == NULL || (uid = field(status, "Uid")) == NULL ||
+		    (pp = field(status, "PPid")) == NULL || sscanf(uid, "%ld %ld", &ruid, &euid) != 2)
+			break;
+		if ((kind = kind_of(name)) != NULL) {
+			/* Another user's process: the caller cannot have started it, nor named it. */
+			if (ruid != c->uid || euid != c->uid) {
+				o->kind = kind;
+				o->from = "ancestor";
+				break;
+			}
+			if (own == NULL)
+				own = kind;
+		}
+		if (ppid == 1)
+			systemd = strncmp(name, "systemd\n", 8) == 0;
+		ppid = strtol(pp, NULL, 10);
+	}
+	if (o->kind == NULL && own != NULL) {
+		o->kind = own;
+		o->from = "own-ancestor";
+	}
+	if (o->kind == NULL && has_tty(procroot)) {
+		o->kind = "console";
+		o->from = "tty";
+	}
+	if (o->kind == NULL && systemd &&
+	    unit_of(procroot, o->info, sizeof o->info)) {
+		o->kind = "systemd";
+		o->from = "cgroup";
+		o->info_from = "cgroup";
+		return;
+	}
+	if (o->kind == NULL) {
+		o->kind = "unknown";
+		o->from = "none";
+		return;
+	}
+	info(procroot, envp, c, o);
+}
