@@ -165,6 +165,7 @@ caller_identify(const char *procroot, long uid, long gid, long pid,
     long ppid, char *const envp[], struct caller *c)
 {
 	char path[PATH_MAX], status[4096];
+	const char *name;
 
 	c->uid = uid;
 	c->gid = gid;
@@ -187,6 +188,9 @@ caller_identify(const char *procroot, long uid, long gid, long pid,
 		next = status_field(status, "PPid");
 		p->pid = ppid;
 		p->uid = uid;
+		/* The first line. */
+		name = strncmp(status, "Name:", 5) == 0 ? status + 5 + strspn(status + 5, " \t") : "";
+		snprintf(p->name, sizeof p->name, "%.*s", (int)strcspn(name, "\n"), name);
 		snprintf(path, sizeof path, "%s/%ld/exe", procroot, ppid);
 		read_link(AT_FDCWD, path, p->exe, sizeof p->exe);
 		snprintf(path, sizeof path, "%s/%ld/cmdline", procroot, ppid);
@@ -198,6 +202,7 @@ caller_identify(const char *procroot, long uid, long gid, long pid,
 		c->nparents++;
 		ppid = next;
 	}
+	c->above = ppid;
 
 	c->nenv = 0;
 	for (int i = 0; i < CALLER_ENV_MAX; i++) {

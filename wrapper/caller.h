@@ -18,6 +18,7 @@
 struct caller_parent {
 	long pid;
 	long uid;
+	char name[64];		/* the kernel's name for it (comm), from status */
 	char exe[PATH_MAX];	/* "" when unreadable (not dumpable) */
 	char argv[CALLER_ARGV_MAX];	/* NUL-separated */
 	size_t argvlen;
@@ -28,6 +29,7 @@ struct caller {
 	char cwd[PATH_MAX];	/* "?" when it cannot be had */
 	struct caller_parent parents[RECORD_MAX_PARENTS];
 	int nparents;
+	long above;		/* the parent of the last of PARENTS (of the caller when none); 0 at the top */
 	char fd_script[PATH_MAX];	/* from the inherited fds; "" if none */
 	char script[PATH_MAX];
 	const char *script_from;	/* fpm-status, fd, cgi-environ, env, prepend, shell-fd, argv,

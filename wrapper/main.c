@@ -121,7 +121,7 @@ identify(struct run *r)
 	sanitize_close_fds_but(r->keeper.sock, r->keeper.sock);
 	caller_identify("/proc", (long)getuid(), (long)getgid(), (long)getpid(), (long)getppid(),
 	    r->envp, &r->caller);
-	origin_find("/proc", (long)getppid(), r->envp, &r->caller, &r->origin);
+	origin_find("/proc", r->envp, &r->caller, &r->origin);
 }
 
 /*

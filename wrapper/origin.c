@@ -110,7 +110,9 @@ has_tty(const char *procroot)
 
 /*
  * The systemd service the caller runs in, from its cgroup (v2's "0::PATH"
- * or v1's "N:name=systemd:PATH"): the last "*.service" in PATH.
+ * or v1's "N:name=systemd:PATH"): the last "*.service" in PATH, after the
+ * user manager's ("user@UID.service/job.service") when it is a user's own
+ * unit, which that user named.
  */
 static int
 unit_of(const char *procroot, char *out, size_t cap)
@@ -122,8 +124,8 @@ unit_of(const char *procroot, char *out, size_t cap)
 		return 0;
 	for (const char *line = cg; *line; line += strcspn(line, "\n") + 1) {
 		size_t len = strcspn(line, "\n");
-		const char *p = NULL, *unit = NULL, *seg;
-		size_t ulen = 0;
+		const char *p = NULL, *unit = NULL, *user = NULL, *seg;
+		size_t ulen = 0, uslen = 0;
 
 		if (strncmp(line, "0::/", 4) == 0)
 			p = line + 3;
@@ -135,10 +137,17 @@ unit_of(const char *procroot, char *out, size_t cap)
 			if (k > 8 && strncmp(seg + 1 + k - 8, ".service", 8) == 0) {
 				unit = seg + 1;
 				ulen = k;
+				if (strncmp(unit, "user@", 5) == 0) {
+					user = unit;
+					uslen = k;
+				}
 			}
 		}
-		if (unit != NULL && ulen + 6 < cap) {
-			snprintf(out, cap, "unit=%.*s", (int)ulen, unit);
+		if (unit != NULL && ulen + uslen + 7 < cap) {
+			if (user != NULL && user != unit)
+				snprintf(out, cap, "unit=%.*s/%.*s", (int)uslen, user, (int)ulen, unit);
+			else
+				snprintf(out, cap, "unit=%.*s", (int)ulen, unit);
 			return 1;
 		}
 		if (line[len] == '\0')
@@ -180,15 +189,18 @@ info(const char *procroot, char *const envp[], const struct caller *c, struct or
 }
 
 void
-origin_find(const char *procroot, long ppid, char *const envp[],
-    const struct caller *c, struct origin *o)
+origin_find(const char *procroot, char *const envp[], const struct caller *c, struct origin *o)
 {
 	char path[64 + PATH_MAX], status[4096];
 	const char *own = NULL;
 	int systemd = 0;	/* pid 1 is systemd */
+	long ppid = c->above;
 
 	*o = (struct origin){ .kind = NULL };
-	for (int hop = 0; ppid > 0 && hop < ORIGIN_MAX_HOPS; hop++) {
+	/* The caller's own, as caller_identify read them: a claim at the most. */
+	for (int i = 0; i < c->nparents && own == NULL; i++)
+		own = kind_of(c->parents[i].name);
+	for (int hop = c->nparents; ppid > 0 && hop < ORIGIN_MAX_HOPS; hop++) {
 		const char *name, *uid, *pp, *kind;
 		long ruid, euid;
 

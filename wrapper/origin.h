@@ -26,13 +26,12 @@ struct origin {
 };
 
 /*
- * Decides O for the caller C (caller_identify's), whose parent is PPID, from
- * PROCROOT: the nearest ancestor of another uid that is a known server
+ * Decides O for the caller C, as caller_identify filled it, from PROCROOT: the nearest ancestor of another uid that is a known server
  * (php-fpm, apache2, nginx, ... ; cron; atd; sshd; login) names it; failing
  * that, the nearest of the caller's own; then a terminal; then the systemd
  * unit; else unknown.
  */
-void origin_find(const char *procroot, long ppid, char *const envp[],
-    const struct caller *c, struct origin *o);
+void origin_find(const char *procroot, char *const envp[], const struct caller *c,
+    struct origin *o);
 
 #endif

@@ -36,6 +36,7 @@ sources() {
 	smtp) echo "wrapper/smtp.c" ;;
 	fpmstatus) echo "wrapper/fpmstatus.c" ;;
 	kproto) echo "wrapper/kproto.c wrapper/kencode.c" ;;
+	origin) echo "wrapper/caller.c wrapper/origin.c wrapper/fpmstatus.c" ;;
 	esac
 }
 libs() {
@@ -57,7 +58,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TMPDIR="$OUT/tmp"
 
 failed=0
-for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus kproto}; do
+for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus kproto origin}; do
 	bin=$OUT/fuzz_$name
 	log=$OUT/fuzz_$name.log
 	corpus=$OUT/corpus-$name

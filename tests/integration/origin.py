@@ -10,7 +10,6 @@ on a terminal, from cron)."""
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -32,7 +31,11 @@ JOB = (b"#!/bin/sh\n"
 
 
 def site_with_job(env):
+    """The site, with JOB at SITE/bin/job.sh, and the real qmail behind the wrapper."""
+    if not env.is_root:
+        raise run.Skip("needs root (the set-gid install, daemons run as root)")
     site = sapi.Site(env, {"job": ("bin/job.sh", JOB % env.wrapper.encode())})
+    env.conf_sendmail(env.qmail.sendmail)
     return site, site.path["job"]
 
 
@@ -68,21 +71,10 @@ def detached(env, argv, environ, cwd="/"):
 
 
 def daemon_is_running(name):
-    return subprocess.run(["pgrep", "-x", name], capture_output=True).returncode == 0
-
-
-def pid1_systemd_unit():
-    """The unit systemd would be named for a detached process of ours, or None."""
-    with open("/proc/1/comm") as f:
-        if f.read().strip() != "systemd":
-            return None
-    with open("/proc/self/cgroup") as f:
-        for line in f:
-            path = line.rstrip("\n").split(":", 2)[2]
-            units = [p for p in path.split("/") if p.endswith(".service")]
-            if units and (line.startswith("0::") or ":name=systemd:" in line):
-                return units[-1]
-    return None
+    """Root's NAME runs.  Only root's: the site user's own "cron" of the test before
+    may still be exiting, and it runs no crontab."""
+    return subprocess.run(["pgrep", "-x", "-u", "root", name],
+                          capture_output=True).returncode == 0
 
 
 PLAIN_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/", "SHELL": "/bin/sh", "LOGNAME": run.USER}
@@ -90,11 +82,7 @@ PLAIN_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/", "SHELL": "/bin/sh", "LOGNAME"
 
 @origin_test
 def origin__terminal_and_daemon__console_by_tty_else_unknown_or_unit(env):
-    skip = sapi.need_root(env)
-    if skip:
-        return skip
     site, job = site_with_job(env)
-    env.conf_sendmail(env.qmail.sendmail)
     # On a terminal script(1) makes: console, by the session's terminal.
     start = env.log_size()
     detached(env, ["script", "-qec", "sh " + job, "/dev/null"], PLAIN_ENV)
@@ -106,7 +94,7 @@ def origin__terminal_and_daemon__console_by_tty_else_unknown_or_unit(env):
     detached(env, ["sh", job], PLAIN_ENV)
     r = wait_record(env, start, "daemon", 30)
     sapi.check_record(env, r, job, "shell-fd", "/", "daemon")
-    unit = pid1_systemd_unit()
+    unit = sapi.pid1_systemd_unit()
     if unit:
         check_origin(r, "daemon", "systemd", "cgroup", "unit=" + unit, "cgroup")
     else:
@@ -124,9 +112,6 @@ def origin__terminal_and_daemon__console_by_tty_else_unknown_or_unit(env):
 
 @origin_test
 def origin__real_cron_and_atd__cron_and_at_by_their_root_process(env):
-    skip = sapi.need_root(env)
-    if skip:
-        return skip
     if env.san:
         return "skipped: cron and atd run jobs on the minute; once, without sanitizers, is enough"
     site, job = site_with_job(env)
@@ -142,7 +127,13 @@ def origin__real_cron_and_atd__cron_and_at_by_their_root_process(env):
         if not daemon_is_running("cron"):
             started.append(subprocess.Popen(["/usr/sbin/cron", "-f"],
                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        r = wait_record(env, start, "cron job", 75)
+        try:
+            r = wait_record(env, start, "cron job", 75)
+        except AssertionError as e:
+            ps = subprocess.run(["ps", "-eo", "pid,ppid,user,comm,args"], capture_output=True,
+                                text=True).stdout
+            raise AssertionError("%s (cron started here: %s); cron processes: %s" % (
+                e, bool(started), [l for l in ps.splitlines() if "cron" in l]))
         os.unlink(crontab)
         sapi.check_record(env, r, job, "shell-fd", r["cwd"], "cron job")
         check_origin(r, "cron job", "cron", "ancestor")
@@ -169,21 +160,11 @@ def origin__real_cron_and_atd__cron_and_at_by_their_root_process(env):
     return "cron (started here: %s), at" % ("yes" if started else "no")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @origin_test
 def origin__ssh_login__ssh_with_the_clients_address(env):
-    skip = sapi.need_root(env)
-    if skip:
-        return skip
     site, job = site_with_job(env)
-    env.conf_sendmail(env.qmail.sendmail)
     d = tempfile.mkdtemp(prefix="qwrap-sshd-")
-    port = free_port()
+    port = sapi.free_port()
     shell = pwd.getpwnam(run.USER).pw_shell
     sshd = None
     try:

@@ -99,6 +99,12 @@ class Site:
         return "/" + os.path.relpath(p, top)
 
 
+def check_origin_of_harness(r, what):
+    """R is of a process this test started: its origin is this process's own."""
+    got = (r.get("origin"), r.get("origin_from"))
+    assert got == harness_origin(), "%s: origin %r, expected %r" % (what, got, harness_origin())
+
+
 def check_record(env, r, script, script_from, cwd, what):
     """The record's kernel facts and script, against the truth."""
     got = (r["uid"], r["gid"], r["cwd"], r["script"], r["script_from"])
@@ -131,6 +137,48 @@ def queued_once(env, queued, r):
     assert run.header_values(run.cut_field(q.body)[0])["id"] == r["id"], (q, r["id"])
     assert q.uid == q.received_uid == env.uid, q
     return q
+
+
+SERVERS = {"php-fpm": "web", "apache": "web", "httpd": "web", "nginx": "web", "lighttpd": "web",
+           "lsphp": "web", "litespeed": "web", "lshttpd": "web", "caddy": "web", "uwsgi": "web",
+           "cron": "cron", "crond": "cron", "anacron": "cron", "fcron": "cron", "atd": "at",
+           "sshd": "ssh", "dropbear": "ssh", "login": "console", "agetty": "console",
+           "getty": "console"}
+
+
+def pid1_systemd_unit():
+    """The unit systemd would be named for a detached process of ours, or None."""
+    with open("/proc/1/comm") as f:
+        if f.read().strip() != "systemd":
+            return None
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            path = line.rstrip("\n").split(":", 2)[2]
+            units = [p for p in path.split("/") if p.endswith(".service")]
+            if units and (line.startswith("0::") or ":name=systemd:" in line):
+                return units[-1]
+    return None
+
+
+def harness_origin():
+    """(origin, origin_from) of a process the site user runs from this test process,
+    worked out here from this process's own ancestors, which are all another uid's
+    than the site user's: the nearest server among them, else the terminal of this
+    session, else systemd's unit, else unknown."""
+    pid = os.getpid()
+    for _ in range(32):
+        with open("/proc/%d/status" % pid) as f:
+            status = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+        name = status["Name"].strip().lower().rstrip("0123456789.")
+        if name in SERVERS:
+            return SERVERS[name], "ancestor"
+        pid = int(status["PPid"])
+        if pid == 0:
+            break
+    with open("/proc/self/stat") as f:
+        if int(f.read().rsplit(")", 1)[1].split()[4]) != 0:
+            return "console", "tty"
+    return ("systemd", "cgroup") if pid1_systemd_unit() else ("unknown", "none")
 
 
 def run_as_site(env, argv, cwd, environ, timeout=30):
@@ -843,6 +891,7 @@ def sapi__perl_cgi_and_cron_jobs__env_claim_or_interpreter_argv(env):
             what, p.returncode, p.stdout, p.stderr)
         r = run.one(recs)
         check_record(env, r, script, want_from, want_cwd, what)
+        check_origin_of_harness(r, what)
         # The interpreter is the wrapper's parent (perl's list-form pipe; sh forks for
         # the pipeline).
         exe = "/usr/bin/perl" if "perl" in what else os.path.realpath(
@@ -927,6 +976,7 @@ def sapi__python_ruby_node__by_relative_path_shebang_module_and_after_cd(env):
         r = run.one(recs)
         want_cwd = "/" if "cd /" in what else cwd
         check_record(env, r, script, want_from, want_cwd, what)
+        check_origin_of_harness(r, what)
         exe = os.path.realpath(shutil.which(prog, path="/usr/bin:/bin"))
         assert r["parents"][0]["exe"] == exe, (what, r["parents"][0], exe)
         queued_once(env, got, r)

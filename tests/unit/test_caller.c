@@ -1011,7 +1011,7 @@ static void
 origin_of(long ppid, char *const envp[])
 {
 	identify(1009, ppid, envp);
-	origin_find(proc, ppid, envp, &c, &o);
+	origin_find(proc, envp, &c, &o);
 }
 
 #define ORIGIN(k, f, i, ifr) do { \
@@ -1111,7 +1111,7 @@ origin_find__no_server__terminal_systemd_unit_or_unknown(void **state)
 
 	self(0, "0::/user.slice/user-1009.slice/user@1009.service/app.slice/job.service\n");
 	origin_of(760, envp);
-	ORIGIN("systemd", "cgroup", "unit=job.service", "cgroup");
+	ORIGIN("systemd", "cgroup", "unit=user@1009.service/job.service", "cgroup");
 
 	/* A loop in the tree (a made-up /proc) ends all the same. */
 	named(761, "sh", 1009, 762, NULL, 0);
