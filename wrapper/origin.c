@@ -1,6 +1,7 @@
 /*
- * origin.c: see origin.h.  Reads /proc/PID/status of each ancestor (any
- * user's: the kernel shows Name, PPid and Uid to all), the environment of
+ * origin.c: see origin.h.  Reads /proc/PID/stat of each ancestor above the
+ * caller's own (the kernel shows every user's: its name and parent), the
+ * status (its uids) of those whose name is a server's, the environment of
  * the caller's own ancestors, and the caller's own stat and cgroup.
  */
 #include "origin.h"
@@ -21,12 +22,12 @@ static const struct { const char *name, *kind; } servers[] = {
 	{ "login", "console" }, { "agetty", "console" }, { "getty", "console" },
 };
 
-/* What a process's Name: (its comm) says, or NULL. */
+/* What a process's name (its comm) says, or NULL. */
 static const char *
 kind_of(const char *comm)
 {
 	char name[32];
-	size_t n = strcspn(comm, "\n");
+	size_t n = strlen(comm);
 
 	if (n >= sizeof name)
 		return NULL;
@@ -51,6 +52,26 @@ field(const char *status, const char *name)
 		if (strncmp(p, name, n) == 0 && p[n] == ':')
 			return p + n + 1 + strspn(p + n + 1, " \t");
 	return NULL;
+}
+
+/*
+ * The kernel's name for process PID (its comm) and its parent, from
+ * /proc/PID/stat: "PID (NAME) STATE PPID ...", NAME up to the last ')'.
+ */
+static int
+name_and_parent(const char *procroot, long pid, char name[32], long *ppid)
+{
+	char path[64 + PATH_MAX], stat[1024];
+	const char *open, *close;
+
+	snprintf(path, sizeof path, "%s/%ld/stat", procroot, pid);
+	if (caller_read_small(path, stat, sizeof stat) < 0 || (open = strchr(stat, '(')) == NULL ||
+	    (close = strrchr(open, ')')) == NULL || close - open - 1 >= 32 ||
+	    sscanf(close + 1, " %*c %ld", ppid) != 1)
+		return -1;
+	memcpy(name, open + 1, (size_t)(close - open - 1));
+	name[close - open - 1] = '\0';
+	return 0;
 }
 
 /* NAME's value in a NUL-separated environment block, or NULL. */
@@ -201,15 +222,19 @@ origin_find(const char *procroot, char *const envp[], const struct caller *c, st
 	for (int i = 0; i < c->nparents && own == NULL; i++)
 		own = kind_of(c->parents[i].name);
 	for (int hop = c->nparents; ppid > 0 && hop < ORIGIN_MAX_HOPS; hop++) {
-		const char *name, *uid, *pp, *kind;
-		long ruid, euid;
+		char name[32];
+		const char *kind, *uid;
+		long ruid, euid, next;
 
-		snprintf(path, sizeof path, "%s/%ld/status", procroot, ppid);
-		if (caller_read_small(path, status, sizeof status) < 0 ||
-		    (name = field(status, "Name")) == NULL || (uid = field(status, "Uid")) == NULL ||
-		    (pp = field(status, "PPid")) == NULL || sscanf(uid, "%ld %ld", &ruid, &euid) != 2)
+		if (name_and_parent(procroot, ppid, name, &next) < 0)
 			break;
 		if ((kind = kind_of(name)) != NULL) {
+			/* Its uids, only now: status costs twice what stat does. */
+			snprintf(path, sizeof path, "%s/%ld/status", procroot, ppid);
+			if (caller_read_small(path, status, sizeof status) < 0 ||
+			    (uid = field(status, "Uid")) == NULL ||
+			    sscanf(uid, "%ld %ld", &ruid, &euid) != 2)
+				break;
 			/* Another user's process: the caller cannot have started it, nor named it. */
 			if (ruid != c->uid || euid != c->uid) {
 				o->kind = kind;
@@ -220,8 +245,8 @@ origin_find(const char *procroot, char *const envp[], const struct caller *c, st
 				own = kind;
 		}
 		if (ppid == 1)
-			systemd = strncmp(name, "systemd\n", 8) == 0;
-		ppid = strtol(pp, NULL, 10);
+			systemd = strcmp(name, "systemd") == 0;
+		ppid = next;
 	}
 	if (o->kind == NULL && own != NULL) {
 		o->kind = own;

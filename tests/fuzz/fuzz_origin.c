@@ -3,9 +3,9 @@
  * ancestors' status (a name the caller may set), the caller's stat and
  * cgroup (a user's own unit has the name it gave it), and the environment
  * that names an SSH client.  The input is split at "\n--\n" into: the
- * status of pid 3 (the caller's parent), of pid 2, of pid 1, the caller's
- * stat, its cgroup, and its environment (lines become variables); each is
- * written into a private procroot.  Whatever they hold, the origin must be
+ * status and stat of pid 3 (the caller's parent), of pid 2 and of pid 1,
+ * the caller's stat, its cgroup, and its environment (lines become
+ * variables); each is written into a private procroot.  Whatever they hold, the origin must be
  * one of the record's words, decided the same way twice, its info one
  * line within its buffer, labelled when present and only then.
  */
@@ -52,8 +52,9 @@ one_of(const char *s, const char *const set[], int n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t size)
 {
-	static const char *const files[] = { "3/status", "2/status", "1/status", "self/stat",
-		"self/cgroup" };
+	static const char *const files[] = { "3/status", "3/stat", "2/status", "2/stat",
+		"1/status", "1/stat", "self/stat", "self/cgroup" };
+	enum { NFILES = sizeof files / sizeof files[0] };
 	static struct caller c;
 	static char envbuf[4096];
 	char *envp[64];
@@ -71,12 +72,12 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t size)
 			mkdir(path, 0700);
 		}
 	}
-	for (size_t i = 0; i <= size && part < 5; i++)
+	for (size_t i = 0; i <= size && part < NFILES; i++)
 		if (i == size || (i + 4 <= size && memcmp(d + i, "\n--\n", 4) == 0)) {
 			put(files[part++], d + start, i - start);
 			start = i + 4;
 		}
-	for (; part < 5; part++)
+	for (; part < NFILES; part++)
 		put(files[part], NULL, 0);
 	/* The rest: the caller's environment, a variable a line. */
 	if (start < size) {

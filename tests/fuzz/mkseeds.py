@@ -193,14 +193,15 @@ put('kproto', 'hold-open-smtp', ku(3) + ks(b'/srv') + ks(b'/srv/x.php') + ks(b'f
 for t, n in ((4, 'commit'), (5, 'abort')):
     put('kproto', n, ku(t))
 
-# ---- origin: the status of pids 3, 2 and 1, the caller's stat and cgroup, its environment,
-# split at "\n--\n" (tests/fuzz/fuzz_origin.c); the caller is uid 1000.
-def status(name, ppid, uid):
-    return b'Name:\t%s\nUmask:\t0022\nState:\tS (sleeping)\nPPid:\t%d\nUid:\t%d\t%d\t%d\t%d\n' % (
-        name, ppid, uid, uid, uid, uid)
+# ---- origin: the status and stat of pids 3, 2 and 1, the caller's stat and cgroup, its
+# environment, split at "\n--\n" (tests/fuzz/fuzz_origin.c); the caller is uid 1000.
+def status(name, ppid, uid, pid=0):
+    return (b'Name:\t%s\nUmask:\t0022\nState:\tS (sleeping)\nPPid:\t%d\nUid:\t%d\t%d\t%d\t%d\n'
+            % (name, ppid, uid, uid, uid, uid) + b'\n--\n' +
+            b'%d (%s) S %d %d %d 0 -1 4194560\n' % (pid, name, ppid, pid, pid))
 def origin(p3, p2, p1, tty=0, cgroup=b'0::/\n', env=b''):
     stat = b'4 (qwrap) x) R 3 4 4 %d -1 4194560 0\n' % tty
-    return b'\n--\n'.join((p3, p2, p1, stat, cgroup, env))
+    return b'\n--\n'.join((p3, p2 or b'\n--\n', p1, stat, cgroup, env))
 put('origin', 'fpm', origin(status(b'php-fpm8.2', 2, 1000), status(b'php-fpm8.2', 1, 0),
                             status(b'systemd', 0, 0)))
 put('origin', 'sshd', origin(status(b'bash', 2, 1000), status(b'sshd', 1, 0), status(b'init', 0, 0),

@@ -991,6 +991,9 @@ named(long pid, const char *name, long uid, long ppid, const char *cmd, size_t c
 	n = snprintf(status, sizeof status, "Name:\t%s\nUmask:\t0022\nState:\tS (sleeping)\n"
 	    "PPid:\t%ld\nUid:\t%ld\t%ld\t%ld\t%ld\n", name, ppid, uid, uid, uid, uid);
 	write_file(pathf("%s/%ld/status", proc, pid), status, (size_t)n);
+	n = snprintf(status, sizeof status, "%ld (%s) S %ld %ld %ld 0 -1 4194560\n", pid, name, ppid,
+	    pid, pid);
+	write_file(pathf("%s/%ld/stat", proc, pid), status, (size_t)n);
 }
 
 /* The caller's session's terminal (0: none) and cgroup file. */
@@ -1086,6 +1089,12 @@ origin_find__own_processes__a_claim_beaten_by_another_uid(void **state)
 	named(751, "cron", 1009, 752, NULL, 0);
 	origin_of(751, envp);
 	ORIGIN("ssh", "ancestor", "", NULL);
+
+	/* A name is what lies within stat's outermost parentheses, whatever it holds. */
+	named(754, "x) S 1 (cron", 0, 1, NULL, 0);
+	named(753, "sh", 1009, 754, NULL, 0);
+	origin_of(753, envp);
+	ORIGIN("unknown", "none", "", NULL);
 }
 
 static void
