@@ -17,6 +17,7 @@ SAN   ?=
 BUILD ?= build$(if $(SAN),-san)
 
 CONF_PATH  = $(SYSCONFDIR)/qwrap/qwrap.conf
+FREEZE_PATH = $(SYSCONFDIR)/qwrap/freeze
 LOG_PATH   = $(LOCALSTATEDIR)/log/qwrap/capture.log
 STATE_DIR  = $(LOCALSTATEDIR)/lib/qwrap
 SPOOL_DIR  = $(LOCALSTATEDIR)/spool/qwrap
@@ -38,6 +39,7 @@ LDHARDEN = -pie -Wl,-z,relro,-z,now
 WRAPPER_LDFLAGS = -static-pie -Wl,-z,relro,-z,now
 endif
 PATHS    = -DQWRAP_CONF_PATH='"$(CONF_PATH)"' -DQWRAP_LOG_PATH='"$(LOG_PATH)"' \
+           -DQWRAP_FREEZE_PATH='"$(FREEZE_PATH)"' \
            -DQWRAP_STATE_DIR='"$(STATE_DIR)"' -DQWRAP_SPOOL_DIR='"$(SPOOL_DIR)"' \
            -DQWRAP_REAL_SENDMAIL='"$(REAL_SENDMAIL)"' -DQWRAP_SBINDIR='"$(SBINDIR)"'
 # Each program sees only its own headers and common/'s: the boundaries are the build's.
@@ -50,7 +52,7 @@ ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(HARDEN) $(CFLAGS) $(PATHS) $(INC)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
 # common/ goes in as an archive: each program links only the objects it uses.
-COMMON_SRC  = common/config.c common/json.c common/record.c common/iofull.c common/sha256.c \
+COMMON_SRC  = common/config.c common/freeze.c common/json.c common/record.c common/iofull.c common/sha256.c \
               common/state.c common/spool.c common/number.c common/target.c \
               common/message.c common/classify.c common/sanitize.c
 WRAPPER_SRC = wrapper/caller.c wrapper/origin.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
@@ -64,6 +66,7 @@ WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 
 PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap $(BUILD)/qwrap-install
 UNITS    = classify json record idheader message caller config logfile state ratelimit smtp fpmstatus keeper \
+           freeze \
            logread
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
 HELPERS  = $(BUILD)/standin $(BUILD)/launch
@@ -77,7 +80,7 @@ $(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h installer/*.h tools/*.h test
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The paths are compiled in: everything is rebuilt when they or the flags change.
-STAMP = $(CONF_PATH) $(LOG_PATH) $(STATE_DIR) $(SPOOL_DIR) $(REAL_SENDMAIL) $(SBINDIR) $(CC) \
+STAMP = $(CONF_PATH) $(FREEZE_PATH) $(LOG_PATH) $(STATE_DIR) $(SPOOL_DIR) $(REAL_SENDMAIL) $(SBINDIR) $(CC) \
         $(CFLAGS) $(HARDEN) $(LDHARDEN) $(WRAPPER_LDFLAGS) $(LDFLAGS)
 $(BUILD)/flags.stamp: FORCE
 	@mkdir -p $(@D)
@@ -94,7 +97,7 @@ $(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_LIB) $(
 REPORT_SRC = tools/jsonread.c tools/logread.c tools/filter.c tools/vhost.c tools/tally.c \
              tools/report.c tools/tail.c tools/queue.c tools/scan.c
 REPORT_OBJ = $(REPORT_SRC:%.c=$(BUILD)/%.o)
-TOOL_OBJ = $(BUILD)/tools/qwrap.o $(BUILD)/tools/held.o $(REPORT_OBJ)
+TOOL_OBJ = $(BUILD)/tools/qwrap.o $(BUILD)/tools/held.o $(BUILD)/tools/freezecmd.o $(REPORT_OBJ)
 $(BUILD)/qwrap: $(TOOL_OBJ) $(COMMON_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lz
 

@@ -8,6 +8,10 @@
 #ifndef QWRAP_CONF_PATH
 #define QWRAP_CONF_PATH "/etc/qwrap/qwrap.conf"
 #endif
+/* The administrator's freezes (freeze.h), beside the config: see freeze.h for why. */
+#ifndef QWRAP_FREEZE_PATH
+#define QWRAP_FREEZE_PATH "/etc/qwrap/freeze"
+#endif
 #ifndef QWRAP_LOG_PATH
 #define QWRAP_LOG_PATH "/var/log/qwrap/capture.log"
 #endif

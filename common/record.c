@@ -248,6 +248,17 @@ encode(struct jbuf *b, const struct record *r, const struct caps *c)
 		key_long(b, "window", l->window);
 		jb_raw(b, "}");
 	}
+	if (r->freeze != NULL) {
+		jb_key(b, "freeze", 0);
+		jb_raw(b, "{");
+		jb_key(b, "id", 1);
+		jb_long(b, r->freeze->id);
+		key_str(b, "by", r->freeze->by, c);
+		key_str(b, "name", r->freeze->name, c);
+		key_str(b, "value", r->freeze->value, c);
+		key_str(b, "action", r->freeze->action, c);
+		jb_raw(b, "}");
+	}
 	if (r->held_id != NULL)
 		key_str(b, "held_id", r->held_id, c);
 	if (r->error != NULL)

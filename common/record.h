@@ -44,6 +44,12 @@ struct rec_limit {
 	long max, window;	/* window in seconds */
 };
 
+/* The administrator's freeze that held or refused this message (freeze.h). */
+struct rec_freeze {
+	long id;
+	const char *by, *name, *value, *action;
+};
+
 struct record {
 	const char *id;
 	struct timespec ts;
@@ -71,6 +77,7 @@ struct record {
 	int forged_header;	/* caller-supplied headers of our name, renamed */
 	int truncated;		/* the caller already cut something (the encoder adds its own cuts) */
 	const struct rec_limit *limit;	/* NULL when no limit fired */
+	const struct rec_freeze *freeze;	/* NULL when no freeze matched */
 	const char *held_id;	/* release and discard: the id of the held message's record */
 	const char *error;	/* what went wrong, NULL when nothing did */
 };

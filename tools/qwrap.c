@@ -17,6 +17,7 @@
 #include "number.h"
 #include "paths.h"
 #include "report.h"
+#include "freezecmd.h"
 #include "scan.h"
 #include "vhost.h"
 
@@ -38,7 +39,11 @@ usage(void)
 	    "       qwrap check-config [FILE]\n"
 	    "       qwrap held [--json]\n"
 	    "       qwrap release ID... | --all | --uid N | --script GLOB\n"
-	    "       qwrap discard ID... | --all | --uid N | --script GLOB\n");
+	    "       qwrap discard ID... | --all | --uid N | --script GLOB\n"
+	    "       qwrap freeze [--json]\n"
+	    "       qwrap freeze --uid N | --user NAME | --script GLOB | --cwd DIR | --vhost NAME\n"
+	    "                    [--for DURATION] [--action hold|reject] [--vhosts-root DIR]\n"
+	    "       qwrap thaw ID... | --all\n");
 	return EX_USAGE;
 }
 
@@ -233,5 +238,9 @@ main(int argc, char *argv[])
 		return held_release(config(), argc - 2, argv + 2);
 	if (strcmp(argv[1], "discard") == 0)
 		return held_discard(config(), argc - 2, argv + 2);
+	if (strcmp(argv[1], "freeze") == 0)
+		return freezecmd_freeze(config(), argc - 1, argv + 1);
+	if (strcmp(argv[1], "thaw") == 0)
+		return freezecmd_thaw(argc - 2, argv + 2);
 	return usage();
 }

@@ -11,14 +11,15 @@
  *
  * It trusts its memory as the fork left it (the caller's real uid and gid,
  * which the worker cannot change, the host name, the wrapper's argv as the
- * caller gave it), what it read itself (the config, the state, the log's
- * descriptor), the worker's pid from SO_PEERCRED, and its own clock.
+ * caller gave it), what it read itself (the config, the state, root's
+ * freezes, the log's descriptor), the worker's pid from SO_PEERCRED, and its
+ * own clock.
  * It takes from the worker, as the caller's claims: the record's values
  * (cwd, script, ancestors, argv, the message's fields, what went wrong, its
  * time within the run), the limit keys' script and cwd, the recipient count,
  * the -bs envelope and the bytes of a held message.  It stamps into every
  * record and held envelope itself: uid, gid, pid, host, the limit that fired
- * and its key; it makes a held message's id; it encodes the record, so no
+ * and its key, or the freeze that matched; it makes a held message's id; it encodes the record, so no
  * value the worker sends can be read as another field; it writes a held
  * message into the spool itself, from a pipe, within the spool's cap.
  * It refuses, and then removes a hold under way, writes nothing more and
@@ -29,7 +30,7 @@
  * that sends one is broken or taken over; nothing it says is believed
  * afterwards (a hold it committed is recorded by the keeper).
  * It never reads the message's text, /proc, the environment or php-fpm;
- * parses no text but root's config; opens no path the worker names; runs
+ * parses no text but root's config and freezes; opens no path the worker names; runs
  * no program.  It cannot stop being killed (it runs with the caller's
  * uid): the record is then lost, as on_error says, and a hold under way is
  * swept later.  Its credentials (the group effective) are not the
@@ -58,6 +59,7 @@
 /* What one message has asked for so far. */
 struct txn {
 	struct rl_verdict v;	/* v.rule >= 0: a limit fired for it */
+	const struct freeze *frozen;	/* or this freeze matched it (v.action is its) */
 	int counted;		/* the limits were asked about */
 	int holding;		/* a hold is open: from HOLD_OPEN to its commit or abort */
 	struct heldfile hf;	/* its file; hf.fd -1 once removed */
@@ -161,6 +163,22 @@ limits(const struct keeper_setup *s, struct txn *t)
 		refuse();
 	t->v = (struct rl_verdict){ .rule = -1 };
 	t->counted = 1;
+	/* The administrator's freezes first: what one holds is neither sent nor counted. */
+	if (s->freeze_err != NULL) {
+		failed(s->freeze_err);
+		return;
+	}
+	t->frozen = s->freezes == NULL ? NULL :
+	    freeze_match(s->freezes, s->uid, q.script, q.cwd, time(NULL));
+	if (t->frozen != NULL) {
+		t->v.action = t->frozen->action;
+		snprintf(t->v.key, sizeof t->v.key, "freeze:%ld", t->frozen->id);
+		a.rule = -1;
+		a.action = (int)t->v.action;
+		a.freeze = t->frozen->id;
+		memcpy(a.key, t->v.key, sizeof a.key);
+		return;
+	}
 	if (conf_limits_apply(s->conf, s->uid) &&
 	    (ratelimit_check(s->conf->state_dir, s->conf, s->uid, q.script, q.cwd,
 	    (long)q.recipients, now_ms(), &t->v) < 0 || t->v.error[0]))
@@ -256,7 +274,8 @@ hold_open(const struct keeper_setup *s, struct txn *t, size_t n)
 	long long used;
 	int argc = 0, fds[2];
 
-	if (!t->counted || t->v.rule < 0 || t->v.action != LIMIT_HOLD || t->holding || t->held)
+	if (!t->counted || (t->v.rule < 0 && t->frozen == NULL) || t->v.action != LIMIT_HOLD ||
+	    t->holding || t->held)
 		refuse();
 	/* Decoded again from a copy of its own: the next requests reuse REQ. */
 	memcpy(openbuf, req, n);
@@ -336,7 +355,10 @@ hold_commit(const struct keeper_setup *s, struct txn *t)
 		failed(t->stopped);
 		return;
 	}
-	snprintf(rule, sizeof rule, "%d", t->v.rule + 1);
+	if (t->frozen != NULL)
+		snprintf(rule, sizeof rule, "freeze:%ld", t->frozen->id);
+	else
+		snprintf(rule, sizeof rule, "%d", t->v.rule + 1);
 	memcpy(e.id, t->id, sizeof e.id);
 	e.argv = t->open.sender != NULL ? t->argv : (char **)s->argv;
 	for (e.argc = 0; e.argv[e.argc] != NULL; e.argc++)
@@ -361,15 +383,22 @@ static void
 record_written(const struct keeper_setup *s, const struct txn *t, struct record *r)
 {
 	struct rec_limit fired;
+	struct rec_freeze frozen;
 
 	r->uid = s->uid;
 	r->gid = s->gid;
 	r->pid = s->pid;
 	r->host = s->host;
 	r->limit = NULL;
+	r->freeze = NULL;
 	if (t->counted && t->v.rule >= 0) {
 		fired = rl_fired(s->conf, &t->v);
 		r->limit = &fired;
+	}
+	if (t->counted && t->frozen != NULL) {
+		frozen = (struct rec_freeze){ t->frozen->id, freeze_by_names[t->frozen->by],
+		    t->frozen->name, t->frozen->value, t->frozen->action == LIMIT_HOLD ? "hold" : "reject" };
+		r->freeze = &frozen;
 	}
 	a.linelen = record_encode(r, a.line);
 	if (s->logfd < 0)
@@ -398,6 +427,7 @@ record(const struct keeper_setup *s, struct txn *t)
 	record_written(s, t, &q.rec);
 	/* The message is done with: the next one starts afresh. */
 	t->counted = t->held = 0;
+	t->frozen = NULL;
 }
 
 void
@@ -405,6 +435,8 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 {
 	static struct kstart st;
 	static struct conf conf;
+	static struct freezes fz;
+	static char freeze_err[FREEZE_ERR_MAX];
 
 	/* Nothing of the caller's, its working directory included. */
 	if (chdir("/") < 0)
@@ -419,6 +451,11 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 	st.session_over = state_session_over(conf.state_dir, trusted, time(NULL));
 	st.config_missing = st.cstatus == CONF_ABSENT && state_enabled(conf.state_dir, trusted);
 	s->conf = &conf;
+	/* Root's freezes; unreadable ones make every message wait. */
+	if (freeze_load(QWRAP_FREEZE_PATH, trusted, &fz, freeze_err) < 0)
+		s->freeze_err = freeze_err;
+	s->freezes = &fz;
+	st.frozen = s->freeze_err != NULL || freeze_may_match(&fz, s->uid, time(NULL));
 	s->logfd = -1;
 	if (!st.session_over && !st.config_missing &&
 	    (s->logfd = logfile_open(conf.log_file, trusted, st.log_err)) >= 0)

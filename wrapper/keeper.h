@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "freeze.h"
 
 #define KEEPER_SEND_S 10	/* for an answer the worker does not read */
 
@@ -20,6 +21,8 @@ struct keeper_setup {
 	const char *host;
 	char *const *argv;		/* the wrapper's, as the caller gave them: to release with */
 	int argc;
+	const struct freezes *freezes;	/* root's, read by the keeper; NULL: none */
+	const char *freeze_err;		/* not NULL: the freezes could not be read, mail waits */
 };
 
 /*

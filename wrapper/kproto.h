@@ -65,6 +65,7 @@ struct kreq {
 struct kreply {
 	int status;		/* 0, or -1: err says why */
 	int rule, action, warn;	/* KREQ_LIMITS: as struct rl_verdict */
+	long freeze;		/* KREQ_LIMITS: the freeze that matched (then ACTION is its), or 0 */
 	long long n;		/* KREQ_LIMITS: counted */
 	char id[RECORD_ID_LEN];	/* KREQ_HOLD_OPEN: the held message's (and its record's) id */
 	char key[RL_KEY_MAX];
@@ -83,6 +84,7 @@ struct kstart {
 	int session_over;	/* a timed capture session has ended: the real sendmail, untouched */
 	int config_missing;	/* the config is missing while capture is on: mail waits */
 	int logging;		/* the capture log is open */
+	int frozen;		/* a freeze may match this caller's mail: ask, as for limits */
 	char conf_err[CONF_ERR_MAX];
 	char log_err[LOGFILE_ERR_MAX];
 	struct conf conf;

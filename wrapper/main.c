@@ -100,8 +100,9 @@ prologue(struct run *r, struct procstate *ps)
 	 */
 	r->no_group = (r->self.st_mode & S_ISGID) && getegid() != r->self.st_gid && geteuid() != 0;
 
-	ks = (struct keeper_setup){ NULL, -1, (long)getuid(), (long)getgid(), (long)getpid(),
-	    r->host, r->argv, r->argc };
+	ks = (struct keeper_setup){ .conf = NULL, .logfd = -1, .uid = (long)getuid(),
+	    .gid = (long)getgid(), .pid = (long)getpid(), .host = r->host, .argv = r->argv,
+	    .argc = r->argc };
 	switch (split_start(&r->keeper, r->self.st_uid, &ks, err)) {
 	case -1:
 		die(EX_TEMPFAIL, "cannot drop the qwrap group");
@@ -138,7 +139,15 @@ configure(struct run *r, struct conf *conf)
 	char err[SPLIT_ERR_MAX];
 
 	if (keeper_started(&r->keeper, &st, err) < 0) {
+		struct stat fz;
+
 		run_problem(r, err);
+		/*
+		 * Root's freezes are not readable without the group, but whether
+		 * there are any is: then a caller that stopped its keeper (or left
+		 * itself no processes for it) gets no mail past them.
+		 */
+		r->frozen = stat(QWRAP_FREEZE_PATH, &fz) == 0 && fz.st_size > 0;
 		switch (conf_load(QWRAP_CONF_PATH, r->self.st_uid, conf, err)) {
 		case CONF_ABSENT:
 			die(EX_TEMPFAIL, "no keeper (%s), and the config " QWRAP_CONF_PATH
@@ -152,6 +161,7 @@ configure(struct run *r, struct conf *conf)
 		return;
 	}
 	*conf = st.conf;
+	r->frozen = st.frozen;
 	if (st.cstatus == CONF_BAD)
 		run_problem(r, st.conf_err);
 	/*
@@ -195,8 +205,7 @@ finish(struct run *r, enum outcome out)
 		closelog();
 		_exit(0);
 	case OUT_LIMITED:
-		die(EX_UNAVAILABLE, "limit %d reached (%s, %ld %s in %lds at most): message not sent",
-		    r->fired.rule, r->verdict.key, r->fired.max, r->fired.count, r->fired.window);
+		die(EX_UNAVAILABLE, "%s: message not sent", run_limited_why(r));
 	case OUT_NO_TARGET:
 		die(EX_UNAVAILABLE, "%s", r->target_err);
 	case OUT_UNCOUNTED:
@@ -251,7 +260,7 @@ main(int argc, char *argv[], char *envp[])
 	run.target_ok = deliver_check_target(conf.sendmail, &run.self, run.target_err) == 0;
 	if (!run.target_ok)
 		run_problem(&run, run.target_err);
-	run.limits_on = conf_limits_apply(&conf, run.caller.uid);
+	run.limits_on = conf_limits_apply(&conf, run.caller.uid) || run.frozen;
 	/* Mail the limits apply to is refused then, never let through uncounted. */
 	if (run.limits_on && run.no_group && (run.inv.mode == MODE_MESSAGE ||
 	    (run.inv.mode == MODE_SMTP && conf.smtp_mode == SMTP_MODE_RELAY)))

@@ -29,8 +29,7 @@ begin(void *arg, const struct relay_txn *t, char *why, size_t whymax)
 	if (r->limits_on && t->rcpt_count > 0)
 		out = run_limits(r, t->rcpt_count);
 	if (out == LIMIT_REJECTED) {
-		snprintf(why, whymax, "limit %d reached (%s, %ld %s in %lds at most); try again later",
-		    r->fired.rule, r->verdict.key, r->fired.max, r->fired.count, r->fired.window);
+		snprintf(why, whymax, "%s; try again later", run_limited_why(r));
 		return RELAY_REJECT;
 	}
 	if (out == LIMIT_UNCOUNTED) {

@@ -40,6 +40,7 @@ run_new_message(struct run *r)
 	record_make_id(&r->now, r->id);
 	r->verdict.rule = -1;
 	r->verdict.warn = 0;
+	r->freeze = 0;
 }
 
 static const char *
@@ -67,6 +68,11 @@ run_limits(struct run *r, long rcpt)
 	r->verdict = (struct rl_verdict){ .rule = a.rule, .action = (enum limit_action)a.action,
 	    .count = (long)a.n, .warn = a.warn };
 	memcpy(r->verdict.key, a.key, sizeof r->verdict.key);
+	/* The administrator froze what this message is: held or refused, whatever the limits. */
+	if ((r->freeze = a.freeze) > 0) {
+		r->verdict.rule = -1;
+		return r->verdict.action == LIMIT_REJECT ? LIMIT_REJECTED : LIMIT_HELD;
+	}
 	if (r->verdict.rule < 0 || r->verdict.rule >= r->conf->nlimits) {
 		r->verdict.rule = -1;
 		return LIMIT_DELIVER;
@@ -80,6 +86,19 @@ run_limits(struct run *r, long rcpt)
 		    conf_limit_counts[l->count], l->window, l->max, conf_limit_actions[l->action]);
 	return r->verdict.action == LIMIT_HOLD ? LIMIT_HELD :
 	    r->verdict.action == LIMIT_REJECT ? LIMIT_REJECTED : LIMIT_DELIVER;
+}
+
+const char *
+run_limited_why(const struct run *r)
+{
+	static char why[RL_KEY_MAX + 128];
+
+	if (r->freeze > 0)
+		snprintf(why, sizeof why, "frozen by the administrator (freeze %ld)", r->freeze);
+	else
+		snprintf(why, sizeof why, "limit %d reached (%s, %ld %s in %lds at most)",
+		    r->fired.rule, r->verdict.key, r->fired.max, r->fired.count, r->fired.window);
+	return why;
 }
 
 size_t

@@ -32,7 +32,9 @@ struct run {
 	struct stat self;		/* the running binary */
 	struct keeper keeper;		/* the part that keeps the group */
 	int logging;			/* the keeper holds the capture log */
-	int limits_on;			/* limits apply to this caller */
+	int limits_on;			/* limits (or a freeze) may apply to this caller */
+	int frozen;			/* a freeze may: the keeper's word, or a guess without it */
+	long freeze;			/* the freeze that held or refused this message, or 0 */
 	int no_group;			/* run set-gid without the group (no_new_privs, ...) */
 	int target_ok;			/* the real sendmail is fit to run */
 	char target_err[DELIVER_ERR_MAX];
@@ -74,6 +76,9 @@ void run_new_message(struct run *r);
 
 /* The limits, asked of the keeper, for a message of RCPT recipients. */
 enum limit_outcome run_limits(struct run *r, long rcpt);
+
+/* Why the limits refused this message: the rule that fired, or the freeze. */
+const char *run_limited_why(const struct run *r);
 
 /* qwrap's header for this message, its lines ending in EOL; its length. */
 size_t run_header(const struct run *r, const char *eol, char *hdr);

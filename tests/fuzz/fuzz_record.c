@@ -284,6 +284,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rec.php_script = (f1 & 0x80) ? (struct strv){ NULL, 0 } : slice(r);
 	rec.forged_header = (f2 & 1) ? (int)(u8(r) + 1) : 0;
 	rec.truncated = (f2 & 4) != 0;
+	if (f2 & 8) {
+		rec.origin = record_origin_kinds[u8(r) % RECORD_ORIGIN_KINDS];
+		rec.origin_from = record_origin_froms[u8(r) % RECORD_ORIGIN_FROMS];
+		if (f2 & 16) {
+			rec.origin_info = cstr(r);
+			rec.origin_info_from = record_origin_info_froms[u8(r) % RECORD_ORIGIN_INFO_FROMS];
+		}
+	}
+	if (f2 & 32) {
+		static struct rec_freeze fz;
+
+		fz = (struct rec_freeze){ (long)(u64(r) % 1000000), "script", cstr(r), cstr(r),
+		    (u8(r) & 1) ? "hold" : "reject" };
+		rec.freeze = &fz;
+	}
 
 	rec.nparents = (int)(u8(r) % (RECORD_MAX_PARENTS + 1));
 	for (int i = 0; i < rec.nparents; i++) {
@@ -379,6 +394,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_cstr(o, "script_from", rec.script_from, 0);
 	check_cstr(o, "sender", rec.sender, truncated);
 	nkeys = 16;	/* v ts id host action mode uid gid pid cwd script script_from parents env argv sender */
+	if (rec.origin != NULL) {
+		check_cstr(o, "origin", rec.origin, 0);
+		check_cstr(o, "origin_from", rec.origin_from, 0);
+		nkeys += 2;
+	}
+	if (rec.origin_info != NULL) {
+		check_cstr(o, "origin_info", rec.origin_info, truncated);
+		check_cstr(o, "origin_info_from", rec.origin_info_from, 0);
+		nkeys += 2;
+	}
+	if (rec.freeze != NULL) {
+		j = member(o, "freeze");
+		CHECK(j != NULL && json_object_is_type(j, json_type_object));
+		CHECK(json_object_object_length(j) == 5);
+		check_long(j, "id", rec.freeze->id);
+		check_cstr(j, "by", rec.freeze->by, 0);
+		check_cstr(j, "name", rec.freeze->name, truncated);
+		check_cstr(j, "value", rec.freeze->value, truncated);
+		check_cstr(j, "action", rec.freeze->action, 0);
+		nkeys++;
+	} else
+		CHECK(!json_object_object_get_ex(o, "freeze", NULL));
 
 	a = member(o, "parents");
 	len = check_array(a, (size_t)rec.nparents, truncated);

@@ -30,7 +30,7 @@ COMMON=$(ls common/*.c)
 sources() {
 	case $1 in
 	idheader) echo "wrapper/idheader.c" ;;
-	record | config) echo "" ;;
+	record | config | freeze) echo "" ;;
 	logread) echo "tools/jsonread.c tools/logread.c tools/vhost.c" ;;
 	queue) echo "tools/queue.c" ;;
 	smtp) echo "wrapper/smtp.c" ;;
@@ -58,7 +58,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TMPDIR="$OUT/tmp"
 
 failed=0
-for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus kproto origin}; do
+for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus kproto origin freeze}; do
 	bin=$OUT/fuzz_$name
 	log=$OUT/fuzz_$name.log
 	corpus=$OUT/corpus-$name

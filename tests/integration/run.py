@@ -2904,6 +2904,8 @@ import sapi  # noqa: E402  (which script, per PHP SAPI: php-fpm, mod_php, ...)
 TESTS.extend(sapi.TESTS)
 import origin  # noqa: E402  (where it came from: cron, at, ssh, a terminal, a daemon)
 TESTS.extend(origin.TESTS)
+import freeze  # noqa: E402  (qwrap freeze and thaw)
+TESTS.extend(freeze.TESTS)
 
 
 def main():

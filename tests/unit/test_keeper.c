@@ -27,6 +27,8 @@ static char dir[PATH_MAX], logpath[PATH_MAX + 16];
 static struct conf c;
 static char *args[] = { "sendmail", "-t", "-i", NULL };
 static unsigned char req[KPROTO_REQ_MAX + 64];
+static struct freezes fz;	/* the keeper's freezes: none unless a test adds some */
+static const char *freeze_err;
 
 static int
 setup(void **state)
@@ -43,6 +45,8 @@ setup(void **state)
 	snprintf(c.spool_dir, sizeof c.spool_dir, "%s/spool", dir);
 	snprintf(c.log_file, sizeof c.log_file, "%s/capture.log", dir);
 	snprintf(logpath, sizeof logpath, "%s", c.log_file);
+	fz.n = 0;
+	freeze_err = NULL;
 	return mkdir(c.spool_dir, 0700);
 }
 
@@ -66,7 +70,8 @@ static struct keeper
 start_logging(int logging)
 {
 	struct keeper k = { -1, -1, -1, 0 };
-	struct keeper_setup s = { &c, -1, (long)getuid(), (long)getgid(), 4242, "testhost", args, 3 };
+	struct keeper_setup s = { &c, -1, (long)getuid(), (long)getgid(), 4242, "testhost", args, 3,
+	    &fz, freeze_err };
 	int sv[2];
 
 	s.logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -206,6 +211,81 @@ test_origin_outside_the_vocabulary_refused(void **state)
 		    "\"origin_info\":\"addr=192.0.2.7\",\"origin_info_from\":\"ancestor-env\""));
 		assert_int_equal(stop(&k), 0);
 	}
+}
+
+/* A freeze of the caller's uid: held (with no limit counted), and the record names it. */
+static void
+test_freeze_holds_uncounted_and_is_recorded(void **state)
+{
+	struct keeper k;
+	struct record r = claims();
+	struct kreply a;
+	struct hold h;
+	char err[SPOOL_ERR_MAX], id[RECORD_ID_LEN];
+
+	(void)state;
+	fz.n = 2;
+	/* The first freeze has ended; the second is the uid's, until thawed. */
+	fz.f[0] = (struct freeze){ 3, 1, 2, LIMIT_REJECT, FREEZE_UID, "-", "" };
+	fz.f[1] = (struct freeze){ 7, 1, 0, LIMIT_HOLD, FREEZE_UID, "site", "" };
+	snprintf(fz.f[0].value, sizeof fz.f[0].value, "%ld", (long)getuid());
+	snprintf(fz.f[1].value, sizeof fz.f[1].value, "%ld", (long)getuid());
+	k = start();
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(keeper_limits(&k, 1, "/srv/a/x.php", "/srv/a", &a), 0);
+		assert_int_equal(a.freeze, 7);
+		assert_int_equal(a.action, LIMIT_HOLD);
+		assert_int_equal(a.rule, -1);
+		assert_int_equal(keeper_hold_open(&k, &h, id, "/srv/a", "/srv/a/x.php", "env", NULL,
+		    NULL, 0, err), 0);
+		assert_int_equal(hold_write(&h, "Subject: x\n\nbody\n", 17, err), 0);
+		assert_int_equal(keeper_hold_commit(&k, &h, err), 0);
+		r.action = "hold";
+		r.id = id;
+		assert_int_equal(keeper_record(&k, &r, &a), 0);
+		assert_non_null(strstr(a.line, ",\"freeze\":{\"id\":7,\"by\":\"uid\",\"name\":\"site\","));
+		assert_null(strstr(a.line, "\"limit\""));
+	}
+	assert_int_equal(stop(&k), 0);
+	assert_int_equal(spool_files(), 6);
+	/* Thawed: the limit (one message an hour) was never counted, so the next goes. */
+	fz.n = 0;
+	k = start();
+	assert_int_equal(keeper_limits(&k, 1, "/srv/a/x.php", "/srv/a", &a), 0);
+	assert_int_equal(a.freeze, 0);
+	assert_int_equal(a.rule, -1);
+	assert_int_equal(stop(&k), 0);
+}
+
+/* A reject freeze of a script; freezes that cannot be read refuse every message. */
+static void
+test_freeze_reject_and_unreadable(void **state)
+{
+	struct keeper k;
+	struct kreply a;
+	struct hold h;
+	char err[SPOOL_ERR_MAX], id[RECORD_ID_LEN];
+
+	(void)state;
+	fz.n = 1;
+	fz.f[0] = (struct freeze){ 9, 1, 0, LIMIT_REJECT, FREEZE_SCRIPT, "-", "/srv/*/x.php" };
+	k = start();
+	assert_int_equal(keeper_limits(&k, 1, "/srv/b/y.php", "/srv/b", &a), 0);
+	assert_int_equal(a.freeze, 0);
+	assert_int_equal(keeper_limits(&k, 1, "/srv/a/x.php", "/srv/a", &a), 0);
+	assert_int_equal(a.freeze, 9);
+	assert_int_equal(a.action, LIMIT_REJECT);
+	/* A rejected message is not held. */
+	assert_int_equal(keeper_hold_open(&k, &h, id, "/srv/a", "/srv/a/x.php", "env", NULL, NULL, 0,
+	    err), -1);
+	assert_int_equal(stop(&k), 2);
+	assert_int_equal(spool_files(), 0);
+
+	freeze_err = "the freezes are not root's file";
+	k = start();
+	assert_int_equal(keeper_limits(&k, 1, "/srv/b/y.php", "/srv/b", &a), -1);
+	assert_string_equal(a.err, "the freezes are not root's file");
+	assert_int_equal(stop(&k), 0);
 }
 
 /* A hold verdict (a message counted first when needed), then a hold open: its id in ID. */
@@ -457,6 +537,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_record_stamped_with_the_keepers_facts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claims_cannot_add_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_origin_outside_the_vocabulary_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freeze_holds_uncounted_and_is_recorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freeze_reject_and_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_from_open_to_envelope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_past_the_cap_stopped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_with_the_pipe_kept_refused, setup, teardown),
