@@ -34,16 +34,25 @@
 static struct freezes fz;
 static char text[FREEZE_FILE_MAX];
 
+/* The freezes' directory, opened. */
+static int
+open_dir(void)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof dir, "%s", QWRAP_FREEZE_PATH);
+	return open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 /* Locks the freezes' directory for a change; the descriptor, or -1 having said why. */
 static int
 lock_dir(void)
 {
-	char dir[PATH_MAX];
 	int fd;
 
-	snprintf(dir, sizeof dir, "%s", QWRAP_FREEZE_PATH);
-	if ((fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || flock(fd, LOCK_EX) < 0) {
-		fprintf(stderr, "qwrap: cannot lock %s: %s\n", dir, strerror(errno));
+	if ((fd = open_dir()) < 0 || flock(fd, LOCK_EX) < 0) {
+		fprintf(stderr, "qwrap: cannot lock the directory of %s: %s\n", QWRAP_FREEZE_PATH,
+		    strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -55,10 +64,11 @@ lock_dir(void)
 static int
 save(long long now)
 {
-	char tmp[PATH_MAX + 16];
+	static struct freezes check;
+	char tmp[PATH_MAX + 16], err[FREEZE_ERR_MAX] = "";
 	struct stat wrapper;
 	size_t len;
-	int fd, kept = 0;
+	int fd, dfd, kept = 0;
 
 	for (int i = 0; i < fz.n; i++)
 		if (fz.f[i].until == 0 || now < fz.f[i].until)
@@ -82,12 +92,25 @@ save(long long now)
 	unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
 	    fchown(fd, 0, wrapper.st_gid) < 0 || fchmod(fd, 0640) < 0 ||
-	    write_full(fd, text, len) < 0 || fsync(fd) < 0 || close(fd) < 0 ||
-	    rename(tmp, QWRAP_FREEZE_PATH) < 0) {
-		fprintf(stderr, "qwrap: cannot write %s: %s\n", QWRAP_FREEZE_PATH, strerror(errno));
+	    write_full(fd, text, len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
+		fprintf(stderr, "qwrap: cannot write %s: %s\n", tmp, strerror(errno));
 		unlink(tmp);
 		return EX_CANTCREAT;
 	}
+	/* Read back as the keeper will: a file it would refuse would stop all mail. */
+	if (freeze_load(tmp, 0, &check, err) != 1 || check.n != fz.n) {
+		fprintf(stderr, "qwrap: the freezes would not read back (%s); nothing changed\n",
+		    err);
+		unlink(tmp);
+		return EX_SOFTWARE;
+	}
+	if (rename(tmp, QWRAP_FREEZE_PATH) < 0 || (dfd = open_dir()) < 0 || fsync(dfd) < 0) {
+		fprintf(stderr, "qwrap: cannot put %s in place: %s\n", QWRAP_FREEZE_PATH,
+		    strerror(errno));
+		unlink(tmp);
+		return EX_CANTCREAT;
+	}
+	close(dfd);
 	return EX_OK;
 }
 
@@ -197,6 +220,26 @@ freeze_usage(void)
 	return EX_USAGE;
 }
 
+/* NAME when it is one plain word (the file's NAME field), else "-". */
+static void
+set_name(struct freeze *f, const char *name)
+{
+	int plain = name[0] != '\0' && strlen(name) < sizeof f->name;
+
+	for (const char *p = name; plain && *p; p++)
+		plain = (unsigned char)*p > 0x20 && *p != 0x7f;
+	snprintf(f->name, sizeof f->name, "%s", plain ? name : "-");
+}
+
+/* DIR's canonical path into F's value when it has one (the wrapper compares canonical paths). */
+static void
+set_dir(struct freeze *f, const char *dir)
+{
+	char canon[PATH_MAX];
+
+	snprintf(f->value, sizeof f->value, "%s", realpath(dir, canon) != NULL ? canon : dir);
+}
+
 /* The new freeze F from one selector; EX_OK, or a status having said why. */
 static int
 selector(int opt, const char *arg, const char *vroot, struct freeze *f)
@@ -213,9 +256,8 @@ selector(int opt, const char *arg, const char *vroot, struct freeze *f)
 			return EX_USAGE;
 		}
 		f->by = FREEZE_UID;
-		if ((pw = getpwuid((uid_t)uid)) != NULL && strlen(pw->pw_name) < sizeof f->name &&
-		    strchr(pw->pw_name, ' ') == NULL)
-			snprintf(f->name, sizeof f->name, "%s", pw->pw_name);
+		if ((pw = getpwuid((uid_t)uid)) != NULL)
+			set_name(f, pw->pw_name);
 		snprintf(f->value, sizeof f->value, "%ld", uid);
 		return EX_OK;
 	case FZ_USER:
@@ -224,7 +266,7 @@ selector(int opt, const char *arg, const char *vroot, struct freeze *f)
 			return EX_NOUSER;
 		}
 		f->by = FREEZE_UID;
-		snprintf(f->name, sizeof f->name, "%s", arg);
+		set_name(f, arg);
 		snprintf(f->value, sizeof f->value, "%ld", (long)pw->pw_uid);
 		return EX_OK;
 	case FZ_SCRIPT:
@@ -245,11 +287,16 @@ selector(int opt, const char *arg, const char *vroot, struct freeze *f)
 			fprintf(stderr, "qwrap freeze: --vhost %s: not a site's name\n", arg);
 			return EX_USAGE;
 		}
-		snprintf(f->name, sizeof f->name, "%s", arg);
-		for (int k = vroot[0] ? 0 : 1; k < 2; k++)
-			if ((size_t)snprintf(f->value, sizeof f->value, "%s/%s", k ? "/home" : vroot, arg) <
-			    sizeof f->value && stat(f->value, &st) == 0 && S_ISDIR(st.st_mode))
+		set_name(f, arg);
+		for (int k = vroot[0] ? 0 : 1; k < 2; k++) {
+			char dir[PATH_MAX];
+
+			if ((size_t)snprintf(dir, sizeof dir, "%s/%s", k ? "/home" : vroot, arg) <
+			    sizeof dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+				set_dir(f, dir);
 				return EX_OK;
+			}
+		}
 		fprintf(stderr, "qwrap freeze: --vhost %s: no such site under %s%s/home\n", arg,
 		    vroot, vroot[0] ? " or " : "");
 		return EX_NOINPUT;
@@ -263,7 +310,10 @@ selector(int opt, const char *arg, const char *vroot, struct freeze *f)
 			fprintf(stderr, "qwrap freeze: the value holds a control character\n");
 			return EX_USAGE;
 		}
-	snprintf(f->value, sizeof f->value, "%s", arg);
+	if (f->by == FREEZE_CWD)
+		set_dir(f, arg);
+	else
+		snprintf(f->value, sizeof f->value, "%s", arg);
 	return EX_OK;
 }
 
@@ -376,7 +426,16 @@ freezecmd_thaw(int argc, char *argv[])
 	}
 	if ((lock = lock_dir()) < 0)
 		return EX_CANTCREAT;
-	if ((rc = load()) == EX_OK) {
+	/* A file that does not parse stops all mail: --all removes it all the same. */
+	if ((rc = load()) != EX_OK && all) {
+		fz.n = 0;
+		rc = save(time(NULL));
+		if (rc == EX_OK)
+			printf("the freezes file removed\n");
+		close(lock);
+		return rc;
+	}
+	if (rc == EX_OK) {
 		int kept = 0;
 
 		for (int i = 0; i < fz.n; i++) {

@@ -43,8 +43,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +79,12 @@ static struct kreply a;
 static struct txn tx = { .hf = { .fd = -1 }, .pipe = -1 };
 static const struct keeper_setup *setup;
 static struct timespec started;
+
+/* Root's freezes as keeper_main read them (setup points here), and what they were read from. */
+static struct freezes fz;
+static char fz_err[FREEZE_ERR_MAX];
+static struct stat fz_st;	/* st_ino 0: there was no file */
+static uid_t fz_trusted;
 
 static void record_written(const struct keeper_setup *s, const struct txn *t, struct record *r);
 
@@ -155,6 +162,33 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Root's freezes, read again when the file is another or has changed since:
+ * a freeze made while a sender runs (a -bs session, a sender waiting for its
+ * message) applies to its next message.
+ */
+static void
+freezes_read(void)
+{
+	struct stat st = { 0 };
+
+	if (stat(QWRAP_FREEZE_PATH, &st) < 0 && errno != ENOENT) {
+		fz.n = 0;
+		snprintf(fz_err, sizeof fz_err, "cannot look at the freezes %s: %s",
+		    QWRAP_FREEZE_PATH, strerror(errno));
+		fz_st.st_ino = (ino_t)-1;	/* looked at again next time */
+		return;
+	}
+	/* None before and none now (st_ino 0 both), or the same file unchanged. */
+	if (st.st_ino == fz_st.st_ino && st.st_dev == fz_st.st_dev && st.st_size == fz_st.st_size &&
+	    st.st_mtim.tv_sec == fz_st.st_mtim.tv_sec && st.st_mtim.tv_nsec == fz_st.st_mtim.tv_nsec &&
+	    st.st_ctim.tv_sec == fz_st.st_ctim.tv_sec && st.st_ctim.tv_nsec == fz_st.st_ctim.tv_nsec)
+		return;
+	fz_st = st;
+	if (freeze_load(QWRAP_FREEZE_PATH, fz_trusted, &fz, fz_err) >= 0)
+		fz_err[0] = '\0';
+}
+
 /* The limits for this message: the uid is the keeper's, script and cwd the worker's claims. */
 static void
 limits(const struct keeper_setup *s, struct txn *t)
@@ -164,7 +198,9 @@ limits(const struct keeper_setup *s, struct txn *t)
 	t->v = (struct rl_verdict){ .rule = -1 };
 	t->counted = 1;
 	/* The administrator's freezes first: what one holds is neither sent nor counted. */
-	if (s->freeze_err != NULL) {
+	if (s->freeze_live)
+		freezes_read();
+	if (s->freeze_err != NULL && s->freeze_err[0]) {
 		failed(s->freeze_err);
 		return;
 	}
@@ -435,8 +471,6 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 {
 	static struct kstart st;
 	static struct conf conf;
-	static struct freezes fz;
-	static char freeze_err[FREEZE_ERR_MAX];
 
 	/* Nothing of the caller's, its working directory included. */
 	if (chdir("/") < 0)
@@ -452,10 +486,12 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 	st.config_missing = st.cstatus == CONF_ABSENT && state_enabled(conf.state_dir, trusted);
 	s->conf = &conf;
 	/* Root's freezes; unreadable ones make every message wait. */
-	if (freeze_load(QWRAP_FREEZE_PATH, trusted, &fz, freeze_err) < 0)
-		s->freeze_err = freeze_err;
+	fz_trusted = trusted;
+	freezes_read();
 	s->freezes = &fz;
-	st.frozen = s->freeze_err != NULL || freeze_may_match(&fz, s->uid, time(NULL));
+	s->freeze_err = fz_err;
+	s->freeze_live = 1;
+	st.frozen = fz_err[0] || freeze_may_match(&fz, s->uid, time(NULL));
 	s->logfd = -1;
 	if (!st.session_over && !st.config_missing &&
 	    (s->logfd = logfile_open(conf.log_file, trusted, st.log_err)) >= 0)

@@ -22,7 +22,8 @@ struct keeper_setup {
 	char *const *argv;		/* the wrapper's, as the caller gave them: to release with */
 	int argc;
 	const struct freezes *freezes;	/* root's, read by the keeper; NULL: none */
-	const char *freeze_err;		/* not NULL: the freezes could not be read, mail waits */
+	const char *freeze_err;		/* not NULL nor "": the freezes could not be read, mail waits */
+	int freeze_live;		/* read again from QWRAP_FREEZE_PATH when it changes */
 };
 
 /*

@@ -147,7 +147,7 @@ configure(struct run *r, struct conf *conf)
 		 * there are any is: then a caller that stopped its keeper (or left
 		 * itself no processes for it) gets no mail past them.
 		 */
-		r->frozen = stat(QWRAP_FREEZE_PATH, &fz) == 0 && fz.st_size > 0;
+		r->frozen = stat(QWRAP_FREEZE_PATH, &fz) == 0 ? fz.st_size > 0 : errno != ENOENT;
 		switch (conf_load(QWRAP_CONF_PATH, r->self.st_uid, conf, err)) {
 		case CONF_ABSENT:
 			die(EX_TEMPFAIL, "no keeper (%s), and the config " QWRAP_CONF_PATH
@@ -266,6 +266,11 @@ main(int argc, char *argv[], char *envp[])
 	    (run.inv.mode == MODE_SMTP && conf.smtp_mode == SMTP_MODE_RELAY)))
 		die(EX_TEMPFAIL, "running without the qwrap group (no_new_privs, a tracer or a user"
 		    " namespace): the limits cannot be counted; message not sent");
+
+	/* A session handed on whole cannot be checked message by message. */
+	if (run.inv.mode == MODE_SMTP && run.frozen && conf.smtp_mode != SMTP_MODE_RELAY)
+		die(EX_TEMPFAIL, "a freeze may apply to this sender, and -bs sessions are handed on"
+		    " whole (smtp_mode = \"passthrough\"): message not sent");
 
 	if (run.inv.mode == MODE_MESSAGE)
 		out = run_message(&run);

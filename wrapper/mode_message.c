@@ -51,7 +51,7 @@ run_message(struct run *r)
 
 	if (capture && deliver_channel_open(&ch) < 0) {
 		/* Out of descriptors is the caller's doing: it must not get past the limits. */
-		if (r->limits_on) {
+		if (run_limits_apply(r)) {
 			run_problem(r, "cannot open a pipe; message not sent");
 			return OUT_UNCOUNTED;
 		}
@@ -74,7 +74,7 @@ run_message(struct run *r)
 	run_new_message(r);
 	if (capture) {
 		hdrlen = run_header(r, r->msg.crlf ? "\r\n" : "\n", hdr);
-		if (r->limits_on) {
+		if (run_limits_apply(r)) {
 			/* Recipients past the buffer cannot be counted: too many, then. */
 			limited = run_limits(r, r->fields.header_cut && r->inv.headers_rcpt ?
 			    LONG_MAX / 2 : r->fields.rcpt_count);

@@ -26,7 +26,7 @@ begin(void *arg, const struct relay_txn *t, char *why, size_t whymax)
 	enum limit_outcome out = LIMIT_DELIVER;
 
 	run_new_message(r);
-	if (r->limits_on && t->rcpt_count > 0)
+	if (run_limits_apply(r) && t->rcpt_count > 0)
 		out = run_limits(r, t->rcpt_count);
 	if (out == LIMIT_REJECTED) {
 		snprintf(why, whymax, "%s; try again later", run_limited_why(r));
@@ -134,7 +134,7 @@ run_smtp(struct run *r)
 		return OUT_AS_CHILD;
 	/* Without the relay there are no limits: a caller short of processes is refused. */
 	run_problem(r, err);
-	if (r->limits_on)
+	if (run_limits_apply(r))
 		return OUT_UNCOUNTED;
 	return run_passthrough(r);
 }

@@ -55,19 +55,26 @@ field(const char *status, const char *name)
 }
 
 /*
- * The kernel's name for process PID (its comm) and its parent, from
- * /proc/PID/stat: "PID (NAME) STATE PPID ...", NAME up to the last ')'.
+ * The kernel's name for process PID ("self" when PID is 0), its parent and
+ * its start (in clock ticks since boot), from /proc/PID/stat: "PID (NAME)
+ * STATE PPID ... STARTTIME ...", NAME up to the last ')', STARTTIME the 22nd
+ * field.
  */
 static int
-name_and_parent(const char *procroot, long pid, char name[32], long *ppid)
+name_and_parent(const char *procroot, long pid, char name[32], long *ppid,
+    unsigned long long *start)
 {
 	char path[64 + PATH_MAX], stat[1024];
 	const char *open, *close;
 
-	snprintf(path, sizeof path, "%s/%ld/stat", procroot, pid);
+	if (pid == 0)
+		snprintf(path, sizeof path, "%s/self/stat", procroot);
+	else
+		snprintf(path, sizeof path, "%s/%ld/stat", procroot, pid);
 	if (caller_read_small(path, stat, sizeof stat) < 0 || (open = strchr(stat, '(')) == NULL ||
 	    (close = strrchr(open, ')')) == NULL || close - open - 1 >= 32 ||
-	    sscanf(close + 1, " %*c %ld", ppid) != 1)
+	    sscanf(close + 1, " %*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d"
+	    " %*d %*d %*d %llu", ppid, start) != 2)
 		return -1;
 	memcpy(name, open + 1, (size_t)(close - open - 1));
 	name[close - open - 1] = '\0';
@@ -158,7 +165,7 @@ unit_of(const char *procroot, char *out, size_t cap)
 			if (k > 8 && strncmp(seg + 1 + k - 8, ".service", 8) == 0) {
 				unit = seg + 1;
 				ulen = k;
-				if (strncmp(unit, "user@", 5) == 0) {
+				if (user == NULL && strncmp(unit, "user@", 5) == 0) {
 					user = unit;
 					uslen = k;
 				}
@@ -215,19 +222,30 @@ origin_find(const char *procroot, char *const envp[], const struct caller *c, st
 	char path[64 + PATH_MAX], status[4096];
 	const char *own = NULL;
 	int systemd = 0;	/* pid 1 is systemd */
-	long ppid = c->above;
+	long ppid = c->above, self;
+	char self_name[32];
+	unsigned long long bound;	/* no ancestor started after this */
 
 	*o = (struct origin){ .kind = NULL };
 	/* The caller's own, as caller_identify read them: a claim at the most. */
 	for (int i = 0; i < c->nparents && own == NULL; i++)
 		own = kind_of(c->parents[i].name);
+	/*
+	 * An ancestor starts before its child: a process that started later has
+	 * taken the pid of one that ended (a caller may wait for a server's new
+	 * child to get it), and the walk stops there.
+	 */
+	if (name_and_parent(procroot, 0, self_name, &self, &bound) < 0)
+		ppid = 0;
 	for (int hop = c->nparents; ppid > 0 && hop < ORIGIN_MAX_HOPS; hop++) {
 		char name[32];
 		const char *kind, *uid;
 		long ruid, euid, next;
+		unsigned long long start;
 
-		if (name_and_parent(procroot, ppid, name, &next) < 0)
+		if (name_and_parent(procroot, ppid, name, &next, &start) < 0 || start > bound)
 			break;
+		bound = start;
 		if ((kind = kind_of(name)) != NULL) {
 			/* Its uids, only now: status costs twice what stat does. */
 			snprintf(path, sizeof path, "%s/%ld/status", procroot, ppid);
@@ -235,8 +253,12 @@ origin_find(const char *procroot, char *const envp[], const struct caller *c, st
 			    (uid = field(status, "Uid")) == NULL ||
 			    sscanf(uid, "%ld %ld", &ruid, &euid) != 2)
 				break;
-			/* Another user's process: the caller cannot have started it, nor named it. */
-			if (ruid != c->uid || euid != c->uid) {
+			/*
+			 * Another user's process, by its real uid as well: a set-uid
+			 * program the caller ran (newgrp, su) keeps the caller's real
+			 * uid and takes the name of the link it was run by.
+			 */
+			if (ruid != c->uid && euid != c->uid) {
 				o->kind = kind;
 				o->from = "ancestor";
 				break;

@@ -1,9 +1,11 @@
 /* run.c: the steps every mode shares (run.h). */
 #include "run.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 
 #include "idheader.h"
@@ -47,6 +49,18 @@ static const char *
 script_of(const struct run *r)
 {
 	return r->caller.script[0] ? r->caller.script : NULL;
+}
+
+int
+run_limits_apply(const struct run *r)
+{
+	struct stat st;
+
+	/*
+	 * A freeze made since this sender started applies to its next message
+	 * too; a freezes file that cannot be looked at is taken for one.
+	 */
+	return r->limits_on || r->frozen || stat(QWRAP_FREEZE_PATH, &st) == 0 || errno != ENOENT;
 }
 
 enum limit_outcome

@@ -74,6 +74,9 @@ void run_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2
 /* A new message: its time, its id, no verdict yet. */
 void run_new_message(struct run *r);
 
+/* Whether the keeper must be asked about this message: limits, or a freeze, may apply. */
+int run_limits_apply(const struct run *r);
+
 /* The limits, asked of the keeper, for a message of RCPT recipients. */
 enum limit_outcome run_limits(struct run *r, long rcpt);
 

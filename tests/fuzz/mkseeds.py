@@ -198,9 +198,10 @@ for t, n in ((4, 'commit'), (5, 'abort')):
 def status(name, ppid, uid, pid=0):
     return (b'Name:\t%s\nUmask:\t0022\nState:\tS (sleeping)\nPPid:\t%d\nUid:\t%d\t%d\t%d\t%d\n'
             % (name, ppid, uid, uid, uid, uid) + b'\n--\n' +
-            b'%d (%s) S %d %d %d 0 -1 4194560\n' % (pid, name, ppid, pid, pid))
+            b'%d (%s) S %d %d %d 0 -1 4194560 10 0 0 0 1 2 0 0 20 0 1 0 100 1000 100\n'
+            % (pid, name, ppid, pid, pid))
 def origin(p3, p2, p1, tty=0, cgroup=b'0::/\n', env=b''):
-    stat = b'4 (qwrap) x) R 3 4 4 %d -1 4194560 0\n' % tty
+    stat = b'4 (qwrap) x) R 3 4 4 %d -1 4194560 10 0 0 0 1 2 0 0 20 0 1 0 200 1000 100\n' % tty
     return b'\n--\n'.join((p3, p2 or b'\n--\n', p1, stat, cgroup, env))
 put('origin', 'fpm', origin(status(b'php-fpm8.2', 2, 1000), status(b'php-fpm8.2', 1, 0),
                             status(b'systemd', 0, 0)))

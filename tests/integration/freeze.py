@@ -186,6 +186,16 @@ def freeze__limits_meanwhile_and_a_frozen_sender_cannot_lift_it(env):
         p, recs, got = env.send(["-t"], MSG)
         assert p.returncode == 0 and got == [] and run.one(recs)["limit"]["rule"] == 1
         assert "freeze" not in run.one(recs)
+        # A freezes file that does not parse (written by hand) stops all mail, 75, until
+        # it is mended; thaw --all removes it.
+        with open(freeze_path(env), "w") as f:
+            f.write("1 0 0 hold uid a name with spaces 1009\n")
+        os.chown(freeze_path(env), 0, os.stat(env.wrapper).st_gid)
+        os.chmod(freeze_path(env), 0o640)
+        p, recs, got = env.send(["-t"], MSG)
+        assert p.returncode == 75 and got == [] and b"line 1 is not a freeze" in p.stderr, p
+        p = tool(env, "thaw", "--all")
+        assert p.returncode == 0 and not os.path.exists(freeze_path(env)), p
         # Thawed, with no freeze left, a sender without a keeper is not refused for it.
         env.reset_conf()
         p = subprocess.run(["setpriv", "--reuid=" + run.USER, "--regid=" + run.USER,
@@ -200,3 +210,33 @@ def freeze__limits_meanwhile_and_a_frozen_sender_cannot_lift_it(env):
         env.reset_conf()
         run.clear_limits(env)
     return "counted after the thaw only; thaw, rm, overwrite, read, no keeper, no group: refused"
+
+
+@freeze_test
+def freeze__made_during_a_bs_session__its_next_message_held_passthrough_refused(env):
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    import smtp  # noqa: E402  (its lock-step -bs client)
+    run.clear_limits(env)
+    data = b"Subject: one\r\n\r\nbody\r\n"
+    try:
+        # No freeze, no limits when the session starts: the first message goes; the
+        # freeze made between the two holds the second, in the same session.
+        c = smtp.Client(env)
+        assert c.cmd(b"EHLO client").startswith(b"250")
+        assert c.message(b"s@x.example", [b"a@x.example"], data)[-1].startswith(b"250")
+        fid = freeze(env, "--uid", str(env.uid))
+        assert c.message(b"s@x.example", [b"a@x.example"], data)[-1].startswith(b"250")
+        code, err, recs, got = c.finish()
+        assert code == 0 and len(smtp.all_messages(got)) == 1, (code, err, got)
+        assert [r["action"] for r in recs] == ["deliver", "hold"], recs
+        held_by(env, recs[1], fid, "-bs, second message")
+        # With smtp_mode = "passthrough" the session would go around the freeze: refused.
+        env.set_conf(b'smtp_mode = "passthrough";')
+        c = smtp.Client(env)
+        code, err, recs, got = c.finish(quit=False)
+        assert code == 75 and b"a freeze may apply" in err and got == [], (code, err, got)
+    finally:
+        tool(env, "thaw", "--all")
+        env.reset_conf()
+        run.clear_limits(env)

@@ -980,6 +980,8 @@ caller_resolve_script__relative_fd_script__ignored(void **state)
 
 /* origin_find. */
 
+static long started = 100;	/* the start time (ticks since boot) of the next process named */
+
 /* A process named NAME (its comm) as UID, child of PPID; CMD its command line or NULL. */
 static void
 named(long pid, const char *name, long uid, long ppid, const char *cmd, size_t cmdlen)
@@ -991,8 +993,8 @@ named(long pid, const char *name, long uid, long ppid, const char *cmd, size_t c
 	n = snprintf(status, sizeof status, "Name:\t%s\nUmask:\t0022\nState:\tS (sleeping)\n"
 	    "PPid:\t%ld\nUid:\t%ld\t%ld\t%ld\t%ld\n", name, ppid, uid, uid, uid, uid);
 	write_file(pathf("%s/%ld/status", proc, pid), status, (size_t)n);
-	n = snprintf(status, sizeof status, "%ld (%s) S %ld %ld %ld 0 -1 4194560\n", pid, name, ppid,
-	    pid, pid);
+	n = snprintf(status, sizeof status, "%ld (%s) S %ld %ld %ld 0 -1 4194560 10 0 0 0 1 2 0 0 20 0"
+	    " 1 0 %ld 1000 100\n", pid, name, ppid, pid, pid, started);
 	write_file(pathf("%s/%ld/stat", proc, pid), status, (size_t)n);
 }
 
@@ -1001,8 +1003,8 @@ static void
 self(long tty, const char *cgroup)
 {
 	char stat[256];
-	int n = snprintf(stat, sizeof stat, "4243 (qwrap) send) R 700 4243 4243 %ld -1 4194560 0\n",
-	    tty);
+	int n = snprintf(stat, sizeof stat, "4243 (qwrap) send) R 700 4243 4243 %ld -1 4194560 10 0 0"
+	    " 0 1 2 0 0 20 0 1 0 200 1000 100\n", tty);
 
 	write_file(pathf("%s/self/stat", proc), stat, (size_t)n);
 	write_file(pathf("%s/self/cgroup", proc), cgroup, strlen(cgroup));
@@ -1084,6 +1086,17 @@ origin_find__own_processes__a_claim_beaten_by_another_uid(void **state)
 	origin_of(750, envp);
 	ORIGIN("cron", "own-ancestor", "", NULL);
 
+	/* A set-uid program the caller ran under a name of its choosing keeps its real uid. */
+	named(756, "cron", 1009, 1, NULL, 0);
+	{
+		static const char setuid[] = "Name:\tcron\nPPid:\t1\nUid:\t1009\t0\t0\t0\n";
+
+		write_file(pathf("%s/756/status", proc), setuid, sizeof setuid - 1);
+	}
+	named(755, "sh", 1009, 756, NULL, 0);
+	origin_of(755, envp);
+	ORIGIN("cron", "own-ancestor", "", NULL);
+
 	/* ... but not root's sshd above them. */
 	named(752, "sshd", 0, 1, NULL, 0);
 	named(751, "cron", 1009, 752, NULL, 0);
@@ -1121,6 +1134,19 @@ origin_find__no_server__terminal_systemd_unit_or_unknown(void **state)
 	self(0, "0::/user.slice/user-1009.slice/user@1009.service/app.slice/job.service\n");
 	origin_of(760, envp);
 	ORIGIN("systemd", "cgroup", "unit=user@1009.service/job.service", "cgroup");
+	/* A user's own unit named like a user manager is still under the user's. */
+	self(0, "0::/user.slice/user-1009.slice/user@1009.service/app.slice/user@0.service\n");
+	origin_of(760, envp);
+	ORIGIN("systemd", "cgroup", "unit=user@1009.service/user@0.service", "cgroup");
+
+	/* A parent that started after its child has taken a dead one's pid: not believed. */
+	started = 300;
+	named(771, "sshd", 0, 1, NULL, 0);
+	started = 100;
+	named(770, "sh", 1009, 771, NULL, 0);
+	self(0, "0::/\n");
+	origin_of(770, envp);
+	ORIGIN("unknown", "none", "", NULL);
 
 	/* A loop in the tree (a made-up /proc) ends all the same. */
 	named(761, "sh", 1009, 762, NULL, 0);

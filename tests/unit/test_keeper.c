@@ -71,7 +71,7 @@ start_logging(int logging)
 {
 	struct keeper k = { -1, -1, -1, 0 };
 	struct keeper_setup s = { &c, -1, (long)getuid(), (long)getgid(), 4242, "testhost", args, 3,
-	    &fz, freeze_err };
+	    &fz, freeze_err, 0 };
 	int sv[2];
 
 	s.logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
