@@ -18,6 +18,7 @@
 #include "paths.h"
 #include "report.h"
 #include "freezecmd.h"
+#include "purge.h"
 #include "scan.h"
 #include "vhost.h"
 
@@ -43,7 +44,10 @@ usage(void)
 	    "       qwrap freeze [--json]\n"
 	    "       qwrap freeze --uid N | --user NAME | --script GLOB | --cwd DIR | --vhost NAME\n"
 	    "                    [--for DURATION] [--action hold|reject] [--vhosts-root DIR]\n"
-	    "       qwrap thaw ID... | --all\n");
+	    "       qwrap thaw ID... | --all\n"
+	    "       qwrap purge --dry-run [--queue DIR] [--json] FILTER... [--bounces-of]\n"
+	    "  FILTER: --uid N, --user NAME, --script GLOB, --vhost NAME, --sender TEXT,\n"
+	    "          --subject REGEX, --rcpt-domain D, --older-than D, --newer-than D, --id ID\n");
 	return EX_USAGE;
 }
 
@@ -238,6 +242,8 @@ main(int argc, char *argv[])
 		return held_release(config(), argc - 2, argv + 2);
 	if (strcmp(argv[1], "discard") == 0)
 		return held_discard(config(), argc - 2, argv + 2);
+	if (strcmp(argv[1], "purge") == 0)
+		return purge(config(), argc - 1, argv + 1);
 	if (strcmp(argv[1], "freeze") == 0)
 		return freezecmd_freeze(config(), argc - 1, argv + 1);
 	if (strcmp(argv[1], "thaw") == 0)

@@ -2906,6 +2906,8 @@ import origin  # noqa: E402  (where it came from: cron, at, ssh, a terminal, a d
 TESTS.extend(origin.TESTS)
 import freeze  # noqa: E402  (qwrap freeze and thaw)
 TESTS.extend(freeze.TESTS)
+import purge  # noqa: E402  (qwrap purge: the choice of messages)
+TESTS.extend(purge.TESTS)
 
 
 def main():
