@@ -1798,6 +1798,8 @@ def session__timer_killed__wrapper_stops_capturing_at_the_deadline(env):
         assert p.returncode == 0, p.stderr
         state = install_state(env)
         os.kill(int(state["job"]), signal.SIGKILL)
+        # Sent is not done: --status looks before the timer has exited (a flake in CI).
+        assert wait_for(lambda: not process_alive(int(state["job"])), 10), "the timer lives"
         st = sw.run("--status").stdout
         assert b"which is gone" in st, st
         msg = b"Subject: s\n\nb\n"
