@@ -147,17 +147,12 @@ status_field(const char *status, const char *name)
 	return -1;
 }
 
-/* The second value on the Uid: line, the effective uid. */
-static long
-status_euid(const char *status)
+int
+caller_uids(const char *status, long *ruid, long *euid)
 {
 	const char *p = strstr(status, "\nUid:");
-	char *end;
 
-	if (p == NULL)
-		return -1;
-	strtol(p + 5, &end, 10);
-	return strtol(end, NULL, 10);
+	return p != NULL && sscanf(p + 5, "%ld %ld", ruid, euid) == 2 ? 0 : -1;
 }
 
 void
@@ -177,13 +172,13 @@ caller_identify(const char *procroot, long uid, long gid, long pid,
 	while (ppid > 0 && c->nparents < RECORD_MAX_PARENTS) {
 		struct caller_parent *p = &c->parents[c->nparents];
 		ssize_t n;
-		long next;
+		long next, ruid, euid;
 
 		snprintf(path, sizeof path, "%s/%ld/status", procroot, ppid);
 		if (caller_read_small(path, status, sizeof status) < 0)
 			break;
 		/* Another user's process (root's cron, the FPM master) is not ours to record. */
-		if (status_field(status, "Uid") != uid || status_euid(status) != uid)
+		if (caller_uids(status, &ruid, &euid) < 0 || ruid != uid || euid != uid)
 			break;
 		next = status_field(status, "PPid");
 		p->pid = ppid;

@@ -74,6 +74,9 @@ void caller_resolve_script(const char *procroot, char *const envp[],
 /* The php-fpm worker among the ancestors ("php-fpm: pool NAME"): its pid and NAME, or 0. */
 long caller_fpm_worker(const struct caller *c, char pool[64]);
 
+/* The real and effective uid on the Uid: line of a /proc/PID/status text; 0, or -1. */
+int caller_uids(const char *status, long *ruid, long *euid);
+
 /* Reads at most CAP-1 bytes of PATH into BUF, NUL-terminated; -1 on error. */
 ssize_t caller_read_small(const char *path, char *buf, size_t cap);
 

@@ -139,15 +139,9 @@ configure(struct run *r, struct conf *conf)
 	char err[SPLIT_ERR_MAX];
 
 	if (keeper_started(&r->keeper, &st, err) < 0) {
-		struct stat fz;
-
 		run_problem(r, err);
-		/*
-		 * Root's freezes are not readable without the group, but whether
-		 * there are any is: then a caller that stopped its keeper (or left
-		 * itself no processes for it) gets no mail past them.
-		 */
-		r->frozen = stat(QWRAP_FREEZE_PATH, &fz) == 0 ? fz.st_size > 0 : errno != ENOENT;
+		/* A caller that stopped its keeper (or left it no processes) gets no mail past them. */
+		r->frozen = run_freezes_exist();
 		switch (conf_load(QWRAP_CONF_PATH, r->self.st_uid, conf, err)) {
 		case CONF_ABSENT:
 			die(EX_TEMPFAIL, "no keeper (%s), and the config " QWRAP_CONF_PATH

@@ -42,27 +42,21 @@ kind_of(const char *comm)
 	return NULL;
 }
 
-/* The text after "NAME:" and its blanks on its line of STATUS, or NULL. */
-static const char *
-field(const char *status, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = status; *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != '\0'))
-		if (strncmp(p, name, n) == 0 && p[n] == ':')
-			return p + n + 1 + strspn(p + n + 1, " \t");
-	return NULL;
-}
+/* What /proc/PID/stat says of a process. */
+struct pstat {
+	char name[32];		/* its comm, as the kernel keeps it */
+	long ppid;
+	long tty;		/* tty_nr: its session's terminal, 0 when none */
+	unsigned long long start;	/* clock ticks since boot */
+};
 
 /*
- * The kernel's name for process PID ("self" when PID is 0), its parent and
- * its start (in clock ticks since boot), from /proc/PID/stat: "PID (NAME)
- * STATE PPID ... STARTTIME ...", NAME up to the last ')', STARTTIME the 22nd
- * field.
+ * Process PID's stat ("self" when PID is 0): "PID (NAME) STATE PPID PGRP
+ * SESSION TTY ... STARTTIME ...", NAME up to the last ')', STARTTIME the
+ * 22nd field.
  */
 static int
-name_and_parent(const char *procroot, long pid, char name[32], long *ppid,
-    unsigned long long *start)
+pstat_of(const char *procroot, long pid, struct pstat *ps)
 {
 	char path[64 + PATH_MAX], stat[1024];
 	const char *open, *close;
@@ -72,12 +66,12 @@ name_and_parent(const char *procroot, long pid, char name[32], long *ppid,
 	else
 		snprintf(path, sizeof path, "%s/%ld/stat", procroot, pid);
 	if (caller_read_small(path, stat, sizeof stat) < 0 || (open = strchr(stat, '(')) == NULL ||
-	    (close = strrchr(open, ')')) == NULL || close - open - 1 >= 32 ||
-	    sscanf(close + 1, " %*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d"
-	    " %*d %*d %*d %llu", ppid, start) != 2)
+	    (close = strrchr(open, ')')) == NULL || close - open - 1 >= (long)sizeof ps->name ||
+	    sscanf(close + 1, " %*c %ld %*d %*d %ld %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d"
+	    " %*d %*d %*d %llu", &ps->ppid, &ps->tty, &ps->start) != 3)
 		return -1;
-	memcpy(name, open + 1, (size_t)(close - open - 1));
-	name[close - open - 1] = '\0';
+	memcpy(ps->name, open + 1, (size_t)(close - open - 1));
+	ps->name[close - open - 1] = '\0';
 	return 0;
 }
 
@@ -119,21 +113,6 @@ claimed_env(const char *procroot, char *const envp[], const struct caller *c,
 		}
 	}
 	return NULL;
-}
-
-/* Whether the caller's session has a terminal: stat's seventh field, tty_nr. */
-static int
-has_tty(const char *procroot)
-{
-	char path[64 + PATH_MAX], stat[1024];
-	const char *p;
-	long tty;
-
-	snprintf(path, sizeof path, "%s/self/stat", procroot);
-	/* After the command's name, which may hold anything but ends at the last ')'. */
-	if (caller_read_small(path, stat, sizeof stat) < 0 || (p = strrchr(stat, ')')) == NULL)
-		return 0;
-	return sscanf(p + 1, " %*c %*d %*d %*d %ld", &tty) == 1 && tty != 0;
 }
 
 /*
@@ -222,9 +201,8 @@ origin_find(const char *procroot, char *const envp[], const struct caller *c, st
 	char path[64 + PATH_MAX], status[4096];
 	const char *own = NULL;
 	int systemd = 0;	/* pid 1 is systemd */
-	long ppid = c->above, self;
-	char self_name[32];
-	unsigned long long bound;	/* no ancestor started after this */
+	long ppid = c->above;
+	struct pstat self, ps;
 
 	*o = (struct origin){ .kind = NULL };
 	/* The caller's own, as caller_identify read them: a claim at the most. */
@@ -235,23 +213,23 @@ origin_find(const char *procroot, char *const envp[], const struct caller *c, st
 	 * taken the pid of one that ended (a caller may wait for a server's new
 	 * child to get it), and the walk stops there.
 	 */
-	if (name_and_parent(procroot, 0, self_name, &self, &bound) < 0)
+	if (pstat_of(procroot, 0, &self) < 0) {
+		self = (struct pstat){ .tty = 0 };
 		ppid = 0;
+	}
+	ps.start = self.start;
 	for (int hop = c->nparents; ppid > 0 && hop < ORIGIN_MAX_HOPS; hop++) {
-		char name[32];
-		const char *kind, *uid;
-		long ruid, euid, next;
-		unsigned long long start;
+		unsigned long long child = ps.start;
+		const char *kind;
+		long ruid, euid;
 
-		if (name_and_parent(procroot, ppid, name, &next, &start) < 0 || start > bound)
+		if (pstat_of(procroot, ppid, &ps) < 0 || ps.start > child)
 			break;
-		bound = start;
-		if ((kind = kind_of(name)) != NULL) {
+		if ((kind = kind_of(ps.name)) != NULL) {
 			/* Its uids, only now: status costs twice what stat does. */
 			snprintf(path, sizeof path, "%s/%ld/status", procroot, ppid);
 			if (caller_read_small(path, status, sizeof status) < 0 ||
-			    (uid = field(status, "Uid")) == NULL ||
-			    sscanf(uid, "%ld %ld", &ruid, &euid) != 2)
+			    caller_uids(status, &ruid, &euid) < 0)
 				break;
 			/*
 			 * Another user's process, by its real uid as well: a set-uid
@@ -267,14 +245,14 @@ origin_find(const char *procroot, char *const envp[], const struct caller *c, st
 				own = kind;
 		}
 		if (ppid == 1)
-			systemd = strcmp(name, "systemd") == 0;
-		ppid = next;
+			systemd = strcmp(ps.name, "systemd") == 0;
+		ppid = ps.ppid;
 	}
 	if (o->kind == NULL && own != NULL) {
 		o->kind = own;
 		o->from = "own-ancestor";
 	}
-	if (o->kind == NULL && has_tty(procroot)) {
+	if (o->kind == NULL && self.tty != 0) {
 		o->kind = "console";
 		o->from = "tty";
 	}

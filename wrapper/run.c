@@ -52,15 +52,19 @@ script_of(const struct run *r)
 }
 
 int
-run_limits_apply(const struct run *r)
+run_freezes_exist(void)
 {
 	struct stat st;
 
-	/*
-	 * A freeze made since this sender started applies to its next message
-	 * too; a freezes file that cannot be looked at is taken for one.
-	 */
-	return r->limits_on || r->frozen || stat(QWRAP_FREEZE_PATH, &st) == 0 || errno != ENOENT;
+	/* Not readable without the group, but whether it is there can be seen. */
+	return stat(QWRAP_FREEZE_PATH, &st) == 0 || errno != ENOENT;
+}
+
+int
+run_limits_apply(const struct run *r)
+{
+	/* A freeze made since this sender started applies to its next message too. */
+	return r->limits_on || run_freezes_exist();
 }
 
 enum limit_outcome

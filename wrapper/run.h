@@ -74,6 +74,9 @@ void run_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2
 /* A new message: its time, its id, no verdict yet. */
 void run_new_message(struct run *r);
 
+/* Whether root's freezes file is there (or cannot be looked at, which counts as there). */
+int run_freezes_exist(void);
+
 /* Whether the keeper must be asked about this message: limits, or a freeze, may apply. */
 int run_limits_apply(const struct run *r);
 

@@ -8,6 +8,8 @@ import subprocess
 import time
 
 import __main__ as run  # run.py's helpers
+import smtp  # its lock-step -bs client
+from reports import qwrap as tool  # qwrap, as root or (as_user) as the site user
 
 TESTS = []
 
@@ -15,13 +17,6 @@ TESTS = []
 def freeze_test(fn):
     TESTS.append(fn)
     return fn
-
-
-def tool(env, *args, as_user=False):
-    cmd = [os.path.join(env.sbin, "qwrap")] + list(args)
-    if as_user:
-        cmd = ["setpriv", "--reuid=" + run.USER, "--regid=" + run.USER, "--init-groups"] + cmd
-    return subprocess.run(cmd, capture_output=True, timeout=60)
 
 
 def freeze(env, *args):
@@ -161,10 +156,8 @@ def freeze__limits_meanwhile_and_a_frozen_sender_cannot_lift_it(env):
         # The sender cannot thaw it, nor touch the file, nor read it.
         p = tool(env, "thaw", "--all", as_user=True)
         assert p.returncode != 0 and os.path.exists(freeze_path(env)), p
-        p = subprocess.run(["setpriv", "--reuid=" + run.USER, "--regid=" + run.USER,
-                            "--init-groups", "sh", "-c",
-                            "rm -f %s; : > %s; cat %s" % ((freeze_path(env),) * 3)],
-                           capture_output=True)
+        p = subprocess.run(smtp.as_user(env, ["sh", "-c", "rm -f %s; : > %s; cat %s" % (
+            (freeze_path(env),) * 3)]), capture_output=True)
         assert p.stdout == b"" and freezes(env)[0]["id"] == fid, (p.stdout, p.stderr)
         # Nor get past it: without a keeper (no process left for it), or without the
         # group (no_new_privs), mail waits (75), it does not go out.
@@ -173,8 +166,7 @@ def freeze__limits_meanwhile_and_a_frozen_sender_cannot_lift_it(env):
                                (["setpriv", "--no-new-privs"], "no group",
                                 b"running without the qwrap group")):
             start = env.log_size()
-            p = subprocess.run(["setpriv", "--reuid=" + run.USER, "--regid=" + run.USER,
-                                "--init-groups"] + pre + [env.wrapper, "-t"], input=MSG,
+            p = subprocess.run(smtp.as_user(env, pre + [env.wrapper, "-t"]), input=MSG,
                                capture_output=True, env={"PATH": "/usr/bin:/bin"})
             assert p.returncode == 75 and why in p.stderr, (what, p.returncode, p.stderr)
             assert env.records_since(start) == [], what  # the keeper was not there to write
@@ -198,8 +190,7 @@ def freeze__limits_meanwhile_and_a_frozen_sender_cannot_lift_it(env):
         assert p.returncode == 0 and not os.path.exists(freeze_path(env)), p
         # Thawed, with no freeze left, a sender without a keeper is not refused for it.
         env.reset_conf()
-        p = subprocess.run(["setpriv", "--reuid=" + run.USER, "--regid=" + run.USER,
-                            "--init-groups", "prlimit", "--nproc=1:1", env.wrapper, "-t"],
+        p = subprocess.run(smtp.as_user(env, ["prlimit", "--nproc=1:1", env.wrapper, "-t"]),
                            input=MSG, capture_output=True,
                            # LeakSanitizer's exit check needs a process of its own.
                            env={"PATH": "/usr/bin:/bin", "STANDIN_DIR": env.new_recdir(),
@@ -216,7 +207,6 @@ def freeze__limits_meanwhile_and_a_frozen_sender_cannot_lift_it(env):
 def freeze__made_during_a_bs_session__its_next_message_held_passthrough_refused(env):
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
-    import smtp  # noqa: E402  (its lock-step -bs client)
     run.clear_limits(env)
     data = b"Subject: one\r\n\r\nbody\r\n"
     try:

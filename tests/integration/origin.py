@@ -58,14 +58,9 @@ def check_origin(r, what, origin, origin_from, info=None, info_from=None):
     assert got == want, "%s: got origin, from, info, info_from %r, want %r" % (what, got, want)
 
 
-def as_site(env, argv, environ):
-    return (["setpriv", "--reuid=" + run.USER, "--regid=" + run.USER, "--init-groups",
-             "env", "-i"] + ["%s=%s" % kv for kv in sorted(environ.items())] + list(argv))
-
-
 def detached(env, argv, environ, cwd="/"):
     """ARGV as the site user, in a session of its own, its parent gone: pid 1's child."""
-    subprocess.run(["setsid", "-f"] + as_site(env, argv, environ), cwd=cwd, check=True,
+    subprocess.run(["setsid", "-f"] + sapi.site_argv(argv, environ), cwd=cwd, check=True,
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
 
@@ -144,7 +139,7 @@ def origin__real_cron_and_atd__cron_and_at_by_their_root_process(env):
             started.append(subprocess.Popen(["/usr/sbin/atd", "-f"]))
             time.sleep(0.5)
         start = env.log_size()
-        p = subprocess.run(as_site(env, ["at", "now"], PLAIN_ENV), cwd="/",
+        p = subprocess.run(sapi.site_argv(["at", "now"], PLAIN_ENV), cwd="/",
                            input=("sh %s >/dev/null 2>&1\n" % job).encode(),
                            capture_output=True, timeout=30)
         assert p.returncode == 0, p.stderr

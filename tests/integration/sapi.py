@@ -181,11 +181,16 @@ def harness_origin():
     return ("systemd", "cgroup") if pid1_systemd_unit() else ("unknown", "none")
 
 
+def site_argv(argv, environ):
+    """The command that runs ARGV as the site user with exactly ENVIRON."""
+    return (["setpriv", "--reuid=" + run.USER, "--regid=" + run.USER, "--init-groups",
+             "env", "-i"] + ["%s=%s" % kv for kv in sorted(environ.items())] + list(argv))
+
+
 def run_as_site(env, argv, cwd, environ, timeout=30):
     """ARGV as the site user with exactly ENVIRON, as cron or suexec would start it;
     returns (process, records, messages queued)."""
-    cmd = ["setpriv", "--reuid=" + run.USER, "--regid=" + run.USER, "--init-groups",
-           "env", "-i"] + ["%s=%s" % kv for kv in sorted(environ.items())] + list(argv)
+    cmd = site_argv(argv, environ)
     start = env.log_size()
     env.conf_sendmail(env.qmail.sendmail)
     mark = env.qmail.mark()
