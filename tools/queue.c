@@ -368,18 +368,15 @@ static char *filebuf;
 static size_t filecap;
 
 /*
- * The envelope file DIR/NAME (NAME "N/ID" or "ID"); 1 read, 0 absent.  One
- * that cannot be read is noted in M and counts as read: it is there.
+ * The envelope file PATH; 1 read, 0 absent.  One that cannot be read is
+ * noted in M and counts as read: it is there.
  */
 static int
-envelope(struct queue *q, struct qmsg *m, const char *dir, const char *name,
-    enum rcpt_channel ch)
+envelope(struct qmsg *m, const char *path, enum rcpt_channel ch)
 {
-	char path[PATH_MAX + NAME_MAX * 2];
 	struct stat st;
 	ssize_t n;
 
-	snprintf(path, sizeof path, "%s/%s/%s", q->dir, dir, name);
 	if ((n = read_file(path, &filebuf, &filecap, ENVELOPE_MAX, &st)) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			return 0;
@@ -399,16 +396,22 @@ qmsg_free(struct qmsg *m)
 	m->rcptcap = m->rcptlen = 0;
 }
 
+/* Where the files of one message are: an envelope in TODO[] only when there is no INFO. */
+struct qpaths {
+	char mess[PATH_MAX], info[PATH_MAX], local[PATH_MAX], remote[PATH_MAX];
+	char todo[5][PATH_MAX];	/* in the order tried; "" ends */
+};
+
 /*
- * Reads message ID of split directory SPLIT.  1 done, 0 when it vanished
- * (delivered and removed while we looked: skipped), -1 with ERR.
+ * Reads message ID from the files at P.  1 done, 0 when it vanished
+ * (delivered and removed while we looked: skipped).
  */
 static int
-load(struct queue *q, const char *split, unsigned long id, struct qmsg *m)
+load(const struct qpaths *p, const char *header_name, unsigned long id, struct qmsg *m)
 {
-	char name[NAME_MAX * 2 + 2], *rcpt = m->rcpt;
+	char *rcpt = m->rcpt;
 	size_t rcptcap = m->rcptcap;
-	struct fieldctx x = { m, q->header_name, 0 };
+	struct fieldctx x = { m, header_name, 0 };
 	struct stat st;
 	ssize_t n;
 
@@ -417,7 +420,7 @@ load(struct queue *q, const char *split, unsigned long id, struct qmsg *m)
 	m->rcptcap = rcptcap;
 	m->id = id;
 	m->uid = m->envelope_uid = m->qwrap_uid = m->qq_pid = -1;
-	snprintf(m->path, sizeof m->path, "%s/mess/%s/%lu", q->dir, split, id);
+	snprintf(m->path, sizeof m->path, "%s", p->mess);
 	/* A file that cannot be read (not root) costs what it would have said, not the scan. */
 	if ((n = read_file(m->path, &filebuf, &filecap, QUEUE_HEAD_MAX, &st)) < 0) {
 		if (errno == ENOENT)
@@ -430,20 +433,14 @@ load(struct queue *q, const char *split, unsigned long id, struct qmsg *m)
 	}
 
 	/* Preprocessed: info, local, remote.  Else what qmail-queue wrote. */
-	snprintf(name, sizeof name, "%s/%lu", split, id);
-	if (envelope(q, m, "info", name, RCPT_PENDING)) {
+	if (envelope(m, p->info, RCPT_PENDING)) {
 		m->preprocessed = 1;
-		envelope(q, m, "local", name, RCPT_LOCAL);
-		envelope(q, m, "remote", name, RCPT_REMOTE);
+		envelope(m, p->local, RCPT_LOCAL);
+		envelope(m, p->remote, RCPT_REMOTE);
 	} else {
-		snprintf(name, sizeof name, "%lu", id);
-		if (!envelope(q, m, "todo", name, RCPT_PENDING) &&
-		    !envelope(q, m, "intd", name, RCPT_PENDING)) {
-			/* A big-todo qmail splits todo and intd too. */
-			snprintf(name, sizeof name, "%s/%lu", split, id);
-			if (!envelope(q, m, "todo", name, RCPT_PENDING))
-				envelope(q, m, "intd", name, RCPT_PENDING);
-		}
+		for (int i = 0; i < 5 && p->todo[i][0] != '\0' &&
+		    !envelope(m, p->todo[i], RCPT_PENDING); i++)
+			;
 	}
 	if (m->uid < 0)
 		m->uid = m->envelope_uid;
@@ -451,6 +448,43 @@ load(struct queue *q, const char *split, unsigned long id, struct qmsg *m)
 	if (access(m->path, F_OK) < 0 && errno == ENOENT)
 		return 0;
 	return 1;
+}
+
+/* Message ID of split directory SPLIT in queue Q. */
+static int
+load_queued(struct queue *q, const char *split, unsigned long id, struct qmsg *m)
+{
+	static struct qpaths p;
+
+	snprintf(p.mess, sizeof p.mess, "%s/mess/%s/%lu", q->dir, split, id);
+	snprintf(p.info, sizeof p.info, "%s/info/%s/%lu", q->dir, split, id);
+	snprintf(p.local, sizeof p.local, "%s/local/%s/%lu", q->dir, split, id);
+	snprintf(p.remote, sizeof p.remote, "%s/remote/%s/%lu", q->dir, split, id);
+	/* A big-todo qmail splits todo and intd too. */
+	snprintf(p.todo[0], sizeof p.todo[0], "%s/todo/%lu", q->dir, id);
+	snprintf(p.todo[1], sizeof p.todo[1], "%s/intd/%lu", q->dir, id);
+	snprintf(p.todo[2], sizeof p.todo[2], "%s/todo/%s/%lu", q->dir, split, id);
+	snprintf(p.todo[3], sizeof p.todo[3], "%s/intd/%s/%lu", q->dir, split, id);
+	p.todo[4][0] = '\0';
+	if (load(&p, q->header_name, id, m) != 1)
+		return 0;
+	snprintf(m->split, sizeof m->split, "%s", split);
+	return 1;
+}
+
+int
+queue_load_copy(const char *dir, const char *header_name, unsigned long id, struct qmsg *m)
+{
+	static struct qpaths p;
+
+	snprintf(p.mess, sizeof p.mess, "%s/mess", dir);
+	snprintf(p.info, sizeof p.info, "%s/info", dir);
+	snprintf(p.local, sizeof p.local, "%s/local", dir);
+	snprintf(p.remote, sizeof p.remote, "%s/remote", dir);
+	snprintf(p.todo[0], sizeof p.todo[0], "%s/todo", dir);
+	snprintf(p.todo[1], sizeof p.todo[1], "%s/intd", dir);
+	p.todo[2][0] = '\0';
+	return load(&p, header_name, id, m);
 }
 
 int
@@ -526,7 +560,7 @@ queue_next(struct queue *q, struct qmsg *m, char err[QUEUE_ERR_MAX])
 		}
 		if (!numeric(d->d_name, &id))
 			continue;
-		if ((rc = load(q, q->split_name, id, m)) != 0)
+		if ((rc = load_queued(q, q->split_name, id, m)) != 0)
 			return rc;
 		q->vanished++;
 	}
@@ -550,7 +584,7 @@ queue_get(struct queue *q, unsigned long id, struct qmsg *m)
 		snprintf(path, sizeof path, "%s/mess/%s/%lu", q->dir, d->d_name, id);
 		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
 			snprintf(split, sizeof split, "%s", d->d_name);
-			return load(q, split, id, m);
+			return load_queued(q, split, id, m);
 		}
 	}
 	return 0;

@@ -21,6 +21,7 @@ enum rcpt_channel { RCPT_LOCAL, RCPT_REMOTE, RCPT_PENDING };	/* pending: not yet
 struct qmsg {
 	unsigned long id;	/* the name of mess/N/ID (the inode it had when queued) */
 	char path[PATH_MAX];	/* mess/N/ID */
+	char split[24];		/* N */
 	int preprocessed;	/* info/N/ID exists: qmail-send has split it */
 	int has_envelope;	/* an envelope was found at all */
 	char sender[QUEUE_TEXT_MAX];
@@ -70,6 +71,12 @@ int queue_next(struct queue *q, struct qmsg *m, char err[QUEUE_ERR_MAX]);
 
 /* The one message ID: 1, or 0 when it is not in the queue. */
 int queue_get(struct queue *q, unsigned long id, struct qmsg *m);
+
+/*
+ * A message's files as a quarantine keeps them, DIR/mess, DIR/info and so on
+ * (tools/quarantine.h): 1, or 0 when DIR has no message.
+ */
+int queue_load_copy(const char *dir, const char *header_name, unsigned long id, struct qmsg *m);
 
 /* Regular files under DIR/SUB, as qmail-qstat counts them (find SUB -type f). */
 long queue_count(const char *dir, const char *sub);
