@@ -1,7 +1,7 @@
 /*
  * qwrap: the admin tool.  Runs as root (or any admin), never set-gid.  Who
  * is sending, from the capture log (grep, top, tail) and from the qmail
- * queue (scan); the hold spool (held, release, discard); check-config.
+ * queue (scan, purge, restore); the hold spool (held, release, discard); check-config.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +19,7 @@
 #include "report.h"
 #include "freezecmd.h"
 #include "purge.h"
+#include "restore.h"
 #include "scan.h"
 #include "vhost.h"
 
@@ -45,9 +46,13 @@ usage(void)
 	    "       qwrap freeze --uid N | --user NAME | --script GLOB | --cwd DIR | --vhost NAME\n"
 	    "                    [--for DURATION] [--action hold|reject] [--vhosts-root DIR]\n"
 	    "       qwrap thaw ID... | --all\n"
-	    "       qwrap purge --dry-run [--queue DIR] [--json] FILTER... [--bounces-of]\n"
+	    "       qwrap purge [--dry-run] [--queue DIR] [--json] [--stop CMD --start CMD |"
+	    " --restart]\n"
+	    "                   FILTER... [--bounces-of]\n"
 	    "  FILTER: --uid N, --user NAME, --script GLOB, --vhost NAME, --sender TEXT,\n"
-	    "          --subject REGEX, --rcpt-domain D, --older-than D, --newer-than D, --id ID\n");
+	    "          --subject REGEX, --rcpt-domain D, --older-than D, --newer-than D, --id ID\n"
+	    "       qwrap purge --resume | --list [--json]\n"
+	    "       qwrap restore PURGE [ID...] [--again] [--json]\n");
 	return EX_USAGE;
 }
 
@@ -244,6 +249,8 @@ main(int argc, char *argv[])
 		return held_discard(config(), argc - 2, argv + 2);
 	if (strcmp(argv[1], "purge") == 0)
 		return purge(config(), argc - 1, argv + 1);
+	if (strcmp(argv[1], "restore") == 0)
+		return restore(config(), argc - 1, argv + 1);
 	if (strcmp(argv[1], "freeze") == 0)
 		return freezecmd_freeze(config(), argc - 1, argv + 1);
 	if (strcmp(argv[1], "thaw") == 0)

@@ -212,3 +212,13 @@ put('origin', 'unit', origin(status(b'mailerd', 1, 1000), b'', status(b'systemd'
                              cgroup=b'1:name=systemd:/system.slice/a.service\n0::/user.slice/'
                                     b'user-1000.slice/user@1000.service/app.slice/job.service\n'))
 put('origin', 'tty', origin(status(b'sh', 1, 1000), b'', status(b'init', 0, 0), tty=34816))
+
+# ---- rewrite: control/virtualdomains, control/locals and a local recipient, split at
+# "\n--\n" (tests/fuzz/fuzz_rewrite.c).
+def rewrite(vdoms, locals_, addr):
+    return b'\n--\n'.join((vdoms, locals_, addr))
+put('rewrite', 'vdom', rewrite(b'vd.example:alias-vd\n', b'localhost\n', b'alias-vd-bob@vd.example'))
+put('rewrite', 'parent', rewrite(b'# sites\n.example.net:net \nbob@x.example:bob\n', b'',
+                                 b'net-a@b.example.net'))
+put('rewrite', 'local-wins', rewrite(b'vd.example:vd\n', b'vd.example\n', b'vd-bob@vd.example'))
+put('rewrite', 'catch-all', rewrite(b':alias\n', b'', b'alias-x@anywhere'))

@@ -33,6 +33,7 @@ sources() {
 	record | config | freeze) echo "" ;;
 	logread) echo "tools/jsonread.c tools/logread.c tools/vhost.c" ;;
 	queue) echo "tools/queue.c" ;;
+	rewrite) echo "tools/rewrite.c" ;;
 	smtp) echo "wrapper/smtp.c" ;;
 	fpmstatus) echo "wrapper/fpmstatus.c" ;;
 	kproto) echo "wrapper/kproto.c wrapper/kencode.c" ;;
@@ -58,7 +59,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TMPDIR="$OUT/tmp"
 
 failed=0
-for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus kproto origin freeze}; do
+for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus kproto origin freeze rewrite}; do
 	bin=$OUT/fuzz_$name
 	log=$OUT/fuzz_$name.log
 	corpus=$OUT/corpus-$name

@@ -1,0 +1,684 @@
+/*
+ * quarantine.c: see quarantine.h.  The queue's layout is qmail's
+ * (tools/queue.c); nothing here runs while qmail-send does (tools/purge.c
+ * makes sure), so the only other writer of the queue is qmail-queue, which
+ * makes new messages under new inodes and never touches one that has a
+ * todo or info file.
+ */
+#include "quarantine.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iofull.h"
+#include "json.h"
+#include "jsonread.h"
+#include "sha256.h"
+
+#define LINE_MAX_BYTES 16384	/* a manifest line: a message's entry is under 4 KiB */
+
+/* A message's files, in the order a move removes them (quarantine.h says why). */
+static const struct kind {
+	const char *name;	/* in the quarantine */
+	const char *dir;	/* in the queue */
+	int split;		/* dir/SPLIT/ID, or dir/ID */
+} kinds[] = {
+	{ "info", "info", 1 }, { "todo", "todo", 0 }, { "todo", "todo", 1 },
+	{ "local", "local", 1 }, { "remote", "remote", 1 }, { "bounce", "bounce", 0 },
+	{ "intd", "intd", 0 }, { "intd", "intd", 1 }, { "mess", "mess", 1 },
+};
+#define NKINDS (sizeof kinds / sizeof kinds[0])
+#define MARKERS 3	/* the first three: a message qmail-send knows has one */
+
+static void
+queue_path(char *out, size_t cap, const char *queue, const struct kind *k, const char *split,
+    unsigned long id)
+{
+	if (k->split)
+		snprintf(out, cap, "%s/%s/%s/%lu", queue, k->dir, split, id);
+	else
+		snprintf(out, cap, "%s/%s/%lu", queue, k->dir, id);
+}
+
+static int
+regular(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * Copies SRC into NAME in directory DST, durable, with its times; H, when
+ * given, gets its bytes.  1 copied, 0 SRC absent, -1 with ERR.
+ */
+static int
+copy_one(const char *src, int dst, const char *name, struct sha256 *h, char err[QR_ERR_MAX])
+{
+	char buf[65536];
+	struct stat st;
+	ssize_t n;
+	int in, out = -1;
+
+	if ((in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, QR_ERR_MAX, "cannot read %s: %s", src, strerror(errno));
+		return -1;
+	}
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, QR_ERR_MAX, "%s: not a regular file", src);
+		goto fail;
+	}
+	if ((out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot create the copy of %s: %s", src,
+		    errno == EEXIST ? "two files of that kind" : strerror(errno));
+		goto fail;
+	}
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write_full(out, buf, (size_t)n) < 0) {
+			snprintf(err, QR_ERR_MAX, "cannot copy %s: %s", src, strerror(errno));
+			goto fail;
+		}
+		if (h != NULL)
+			sha256_update(h, buf, (size_t)n);
+	}
+	{
+		struct timespec t[2] = { st.st_atim, st.st_mtim };
+
+		(void)futimens(out, t);
+	}
+	if (fsync(out) < 0 || close(out) < 0) {
+		out = -1;
+		snprintf(err, QR_ERR_MAX, "cannot write the copy of %s: %s", src, strerror(errno));
+		goto fail;
+	}
+	close(in);
+	return 1;
+fail:
+	if (out >= 0)
+		close(out);
+	close(in);
+	return -1;
+}
+
+/* Removes directory NAME in DIRFD and the files in it (a message's copy). */
+static void
+remove_copy(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *e;
+
+	if (fd >= 0 && (d = fdopendir(fd)) != NULL) {
+		while ((e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.')
+				(void)unlinkat(fd, e->d_name, 0);
+		closedir(d);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	(void)unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+/* Removes the queue's files of ID, in kinds' order.  0, or -1 with ERR. */
+static int
+remove_queued(const char *queue, const char *split, unsigned long id, char err[QR_ERR_MAX])
+{
+	char path[PATH_MAX + 64];
+
+	for (size_t i = 0; i < NKINDS; i++) {
+		queue_path(path, sizeof path, queue, &kinds[i], split, id);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			snprintf(err, QR_ERR_MAX, "cannot remove %s: %s (the message is whole in the"
+			    " quarantine; qwrap purge --resume removes the rest)", path,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Appends LINE and a newline to FD in one write. */
+static int
+append_line(int fd, const char *line)
+{
+	size_t n = strlen(line);
+	char *buf = malloc(n + 1);
+	int rc;
+
+	if (buf == NULL)
+		return -1;
+	memcpy(buf, line, n);
+	buf[n] = '\n';
+	rc = write_full(fd, buf, n + 1);
+	free(buf);
+	return rc;
+}
+
+int
+quarantine_name_ok(const char *name)
+{
+	return name[0] != '\0' && name[0] != '.' && strchr(name, '/') == NULL &&
+	    strlen(name) < QR_NAME_MAX;
+}
+
+/* Opens ROOT, made if missing, refused unless it is a directory only its owner (us) reads. */
+static int
+open_root(const char *root, int make, char err[QR_ERR_MAX])
+{
+	struct stat st;
+	int fd;
+
+	if (make && mkdir(root, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, QR_ERR_MAX, "cannot make the quarantine %s: %s", root,
+		    strerror(errno));
+		return -1;
+	}
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot open the quarantine %s: %s", root,
+		    errno == ENOENT ? "no purge has been made" : strerror(errno));
+		return -1;
+	}
+	/* It holds every tenant's mail: no one else may read it, or put a purge in it. */
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		snprintf(err, QR_ERR_MAX, "the quarantine %s must be a directory of uid %ld with"
+		    " mode 0700", root, (long)geteuid());
+		close(fd);
+		return -1;
+	}
+	/* One purge, resume or restore at a time. */
+	if (flock_bounded(fd, 10000) < 0) {
+		snprintf(err, QR_ERR_MAX, "another qwrap purge or restore holds %s", root);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+quarantine_begin(struct quarantine *qr, const char *root, const char *queue,
+    const char *command, char err[QR_ERR_MAX])
+{
+	char real[PATH_MAX], line[LINE_MAX_BYTES];
+	time_t now = time(NULL);
+	struct jbuf b;
+	int rootfd;
+
+	memset(qr, 0, sizeof *qr);
+	qr->dirfd = qr->manifest = qr->queuefd = -1;
+	if (realpath(queue, real) == NULL ||
+	    (qr->queuefd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot open the queue %s: %s", queue, strerror(errno));
+		return -1;
+	}
+	if ((rootfd = open_root(root, 1, err)) < 0)
+		return -1;
+	strftime(qr->name, sizeof qr->name, "%Y%m%d-%H%M%S", localtime(&now));
+	for (int i = 2; mkdirat(rootfd, qr->name, 0700) < 0; i++) {
+		if (errno != EEXIST || i > 99) {
+			snprintf(err, QR_ERR_MAX, "cannot make a purge directory in %s: %s", root,
+			    strerror(errno));
+			close(rootfd);
+			return -1;
+		}
+		strftime(qr->name, sizeof qr->name, "%Y%m%d-%H%M%S", localtime(&now));
+		snprintf(qr->name + strlen(qr->name), 8, "-%d", i);
+	}
+	jb_init(&b, line, sizeof line);
+	jb_raw(&b, "{\"type\":\"purge\",\"version\":1,\"name\":");
+	jb_cstr(&b, qr->name, 64);
+	jb_raw(&b, ",\"time\":");
+	jb_long(&b, (long)now);
+	jb_raw(&b, ",\"queue\":");
+	jb_cstr(&b, real, PATH_MAX * 2);
+	jb_raw(&b, ",\"command\":");
+	jb_raw(&b, command);
+	jb_raw(&b, "}");
+	if (b.overflow || b.truncated) {
+		snprintf(err, QR_ERR_MAX, "the purge's command is too long to record");
+		goto fail;
+	}
+	if ((qr->dirfd = openat(rootfd, qr->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0 ||
+	    (qr->manifest = openat(qr->dirfd, "manifest", O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	    append_line(qr->manifest, line) < 0 || fsync(qr->manifest) < 0 ||
+	    fsync(qr->dirfd) < 0 || fsync(rootfd) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot start the purge in %s/%s: %s", root, qr->name,
+		    strerror(errno));
+		goto fail;
+	}
+	/* The lock on ROOT is held through the purge: the descriptor stays open. */
+	return 0;
+fail:
+	close(rootfd);
+	return -1;
+}
+
+int
+quarantine_move(struct quarantine *qr, const char *queue, const char *split,
+    unsigned long id, const char *fields, char err[QR_ERR_MAX])
+{
+	char path[PATH_MAX + 64], name[24], part[32], hex[65], line[LINE_MAX_BYTES];
+	struct sha256 h;
+	int fd, rc, mess = 0, marker = 0;
+	struct jbuf b;
+
+	snprintf(name, sizeof name, "%lu", id);
+	snprintf(part, sizeof part, "%lu.part", id);
+	for (size_t i = 0; i < MARKERS; i++) {
+		queue_path(path, sizeof path, queue, &kinds[i], split, id);
+		marker |= regular(path);
+	}
+	if (!marker) {
+		snprintf(err, QR_ERR_MAX, "%lu: not whole in the queue (qmail-queue is still"
+		    " writing it, or it is gone)", id);
+		return 0;
+	}
+	if (mkdirat(qr->dirfd, part, 0700) < 0 ||
+	    (fd = openat(qr->dirfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot make %s/%s: %s", qr->name, part,
+		    strerror(errno));
+		return -1;
+	}
+	sha256_init(&h);
+	for (size_t i = 0; i < NKINDS; i++) {
+		queue_path(path, sizeof path, queue, &kinds[i], split, id);
+		if ((rc = copy_one(path, fd, kinds[i].name, i == NKINDS - 1 ? &h : NULL,
+		    err)) < 0)
+			goto fail;
+		mess = rc;
+	}
+	if (!mess) {
+		snprintf(err, QR_ERR_MAX, "%lu: gone from the queue", id);
+		close(fd);
+		remove_copy(qr->dirfd, part);
+		return 0;
+	}
+	sha256_hex(&h, hex);
+	jb_init(&b, line, sizeof line);
+	jb_raw(&b, "{\"type\":\"moved\",\"id\":");
+	jb_raw(&b, name);
+	jb_raw(&b, ",\"split\":");
+	jb_cstr(&b, split, 32);
+	jb_raw(&b, ",\"sha256\":\"");
+	jb_raw(&b, hex);
+	jb_raw(&b, "\",");
+	jb_raw(&b, fields);
+	jb_raw(&b, "}");
+	if (b.overflow) {
+		snprintf(err, QR_ERR_MAX, "%lu: its manifest line is too long", id);
+		goto fail;
+	}
+	{
+		int e = openat(fd, "entry", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+
+		if (e < 0 || append_line(e, line) < 0 || fsync(e) < 0 || close(e) < 0) {
+			snprintf(err, QR_ERR_MAX, "cannot write %s/%s/entry: %s", qr->name, part,
+			    strerror(errno));
+			if (e >= 0)
+				close(e);
+			goto fail;
+		}
+	}
+	if (fsync(fd) < 0 || renameat(qr->dirfd, part, qr->dirfd, name) < 0 ||
+	    fsync(qr->dirfd) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot commit %s/%s: %s", qr->name, name,
+		    strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	/* Whole in the quarantine: now it leaves the queue. */
+	if (remove_queued(queue, split, id, err) < 0)
+		return -1;
+	if (append_line(qr->manifest, line) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot write %s/manifest: %s", qr->name,
+		    strerror(errno));
+		return -1;
+	}
+	qr->moved++;
+	return 1;
+fail:
+	close(fd);
+	remove_copy(qr->dirfd, part);
+	return -1;
+}
+
+/* Makes the queue's removals durable, then the end line. */
+static int
+finish(int queuefd, int manifest, const char *summary, char err[QR_ERR_MAX])
+{
+	char line[512];
+
+	snprintf(line, sizeof line, "{\"type\":\"end\",\"time\":%ld,%s}", (long)time(NULL),
+	    summary);
+	if (syncfs(queuefd) < 0 || fsync(manifest) < 0 || append_line(manifest, line) < 0 ||
+	    fsync(manifest) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot end the purge: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+quarantine_end(struct quarantine *qr, int complete, const char *summary,
+    char err[QR_ERR_MAX])
+{
+	int rc = complete ? finish(qr->queuefd, qr->manifest, summary, err) : 0;
+
+	close(qr->manifest);
+	close(qr->dirfd);
+	close(qr->queuefd);
+	return rc;
+}
+
+/* Reads FD's lines to FN; a last line without its newline is cut off and not given. */
+static int
+each_line(int fd, int (*fn)(const char *, size_t, void *), void *arg, off_t *whole)
+{
+	FILE *f = fdopen(fd, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if (f == NULL)
+		return -1;
+	*whole = 0;
+	while (rc == 0 && (n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+		*whole += n;
+		rc = fn(line, (size_t)n - 1, arg);
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+int
+quarantine_read(const char *root, const char *name,
+    int (*fn)(const char *line, size_t n, void *arg), void *arg, char err[QR_ERR_MAX])
+{
+	char path[PATH_MAX + QR_NAME_MAX + 16];
+	off_t whole;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s/manifest", root, name);
+	if (!quarantine_name_ok(name) ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		snprintf(err, QR_ERR_MAX, "no purge %s in %s", name, root);
+		return -1;
+	}
+	if (each_line(fd, fn, arg, &whole) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot read %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens purge NAME's manifest to append, its torn last line (a crash) cut off. */
+static int
+open_manifest(int dirfd, char err[QR_ERR_MAX], int (*fn)(const char *, size_t, void *),
+    void *arg)
+{
+	int fd = openat(dirfd, "manifest", O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC), rfd;
+	off_t whole;
+
+	if (fd < 0 || (rfd = dup(fd)) < 0 || lseek(rfd, 0, SEEK_SET) < 0 ||
+	    each_line(rfd, fn, arg, &whole) < 0 || ftruncate(fd, whole) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot read its manifest: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+quarantine_lock(const char *root, char err[QR_ERR_MAX])
+{
+	return open_root(root, 0, err);
+}
+
+int
+quarantine_note(const char *root, const char *name, const char *line, char err[QR_ERR_MAX])
+{
+	char path[PATH_MAX + QR_NAME_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s/manifest", root, name);
+	if (!quarantine_name_ok(name) ||
+	    (fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    append_line(fd, line) < 0 || fsync(fd) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* What recovery learns from a manifest. */
+struct seen {
+	char queue[PATH_MAX];
+	int header, ended;
+	unsigned long *ids;	/* moved lines */
+	size_t n, cap;
+};
+
+static int
+seen_line(const char *line, size_t n, void *arg)
+{
+	struct seen *s = arg;
+	struct jr_object o;
+	const struct jr_member *t, *v;
+	char type[16];
+	long id;
+
+	if (jr_parse(line, n, &o) < 0 || (t = jr_get(&o, "type")) == NULL ||
+	    jr_string(t->val, t->vallen, type, sizeof type) < 0)
+		return 0;	/* not ours to judge here: qwrap purge --list shows it */
+	if (strcmp(type, "purge") == 0 && (v = jr_get(&o, "queue")) != NULL &&
+	    jr_string(v->val, v->vallen, s->queue, sizeof s->queue) > 0) {
+		s->header = 1;
+	} else if (strcmp(type, "end") == 0) {
+		s->ended = 1;
+	} else if (strcmp(type, "moved") == 0 && (v = jr_get(&o, "id")) != NULL &&
+	    jr_long(v->val, v->vallen, &id) == 0) {
+		if (s->n == s->cap) {
+			unsigned long *more = realloc(s->ids, (s->cap = s->cap * 2 + 64) *
+			    sizeof *more);
+
+			if (more == NULL)
+				return -1;
+			s->ids = more;
+		}
+		s->ids[s->n++] = (unsigned long)id;
+	}
+	return 0;
+}
+
+static int
+has_id(const struct seen *s, unsigned long id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->ids[i] == id)
+			return 1;
+	return 0;
+}
+
+/* Reads the entry of copy NAME: its line, split and checksum.  0, or -1. */
+static int
+read_entry(int dirfd, const char *name, char *line, size_t cap, char split[24], char hex[65])
+{
+	char path[64];
+	struct jr_object o;
+	const struct jr_member *v, *h;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/entry", name);
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, line, cap - 1);
+	close(fd);
+	if (n <= 1 || line[n - 1] != '\n')
+		return -1;
+	line[--n] = '\0';
+	if (jr_parse(line, (size_t)n, &o) < 0 || (v = jr_get(&o, "split")) == NULL ||
+	    (h = jr_get(&o, "sha256")) == NULL || jr_string(v->val, v->vallen, split, 24) <= 0 ||
+	    jr_string(h->val, h->vallen, hex, 65) != 64)
+		return -1;
+	return 0;
+}
+
+/* The names in directory DIRFD, or -1. */
+static long
+entries(int dirfd)
+{
+	DIR *d = fdopendir(dup(dirfd));
+	struct dirent *e;
+	long n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/* Finishes purge NAME of ROOTFD if it stopped half way: 1 finished, 0 nothing to do, -1. */
+static int
+recover_one(int rootfd, const char *name, char err[QR_ERR_MAX])
+{
+	struct seen s = { 0 };
+	int dirfd, fd = -1, qfd = -1, rc = -1;
+	char line[LINE_MAX_BYTES], split[24], hex[65], qhex[65], path[PATH_MAX + 64];
+	long moved = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if ((dirfd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	if ((fd = open_manifest(dirfd, err, seen_line, &s)) < 0) {
+		/* Stopped before its manifest: nothing was moved yet. */
+		if (faccessat(dirfd, "manifest", F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == ENOENT && unlinkat(rootfd, name, AT_REMOVEDIR) == 0)
+			rc = 1;
+		goto out;
+	}
+	if (s.ended) {
+		rc = 0;
+		goto out;
+	}
+	if (!s.header && entries(dirfd) == 1 && unlinkat(dirfd, "manifest", 0) == 0 &&
+	    unlinkat(rootfd, name, AT_REMOVEDIR) == 0) {
+		/* Stopped while writing its first line: nothing was moved yet. */
+		rc = 1;
+		goto out;
+	}
+	if (!s.header || (qfd = open(s.queue, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(err, QR_ERR_MAX, "purge %s stopped half way, and its queue is unknown or"
+		    " gone: finish it by hand", name);
+		goto out;
+	}
+	if ((d = fdopendir(dup(dirfd))) == NULL) {
+		snprintf(err, QR_ERR_MAX, "cannot read purge %s: %s", name, strerror(errno));
+		goto out;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		unsigned long id = strtoul(e->d_name, &end, 10);
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		if (strcmp(end, ".part") == 0) {
+			/* Never whole: the queue still has all of it. */
+			remove_copy(dirfd, e->d_name);
+			continue;
+		}
+		if (*end != '\0')
+			continue;
+		if (read_entry(dirfd, e->d_name, line, sizeof line, split, hex) < 0) {
+			snprintf(err, QR_ERR_MAX, "purge %s: the copy of %s has no entry: finish it"
+			    " by hand", name, e->d_name);
+			closedir(d);
+			goto out;
+		}
+		/* Still in the queue, the same bytes: its removal had not finished. */
+		snprintf(path, sizeof path, "%s/mess/%s/%lu", s.queue, split, id);
+		{
+			int m = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+			if (m >= 0 && sha256_fd(m, qhex) == 0 && strcmp(qhex, hex) == 0 &&
+			    remove_queued(s.queue, split, id, err) < 0) {
+				close(m);
+				closedir(d);
+				goto out;
+			}
+			if (m >= 0)
+				close(m);
+		}
+		if (!has_id(&s, id) && append_line(fd, line) < 0) {
+			snprintf(err, QR_ERR_MAX, "cannot write purge %s's manifest: %s", name,
+			    strerror(errno));
+			closedir(d);
+			goto out;
+		}
+		moved++;
+	}
+	closedir(d);
+	snprintf(line, sizeof line, "\"moved\":%ld,\"resumed\":true", moved);
+	if (finish(qfd, fd, line, err) == 0)
+		rc = 1;
+out:
+	free(s.ids);
+	if (qfd >= 0)
+		close(qfd);
+	if (fd >= 0)
+		close(fd);
+	close(dirfd);
+	return rc;
+}
+
+long
+quarantine_recover(const char *root, char err[QR_ERR_MAX])
+{
+	int rootfd, rc;
+	long done = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if ((rootfd = open_root(root, 0, err)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if ((d = fdopendir(dup(rootfd))) == NULL) {
+		snprintf(err, QR_ERR_MAX, "cannot read %s: %s", root, strerror(errno));
+		close(rootfd);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if ((rc = recover_one(rootfd, e->d_name, err)) < 0) {
+			done = -1;
+			break;
+		}
+		done += rc;
+	}
+	closedir(d);
+	close(rootfd);
+	return done;
+}
