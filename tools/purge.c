@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -21,6 +22,7 @@
 #include <strings.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "number.h"
 #include "queue.h"
@@ -109,7 +111,39 @@ chosen(const struct choice *c, const struct qmsg *m)
 	return 1;
 }
 
-/* A bounce (null sender) to one of SENDERS (NUL-separated, LEN bytes). */
+/*
+ * Whether double bounce M (qmail-send's: sender "#@[]") is of a bounce to
+ * one of SENDERS: qmail-send writes each failed recipient of the bounce as
+ * "<address>:" at the start of a line of its report (qmail-send.c,
+ * injectbounce), before the original bounce.
+ */
+static int
+double_bounce_of(const struct qmsg *m, const char *senders, size_t len)
+{
+	static char text[65536];
+	char want[QUEUE_TEXT_MAX + 4];
+	ssize_t n;
+	int fd = open(m->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	for (const char *s = senders; s < senders + len; s += strlen(s) + 1) {
+		if (!s[0])
+			continue;
+		snprintf(want, sizeof want, "\n<%s>:", s);
+		for (const char *p = text; (p = memchr(p, '\n', (size_t)(text + n - p))) != NULL; p++)
+			if (strncasecmp(p, want, strlen(want)) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* A bounce (null sender) to one of SENDERS (NUL-separated, LEN bytes), or a double bounce of one. */
 static int
 bounce_to(const struct qmsg *m, const char *senders, size_t len)
 {
@@ -118,7 +152,11 @@ bounce_to(const struct qmsg *m, const char *senders, size_t len)
 	int done;
 	const char *addr;
 
-	if (!m->has_envelope || m->sender[0] != '\0')
+	if (!m->has_envelope)
+		return 0;
+	if (strcmp(m->sender, "#@[]") == 0)
+		return double_bounce_of(m, senders, len);
+	if (m->sender[0] != '\0')
 		return 0;
 	while (qmsg_rcpt(m, &pos, &ch, &done, &addr))
 		for (const char *s = senders; s < senders + len; s += strlen(s) + 1)

@@ -548,3 +548,43 @@ def purge__bounces_of__null_sender_mail_to_the_chosen_senders(env):
     assert len(chosen(env, q.queue, "--sender", "spam@shop.example")) == 2
     env.qmail.clear()
     return "2 chosen, 2 bounces of them, 2 others left"
+
+
+@purge_test
+def purge__bounces_of__real_qmail_double_bounce_of_the_spams_bounce(env):
+    if not env.is_root or env.qmail is None:
+        return "skipped: needs root and the real qmail"
+    q = env.qmail
+    q.clear()
+    try:
+        # spam@localhost.localhost writes to a local address that does not exist:
+        # qmail-send bounces it to spam@localhost.localhost, which does not exist either,
+        # and sends the double bounce (sender #@[]) to doublebounceto, remote, where
+        # nothing is delivered.
+        spam = "spam@localhost.localhost"
+        q.control("locals", "localhost\nlocalhost.localhost\n")
+        q.control("concurrencyremote", "0\n")
+        q.control("doublebounceto", "postmaster\n")
+        q.control("doublebouncehost", "remote.example\n")
+        for rcpt in ("nosuchuser@localhost.localhost", "victim@remote.example"):
+            p = subprocess.run([q.sendmail, "-f", spam, rcpt],
+                               input=b"Subject: spam\n\nb\n", capture_output=True)
+            assert p.returncode == 0, p.stderr
+        p = subprocess.run([q.sendmail, "-f", "alice@remote.example", "x@remote.example"],
+                           input=b"Subject: hello\n\nb\n", capture_output=True)
+        assert p.returncode == 0, p.stderr
+        log = q.run_send(lambda text: b"from <#@[]>" in text)
+        assert b"triple bounce" not in log, log
+        got = chosen(env, q.queue, "--sender", spam, "--bounces-of")
+        kinds = sorted((m["sender"], m["bounce_of_chosen"]) for m in got.values())
+        assert kinds == [("#@[]", True), (spam, False)], got
+        # Not the double bounce of someone else's bounce.
+        got = chosen(env, q.queue, "--sender", "alice@", "--bounces-of")
+        assert [m["sender"] for m in got.values()] == ["alice@remote.example"], got
+        return "the spam and the double bounce of its bounce"
+    finally:
+        for c in ("concurrencyremote", "doublebounceto", "doublebouncehost"):
+            q.control(c, None)
+        q.control("locals", "localhost\n")
+        q.clear()
+
