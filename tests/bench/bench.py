@@ -511,9 +511,10 @@ def into_real_qmail(progs, qm, tmp, user):
     wrapper in front of it; the two qwrap installs point their config at it and are
     set-gid again, as installed (they run as an unprivileged user there)."""
     sendmail = qm.sendmail
-    q = {"direct": sendmail, "qwrap": progs["wrapper"], "limits": progs["limits"]}
+    q = {"direct": sendmail, "qwrap": progs["wrapper"], "limits": progs["limits"],
+         "freeze": progs["freeze"]}
     confs = {}
-    for wrapper in (progs["wrapper"], progs["limits"]):
+    for wrapper in (progs["wrapper"], progs["limits"], progs["freeze"]):
         top = os.path.dirname(os.path.dirname(wrapper))
         conf = os.path.join(top, "etc", "qwrap", "qwrap.conf")
         with open(conf) as f:
@@ -528,7 +529,7 @@ def into_real_qmail(progs, qm, tmp, user):
         for conf, text in confs.items():
             with open(conf, "w") as f:
                 f.write(text)
-        for wrapper in (progs["wrapper"], progs["limits"]):
+        for wrapper in (progs["wrapper"], progs["limits"], progs["freeze"]):
             os.chmod(wrapper, 0o755)
     q["restore"] = restore
     q["execonly"] = os.path.join(tmp, "execonly-qmail")
@@ -585,25 +586,32 @@ def round_as_user(runner, user, order, argvs, msgpath, pipe, what):
     return out["ns"]
 
 
-def install_with_limits(build, tmp, standin):
-    """A second private install whose config has one uid and one script limit,
-    high enough never to fire, and no exempt uid: each message reads and
-    updates two state files, as on a server with limits."""
-    top = os.path.join(tmp, "limits")
-    make_vars = [f"BUILD={build}-limits", f"PREFIX={top}", f"SYSCONFDIR={top}/etc",
+LIMIT_RULES = ('limits = ( { per = "uid"; max = 1000000; window = "1h"; action = "hold"; },\n'
+               '           { per = "script"; max = 1000000; window = "1h"; action = "hold"; } );')
+
+
+def install_variant(build, tmp, standin, name, rules=None, freeze_uid=None):
+    """Another private install, under TMP/NAME: with RULES for its limits (and no exempt
+    uid: each message reads and updates the state files, as on a server with limits), or
+    with one freeze of a uid nobody has (each message asks the keeper, which reads the
+    freezes, and goes on)."""
+    top = os.path.join(tmp, name)
+    make_vars = [f"BUILD={build}-{name}", f"PREFIX={top}", f"SYSCONFDIR={top}/etc",
                  f"LOCALSTATEDIR={top}/var", f"REAL_SENDMAIL={standin}"]
-    say(f"bench: building and installing a second qwrap, with limits, under {top}")
-    run_cmd(["make", "-B", "-j2", *make_vars, "all"], "make all (limits)")
-    run_cmd(["make", *make_vars, "install"], "make install (limits)")
-    conf = os.path.join(top, "etc", "qwrap", "qwrap.conf")
-    with open(conf) as f:
-        text = f.read()
-    rules = ('limits = ( { per = "uid"; max = 1000000; window = "1h"; action = "hold"; },\n'
-             '           { per = "script"; max = 1000000; window = "1h"; action = "hold"; } );')
-    with open(conf, "w") as f:
-        f.write("\n".join(rules if l.startswith("limits ") else
-                          "exempt_uids = [];" if l.startswith("exempt_uids") else l
-                          for l in text.split("\n")))
+    say(f"bench: building and installing another qwrap, {name}, under {top}")
+    run_cmd(["make", "-B", "-j2", *make_vars, "all"], f"make all ({name})")
+    run_cmd(["make", *make_vars, "install"], f"make install ({name})")
+    if rules is not None:
+        conf = os.path.join(top, "etc", "qwrap", "qwrap.conf")
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write("\n".join(rules if l.startswith("limits ") else
+                              "exempt_uids = [];" if l.startswith("exempt_uids") else l
+                              for l in text.split("\n")))
+    if freeze_uid is not None:
+        run_cmd([os.path.join(top, "sbin", "qwrap"), "freeze", "--uid", str(freeze_uid)],
+                f"qwrap freeze ({name})")
     wrapper = os.path.join(top, "sbin", "qwrap-sendmail")
     st = os.stat(wrapper)
     os.chmod(wrapper, stat.S_IMODE(st.st_mode) & ~stat.S_ISGID)
@@ -621,7 +629,10 @@ def bench(args, rounds, tmp, started):
 def bench_as(args, rounds, tmp, started, user):
     qrounds = QUICK_QUEUE_ROUNDS if args.quick else QUEUE_ROUNDS
     progs = build_and_install(args.build, tmp)
-    progs["limits"], progs["limits_log"] = install_with_limits(args.build, tmp, progs["standin"])
+    progs["limits"], progs["limits_log"] = install_variant(args.build, tmp, progs["standin"],
+                                                           "limits", rules=LIMIT_RULES)
+    progs["freeze"], progs["freeze_log"] = install_variant(args.build, tmp, progs["standin"],
+                                                           "freeze", freeze_uid=2000000000)
     for n in progs["notes"]:
         say("bench: " + n)
 
@@ -647,6 +658,7 @@ def bench_as(args, rounds, tmp, started, user):
         "qwrap": ("through qwrap-sendmail", progs["wrapper"]),
         "sgid": ("through qwrap-sendmail, set-gid", progs["sgid"]),
         "limits": ("through qwrap-sendmail with a uid and a script limit", progs["limits"]),
+        "freeze": ("through qwrap-sendmail with a freeze (of another uid)", progs["freeze"]),
         "execonly": ("through an exec-only C wrapper", progs["execonly"]),
         "bare": ("through an exec-only wrapper without a C library", progs["execbare"]),
         "shell": ("through the shell recipe (§1)", progs["recipe"]),
@@ -662,12 +674,12 @@ def bench_as(args, rounds, tmp, started, user):
              ("100m", True, "sink", ["direct", "qwrap", "shell"])]
     if queue:
         cases += [("small", False, "queue",
-                   ["direct", "qwrap", "limits", "execonly"] + bare + ["shell"]),
+                   ["direct", "qwrap", "limits", "freeze", "execonly"] + bare + ["shell"]),
                   ("100m", True, "queue", ["direct", "qwrap", "shell"])]
     qm = find_qmail() if user.uid is not None else None
     if qm:
         cases += [("small", False, "qmail",
-                   ["direct", "qwrap", "limits", "execonly"] + bare + ["shell"]),
+                   ["direct", "qwrap", "limits", "freeze", "execonly"] + bare + ["shell"]),
                   ("100m", True, "qmail", ["direct", "qwrap", "shell"])]
 
     say("bench: checking that messages arrive whole through qwrap")
@@ -723,7 +735,8 @@ def bench_as(args, rounds, tmp, started, user):
         qprogs["restore"]()
         # The real-qmail runs wrote to the logs as the user, through the set-gid bit: one
         # record each, none with an error.
-        for path, v in ((progs["log"], "qwrap"), (progs["limits_log"], "limits")):
+        for path, v in ((progs["log"], "qwrap"), (progs["limits_log"], "limits"),
+                        (progs["freeze_log"], "freeze")):
             want = sum(len(res.get(v, [])) + qrounds[key][1] * (v in res)
                        for (key, _, into), res in times.items() if into == "qmail")
             with open(path, "rb") as f:
@@ -839,9 +852,11 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
         bare = (f", exec-only without a C library {r('small', False, into, 'bare')}"
                 if ('small', False, into, 'bare') in ratio else "")
         return (f"{r('small', False, into, 'qwrap')} (with two limits "
-                f"{r('small', False, into, 'limits')}, exec-only {r('small', False, into, 'execonly')}"
+                f"{r('small', False, into, 'limits')}, with a freeze "
+                f"{r('small', False, into, 'freeze')}, exec-only {r('small', False, into, 'execonly')}"
                 f"{bare}, shell {r('small', False, into, 'shell')}; against the exec-only wrapper "
-                f"{vs_exec('qwrap')}, with two limits {vs_exec('limits')}")
+                f"{vs_exec('qwrap')}, with two limits {vs_exec('limits')}, with a freeze "
+                f"{vs_exec('freeze')}")
 
     if queue:
         summary += f", {small('queue')}) into the qmail model"
@@ -883,7 +898,7 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
         "private home, qmail-send not running: sendmail, qmail-inject and the set-uid "
         "qmail-queue write each message into the queue (emptied by root between rounds).  "
         "These runs are as an unprivileged user (qwraptest), with qwrap-sendmail and the "
-        "limits install set-gid root:qwrap as installed, as on a server; the exec-only "
+        "limits and freeze installs set-gid root:qwrap as installed, as on a server; the exec-only "
         "wrappers and the shell recipe exec qmail's sendmail."
         if ("small", False, "qmail") in times else "No real qmail runs (they need root).",
         "The stand-in (tests/standin) runs in the same mode on every side of the other "
