@@ -71,7 +71,7 @@ UNITS    = classify json record idheader message caller config logfile state rat
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
 HELPERS  = $(BUILD)/standin $(BUILD)/launch
 
-.PHONY: FORCE all check test unit integration install uninstall demo bench fuzz clean deps
+.PHONY: FORCE all check test unit integration install uninstall demo bench fuzz clean deps deb rpm
 
 all: $(PROGRAMS)
 
@@ -145,6 +145,24 @@ uninstall:
 
 demo: deps
 	@sh tests/demo.sh
+
+# Packages, built from a copy of the tree (the build directories and .git left
+# out) so that what they hold is the source and only the source:
+# build/deb/qwrap_VERSION_ARCH.deb and build/rpm/RPMS/ARCH/qwrap-VERSION-1.ARCH.rpm.
+VERSION = $(shell awk -F'[()]' 'NR == 1 { print $$2 }' debian/changelog)
+SOURCE_TAR = tar --exclude='./build' --exclude='./build-*' --exclude='./.git' -cf - .
+deb:
+	rm -rf build/deb && mkdir -p build/deb/qwrap-$(VERSION)
+	$(SOURCE_TAR) | tar -C build/deb/qwrap-$(VERSION) -xf -
+	cd build/deb/qwrap-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@ls build/deb/*.deb
+
+rpm:
+	rm -rf build/rpm && mkdir -p build/rpm/SOURCES build/rpm/src/qwrap-$(VERSION)
+	$(SOURCE_TAR) | tar -C build/rpm/src/qwrap-$(VERSION) -xf -
+	tar -C build/rpm/src -czf build/rpm/SOURCES/qwrap-$(VERSION).tar.gz qwrap-$(VERSION)
+	rpmbuild -bb --nodeps --define "_topdir $(CURDIR)/build/rpm" qwrap.spec
+	@ls build/rpm/RPMS/*/*.rpm
 
 bench: deps
 	@python3 tests/bench/bench.py

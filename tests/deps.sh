@@ -8,7 +8,8 @@ PACKAGES="gcc libc6-dev make procps libconfig-dev libcmocka-dev php-cli php-cgi 
 clang libclang-rt-14-dev libjson-c-dev zlib1g-dev gzip jq util-linux passwd e2fsprogs strace logrotate
 postfix at swaks php-symfony-mailer libphp-phpmailer
 php8.2-fpm libfcgi-bin apache2 libapache2-mod-php8.2 curl perl
-ruby nodejs cron openssh-server openssh-client"
+ruby nodejs cron openssh-server openssh-client
+build-essential dpkg-dev debhelper lintian rpm"
 
 missing=
 for p in $PACKAGES; do

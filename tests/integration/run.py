@@ -2908,8 +2908,10 @@ import origin  # noqa: E402  (where it came from: cron, at, ssh, a terminal, a d
 TESTS.extend(origin.TESTS)
 import freeze  # noqa: E402  (qwrap freeze and thaw)
 TESTS.extend(freeze.TESTS)
-import purge  # noqa: E402  (qwrap purge: the choice of messages)
+import purge  # noqa: E402  (qwrap purge and restore)
 TESTS.extend(purge.TESTS)
+import package  # noqa: E402  (the .deb and the RPM, installed on this machine)
+TESTS.extend(package.TESTS)
 
 
 def main():
