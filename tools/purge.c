@@ -1,8 +1,9 @@
 /*
- * purge.c: qwrap purge's choice of messages in a qmail queue, by what
- * `qwrap scan` reads of each (tools/queue.c): who queued it, qwrap's header,
- * its envelope, subject and age.  This version prints the choice
- * (--dry-run); moving the messages into a quarantine is not built yet.
+ * purge.c: qwrap purge: which messages of a qmail queue, by what `qwrap
+ * scan` reads of each (tools/queue.c): who queued it, qwrap's header, its
+ * envelope, subject and age; printed (--dry-run), or moved into the
+ * quarantine (tools/quarantine.h) with qmail-send stopped
+ * (tools/qmailsend.h).
  *
  * qwrap's header counts only where it is the wrapper's: its uid is the one
  * qmail-queue recorded (anyone can write such a header, as scan says).
@@ -16,6 +17,7 @@
 #include <getopt.h>
 #include <pwd.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,8 +330,24 @@ command_json(int argc, char *argv[], char *out, size_t cap)
 }
 
 /*
+ * SIGINT, SIGTERM or SIGHUP while qmail-send is stopped: the message being
+ * moved is finished, no other is begun, and qmail-send is started again.
+ */
+static volatile sig_atomic_t interrupted;
+
+#define STOP_WAIT 600	/* seconds for qmail-send to exit once told to */
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/*
  * Moves the messages of PS out of QUEUE into a new purge in ROOT, printing
- * each.  A sysexits status.
+ * each; it stops early if asked to (a signal) or if qmail-send runs again
+ * (looked for every 256 messages).  A sysexits status.
  */
 static int
 move(const struct picks *ps, const char *queue_dir, const char *root, const char *command,
@@ -338,7 +356,7 @@ move(const struct picks *ps, const char *queue_dir, const char *root, const char
 	char err[QR_ERR_MAX], summary[128];
 	struct quarantine qr;
 	long skipped = 0;
-	int rc = 0;
+	int rc = 0, early = 0;
 
 	if (quarantine_begin(&qr, root, queue_dir, command, err) < 0) {
 		fprintf(stderr, "qwrap purge: %s\n", err);
@@ -346,8 +364,16 @@ move(const struct picks *ps, const char *queue_dir, const char *root, const char
 	}
 	for (size_t i = 0; i < ps->n && rc >= 0; i++) {
 		const struct pick *p = &ps->p[i];
+		long uid, pid;
 
-		if ((rc = quarantine_move(&qr, queue_dir, p->split, p->id, p->fields, err)) == 1) {
+		if (interrupted || ((i & 255) == 255 && (pid = qmail_send_running("/proc", &uid)))) {
+			fprintf(stderr, "qwrap purge: %s: stopped after %zu of %zu messages; the same"
+			    " purge again takes the rest\n", interrupted ? "interrupted" :
+			    "qmail-send runs again", i, ps->n);
+			early = 1;
+			break;
+		}
+		if ((rc = quarantine_move(&qr, p->split, p->id, p->fields, err)) == 1) {
 			if (json)
 				printf("{\"type\":\"moved\",\"id\":%lu,\"purge\":\"%s\",%s}\n", p->id,
 				    qr.name, p->fields);
@@ -375,7 +401,7 @@ move(const struct picks *ps, const char *queue_dir, const char *root, const char
 	    skipped ? " (some were not taken: see above)" : "", qr.name);
 	if (rc < 0)
 		fprintf(stderr, "qwrap purge: stopped half way: qwrap purge --resume finishes it\n");
-	return rc < 0 ? EX_IOERR : EX_OK;
+	return rc < 0 ? EX_IOERR : early ? EX_TEMPFAIL : EX_OK;
 }
 
 static int
@@ -394,8 +420,10 @@ usage(void)
 
 /*
  * Stops qmail-send if it runs: with STOP (START given too), or what was
- * detected when RESTART.  1 stopped (start it again after), 0 it was not
- * running, -1 refused or failed, said why.
+ * detected when RESTART; START_CMD gets the command that starts it again.
+ * 1 stopped, 0 it was not running, -1 refused (said why), -2 the stop
+ * command ran but qmail-send did not stop (it must be started again all the
+ * same: the stop may yet take effect).
  */
 static int
 stop_qmail_send(const char *stop, const char *start, int restart, char *start_cmd, size_t cap)
@@ -406,6 +434,11 @@ stop_qmail_send(const char *stop, const char *start, int restart, char *start_cm
 
 	if (pid == 0)
 		return 0;
+	if (pid < 0) {
+		fprintf(stderr, "qwrap purge: /proc cannot be read: whether qmail-send runs is"
+		    " unknown, so nothing is taken\n");
+		return -1;
+	}
 	if (stop == NULL && !(restart && found)) {
 		fprintf(stderr, "qwrap purge: qmail-send runs (pid %ld, uid %ld): it keeps the"
 		    " queue's state in memory, so nothing is taken from under it.\n", pid, uid);
@@ -417,8 +450,12 @@ stop_qmail_send(const char *stop, const char *start, int restart, char *start_cm
 			fprintf(stderr, "qwrap purge: give --stop CMD --start CMD, or stop it first\n");
 		return -1;
 	}
-	snprintf(start_cmd, cap, "%s", stop != NULL ? start : dstart);
-	return qmail_send_run("stopping", stop != NULL ? stop : dstop, 1, 60) < 0 ? -1 : 1;
+	if ((size_t)snprintf(start_cmd, cap, "%s", stop != NULL ? start : dstart) >= cap) {
+		fprintf(stderr, "qwrap purge: --start is too long\n");
+		return -1;
+	}
+	return qmail_send_run("stopping", stop != NULL ? stop : dstop, 1, STOP_WAIT,
+	    &interrupted) < 0 ? -2 : 1;
 }
 
 enum { P_DRY = 0x100, P_QUEUE, P_JSON, P_QUARANTINE, P_STOP, P_START, P_RESTART, P_RESUME,
@@ -554,10 +591,20 @@ purge(const struct conf *conf, int argc, char *argv[])
 		return EX_OK;
 	}
 
-	if ((stopped = stop_qmail_send(stop, start, restart, start_cmd, sizeof start_cmd)) < 0)
-		return EX_TEMPFAIL;
-	/* A purge that stopped half way is finished before anything else. */
-	if ((n = quarantine_recover(root, err)) < 0) {
+	/* From here a signal ends the purge between two messages, and qmail-send is started. */
+	{
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+	}
+	stopped = stop_qmail_send(stop, start, restart, start_cmd, sizeof start_cmd);
+	if (stopped < 0) {
+		rc = EX_TEMPFAIL;
+	} else if ((n = quarantine_recover(root, err)) < 0) {
+		/* A purge that stopped half way is finished before anything else. */
 		fprintf(stderr, "qwrap purge: %s\n", err);
 		rc = EX_IOERR;
 	} else {
@@ -575,7 +622,8 @@ purge(const struct conf *conf, int argc, char *argv[])
 		}
 	}
 	picks_free(&ps);
-	if (stopped && qmail_send_run("starting", start_cmd, 0, 0) < 0 && rc == EX_OK)
+	if ((stopped == 1 || stopped == -2) &&
+	    qmail_send_run("starting", start_cmd, 0, 0, &interrupted) < 0 && rc == EX_OK)
 		rc = EX_SOFTWARE;
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* purge.h: qwrap purge: which messages of a qmail queue a purge takes (--dry-run).  Run as root. */
+/* purge.h: qwrap purge: messages out of a qmail queue into the quarantine.  Run as root. */
 #ifndef QWRAP_PURGE_H
 #define QWRAP_PURGE_H
 

@@ -29,7 +29,7 @@ qmail_send_running(const char *procroot, long *uid)
 	int fd;
 
 	if (d == NULL)
-		return 0;
+		return -1;
 	/* qmail-send runs as qmails (qmail-start's setuid): a tenant's process of that name is not it. */
 	pw = getpwnam("qmails");
 	qmails = pw != NULL ? pw->pw_uid : 0;
@@ -108,11 +108,12 @@ qmail_send_detect(char *stop, char *start, size_t cap)
 }
 
 int
-qmail_send_run(const char *what, const char *cmd, int stopping, int wait)
+qmail_send_run(const char *what, const char *cmd, int stopping, int wait,
+    volatile sig_atomic_t *interrupted)
 {
 	int status;
 	pid_t pid;
-	long uid;
+	long running, uid;
 	time_t deadline = time(NULL) + wait;
 
 	fprintf(stderr, "qwrap purge: %s qmail-send: %s\n", what, cmd);
@@ -134,10 +135,14 @@ qmail_send_run(const char *what, const char *cmd, int stopping, int wait)
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		return -1;
 	}
-	while (stopping && (pid = (pid_t)qmail_send_running("/proc", &uid)) != 0) {
-		if (time(NULL) >= deadline) {
-			fprintf(stderr, "qwrap purge: qmail-send (pid %ld) still runs %d s after %s\n",
-			    (long)pid, wait, cmd);
+	/* qmail-send lets the deliveries in progress finish first: that can take minutes. */
+	for (int said = 0; stopping && (running = qmail_send_running("/proc", &uid)) != 0; said = 1) {
+		if (!said)
+			fprintf(stderr, "qwrap purge: waiting up to %d s for qmail-send to exit (the"
+			    " deliveries in progress finish first)\n", wait);
+		if (time(NULL) >= deadline || *interrupted) {
+			fprintf(stderr, "qwrap purge: qmail-send %s after %s\n", running < 0 ?
+			    "cannot be looked for in /proc" : "still runs", cmd);
 			return -1;
 		}
 		usleep(100000);

@@ -7,12 +7,13 @@
 #ifndef QWRAP_QMAILSEND_H
 #define QWRAP_QMAILSEND_H
 
+#include <signal.h>
 #include <stddef.h>
 
 /*
  * The first running process named qmail-send of root or of qmails (one of a
  * tenant's with that name cannot hold up a purge): its pid and uid; 0 when
- * none runs.
+ * none runs; -1 when /proc cannot be read.
  */
 long qmail_send_running(const char *procroot, long *uid);
 
@@ -25,8 +26,10 @@ int qmail_send_detect(char *stop, char *start, size_t cap);
 
 /*
  * Runs CMD with /bin/sh, then, when STOPPING, waits up to WAIT seconds for
- * qmail-send to be gone.  0, or -1 after saying why on stderr.
+ * qmail-send to be gone (less if *INTERRUPTED becomes set).  0, or -1 after
+ * saying why on stderr.
  */
-int qmail_send_run(const char *what, const char *cmd, int stopping, int wait);
+int qmail_send_run(const char *what, const char *cmd, int stopping, int wait,
+    volatile sig_atomic_t *interrupted);
 
 #endif

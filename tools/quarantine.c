@@ -39,79 +39,110 @@ static const struct kind {
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 #define MARKERS 3	/* the first three: a message qmail-send knows has one */
 
-static void
-queue_path(char *out, size_t cap, const char *queue, const struct kind *k, const char *split,
-    unsigned long id)
+/*
+ * The directory of kind K's files (with SPLIT) in the queue QFD, opened
+ * never through a symbolic link: a split directory made a link would have
+ * root read or remove files elsewhere.  -1 with errno (ENOENT: none).
+ */
+static int
+kind_dir(int qfd, const struct kind *k, const char *split)
 {
-	if (k->split)
-		snprintf(out, cap, "%s/%s/%s/%lu", queue, k->dir, split, id);
-	else
-		snprintf(out, cap, "%s/%s/%lu", queue, k->dir, id);
+	int d = openat(qfd, k->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), sd;
+
+	if (d < 0 || !k->split)
+		return d;
+	sd = openat(d, split, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(d);
+	return sd;
 }
 
+/* A split directory's name, or a message's: digits only, as qmail makes them. */
 static int
-regular(const char *path)
+numeric(const char *s)
 {
-	struct stat st;
-
-	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (*s == '\0' || strlen(s) > 20)
+		return 0;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
 }
 
 /*
- * Copies SRC into NAME in directory DST, durable, with its times; H, when
- * given, gets its bytes.  1 copied, 0 SRC absent, -1 with ERR.
+ * Opens kind K's file NAME of the queue QFD to read.  The descriptor; -2
+ * when there is none; -1 with ERR.
  */
 static int
-copy_one(const char *src, int dst, const char *name, struct sha256 *h, char err[QR_ERR_MAX])
+open_queued(int qfd, const struct kind *k, const char *split, const char *name,
+    char err[QR_ERR_MAX])
+{
+	int d = kind_dir(qfd, k, split), fd;
+	struct stat st;
+
+	if (d < 0 && errno == ENOENT)
+		return -2;
+	if (d >= 0) {
+		fd = openat(d, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		close(d);
+		if (fd < 0 && errno == ENOENT)
+			return -2;
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			return fd;
+		if (fd >= 0) {
+			close(fd);
+			errno = EINVAL;
+		}
+	}
+	snprintf(err, QR_ERR_MAX, "cannot read %s/%s/%s: %s", k->dir, k->split ? split : ".", name,
+	    errno == EINVAL ? "not a regular file" : strerror(errno));
+	return -1;
+}
+
+/*
+ * Copies IN (closed here) into NAME in directory DST, durable, with its
+ * times; H, when given, gets its bytes.  0, or -1 with ERR.
+ */
+static int
+copy_one(int in, int dst, const char *name, struct sha256 *h, char err[QR_ERR_MAX])
 {
 	char buf[65536];
 	struct stat st;
 	ssize_t n;
-	int in, out = -1;
+	int out;
 
-	if ((in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, QR_ERR_MAX, "cannot read %s: %s", src, strerror(errno));
-		return -1;
-	}
-	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, QR_ERR_MAX, "%s: not a regular file", src);
-		goto fail;
-	}
-	if ((out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) < 0) {
-		snprintf(err, QR_ERR_MAX, "cannot create the copy of %s: %s", src,
+	if (fstat(in, &st) < 0 || (out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot copy its %s: %s", name,
 		    errno == EEXIST ? "two files of that kind" : strerror(errno));
-		goto fail;
+		close(in);
+		return -1;
 	}
 	while ((n = read(in, buf, sizeof buf)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || write_full(out, buf, (size_t)n) < 0) {
-			snprintf(err, QR_ERR_MAX, "cannot copy %s: %s", src, strerror(errno));
-			goto fail;
-		}
+		if (n < 0 || write_full(out, buf, (size_t)n) < 0)
+			break;
 		if (h != NULL)
 			sha256_update(h, buf, (size_t)n);
 	}
 	{
 		struct timespec t[2] = { st.st_atim, st.st_mtim };
 
-		(void)futimens(out, t);
+		if (n == 0)
+			(void)futimens(out, t);
 	}
-	if (fsync(out) < 0 || close(out) < 0) {
-		out = -1;
-		snprintf(err, QR_ERR_MAX, "cannot write the copy of %s: %s", src, strerror(errno));
-		goto fail;
-	}
-	close(in);
-	return 1;
-fail:
-	if (out >= 0)
+	if (n != 0 || fsync(out) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot copy its %s: %s", name, strerror(errno));
 		close(out);
+		close(in);
+		return -1;
+	}
 	close(in);
-	return -1;
+	if (close(out) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot write the copy of its %s: %s", name, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Removes directory NAME in DIRFD and the files in it (a message's copy). */
@@ -135,18 +166,26 @@ remove_copy(int dirfd, const char *name)
 
 /* Removes the queue's files of ID, in kinds' order.  0, or -1 with ERR. */
 static int
-remove_queued(const char *queue, const char *split, unsigned long id, char err[QR_ERR_MAX])
+remove_queued(int qfd, const char *split, unsigned long id, char err[QR_ERR_MAX])
 {
-	char path[PATH_MAX + 64];
+	char name[24];
 
+	snprintf(name, sizeof name, "%lu", id);
 	for (size_t i = 0; i < NKINDS; i++) {
-		queue_path(path, sizeof path, queue, &kinds[i], split, id);
-		if (unlink(path) < 0 && errno != ENOENT) {
-			snprintf(err, QR_ERR_MAX, "cannot remove %s: %s (the message is whole in the"
-			    " quarantine; qwrap purge --resume removes the rest)", path,
+		int d = kind_dir(qfd, &kinds[i], split);
+
+		if ((d < 0 && errno != ENOENT) ||
+		    (d >= 0 && unlinkat(d, name, 0) < 0 && errno != ENOENT)) {
+			snprintf(err, QR_ERR_MAX, "cannot remove %s/%s%s%s: %s (the message is whole"
+			    " in the quarantine; qwrap purge --resume removes the rest)", kinds[i].dir,
+			    kinds[i].split ? split : "", kinds[i].split ? "/" : "", name,
 			    strerror(errno));
+			if (d >= 0)
+				close(d);
 			return -1;
 		}
+		if (d >= 0)
+			close(d);
 	}
 	return 0;
 }
@@ -224,15 +263,16 @@ quarantine_begin(struct quarantine *qr, const char *root, const char *queue,
 		snprintf(err, QR_ERR_MAX, "cannot open the queue %s: %s", queue, strerror(errno));
 		return -1;
 	}
-	if ((rootfd = open_root(root, 1, err)) < 0)
+	if ((rootfd = open_root(root, 1, err)) < 0) {
+		close(qr->queuefd);
 		return -1;
+	}
 	strftime(qr->name, sizeof qr->name, "%Y%m%d-%H%M%S", localtime(&now));
 	for (int i = 2; mkdirat(rootfd, qr->name, 0700) < 0; i++) {
 		if (errno != EEXIST || i > 99) {
 			snprintf(err, QR_ERR_MAX, "cannot make a purge directory in %s: %s", root,
 			    strerror(errno));
-			close(rootfd);
-			return -1;
+			goto fail;
 		}
 		strftime(qr->name, sizeof qr->name, "%Y%m%d-%H%M%S", localtime(&now));
 		snprintf(qr->name + strlen(qr->name), 8, "-%d", i);
@@ -261,27 +301,40 @@ quarantine_begin(struct quarantine *qr, const char *root, const char *queue,
 		    strerror(errno));
 		goto fail;
 	}
-	/* The lock on ROOT is held through the purge: the descriptor stays open. */
+	/* The lock on ROOT is held through the purge. */
+	qr->rootfd = rootfd;
 	return 0;
 fail:
+	if (qr->manifest >= 0)
+		close(qr->manifest);
+	if (qr->dirfd >= 0)
+		close(qr->dirfd);
+	close(qr->queuefd);
 	close(rootfd);
 	return -1;
 }
 
 int
-quarantine_move(struct quarantine *qr, const char *queue, const char *split,
-    unsigned long id, const char *fields, char err[QR_ERR_MAX])
+quarantine_move(struct quarantine *qr, const char *split, unsigned long id, const char *fields,
+    char err[QR_ERR_MAX])
 {
-	char path[PATH_MAX + 64], name[24], part[32], hex[65], line[LINE_MAX_BYTES];
+	char name[24], part[32], hex[65], line[LINE_MAX_BYTES];
 	struct sha256 h;
-	int fd, rc, mess = 0, marker = 0;
+	int fd, in, marker = 0, mess = 0;
 	struct jbuf b;
 
 	snprintf(name, sizeof name, "%lu", id);
 	snprintf(part, sizeof part, "%lu.part", id);
+	if (!numeric(split)) {
+		snprintf(err, QR_ERR_MAX, "%lu: not a split directory's name: %s", id, split);
+		return -1;
+	}
 	for (size_t i = 0; i < MARKERS; i++) {
-		queue_path(path, sizeof path, queue, &kinds[i], split, id);
-		marker |= regular(path);
+		if ((in = open_queued(qr->queuefd, &kinds[i], split, name, err)) == -1)
+			return -1;
+		if (in >= 0)
+			close(in);
+		marker |= in >= 0;
 	}
 	if (!marker) {
 		snprintf(err, QR_ERR_MAX, "%lu: not whole in the queue (qmail-queue is still"
@@ -296,11 +349,12 @@ quarantine_move(struct quarantine *qr, const char *queue, const char *split,
 	}
 	sha256_init(&h);
 	for (size_t i = 0; i < NKINDS; i++) {
-		queue_path(path, sizeof path, queue, &kinds[i], split, id);
-		if ((rc = copy_one(path, fd, kinds[i].name, i == NKINDS - 1 ? &h : NULL,
-		    err)) < 0)
+		int last = i == NKINDS - 1;
+
+		if ((in = open_queued(qr->queuefd, &kinds[i], split, name, err)) == -1 ||
+		    (in >= 0 && copy_one(in, fd, kinds[i].name, last ? &h : NULL, err) < 0))
 			goto fail;
-		mess = rc;
+		mess = last && in >= 0;
 	}
 	if (!mess) {
 		snprintf(err, QR_ERR_MAX, "%lu: gone from the queue", id);
@@ -343,7 +397,7 @@ quarantine_move(struct quarantine *qr, const char *queue, const char *split,
 	}
 	close(fd);
 	/* Whole in the quarantine: now it leaves the queue. */
-	if (remove_queued(queue, split, id, err) < 0)
+	if (remove_queued(qr->queuefd, split, id, err) < 0)
 		return -1;
 	if (append_line(qr->manifest, line) < 0) {
 		snprintf(err, QR_ERR_MAX, "cannot write %s/manifest: %s", qr->name,
@@ -383,12 +437,13 @@ quarantine_end(struct quarantine *qr, int complete, const char *summary,
 	close(qr->manifest);
 	close(qr->dirfd);
 	close(qr->queuefd);
+	close(qr->rootfd);
 	return rc;
 }
 
-/* Reads FD's lines to FN; a last line without its newline is cut off and not given. */
+/* Reads FD's lines to FN (FD is closed); a last line without its newline is not given. */
 static int
-each_line(int fd, int (*fn)(const char *, size_t, void *), void *arg, off_t *whole)
+each_line(int fd, int (*fn)(const char *, size_t, void *), void *arg)
 {
 	FILE *f = fdopen(fd, "r");
 	char *line = NULL;
@@ -396,13 +451,16 @@ each_line(int fd, int (*fn)(const char *, size_t, void *), void *arg, off_t *who
 	ssize_t n;
 	int rc = 0;
 
-	if (f == NULL)
+	if (f == NULL) {
+		close(fd);
 		return -1;
-	*whole = 0;
+	}
 	while (rc == 0 && (n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
-		*whole += n;
 		rc = fn(line, (size_t)n - 1, arg);
 	}
+	/* A read error is not the end: nothing is cut off after one. */
+	if (ferror(f))
+		rc = -1;
 	free(line);
 	fclose(f);
 	return rc;
@@ -413,7 +471,6 @@ quarantine_read(const char *root, const char *name,
     int (*fn)(const char *line, size_t n, void *arg), void *arg, char err[QR_ERR_MAX])
 {
 	char path[PATH_MAX + QR_NAME_MAX + 16];
-	off_t whole;
 	int fd;
 
 	snprintf(path, sizeof path, "%s/%s/manifest", root, name);
@@ -422,23 +479,44 @@ quarantine_read(const char *root, const char *name,
 		snprintf(err, QR_ERR_MAX, "no purge %s in %s", name, root);
 		return -1;
 	}
-	if (each_line(fd, fn, arg, &whole) < 0) {
+	if (each_line(fd, fn, arg) < 0) {
 		snprintf(err, QR_ERR_MAX, "cannot read %s", path);
 		return -1;
 	}
 	return 0;
 }
 
-/* Opens purge NAME's manifest to append, its torn last line (a crash) cut off. */
+/* Cuts FD (a manifest) after its last newline: what a crash left of a line is not a line. */
+static int
+cut_torn(int fd)
+{
+	char buf[4096];
+	off_t end = lseek(fd, 0, SEEK_END), at = end;
+	ssize_t n, i;
+
+	while (at > 0) {
+		size_t k = at > (off_t)sizeof buf ? sizeof buf : (size_t)at;
+
+		if ((n = pread(fd, buf, k, at - (off_t)k)) != (ssize_t)k)
+			return -1;
+		for (i = n - 1; i >= 0 && buf[i] != '\n'; i--)
+			;
+		if (i >= 0)
+			return at - (off_t)k + i + 1 == end ? 0 : ftruncate(fd, at - (off_t)k + i + 1);
+		at -= (off_t)k;
+	}
+	return end == 0 ? 0 : ftruncate(fd, 0);
+}
+
+/* Opens purge NAME's manifest to append, its lines given to FN, a torn last line (a crash) cut off. */
 static int
 open_manifest(int dirfd, char err[QR_ERR_MAX], int (*fn)(const char *, size_t, void *),
     void *arg)
 {
 	int fd = openat(dirfd, "manifest", O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC), rfd;
-	off_t whole;
 
-	if (fd < 0 || (rfd = dup(fd)) < 0 || lseek(rfd, 0, SEEK_SET) < 0 ||
-	    each_line(rfd, fn, arg, &whole) < 0 || ftruncate(fd, whole) < 0) {
+	if (fd < 0 || (rfd = openat(dirfd, "manifest", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    each_line(rfd, fn, arg) < 0 || cut_torn(fd) < 0) {
 		snprintf(err, QR_ERR_MAX, "cannot read its manifest: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -460,14 +538,14 @@ quarantine_note(const char *root, const char *name, const char *line, char err[Q
 	int fd;
 
 	snprintf(path, sizeof path, "%s/%s/manifest", root, name);
-	if (!quarantine_name_ok(name) ||
-	    (fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    append_line(fd, line) < 0 || fsync(fd) < 0) {
+	fd = quarantine_name_ok(name) ? open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC) : -1;
+	if (fd < 0 || cut_torn(fd) < 0 || append_line(fd, line) < 0 || fsync(fd) < 0) {
 		snprintf(err, QR_ERR_MAX, "cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	close(fd);
-	return 0;
+	return close(fd);
 }
 
 /* What recovery learns from a manifest. */
@@ -544,11 +622,23 @@ read_entry(int dirfd, const char *name, char *line, size_t cap, char split[24], 
 	return 0;
 }
 
+/* Directory DIRFD to read from its start, on a descriptor of its own; NULL with errno. */
+static DIR *
+opendir_at(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (d == NULL && fd >= 0)
+		close(fd);
+	return d;
+}
+
 /* The names in directory DIRFD, or -1. */
 static long
 entries(int dirfd)
 {
-	DIR *d = fdopendir(dup(dirfd));
+	DIR *d = opendir_at(dirfd);
 	struct dirent *e;
 	long n = 0;
 
@@ -566,7 +656,7 @@ recover_one(int rootfd, const char *name, char err[QR_ERR_MAX])
 {
 	struct seen s = { 0 };
 	int dirfd, fd = -1, qfd = -1, rc = -1;
-	char line[LINE_MAX_BYTES], split[24], hex[65], qhex[65], path[PATH_MAX + 64];
+	char line[LINE_MAX_BYTES], split[24], hex[65], qhex[65];
 	long moved = 0;
 	DIR *d;
 	struct dirent *e;
@@ -595,7 +685,7 @@ recover_one(int rootfd, const char *name, char err[QR_ERR_MAX])
 		    " gone: finish it by hand", name);
 		goto out;
 	}
-	if ((d = fdopendir(dup(dirfd))) == NULL) {
+	if ((d = opendir_at(dirfd)) == NULL) {
 		snprintf(err, QR_ERR_MAX, "cannot read purge %s: %s", name, strerror(errno));
 		goto out;
 	}
@@ -619,12 +709,16 @@ recover_one(int rootfd, const char *name, char err[QR_ERR_MAX])
 			goto out;
 		}
 		/* Still in the queue, the same bytes: its removal had not finished. */
-		snprintf(path, sizeof path, "%s/mess/%s/%lu", s.queue, split, id);
 		{
-			int m = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			int m = numeric(split) ?
+			    open_queued(qfd, &kinds[NKINDS - 1], split, e->d_name, err) : -1;
 
+			if (m == -1) {
+				closedir(d);
+				goto out;
+			}
 			if (m >= 0 && sha256_fd(m, qhex) == 0 && strcmp(qhex, hex) == 0 &&
-			    remove_queued(s.queue, split, id, err) < 0) {
+			    remove_queued(qfd, split, id, err) < 0) {
 				close(m);
 				closedir(d);
 				goto out;
@@ -664,7 +758,7 @@ quarantine_recover(const char *root, char err[QR_ERR_MAX])
 
 	if ((rootfd = open_root(root, 0, err)) < 0)
 		return errno == ENOENT ? 0 : -1;
-	if ((d = fdopendir(dup(rootfd))) == NULL) {
+	if ((d = opendir_at(rootfd)) == NULL) {
 		snprintf(err, QR_ERR_MAX, "cannot read %s: %s", root, strerror(errno));
 		close(rootfd);
 		return -1;

@@ -26,7 +26,8 @@
 struct quarantine {
 	int dirfd;		/* the purge's directory */
 	int manifest;		/* its manifest, opened to append */
-	int queuefd;		/* the queue, for syncfs */
+	int queuefd;		/* the queue */
+	int rootfd;		/* the quarantine, locked */
 	char name[QR_NAME_MAX];
 	long moved;
 };
@@ -40,7 +41,7 @@ int quarantine_begin(struct quarantine *qr, const char *root, const char *queue,
     const char *command, char err[QR_ERR_MAX]);
 
 /*
- * Moves message ID of split directory SPLIT out of QUEUE into the purge.
+ * Moves message ID of split directory SPLIT out of the queue into the purge.
  * FIELDS is what the manifest says of it besides its place and checksum
  * (JSON members, without braces).  1 moved; 0 not taken, with the reason in
  * ERR (not whole in the queue: qmail-queue has not finished it, or it is
@@ -55,8 +56,8 @@ int quarantine_begin(struct quarantine *qr, const char *root, const char *queue,
  * named by it is left; the manifest gets its line.  quarantine_recover
  * finishes any of these.
  */
-int quarantine_move(struct quarantine *qr, const char *queue, const char *split,
-    unsigned long id, const char *fields, char err[QR_ERR_MAX]);
+int quarantine_move(struct quarantine *qr, const char *split, unsigned long id,
+    const char *fields, char err[QR_ERR_MAX]);
 
 /*
  * Ends the purge: when COMPLETE, makes every removal durable and writes the

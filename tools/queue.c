@@ -396,10 +396,15 @@ qmsg_free(struct qmsg *m)
 	m->rcptcap = m->rcptlen = 0;
 }
 
-/* Where the files of one message are: an envelope in TODO[] only when there is no INFO. */
+/*
+ * Where the files of one message are ("": none such).  As qmail-send has it,
+ * a todo file is the envelope while it exists (a split that stopped half way
+ * is done again from it), then info, local and remote; intd alone is what
+ * qmail-queue was writing.
+ */
 struct qpaths {
 	char mess[PATH_MAX], info[PATH_MAX], local[PATH_MAX], remote[PATH_MAX];
-	char todo[5][PATH_MAX];	/* in the order tried; "" ends */
+	char todo[2][PATH_MAX], intd[2][PATH_MAX];
 };
 
 /*
@@ -432,15 +437,14 @@ load(const struct qpaths *p, const char *header_name, unsigned long id, struct q
 		queue_fields(filebuf, (size_t)n, one_field, &x);
 	}
 
-	/* Preprocessed: info, local, remote.  Else what qmail-queue wrote. */
-	if (envelope(m, p->info, RCPT_PENDING)) {
+	if (envelope(m, p->todo[0], RCPT_PENDING) || envelope(m, p->todo[1], RCPT_PENDING)) {
+		;
+	} else if (envelope(m, p->info, RCPT_PENDING)) {
 		m->preprocessed = 1;
 		envelope(m, p->local, RCPT_LOCAL);
 		envelope(m, p->remote, RCPT_REMOTE);
-	} else {
-		for (int i = 0; i < 5 && p->todo[i][0] != '\0' &&
-		    !envelope(m, p->todo[i], RCPT_PENDING); i++)
-			;
+	} else if (!envelope(m, p->intd[0], RCPT_PENDING)) {
+		envelope(m, p->intd[1], RCPT_PENDING);
 	}
 	if (m->uid < 0)
 		m->uid = m->envelope_uid;
@@ -462,29 +466,13 @@ load_queued(struct queue *q, const char *split, unsigned long id, struct qmsg *m
 	snprintf(p.remote, sizeof p.remote, "%s/remote/%s/%lu", q->dir, split, id);
 	/* A big-todo qmail splits todo and intd too. */
 	snprintf(p.todo[0], sizeof p.todo[0], "%s/todo/%lu", q->dir, id);
-	snprintf(p.todo[1], sizeof p.todo[1], "%s/intd/%lu", q->dir, id);
-	snprintf(p.todo[2], sizeof p.todo[2], "%s/todo/%s/%lu", q->dir, split, id);
-	snprintf(p.todo[3], sizeof p.todo[3], "%s/intd/%s/%lu", q->dir, split, id);
-	p.todo[4][0] = '\0';
+	snprintf(p.todo[1], sizeof p.todo[1], "%s/todo/%s/%lu", q->dir, split, id);
+	snprintf(p.intd[0], sizeof p.intd[0], "%s/intd/%lu", q->dir, id);
+	snprintf(p.intd[1], sizeof p.intd[1], "%s/intd/%s/%lu", q->dir, split, id);
 	if (load(&p, q->header_name, id, m) != 1)
 		return 0;
 	snprintf(m->split, sizeof m->split, "%s", split);
 	return 1;
-}
-
-int
-queue_load_copy(const char *dir, const char *header_name, unsigned long id, struct qmsg *m)
-{
-	static struct qpaths p;
-
-	snprintf(p.mess, sizeof p.mess, "%s/mess", dir);
-	snprintf(p.info, sizeof p.info, "%s/info", dir);
-	snprintf(p.local, sizeof p.local, "%s/local", dir);
-	snprintf(p.remote, sizeof p.remote, "%s/remote", dir);
-	snprintf(p.todo[0], sizeof p.todo[0], "%s/todo", dir);
-	snprintf(p.todo[1], sizeof p.todo[1], "%s/intd", dir);
-	p.todo[2][0] = '\0';
-	return load(&p, header_name, id, m);
 }
 
 int

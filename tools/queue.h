@@ -72,12 +72,6 @@ int queue_next(struct queue *q, struct qmsg *m, char err[QUEUE_ERR_MAX]);
 /* The one message ID: 1, or 0 when it is not in the queue. */
 int queue_get(struct queue *q, unsigned long id, struct qmsg *m);
 
-/*
- * A message's files as a quarantine keeps them, DIR/mess, DIR/info and so on
- * (tools/quarantine.h): 1, or 0 when DIR has no message.
- */
-int queue_load_copy(const char *dir, const char *header_name, unsigned long id, struct qmsg *m);
-
 /* Regular files under DIR/SUB, as qmail-qstat counts them (find SUB -type f). */
 long queue_count(const char *dir, const char *sub);
 

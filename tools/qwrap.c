@@ -250,7 +250,7 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "purge") == 0)
 		return purge(config(), argc - 1, argv + 1);
 	if (strcmp(argv[1], "restore") == 0)
-		return restore(config(), argc - 1, argv + 1);
+		return restore(argc - 1, argv + 1);
 	if (strcmp(argv[1], "freeze") == 0)
 		return freezecmd_freeze(config(), argc - 1, argv + 1);
 	if (strcmp(argv[1], "thaw") == 0)

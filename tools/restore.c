@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sysexits.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,7 +27,6 @@
 
 #include "iofull.h"
 #include "jsonread.h"
-#include "queue.h"
 #include "quarantine.h"
 #include "report.h"
 #include "rewrite.h"
@@ -39,9 +39,15 @@ struct purge_info {
 	int header, ended;
 	long moved, restored;
 	unsigned long *ids;	/* moved, in order */
-	unsigned char *done;	/* restored already, per ids[] */
+	unsigned char *state;	/* per ids[]: MOVED, RESTORING or RESTORED */
 	size_t n, cap;
 };
+
+/*
+ * A restore notes "restoring" before it runs qmail-queue and "restored"
+ * after: one that stopped between the two may have queued the message.
+ */
+enum { MOVED, RESTORING, RESTORED, EVER = 0x80 /* restored once at least */ };
 
 static long
 index_of(const struct purge_info *p, unsigned long id)
@@ -80,22 +86,25 @@ info_line(const char *line, size_t n, void *arg)
 		if (p->n == p->cap) {
 			size_t cap = p->cap * 2 + 64;
 			unsigned long *ids = realloc(p->ids, cap * sizeof *ids);
-			unsigned char *done = ids == NULL ? NULL : realloc(p->done, cap);
+			unsigned char *state = ids == NULL ? NULL : realloc(p->state, cap);
 
 			if (ids != NULL)
 				p->ids = ids;
-			if (done == NULL)
+			if (state == NULL)
 				return -1;
-			p->done = done;
+			p->state = state;
 			p->cap = cap;
 		}
 		p->ids[p->n] = (unsigned long)id;
-		p->done[p->n++] = 0;
+		p->state[p->n++] = MOVED;
 		p->moved++;
-	} else if (strcmp(type, "restored") == 0 && (k = index_of(p, (unsigned long)id)) >= 0 &&
-	    !p->done[k]) {
-		p->done[k] = 1;
-		p->restored++;
+	} else if ((k = index_of(p, (unsigned long)id)) < 0) {
+		return 0;
+	} else if (strcmp(type, "restoring") == 0) {
+		p->state[k] = RESTORING | (p->state[k] & EVER);
+	} else if (strcmp(type, "restored") == 0) {
+		p->restored += !(p->state[k] & EVER);
+		p->state[k] = RESTORED | EVER;
 	}
 	return 0;
 }
@@ -117,7 +126,7 @@ static void
 purge_free(struct purge_info *p)
 {
 	free(p->ids);
-	free(p->done);
+	free(p->state);
 }
 
 static int
@@ -185,28 +194,115 @@ purge_list(const char *root, int json)
 	return EX_OK;
 }
 
-/* The envelope of M for qmail-queue into *ENV: what is left to deliver.  Its recipients. */
-static long
-envelope_of(const struct qmsg *m, const struct rewrite *v, char **env, size_t *len)
-{
-	size_t pos = 0;
-	enum rcpt_channel ch;
-	int done;
-	const char *addr;
-	long n = 0;
-	FILE *f = open_memstream(env, len);
+#define ENVELOPE_MAX (64L << 20)	/* an envelope file read at most, as qwrap scan */
 
-	if (f == NULL)
-		return -1;
-	fprintf(f, "F%s%c", m->sender, '\0');
-	while (qmsg_rcpt(m, &pos, &ch, &done, &addr)) {
-		if (done)
-			continue;
-		fprintf(f, "T%s%c", ch == RCPT_LOCAL ? rewrite_undo(v, addr) : addr, '\0');
-		n++;
+/*
+ * DIR/NAME whole into *BUF (its length in *N): 1, 0 when absent, -1 with
+ * *WHY (unreadable, too large, or cut: an envelope file ends with a NUL).
+ */
+static int
+slurp(const char *dir, const char *name, char **buf, size_t *n, const char **why)
+{
+	char path[PATH_MAX + 16];
+	FILE *f, *out;
+	size_t cap = 0;
+	char chunk[65536];
+	size_t k;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	*buf = NULL;
+	*n = 0;
+	if ((f = fopen(path, "re")) == NULL) {
+		*why = errno == ENOENT ? NULL : "its copy cannot be read";
+		return errno == ENOENT ? 0 : -1;
 	}
-	fputc('\0', f);
-	return fclose(f) == 0 ? n : -1;
+	if ((out = open_memstream(buf, &cap)) == NULL) {
+		fclose(f);
+		*why = "out of memory";
+		return -1;
+	}
+	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0 && ftell(out) < ENVELOPE_MAX)
+		fwrite(chunk, 1, k, out);
+	*why = ferror(f) ? "its copy cannot be read" : ftell(out) >= ENVELOPE_MAX ?
+	    "its envelope is larger than 64 MiB" : NULL;
+	fclose(f);
+	if (fclose(out) != 0 && *why == NULL)
+		*why = "out of memory";
+	*n = cap;
+	if (*why == NULL && *n > 0 && (*buf)[*n - 1] != '\0')
+		*why = "its envelope is cut short";
+	return *why == NULL ? 1 : -1;
+}
+
+/*
+ * The pieces of an envelope file (one per NUL: u<uid>, p<pid>, F<sender>,
+ * T<rcpt>, D<done>) that qmail-queue takes, to OUT: F when SENDER, and each
+ * T, taken back from qmail-send's rewrite by V when given.  The T's given.
+ */
+static long
+put_pieces(FILE *out, const char *buf, size_t n, int sender, const struct rewrite *v)
+{
+	long count = 0;
+
+	for (const char *p = buf; p < buf + n; p += strlen(p) + 1) {
+		if (p[0] == 'F' && sender)
+			fwrite(p, 1, strlen(p) + 1, out);
+		if (p[0] == 'T' && p[1] != '\0') {
+			fprintf(out, "T%s%c", v != NULL ? rewrite_undo(v, p + 1) : p + 1, '\0');
+			count++;
+		}
+	}
+	return count;
+}
+
+/*
+ * The envelope of the quarantined message in DIR for qmail-queue, into *ENV
+ * (*LEN bytes): from its todo (or intd) when it has one, all its recipients,
+ * as qmail-send would split it again; else info with the recipients of local
+ * and remote not yet delivered, a local one as it was before qmail-send's
+ * rewrite.  The recipients given, or -1 with *WHY.
+ */
+static long
+envelope_of(const char *dir, const struct rewrite *v, char **env, size_t *len,
+    const char **why)
+{
+	char *buf = NULL;
+	size_t n;
+	long count = 0;
+	int rc;
+	FILE *out = open_memstream(env, len);
+
+	if (out == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	if ((rc = slurp(dir, "todo", &buf, &n, why)) == 0)
+		rc = slurp(dir, "intd", &buf, &n, why);
+	if (rc > 0) {
+		count = put_pieces(out, buf, n, 1, NULL);
+	} else if (rc == 0 && (rc = slurp(dir, "info", &buf, &n, why)) > 0) {
+		put_pieces(out, buf, n, 1, NULL);
+		for (int i = 0; i < 2 && rc >= 0; i++) {
+			free(buf);
+			buf = NULL;
+			if ((rc = slurp(dir, i == 0 ? "local" : "remote", &buf, &n, why)) > 0)
+				count += put_pieces(out, buf, n, 0, i == 0 ? v : NULL);
+		}
+	} else if (rc == 0) {
+		*why = "its copy has no envelope";
+		rc = -1;
+	}
+	free(buf);
+	fputc('\0', out);
+	if (fclose(out) != 0 && rc >= 0) {
+		*why = "out of memory";
+		rc = -1;
+	}
+	if (rc >= 0 && (*env)[0] != 'F') {
+		*why = "its envelope has no sender";
+		rc = -1;
+	}
+	return rc < 0 ? -1 : count;
 }
 
 /*
@@ -227,6 +323,7 @@ queue_it(const char *qq, const char *mess, const char *env, size_t len)
 	}
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
+		signal(SIGPIPE, SIG_DFL);
 		if (dup2(in, 0) < 0 || dup2(fds[0], 1) < 0)
 			_exit(111);
 		execl(qq, "qmail-queue", (char *)NULL);
@@ -238,7 +335,10 @@ queue_it(const char *qq, const char *mess, const char *env, size_t len)
 		close(fds[1]);
 		return -1;
 	}
-	/* qmail-queue reads the message first, then this; a pipe it left early is its exit status. */
+	/*
+	 * qmail-queue reads the message first, then this; a pipe it left early
+	 * (EPIPE: SIGPIPE is ignored) is told by its exit status.
+	 */
 	(void)write_full(fds[1], env, len);
 	close(fds[1]);
 	while (waitpid(pid, &status, 0) < 0)
@@ -257,7 +357,7 @@ usage(void)
 }
 
 int
-restore(const struct conf *conf, int argc, char *argv[])
+restore(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "again", no_argument, NULL, 'a' }, { "json", no_argument, NULL, 'j' },
@@ -265,13 +365,14 @@ restore(const struct conf *conf, int argc, char *argv[])
 		{ "qmail-queue", required_argument, NULL, 'q' }, { NULL, 0, NULL, 0 },
 	};
 	const char *root = QUARANTINE_DIR, *qq = NULL, *name;
-	char err[QR_ERR_MAX], qmail[PATH_MAX], path[PATH_MAX + 64], line[256], *env = NULL;
+	char err[QR_ERR_MAX], qmail[PATH_MAX], qqpath[PATH_MAX + 64], path[PATH_MAX * 2];
+	char line[256], *env = NULL;
 	int opt, again = 0, json = 0, lock, status = EX_OK, rc;
 	long done = 0, failed = 0, n;
 	size_t envlen;
 	struct purge_info p;
 	struct rewrite v = { 0 };
-	struct qmsg m = { 0 };
+	unsigned char *want = NULL;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -286,6 +387,8 @@ restore(const struct conf *conf, int argc, char *argv[])
 	if (optind >= argc)
 		return usage();
 	name = argv[optind++];
+	/* A qmail-queue that stops reading early is told by its status, not by our death. */
+	signal(SIGPIPE, SIG_IGN);
 	if ((lock = quarantine_lock(root, err)) < 0) {
 		fprintf(stderr, "qwrap restore: %s\n", err);
 		return EX_NOINPUT;
@@ -295,6 +398,11 @@ restore(const struct conf *conf, int argc, char *argv[])
 		close(lock);
 		return EX_NOINPUT;
 	}
+	if ((want = calloc(p.n + 1, 1)) == NULL) {
+		fprintf(stderr, "qwrap restore: out of memory\n");
+		status = EX_OSERR;
+		goto out;
+	}
 	if (!p.ended) {
 		fprintf(stderr, "qwrap restore: purge %s stopped half way: qwrap purge --resume"
 		    " finishes it first\n", name);
@@ -302,6 +410,15 @@ restore(const struct conf *conf, int argc, char *argv[])
 		goto out;
 	}
 	/* The IDs asked for, each one this purge moved; none: all it moved and did not put back. */
+	for (size_t i = 0; optind == argc && i < p.n; i++) {
+		want[i] = p.state[i] == MOVED;
+		if ((p.state[i] & ~EVER) == RESTORING) {
+			fprintf(stderr, "qwrap restore: %lu: a restore of it stopped before it was"
+			    " noted: it may be in the queue already (qwrap scan --id); qwrap restore %s"
+			    " %lu --again queues it\n", p.ids[i], name, p.ids[i]);
+			failed++;
+		}
+	}
 	for (int i = optind; i < argc; i++) {
 		char *end;
 		long k = index_of(&p, strtoul(argv[i], &end, 10));
@@ -310,12 +427,12 @@ restore(const struct conf *conf, int argc, char *argv[])
 			fprintf(stderr, "qwrap restore: %s: not a message purge %s moved\n", argv[i],
 			    name);
 			status = EX_USAGE;
-		} else if (p.done[k] && !again) {
-			fprintf(stderr, "qwrap restore: %s was restored already; --again queues it"
-			    " once more\n", argv[i]);
+		} else if (p.state[k] != MOVED && !again) {
+			fprintf(stderr, "qwrap restore: %s was restored already%s; --again queues it"
+			    " once more\n", argv[i], (p.state[k] & ~EVER) == RESTORING ? " (perhaps)" : "");
 			status = EX_USAGE;
 		} else {
-			p.done[k] = 2;	/* asked for */
+			want[k] = 1;
 		}
 	}
 	if (status != EX_OK)
@@ -325,8 +442,8 @@ restore(const struct conf *conf, int argc, char *argv[])
 	if (strrchr(qmail, '/') != NULL && strrchr(qmail, '/') != qmail)
 		*strrchr(qmail, '/') = '\0';
 	if (qq == NULL) {
-		snprintf(path, sizeof path, "%s/bin/qmail-queue", qmail);
-		qq = path;
+		snprintf(qqpath, sizeof qqpath, "%s/bin/qmail-queue", qmail);
+		qq = qqpath;
 	}
 	rewrite_load(qmail, &v);
 	for (size_t i = 0; i < p.n; i++) {
@@ -335,16 +452,18 @@ restore(const struct conf *conf, int argc, char *argv[])
 
 		rc = 0;
 		n = 0;
-		if (optind < argc ? p.done[i] != 2 : p.done[i] != 0)
+		if (!want[i])
 			continue;
 		snprintf(dir, sizeof dir, "%s/%s/%lu", root, name, p.ids[i]);
 		snprintf(mess, sizeof mess, "%s/mess", dir);
-		if (queue_load_copy(dir, conf->header_name, p.ids[i], &m) != 1 || !m.has_envelope)
-			why = "its copy is not whole";
-		else if ((n = envelope_of(&m, &v, &env, &envlen)) < 0)
-			why = "out of memory";
+		snprintf(line, sizeof line, "{\"type\":\"restoring\",\"id\":%lu,\"time\":%ld}",
+		    p.ids[i], (long)time(NULL));
+		if ((n = envelope_of(dir, &v, &env, &envlen, &why)) < 0)
+			;
 		else if (n == 0)
 			why = "every recipient had been delivered";
+		else if (quarantine_note(root, name, line, err) < 0)
+			why = err;
 		else if ((rc = queue_it(qq, mess, env, envlen)) != 0)
 			why = rc < 0 ? strerror(errno) : "qmail-queue failed";
 		free(env);
@@ -365,6 +484,10 @@ restore(const struct conf *conf, int argc, char *argv[])
 			status = EX_IOERR;
 		}
 		done++;
+		snprintf(path, sizeof path, "%s/bounce", dir);
+		if (access(path, F_OK) == 0)
+			fprintf(stderr, "qwrap restore: %lu had a bounce pending (the report of its"
+			    " failed recipients, kept in %s): it was not sent\n", p.ids[i], path);
 		if (json)
 			printf("%s\n", line);
 		else
@@ -375,7 +498,7 @@ restore(const struct conf *conf, int argc, char *argv[])
 	if (failed && status == EX_OK)
 		status = EX_TEMPFAIL;
 out:
-	qmsg_free(&m);
+	free(want);
 	rewrite_free(&v);
 	purge_free(&p);
 	close(lock);

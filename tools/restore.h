@@ -6,13 +6,13 @@
 #ifndef QWRAP_RESTORE_H
 #define QWRAP_RESTORE_H
 
-#include "config.h"
 #include "paths.h"
 
-#define QUARANTINE_DIR QWRAP_STATE_DIR "/quarantine"
+/* Root's alone: beside the state directory, which the qwrap group may write. */
+#define QUARANTINE_DIR QWRAP_STATE_DIR "-quarantine"
 
 /* ARGV after "restore"; a sysexits status. */
-int restore(const struct conf *c, int argc, char *argv[]);
+int restore(int argc, char *argv[]);
 
 /* The purges in ROOT, oldest first, as TSV or JSON lines; a sysexits status. */
 int purge_list(const char *root, int json);

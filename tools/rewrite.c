@@ -108,8 +108,14 @@ rewrite_prefix(const struct rewrite *r, const char *addr)
 	while (at != NULL && (l = next_line(r->locals, r->llen, l)) != NULL)
 		if (strcasecmp(l, at + 1) == 0)
 			return NULL;
-	/* Then virtualdomains: the whole address, its domain, each parent domain (.x.y), "". */
+	/*
+	 * Then virtualdomains: the whole address, its domain, each parent domain
+	 * (.x.y), "".  Of two lines with one key the last counts, as in qmail's
+	 * constmap, which puts each new entry first.
+	 */
 	for (size_t i = 0; i <= len; i++) {
+		const char *found = NULL;
+
 		if (!(i == 0 || i == a + 1 || i == len || (i > a && addr[i] == '.')))
 			continue;
 		for (l = NULL; (l = next_line(r->vdoms, r->vlen, l)) != NULL;) {
@@ -117,8 +123,10 @@ rewrite_prefix(const struct rewrite *r, const char *addr)
 
 			if (colon != NULL && (size_t)(colon - l) == len - i &&
 			    strncasecmp(l, addr + i, len - i) == 0)
-				return colon[1] ? colon + 1 : NULL;
+				found = colon + 1;
 		}
+		if (found != NULL)
+			return found[0] ? found : NULL;
 	}
 	return NULL;
 }
