@@ -4,7 +4,9 @@
  */
 #include "record.h"
 #include "json.h"
+#include "sha256.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -169,6 +171,8 @@ encode(struct jbuf *b, const struct record *r, const struct caps *c)
 	key_str(b, "ts", ts, c);
 	key_str(b, "id", r->id, c);
 	key_str(b, "host", r->host, c);
+	if (r->host_id != NULL)
+		key_str(b, "host_id", r->host_id, c);
 	key_str(b, "action", r->action, c);
 	key_str(b, "mode", r->mode, c);
 	key_long(b, "uid", r->uid);
@@ -283,4 +287,29 @@ record_encode(const struct record *r, char *out)
 	jb_init(&b, out, RECORD_MAX + 1);
 	jb_raw(&b, "{\"v\":1,\"error\":\"record too long\",\"truncated\":true}\n");
 	return b.len;
+}
+
+int
+record_host_id(const char *machine_id, char out[33])
+{
+	static const char salt[] = "qwrap host id\n";
+	char id[64], hex[65];
+	struct sha256 h;
+	ssize_t n;
+	int fd = open(machine_id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, id, sizeof id);
+	close(fd);
+	/* 32 lowercase hex digits and a newline, as machine-id(5) has it. */
+	if (n != 33 || id[32] != '\n' || strspn(id, "0123456789abcdef") != 32)
+		return -1;
+	sha256_init(&h);
+	sha256_update(&h, salt, sizeof salt - 1);
+	sha256_update(&h, id, 33);
+	sha256_hex(&h, hex);
+	memcpy(out, hex, 32);
+	out[32] = '\0';
+	return 0;
 }

@@ -54,6 +54,7 @@ struct record {
 	const char *id;
 	struct timespec ts;
 	const char *host;
+	const char *host_id;	/* record_host_id's; NULL: none */
 	const char *action;	/* deliver, hold, reject, passthrough, release, discard */
 	const char *mode;	/* message, smtp, queue-list, other */
 	long uid, gid, pid;
@@ -92,6 +93,15 @@ extern const char *const record_env_names[RECORD_ENV_MAX];
 extern const char *const record_origin_kinds[RECORD_ORIGIN_KINDS];
 extern const char *const record_origin_froms[RECORD_ORIGIN_FROMS];
 extern const char *const record_origin_info_froms[RECORD_ORIGIN_INFO_FROMS];
+
+/*
+ * A stable id of this host for a fleet's view, into OUT (33 bytes): 32 hex
+ * digits of SHA-256 over "qwrap host id\n" and MACHINE_ID's content (as
+ * /etc/machine-id).  It stays when the host is renamed, and it does not give
+ * away the machine id itself.  0, or -1 when the file is missing or not a
+ * machine id.
+ */
+int record_host_id(const char *machine_id, char out[33]);
 
 /*
  * Encodes R as one JSON line ending in '\n', at most RECORD_MAX bytes, into

@@ -167,6 +167,8 @@ report(int argc, char *argv[])
 	rp.files = argv + optind;
 	rp.nfiles = argc - optind;
 	rp.tty = isatty(1);
+	/* Only where it is seen and mixes with nothing: grep's records on the same terminal do. */
+	rp.progress = isatty(2) && (strcmp(cmd, "top") == 0 || !rp.tty);
 	if ((strcmp(cmd, "top") == 0) != (rp.by != NULL) || (rp.by && !report_key_known(rp.by)) ||
 	    (rp.follow && strcmp(cmd, "tail") != 0) || (strcmp(cmd, "tail") == 0 && rp.nfiles > 1))
 		return usage();

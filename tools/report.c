@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "tally.h"
@@ -177,6 +179,25 @@ struct walk {
 	int status;
 };
 
+#define PROGRESS_EVERY 100000	/* records between two progress lines */
+
+/* How far reading F has come, on one line of the terminal (stderr). */
+static void
+progress(const struct logfile *f)
+{
+	struct stat st;
+	off_t at = lseek(f->fd, 0, SEEK_CUR);
+	char name[40];
+
+	report_clean(strrchr(f->name, '/') != NULL ? strrchr(f->name, '/') + 1 : f->name, name,
+	    sizeof name);
+	if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode) && at >= 0)
+		fprintf(stderr, "\rqwrap: %s: %ld records, %lld of %lld MiB", name, f->lineno,
+		    (long long)(at >> 20), (long long)(st.st_size >> 20));
+	else
+		fprintf(stderr, "\rqwrap: %s: %ld records", name, f->lineno);
+}
+
 static int
 walk_file(const char *path, void *arg)
 {
@@ -191,9 +212,14 @@ walk_file(const char *path, void *arg)
 		w->status = EX_NOINPUT;
 		return 0;
 	}
-	while ((rc = log_next(&f, &r, err)) == 1)
+	while ((rc = log_next(&f, &r, err)) == 1) {
 		if (filter_match(&w->rp->filter, &r))
 			w->fn(w->rp, &r, w->arg);
+		if (w->rp->progress && f.lineno % PROGRESS_EVERY == 0)
+			progress(&f);
+	}
+	if (w->rp->progress && f.lineno >= PROGRESS_EVERY)
+		fprintf(stderr, "\r%78s\r", "");
 	if (rc < 0) {
 		fprintf(stderr, "qwrap: %s\n", err);
 		w->status = EX_IOERR;

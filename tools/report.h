@@ -12,6 +12,7 @@ struct report {
 	struct filter filter;
 	int json;		/* raw records, or JSON rows */
 	int tty;		/* stdout is a terminal: aligned columns */
+	int progress;		/* a progress line on stderr, a terminal, while reading */
 	int rotated;		/* read each log's rotations first */
 	char vhosts_root[PATH_MAX];
 	const char *by;		/* top: uid, user, cwd, script, vhost, from, rcpt-domain, host */

@@ -1,9 +1,13 @@
 /*
  * tail.c: qwrap tail [-f]: the last records of the log, then, with -f, each
  * new one as it is appended, across rotations (a new file under the log's
- * name) and truncations (copytruncate).
+ * name) and truncations (copytruncate).  Given a pattern (a central
+ * server's 'capture-*.jsonl', one file a day), it reads the last file in name
+ * order, and with -f goes on to the next once that one appears.
  */
 #include <errno.h>
+#include <glob.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,13 +102,46 @@ moved(const char *path, const struct logfile *f)
 	    (pos >= 0 && now.st_size < pos);
 }
 
+/* The last file PATTERN matches in name order into OUT: 1, or 0 when none does. */
+static int
+newest(const char *pattern, char out[PATH_MAX])
+{
+	glob_t g;
+	int found = glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0;
+
+	if (found)
+		snprintf(out, PATH_MAX, "%s", g.gl_pathv[g.gl_pathc - 1]);
+	globfree(&g);
+	return found;
+}
+
+/* Waits for a file PATTERN matches (as -f does for a log not there yet): 0, or -1. */
+static int
+wait_newest(const struct report *rp, const char *pattern, char path[PATH_MAX])
+{
+	while (!newest(pattern, path)) {
+		if (!rp->follow) {
+			fprintf(stderr, "qwrap: no file matches %s\n", pattern);
+			return -1;
+		}
+		nap();
+	}
+	return 0;
+}
+
 int
 report_tail(struct report *rp)
 {
-	const char *path = rp->nfiles > 0 ? rp->files[0] : rp->log_file;
+	const char *arg = rp->nfiles > 0 ? rp->files[0] : rp->log_file;
+	int pattern = strpbrk(arg, "*?[") != NULL;
+	char path[PATH_MAX], next[PATH_MAX];
 	struct logfile f;
 	char err[LOG_ERR_MAX];
 
+	if (!pattern)
+		snprintf(path, sizeof path, "%s", arg);
+	else if (wait_newest(rp, arg, path) < 0)
+		return EX_NOINPUT;
 	if (log_open(&f, path, err) < 0) {
 		fprintf(stderr, "qwrap: %s\n", err);
 		return EX_NOINPUT;
@@ -120,6 +157,20 @@ report_tail(struct report *rp)
 		log_more(&f);
 		if (drain(rp, &f) < 0)
 			break;
+		/* The next day's file: the rest of this one, then that one from its start. */
+		if (pattern && newest(arg, next) && strcmp(next, path) > 0) {
+			f.follow = 0;
+			log_more(&f);
+			drain(rp, &f);
+			log_close(&f);
+			snprintf(path, sizeof path, "%s", next);
+			if (log_open(&f, path, err) < 0) {
+				fprintf(stderr, "qwrap: %s\n", err);
+				return EX_NOINPUT;
+			}
+			f.follow = 1;
+			continue;
+		}
 		if (!moved(path, &f))
 			continue;
 		/* What the old file got before it moved, then the new file from its start. */

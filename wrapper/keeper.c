@@ -425,6 +425,7 @@ record_written(const struct keeper_setup *s, const struct txn *t, struct record 
 	r->gid = s->gid;
 	r->pid = s->pid;
 	r->host = s->host;
+	r->host_id = s->host_id;
 	r->limit = NULL;
 	r->freeze = NULL;
 	if (t->counted && t->v.rule >= 0) {

@@ -13,7 +13,12 @@ checks that both give the same counts, and measures qwrap's peak RSS
 by script (2,000 keys) and by cwd (10,000 and 100,000 keys): memory follows
 the number of distinct keys, not the size of the log.
 
-usage: python3 tests/bench/report_bench.py [--quick] [--records N] [--keep]
+With --fleet (issue 23; `make bench-fleet`): the central file of a fleet,
+10 million records (about 5 GB) from 200 hosts, timed by host against
+`jq -r .host | sort | uniq -c | sort -rn`, with qwrap's peak RSS over all of it;
+into build-bench-report/fleet-bench.md.
+
+usage: python3 tests/bench/report_bench.py [--quick] [--fleet] [--records N] [--keep]
 """
 
 import argparse
@@ -36,8 +41,8 @@ def say(*a):
     print(*a, flush=True)
 
 
-def generate(path, n, seed=5):
-    """N records shaped like the wrapper's, written with json.dumps."""
+def generate(path, n, seed=5, hosts=1):
+    """N records shaped like the wrapper's, written with json.dumps, from HOSTS hosts."""
     rnd = random.Random(seed)
     domains = ["site%03d.example" % i for i in range(400)]
     scripts = ["/var/www/vhosts/%s/httpdocs/%s" % (rnd.choice(domains), rnd.choice(
@@ -56,7 +61,7 @@ def generate(path, n, seed=5):
                    ".%03dZ" % (i % 1000),
                    "id": "%s.%016x" % (time.strftime("%Y%m%d%H%M%S", time.gmtime(ts)),
                                        rnd.getrandbits(64)),
-                   "host": "web1", "action": "deliver", "mode": "message", "uid": uid,
+                   "host": "web%03d" % (i % hosts) if hosts > 1 else "web1", "action": "deliver", "mode": "message", "uid": uid,
                    "gid": uid, "pid": 1000 + i % 30000,
                    "cwd": "/var/www/vhosts/%s/httpdocs/d%d" % (domains[i // 10 % 400], i // 10),
                    "script": script, "script_from": "fd",
@@ -105,16 +110,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="200,000 records, 1 round")
     ap.add_argument("--records", type=int)
+    ap.add_argument("--fleet", action="store_true", help="10 million records, 200 hosts, by host")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    n = args.records or (200000 if args.quick else 1000000)
+    n = args.records or (200000 if args.quick else 10000000 if args.fleet else 1000000)
+    key = "host" if args.fleet else "script"
     rounds = 1 if args.quick else 3
     tmp = tempfile.mkdtemp(prefix="qwrap-report-bench.", dir="/tmp")
     try:
         qwrap, probe = tools(tmp)
         log = os.path.join(tmp, "capture.log")
         say("bench: generating %d records" % n)
-        generate(log, n)
+        generate(log, n, hosts=200 if args.fleet else 1)
         tenth = os.path.join(tmp, "tenth.log")
         with open(log, "rb") as src, open(tenth, "wb") as dst:
             for i, line in enumerate(src):
@@ -122,8 +129,8 @@ def main():
                     break
                 dst.write(line)
         size = os.path.getsize(log)
-        q_argv = [qwrap, "top", "--by", "script", "-n", "0", log]
-        jq_cmd = "jq -r .script %s | sort | uniq -c | sort -rn" % log
+        q_argv = [qwrap, "top", "--by", key, "-n", "0", log]
+        jq_cmd = "jq -r .%s %s | sort | uniq -c | sort -rn" % (key, log)
         q_times, jq_times = [], []
         for r in range(rounds):
             say("bench: round %d of %d" % (r + 1, rounds))
@@ -143,7 +150,7 @@ def main():
         if ours != theirs:
             raise SystemExit("bench: qwrap top and the jq pipeline disagree")
         rss = []
-        for by, path, what in (("script", tenth, "10% of the log"), ("script", log, "the whole log"),
+        for by, path, what in ((key, tenth, "10% of the log"), (key, log, "the whole log"),
                                ("cwd", tenth, "10% of the log"), ("cwd", log, "the whole log")):
             argv = [qwrap, "top", "--by", by, "-n", "0", path]
             keys = len(timed(argv)[1].splitlines())
@@ -155,8 +162,8 @@ def main():
                 time.gmtime()), n, size / 2**20, rounds),
             "| | median s | records/s |",
             "|---|---:|---:|",
-            "| `qwrap top --by script` | %.2f | %.0f |" % (qm, n / qm),
-            "| `jq -r .script \\| sort \\| uniq -c \\| sort -rn` | %.2f | %.0f |" % (jm, n / jm),
+            "| `qwrap top --by %s` | %.2f | %.0f |" % (key, qm, n / qm),
+            "| `jq -r .%s \\| sort \\| uniq -c \\| sort -rn` | %.2f | %.0f |" % (key, jm, n / jm),
             "",
             "qwrap is **%.1f times** as fast (target: at least 3); both gave the same %d counts." % (
                 jm / qm, len(ours)),
@@ -168,10 +175,11 @@ def main():
             lines.append("| %s | %d | %.1f |" % (what, keys, kib / 1024))
         text = "\n".join(lines)
         say(text)
-        with open(os.path.join(ROOT, BUILD, "report-bench.md"), "w") as f:
+        md = "fleet-bench.md" if args.fleet else "report-bench.md"
+        with open(os.path.join(ROOT, BUILD, md), "w") as f:
             f.write(text + "\n")
-        say("bench: qwrap top %.2f s, jq pipeline %.2f s: %.1fx; Markdown in %s/report-bench.md"
-            % (qm, jm, jm / qm, BUILD))
+        say("bench: qwrap top %.2f s, jq pipeline %.2f s: %.1fx; Markdown in %s/%s"
+            % (qm, jm, jm / qm, BUILD, md))
     finally:
         if args.keep:
             say("bench: kept " + tmp)

@@ -2910,6 +2910,8 @@ import freeze  # noqa: E402  (qwrap freeze and thaw)
 TESTS.extend(freeze.TESTS)
 import purge  # noqa: E402  (qwrap purge and restore)
 TESTS.extend(purge.TESTS)
+import fleet  # noqa: E402  (records through rsyslog; the central view)
+TESTS.extend(fleet.TESTS)
 import package  # noqa: E402  (the .deb and the RPM, installed on this machine)
 TESTS.extend(package.TESTS)
 
