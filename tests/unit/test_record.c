@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "record.h"
 
@@ -750,6 +751,45 @@ record_make_id__later_second__sorts_after(void **state)
 	assert_memory_equal(ida, "19700101000000.", 15);
 }
 
+/* A machine id gives 32 hex digits, the same each time, its own; anything else gives none. */
+static void
+record_host_id__machine_ids_good_and_bad(void **state)
+{
+	static const struct { const char *text; int ok; } cases[] = {
+		{ "3d1219c7c4c5404aaa1f6d2a48adfda4\n", 1 },
+		{ "3d1219c7c4c5404aaa1f6d2a48adfda5\n", 1 },
+		{ "3d1219c7c4c5404aaa1f6d2a48adfda4", 0 },	/* no newline */
+		{ "3D1219C7C4C5404AAA1F6D2A48ADFDA4\n", 0 },	/* not as machine-id(5) */
+		{ "uninitialized\n", 0 },
+		{ "", 0 },
+		{ "3d1219c7c4c5404aaa1f6d2a48adfda4\nxx", 0 },
+	};
+	char path[] = "/tmp/qwrap-test-machine-id-XXXXXX", a[33], b[33], first[33] = "";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int fd = mkstemp(path);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, cases[i].text, strlen(cases[i].text)),
+		    (ssize_t)strlen(cases[i].text));
+		close(fd);
+		assert_int_equal(record_host_id(path, a) == 0, cases[i].ok);
+		if (cases[i].ok) {
+			assert_int_equal(record_host_id(path, b), 0);
+			assert_string_equal(a, b);
+			assert_int_equal(strlen(a), 32);
+			assert_int_equal(strspn(a, "0123456789abcdef"), 32);
+			assert_null(strstr(cases[i].text, a));
+			assert_string_not_equal(a, first);
+			memcpy(first, a, sizeof first);
+		}
+		unlink(path);
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+	}
+	assert_int_equal(record_host_id("/nonexistent/machine-id", a), -1);
+}
+
 int
 main(void)
 {
@@ -775,6 +815,7 @@ main(void)
 		cmocka_unit_test(record_make_id__any_time__date_dot_16_hex),
 		cmocka_unit_test(record_make_id__ten_thousand_same_instant__all_unique),
 		cmocka_unit_test(record_make_id__later_second__sorts_after),
+		cmocka_unit_test(record_host_id__machine_ids_good_and_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
