@@ -35,7 +35,7 @@ struct rec_env {
 	const char *value;
 };
 
-/* The limit that fired for this message (BRIEF §6). */
+/* The limit that fired for this message (qwrap.conf(5), limits). */
 struct rec_limit {
 	int rule;		/* 1-based position in the config's limits */
 	const char *per, *count, *action;	/* as in the config */

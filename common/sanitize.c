@@ -1,6 +1,6 @@
 /*
  * sanitize.c: the first thing the set-gid wrapper does.  Every value here
- * came from the caller; see research/security.md A1-A8 for the attacks.
+ * came from the caller; docs/SECURITY.md lists the attacks.
  */
 #include "sanitize.h"
 

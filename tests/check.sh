@@ -2,7 +2,8 @@
 # check.sh: `make check`.  Every test suite, each in its own build directory:
 # the cmocka unit drivers, the integration tests on a private install (real
 # set-gid runs as an unprivileged user when run as root), both again under
-# ASan and UBSan, and a short run of every libFuzzer harness.  Ends with one
+# ASan and UBSan, a short run of every libFuzzer harness, and the docs against
+# the programs (tests/docs/check.py).  Ends with one
 # "N passed, N failed" line counting individual tests.
 set -u
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ run() { "$@" || { echo "SUITE FAILED: $*"; return 1; }; }
 
 suite "unit"                      run make -s unit
 suite "integration"               run make -s integration
+suite "docs"                      run python3 tests/docs/check.py
 suite "unit (ASan+UBSan)"         run make -s SAN=1 unit
 suite "integration (ASan+UBSan)"  run make -s SAN=1 integration
 suite "fuzz (${FUZZ_SECONDS}s each)" run sh tests/fuzz/run.sh "$FUZZ_SECONDS"
@@ -35,11 +37,13 @@ passed=$(awk '
 	/^\[  PASSED  \] [0-9]+ test/ { n += $4 }
 	/^integration.*: [0-9]+ passed/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^passed/) n += $(i-1) }
 	/^fuzz .*: ok/ { n++ }
+	/^docs: [0-9]+ passed/ { n += $2 }
 	END { print n + 0 }' "$out")
 failed=$(awk '
 	/^\[  FAILED  \] [0-9]+ test/ { n += $4 }
 	/^integration.*: [0-9]+ passed/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^failed/) n += $(i-1) }
 	/^fuzz .*: FAILED/ { n++ }
+	/^docs: [0-9]+ passed/ { n += $4 }
 	/^SUITE FAILED/ { n++ }
 	END { print n + 0 }' "$out")
 echo

@@ -9,7 +9,7 @@ clang libclang-rt-14-dev libjson-c-dev zlib1g-dev gzip jq util-linux passwd e2fs
 postfix at swaks php-symfony-mailer libphp-phpmailer
 php8.2-fpm libfcgi-bin apache2 libapache2-mod-php8.2 curl perl
 ruby nodejs cron openssh-server openssh-client
-build-essential dpkg-dev debhelper lintian rpm rsyslog rsyslog-relp"
+build-essential dpkg-dev debhelper lintian rpm rsyslog rsyslog-relp mandoc"
 
 missing=
 for p in $PACKAGES; do

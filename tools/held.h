@@ -1,4 +1,4 @@
-/* held.h: qwrap held, release and discard: the hold spool (BRIEF §6, §9).  Runs as root. */
+/* held.h: qwrap held, release and discard: the hold spool.  Runs as root. */
 #ifndef QWRAP_HELD_H
 #define QWRAP_HELD_H
 

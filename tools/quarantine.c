@@ -236,12 +236,14 @@ open_root(const char *root, int make, char err[QR_ERR_MAX])
 		snprintf(err, QR_ERR_MAX, "the quarantine %s must be a directory of uid %ld with"
 		    " mode 0700", root, (long)geteuid());
 		close(fd);
+		errno = EPERM;
 		return -1;
 	}
 	/* One purge, resume or restore at a time. */
 	if (flock_bounded(fd, 10000) < 0) {
 		snprintf(err, QR_ERR_MAX, "another qwrap purge or restore holds %s", root);
 		close(fd);
+		errno = EAGAIN;
 		return -1;
 	}
 	return fd;

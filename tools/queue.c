@@ -280,7 +280,7 @@ unhex(int c)
 	return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
 }
 
-/* A value of qwrap's header, percent-decoded (BRIEF §4). */
+/* A value of qwrap's header, percent-decoded (qwrap-sendmail(8)). */
 static void
 decode(char *out, size_t cap, const char *s, size_t n)
 {

@@ -59,7 +59,7 @@ void caller_identify(const char *procroot, long uid, long gid, long pid,
     long ppid, char *const envp[], struct caller *c);
 
 /*
- * Picks the script from the best source available (BRIEF §3 order).
+ * Picks the script from the best source available (in the order qwrap-sendmail(8) gives).
  * First, when FPM_SOCKET is not NULL (nor ""), a php-fpm worker among the
  * ancestors is asked about at its pool's status page: FPM_SOCKET is the
  * pool's pm.status_listen, %p standing for the pool's name, FPM_PATH its

@@ -1,5 +1,5 @@
 /*
- * idheader.c: the identification header (BRIEF §4).  The values come from
+ * idheader.c: the identification header (its form: qwrap-sendmail(8)).  The values come from
  * the caller (cwd, script path), so each is percent-encoded and capped; only
  * this file decides where the line breaks, and only between fields.
  */

@@ -1,5 +1,5 @@
 /*
- * logfile.c: open and append to the capture log (research/security.md D4-D7).
+ * logfile.c: open and append to the capture log (docs/SECURITY.md: the log).
  * The open runs with the qwrap group; nothing here truncates, reads, renames
  * or creates the log: the installer creates it with the right owner and mode.
  */

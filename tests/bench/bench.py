@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""bench.py: qwrap-sendmail's benchmark (BRIEF §11), run by `make bench`.
+"""bench.py: qwrap-sendmail's benchmark (the targets: docs/PERFORMANCE.md), run by `make bench`.
 
 Builds and installs qwrap privately under a temporary directory, then times
 the real sendmail called directly against the same called through
-qwrap-sendmail (and through the shell recipe of BRIEF §1, and through bare
+qwrap-sendmail (and through the old shell recipe, and through bare
 exec-only wrappers for reference), interleaved run by run, for a small PHP
 mail() message, 1 MiB and 100 MiB.  The real sendmail is the real qmail
 (notqmail, built by tests/notqmail.sh; as root only), run as an unprivileged
@@ -661,7 +661,7 @@ def bench_as(args, rounds, tmp, started, user):
         "freeze": ("through qwrap-sendmail with a freeze (of another uid)", progs["freeze"]),
         "execonly": ("through an exec-only C wrapper", progs["execonly"]),
         "bare": ("through an exec-only wrapper without a C library", progs["execbare"]),
-        "shell": ("through the shell recipe (§1)", progs["recipe"]),
+        "shell": ("through the shell recipe", progs["recipe"]),
     }
     # Every case: (size, stdin is a pipe, into, variants timed).
     bare = ["bare"] if progs["execbare"] else []
@@ -845,7 +845,7 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
                f"{r('small', False, 'sink', 'shell')})")
     def small(into):
         """A small message into INTO: qwrap, the limits, the references, and qwrap against
-        the exec-only wrapper, which BRIEF §11 puts at about the target itself: what
+        the exec-only wrapper, which the targets put at about the target itself: what
         qwrap's own work costs on top of the exec any wrapper pays."""
         def vs_exec(v):
             return f"{med[('small', False, into, v)] / med[('small', False, into, 'execonly')]:.2f}"
@@ -905,7 +905,7 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
         "comparisons, labelled by what it is. "
         "'sink': STANDIN_SINK=1, it reads the message and discards it."
         + (" 'qmail model': STANDIN_QUEUE=DIR, the shape of a real qmail submission, which "
-           "BRIEF §11's targets are stated against: sendmail execs qmail-inject, which pipes "
+           "the targets are stated against: sendmail execs qmail-inject, which pipes "
            "the message to a forked and exec'd qmail-queue that writes it and an envelope "
            "file with fsync." if queue else ""),
         "Runs are interleaved round by round (order rotated each round) and timed from "
@@ -920,7 +920,7 @@ def report(args, times, rss, label, variants, progs, hdrlens, records, with_erro
         f"The exec-only C wrapper (tests/bench/execonly.c, linked {link} like qwrap-sendmail) "
         f"execs the stand-in and does nothing else: its cost over direct is the price of one "
         f"more exec, the floor for any wrapper.  Against the sink that floor is high, as the "
-        f"sink does almost nothing; BRIEF §11 measured an exec-only wrapper at about 1.10 "
+        f"sink does almost nothing; an exec-only wrapper measured about 1.10 "
         f"into real qmail."
         + (" The exec-only wrapper without a C library (tests/bench/execbare.c, -nostdlib "
            "-static) makes the execve system call from _start: its cost over direct is the "

@@ -4,7 +4,7 @@ Apache 2 with mod_php (with and without contrib/qwrap-prepend.php), a Perl CGI a
 shell script from cron.  The daemons are started here, as root, on private sockets and
 a free loopback port, and stopped by pid; the site's code runs as the site user.
 
-Facts these tests rest on (research/php-sapi-attribution.md, and measured here):
+Facts these tests rest on (measured here):
 - opcache compiles a script on its first request; only then is the script's fd inherited
   by mail()'s child.  opcache.file_update_protection (2 s) keeps a script younger than
   that out of the cache, so every request to a just-written file is a miss: the site's

@@ -743,7 +743,7 @@ def smtp__log_unusable__delivered_and_warned_or_tempfail_refuses_each(env):
         assert p.returncode == 0 and p.stdout.count(b"\r\n451 4.7.1 ") == 2, p.stdout
         s = run.one(got)
         assert s["messages"] == [] and b"DATA" not in s["stdin"], s["stdin"]
-        # As in message mode (BRIEF section 3, qwrap-sendmail(8) DIAGNOSTICS), the caller's
+        # As in message mode (qwrap-sendmail(8) DIAGNOSTICS), the caller's
         # standard error hears of it: the session's problem once, with its first message.
         assert warned.count(b"symbolic link") == 1, warned
         assert warned.count(b"; message sent anyway\n") == 1, warned

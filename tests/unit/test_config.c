@@ -212,7 +212,7 @@ static void
 conf_load__brief_example__defaults_equal(void **state)
 {
 	(void)state;
-	/* The example of BRIEF §7, spelled out, gives exactly the compiled-in defaults. */
+	/* The example config of qwrap.conf(5), spelled out, gives exactly the compiled-in defaults. */
 	char text[2048];
 
 	snprintf(text, sizeof text,
