@@ -137,12 +137,7 @@ install: $(PROGRAMS)
 	    "$(LOCALSTATEDIR)" "$(BUILD)" "$(QWRAP_GROUP)"
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/qwrap-sendmail $(DESTDIR)$(SBINDIR)/qwrap $(DESTDIR)$(SBINDIR)/qwrap-install
-	rm -f $(DESTDIR)$(MANDIR)/man8/qwrap-sendmail.8 $(DESTDIR)$(MANDIR)/man8/qwrap.8 \
-	    $(DESTDIR)$(MANDIR)/man8/qwrap-install.8
-	rm -f $(DESTDIR)$(MANDIR)/man5/qwrap.conf.5 $(DESTDIR)$(MANDIR)/man5/qwrap-log.5 \
-	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/qwrap
-	@echo "kept $(DESTDIR)$(CONF_PATH) and $(DESTDIR)$(LOG_PATH): remove them by hand if you want them gone"
+	@sh installer/uninstall.sh "$(DESTDIR)" "$(SBINDIR)" "$(MANDIR)" "$(SYSCONFDIR)" "$(LOCALSTATEDIR)"
 
 demo: deps
 	@sh tests/demo.sh

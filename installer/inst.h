@@ -60,4 +60,10 @@ void schedule_wait(long long deadline);
 /* verify.c: --verify; the number of problems found. */
 int verify_all(const char *root, const struct conf *c);
 
+/* Whether capture is on: a session recorded, its target the wrapper's link. */
+int verify_capture_on(const char *root, const struct conf *c);
+
+/* --verify's status when every check passed but capture is off. */
+#define VERIFY_CAPTURE_OFF 1
+
 #endif

@@ -69,3 +69,7 @@ else
 	echo "install: not root or no group '$GROUP': ownership steps skipped," \
 	     "qwrap-sendmail installed without the set-gid bit"
 fi
+
+echo "installed: $D$SBINDIR/qwrap-sendmail, qwrap, qwrap-install; man pages in $D$MANDIR;"
+echo "  $conf, $rotate; the capture log $log"
+echo "next: qwrap-install --verify (what is missing), then qwrap-install --enable --for 1h"

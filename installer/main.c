@@ -565,7 +565,13 @@ main(int argc, char *argv[])
 			printf("qwrap-install: problems found\n");
 			return EX_CONFIG;
 		}
-		printf("qwrap-install: all checks passed\n");
+		/* Nothing wrong, and nothing recorded either: that is not "passed". */
+		if (!verify_capture_on(root, &conf)) {
+			printf("qwrap-install: all checks passed, but capture is off:"
+			    " qwrap-install --enable starts it\n");
+			return VERIFY_CAPTURE_OFF;
+		}
+		printf("qwrap-install: all checks passed; capture is on\n");
 		return 0;
 	default: return status(target);
 	}

@@ -176,6 +176,16 @@ check_session(const char *root, const struct conf *c)
 }
 
 int
+verify_capture_on(const char *root, const struct conf *c)
+{
+	char dir[PATH_MAX], target[PATH_MAX], err[ERR_MAX];
+	struct install_state s;
+
+	return path_at(root, c->state_dir, dir) == 0 && state_load(dir, STATE_NAME, 0, &s, err) == 1 &&
+	    path_at(root, s.target, target) == 0 && is_link_to(target, s.wrapper);
+}
+
+int
 verify_all(const char *root, const struct conf *c)
 {
 	char path[PATH_MAX], wrapper[PATH_MAX], err[ERR_MAX];
@@ -206,9 +216,12 @@ verify_all(const char *root, const struct conf *c)
 	if (path_at(root, c->spool_dir, path) == 0)
 		check_owner_mode("spool_dir", path, gid, 0770, 0);
 	if (sysctl_value("protected_hardlinks") != 1)
-		finding(1, "fs.protected_hardlinks is not 1: a user could link the log elsewhere");
+		finding(1, "fs.protected_hardlinks is not 1: a user could link the log elsewhere;"
+		    " sysctl fs.protected_hardlinks=1, and fs.protected_hardlinks = 1 in"
+		    " /etc/sysctl.d/99-qwrap.conf to keep it");
 	if (sysctl_value("protected_symlinks") != 1)
-		finding(0, "fs.protected_symlinks is not 1");
+		finding(0, "fs.protected_symlinks is not 1: sysctl fs.protected_symlinks=1, and"
+		    " fs.protected_symlinks = 1 in /etc/sysctl.d/99-qwrap.conf to keep it");
 	for (int i = 0, r; (r = trusted_nth(root, c, i, err)) >= 0; i++)
 		if (r != 0)
 			finding(1, "%s", err);

@@ -23,10 +23,11 @@
 #include "scan.h"
 #include "vhost.h"
 
-static int
-usage(void)
+/* The usage, to OUT; --help asks for it on stdout. */
+static void
+usage_to(FILE *out)
 {
-	fprintf(stderr, "usage: qwrap grep [FILTER...] [--json] [--rotated] [FILE...]\n"
+	fprintf(out, "usage: qwrap grep [FILTER...] [--json] [--rotated] [FILE...]\n"
 	    "       qwrap top --by uid|user|cwd|script|vhost|from|rcpt-domain|host|origin [-n N]"
 	    " [FILTER...] [--json] [--rotated] [FILE...]\n"
 	    "       qwrap tail [-f] [-n N] [FILTER...] [--json] [FILE]\n"
@@ -53,6 +54,12 @@ usage(void)
 	    "          --subject REGEX, --rcpt-domain D, --older-than D, --newer-than D, --id ID\n"
 	    "       qwrap purge --resume | --list [--json]\n"
 	    "       qwrap restore PURGE [ID...] [--again] [--json]\n");
+}
+
+static int
+usage(void)
+{
+	usage_to(stderr);
 	return EX_USAGE;
 }
 
@@ -169,9 +176,24 @@ report(int argc, char *argv[])
 	rp.tty = isatty(1);
 	/* Only where it is seen and mixes with nothing: grep's records on the same terminal do. */
 	rp.progress = isatty(2) && (strcmp(cmd, "top") == 0 || !rp.tty);
-	if ((strcmp(cmd, "top") == 0) != (rp.by != NULL) || (rp.by && !report_key_known(rp.by)) ||
-	    (rp.follow && strcmp(cmd, "tail") != 0) || (strcmp(cmd, "tail") == 0 && rp.nfiles > 1))
-		return usage();
+	/* Say which argument is wrong, not only how it should look. */
+	if (strcmp(cmd, "top") == 0 && (rp.by == NULL || !report_key_known(rp.by))) {
+		fprintf(stderr, "qwrap top: --by %s%s one of %s\n", rp.by ? rp.by : "",
+		    rp.by ? ": not" : "needs", REPORT_KEYS);
+		return EX_USAGE;
+	}
+	if (strcmp(cmd, "top") != 0 && rp.by != NULL) {
+		fprintf(stderr, "qwrap %s: --by is top's\n", cmd);
+		return EX_USAGE;
+	}
+	if (rp.follow && strcmp(cmd, "tail") != 0) {
+		fprintf(stderr, "qwrap %s: -f is tail's\n", cmd);
+		return EX_USAGE;
+	}
+	if (strcmp(cmd, "tail") == 0 && rp.nfiles > 1) {
+		fprintf(stderr, "qwrap tail: one file (or a quoted pattern), not %d\n", rp.nfiles);
+		return EX_USAGE;
+	}
 	if (report_config(&rp, vhosts) < 0)
 		return EX_CONFIG;
 	status = strcmp(cmd, "grep") == 0 ? report_grep(&rp) :
@@ -235,6 +257,11 @@ main(int argc, char *argv[])
 {
 	if (argc < 2)
 		return usage();
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage_to(stdout);
+		return EX_OK;
+	}
 	if (strcmp(argv[1], "grep") == 0 || strcmp(argv[1], "top") == 0 ||
 	    strcmp(argv[1], "tail") == 0)
 		return report(argc - 1, argv + 1);

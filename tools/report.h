@@ -28,6 +28,9 @@ int report_grep(struct report *rp);
 int report_top(struct report *rp);
 int report_tail(struct report *rp);
 
+/* The keys qwrap top knows, for a message. */
+#define REPORT_KEYS "uid,user,cwd,script,vhost,from,rcpt-domain,host,origin"
+
 /* 1 when BY names a key qwrap top knows. */
 int report_key_known(const char *by);
 

@@ -841,11 +841,12 @@ def report__options_after_the_files__still_options(env):
 def report__bad_usage__exit_64(env):
     empty = os.path.join(private_dir(env), "empty.log")
     write_log(empty, [])
-    for args, says in ((["top", empty], b"usage"),
-                       (["top", "--by", "domain", empty], b"usage"),
-                       (["grep", "--by", "uid", empty], b"usage"),
-                       (["grep", "-f", empty], b"usage"),
-                       (["tail", empty, empty], b"usage"),
+    # Each says which argument is wrong.
+    for args, says in ((["top", empty], b"top: --by needs one of uid,user,cwd"),
+                       (["top", "--by", "domain", empty], b"--by domain: not one of uid,"),
+                       (["grep", "--by", "uid", empty], b"--by is top's"),
+                       (["grep", "-f", empty], b"-f is tail's"),
+                       (["tail", empty, empty], b"one file"),
                        (["grep", "--since", "nonsense", empty], b"nonsense"),
                        (["top", "--by", "uid", "--until", "2026-13-01", empty], b"2026-13-01"),
                        (["grep", "--since", "2h30", empty], b"2h30"),
@@ -857,6 +858,10 @@ def report__bad_usage__exit_64(env):
         p = qwrap(env, *args)
         assert p.returncode == 64, "%s: exit %d, not 64" % (args, p.returncode)
         assert says in p.stderr, "%s: stderr %r does not say %r" % (args, p.stderr, says)
+    # --help: the usage on standard output, exit 0; of both admin programs.
+    for prog in ("qwrap", "qwrap-install"):
+        p = subprocess.run([os.path.join(env.sbin, prog), "--help"], capture_output=True)
+        assert p.returncode == 0 and p.stdout.startswith(b"usage: ") and not p.stderr, (prog, p)
 
 
 @test

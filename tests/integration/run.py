@@ -1428,7 +1428,9 @@ def install__verify__passes_then_names_what_is_wrong(env):
     with open("/proc/sys/fs/protected_hardlinks") as f:
         hardlinks_protected = f.read().strip() == "1"
     if hardlinks_protected:
-        assert p.returncode == 0 and b"all checks passed" in p.stdout, p.stdout
+        # Nothing wrong, but nothing enabled: a failed check of its own, named.
+        assert p.returncode == 1 and b"all checks passed, but capture is off" in p.stdout, \
+            p.stdout
     else:  # a host setting the test cannot change: it must be the only problem
         problems = [l for l in p.stdout.splitlines() if l.startswith(b"PROBLEM")]
         assert p.returncode == 78 and len(problems) == 1 and b"protected_hardlinks" in problems[0]
@@ -2893,6 +2895,39 @@ def concurrency__64_senders_x_100__every_record_whole(env):
     got = os.listdir(recdir)
     assert len(got) == 64 * per, len(got)
 
+
+@test
+def install__make_uninstall_while_enabled__reverts_first_says_what_it_kept(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    make = ["make", "-s", "-C", REPO, "BUILD=" + env.itbuild, "PREFIX=" + env.root,
+            "SYSCONFDIR=" + os.path.join(env.root, "etc"),
+            "LOCALSTATEDIR=" + os.path.join(env.root, "var"),
+            "REAL_SENDMAIL=" + env.real, "QWRAP_GROUP=" + GROUP] + (["SAN=1"] if env.san else [])
+    sw = Swap(env)
+    try:
+        assert sw.enable().returncode == 0
+        p = subprocess.run(make + ["uninstall"], capture_output=True)
+        assert p.returncode == 0, p.stderr
+        out = p.stdout.decode()
+        assert "capture is on: qwrap-install --revert first" in out, out
+        # The target is the original again, the same file; the programs are gone.
+        assert not os.path.islink(sw.target) and os.stat(sw.target).st_ino == sw.ino
+        assert not os.path.exists(env.wrapper) and not os.path.exists(sw.installer)
+        assert "removed " + env.wrapper in out, out
+        # What it kept, each with the command that removes it.
+        assert "chattr -a %s" % env.log in out and "rm -r " + os.path.dirname(env.conf) in out
+        assert os.path.exists(env.log) and os.path.exists(env.conf)
+        # make install says what it put where, and the next step.
+        p = subprocess.run(make + ["install"], capture_output=True)
+        assert p.returncode == 0, p.stderr
+        assert b"installed: " + env.wrapper.encode() in p.stdout, p.stdout
+        assert b"next: qwrap-install --verify" in p.stdout, p.stdout
+        return "reverted, removed, kept and said so; installed again"
+    finally:
+        if not os.path.exists(env.wrapper):
+            subprocess.run(make + ["install"], check=True, stdout=subprocess.DEVNULL)
+        sw.close()
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import realqmail  # noqa: E402  (notqmail, built from ../shared/vendor)
