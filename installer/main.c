@@ -191,6 +191,17 @@ log_mark(struct install_state *s)
 	}
 }
 
+/* Whether A and B (paths under the root) name entries of one directory. */
+static int
+same_directory(const char *a, const char *b)
+{
+	char da[PATH_MAX], db[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+
+	path_dir(a, da);
+	path_dir(b, db);
+	return realpath(da, ra) != NULL && realpath(db, rb) != NULL && strcmp(ra, rb) == 0;
+}
+
 static int
 enable(const char *target_arg, long duration, const char *how)
 {
@@ -210,6 +221,18 @@ enable(const char *target_arg, long duration, const char *how)
 		die(EX_CONFIG, "%s and 'sendmail' in the config (%s) are one name: the original"
 		    " needs a second name of its own; set 'sendmail' to another name in the same"
 		    " directory, such as %s-qmail", target_arg, conf.sendmail, target_arg);
+	/*
+	 * Another target, and the config still names qmail's second name in
+	 * another directory: it was not set for this target.  Going on would
+	 * make that MTA's program look like qmail's, or take over the name the
+	 * last session left there.
+	 */
+	if (strcmp(target_arg, DEFAULT_TARGET) != 0 &&
+	    strcmp(conf.sendmail, QWRAP_REAL_SENDMAIL) == 0 && !same_directory(target, original))
+		die(EX_CONFIG, "'sendmail' in the config is %s, not in the same directory as %s:"
+		    " the original must get its second name beside it.  Set sendmail = \"%s-real\";"
+		    " in %s, then enable again", conf.sendmail, target_arg, target_arg,
+		    QWRAP_CONF_PATH);
 	under_root(QWRAP_WRAPPER, wrapper);
 	if (!is_link_to(target, QWRAP_WRAPPER))
 		check(swap_check_original(target, original, wrapper, err));
@@ -257,7 +280,8 @@ enable(const char *target_arg, long duration, const char *how)
 		die(EX_DATAERR, "a state from an earlier enable names another file; run --revert first");
 
 	/* The original keeps a second name, then the target becomes the wrapper's link. */
-	have_last = load_state(dir, STATE_LAST, &last);
+	/* The last session's original only for the same target. */
+	have_last = load_state(dir, STATE_LAST, &last) && strcmp(last.target, target_arg) == 0;
 	check(swap_second_name(target, &tst, original, have_last ? &last : NULL, err));
 	memset(&s, 0, sizeof s);
 	snprintf(s.target, sizeof s.target, "%s", target_arg);

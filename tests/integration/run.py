@@ -1970,6 +1970,14 @@ def install__postfix_sendmail_binary_and_exim_style_symlink(env):
                 os.chmod(os.path.join(sbin, "mta"), 0o755)
                 os.symlink("mta", target)
             before = os.lstat(target)
+            # The config still names qmail's second name, in another directory: refused,
+            # saying what to set (the other MTA's program never gets qmail's name).
+            env.reset_conf()
+            p = subprocess.run([inst, "--enable", "--target", target], capture_output=True)
+            assert p.returncode == 78 and b'Set sendmail = "%s-real"' % target.encode() in \
+                p.stderr, p.stderr
+            assert os.lstat(target).st_ino == before.st_ino and sha256_of(env.real) != \
+                sha256_of(target if layout == "binary" else os.path.join(sbin, "mta"))
             if layout == "symlink":
                 # Given its second name in another directory, the link would lead nowhere.
                 env.set_conf(b'sendmail = "%s";' % os.path.join(env.root, "bin", "sm.mta").encode())
