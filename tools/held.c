@@ -216,9 +216,12 @@ held_list(const struct conf *c, int json)
 
 	if (r != 0)
 		return r;
-	if (!json)
-		printf("%-34s %7s %6s %5s  %-40s %s\n", "ID", "AGE", "UID", "RCPT", "SCRIPT",
-		    "SUBJECT");
+	int tty = isatty(STDOUT_FILENO);
+
+	/* A table on a terminal; piped, tab-separated lines without a heading, as grep's. */
+	if (!json && tty)
+		printf("%-34s %7s %6s %-12s %5s  %-40s %s\n", "ID", "AGE", "UID", "USER", "RCPT",
+		    "SCRIPT", "SUBJECT");
 	for (int i = 0; i < n; i++) {
 		struct held *h = &all[i];
 		struct jbuf b;
@@ -227,10 +230,17 @@ held_list(const struct conf *c, int json)
 			char script[PATH_MAX], subject[sizeof h->subject];
 
 			/* For root's terminal: no escape sequences from what a sender wrote. */
+			const char *user = report_user(h->env.uid);
+
 			report_clean(h->env.script ? h->env.script : "-", script, sizeof script);
 			report_clean(h->subject, subject, sizeof subject);
-			printf("%-34s %7s %6ld %5ld  %-40s %s\n", h->env.id, age(h->env.ts), h->env.uid,
-			    h->rcpt_count, script, subject);
+			if (tty)
+				printf("%-34s %7s %6ld %-12s %5ld  %-40s %s\n", h->env.id,
+				    age(h->env.ts), h->env.uid, user[0] ? user : "-", h->rcpt_count,
+				    script, subject);
+			else
+				printf("%s\t%s\t%ld\t%s\t%ld\t%s\t%s\n", h->env.id, age(h->env.ts),
+				    h->env.uid, user[0] ? user : "-", h->rcpt_count, script, subject);
 			continue;
 		}
 		jb_init(&b, line, sizeof line);

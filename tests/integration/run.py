@@ -2517,6 +2517,10 @@ def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
     assert spool_ids(env) == [held_id]
     listing = qwrap_tool(env, "held").stdout
     assert held_id.encode() in listing and b"keep me" in listing, listing
+    # Piped: tab-separated, no heading, the user's name beside the uid.
+    fields = listing.splitlines()[0].split(b"\t")
+    assert len(fields) == 7 and fields[0] == held_id.encode(), listing
+    assert (fields[2], fields[3]) == (str(env.uid).encode(), USER.encode()), fields
     # A release whose real sendmail fails keeps it, and says so.
     failing, _ = held_sendmail(env, exit_status=75)
     env.set_conf(rule + b'sendmail = "%s";' % failing.encode())
