@@ -256,10 +256,16 @@ grep_one(struct report *rp, const struct logrec *r, void *arg)
 int
 report_grep(struct report *rp)
 {
+	report_heading(rp);
+	return walk(rp, grep_one, NULL);
+}
+
+void
+report_heading(const struct report *rp)
+{
 	if (rp->tty && !rp->json)
 		printf("%-24s  %-31s  %-7s  %-16s  %-20s  %-40s  %-4s  %s\n", "TIME (UTC)", "ID",
 		    "ACTION", "USER(UID)", "VHOST", "SCRIPT", "RCPT", "SUBJECT");
-	return walk(rp, grep_one, NULL);
 }
 
 struct top {

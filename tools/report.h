@@ -42,6 +42,9 @@ const char *report_user(long uid);
 
 /* Shared with tail.c: one record, as grep prints it; the lines F skipped, on stderr. */
 void report_print(struct report *rp, const struct logrec *r);
+
+/* The heading of grep's and tail's columns, on a terminal (RP->tty) and not --json. */
+void report_heading(const struct report *rp);
 void report_skipped(const struct logfile *f);
 
 /*

@@ -147,6 +147,7 @@ report_tail(struct report *rp)
 		return EX_NOINPUT;
 	}
 	f.follow = rp->follow;
+	report_heading(rp);
 	if (last_rows(rp, &f) < 0) {
 		log_close(&f);
 		return EX_IOERR;

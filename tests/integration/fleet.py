@@ -235,7 +235,13 @@ def fleet__progress_line_on_a_terminal_only(env):
         # Piped: none.
         p = run.qwrap_tool(env, "top", "--by", "host", path)
         assert p.returncode == 0 and b"records" not in p.stderr, p.stderr
-        return "two progress lines on a terminal, none when piped"
+        # tail on a terminal has grep's heading; piped, none.
+        p = subprocess.run(["script", "-qec", "%s tail -n 1 %s" % (qwrap, path), "/dev/null"],
+                           capture_output=True, timeout=60)
+        assert p.stdout.startswith(b"TIME (UTC)") and p.stdout.count(b"\n") == 2, p.stdout
+        p = run.qwrap_tool(env, "tail", "-n", "1", path)
+        assert not p.stdout.startswith(b"TIME") and p.stdout.count(b"\n") == 1, p.stdout
+        return "two progress lines on a terminal, none when piped; tail's heading"
     finally:
         shutil.rmtree(top, ignore_errors=True)
 
