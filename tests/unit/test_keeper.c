@@ -70,8 +70,9 @@ static struct keeper
 start_logging(int logging)
 {
 	struct keeper k = { -1, -1, -1, 0 };
-	struct keeper_setup s = { &c, -1, (long)getuid(), (long)getgid(), 4242, "testhost", args, 3,
-	    &fz, freeze_err, 0 };
+	struct keeper_setup s = { .conf = &c, .logfd = -1, .uid = (long)getuid(),
+	    .gid = (long)getgid(), .pid = 4242, .host = "testhost", .host_id = NULL, .argv = args,
+	    .argc = 3, .freezes = &fz, .freeze_err = freeze_err, .freeze_live = 0 };
 	int sv[2];
 
 	s.logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
