@@ -408,6 +408,12 @@ report_top(struct report *rp)
 		return EX_OSERR;
 	}
 	tally_sort(&tp.t);
+	/* Every record under "-": no layout was found, which a row of dashes does not say. */
+	if (strcmp(rp->by, "vhost") == 0 && tp.t.n == 1 && strcmp(tp.t.rows[0].key, "-") == 0)
+		fprintf(stderr, "qwrap top: no script or cwd lies under %s%s/home (Plesk's"
+		    " HTTPD_VHOSTS_D, cPanel's and DirectAdmin's layouts): give --vhosts-root DIR,"
+		    " or vhosts_root in qwrap.conf\n", rp->vhosts_root[0] ? rp->vhosts_root : "",
+		    rp->vhosts_root[0] ? " or " : "");
 	shown = rp->rows > 0 && (size_t)rp->rows < tp.t.n ? (size_t)rp->rows : tp.t.n;
 	if (rp->tty && !rp->json && shown > 0) {
 		printf("%8s  %10s  %s\n", "MESSAGES", "RECIPIENTS", rp->by);

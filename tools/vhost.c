@@ -72,8 +72,28 @@ vhost_of(const char *root, const char *path, char *out, size_t cap)
 		p += 7;
 		len = strcspn(p, "/");
 	}
-	if (p == NULL || len == 0)
-		p = under("/home", path, &len);
+	if (p == NULL || len == 0) {
+		/*
+		 * /home/USER/...: the panels' layouts.  DirectAdmin's
+		 * /home/USER/domains/DOMAIN and cPanel's addon domain
+		 * /home/USER/DOMAIN (a name with a dot) are the domain's; the rest,
+		 * cPanel's public_html included, is USER's.
+		 */
+		const char *rest;
+		size_t n;
+
+		if ((p = under("/home", path, &len)) != NULL && (rest = p + len)[0] == '/') {
+			n = strcspn(rest + 1, "/");
+			if (n == 7 && memcmp(rest + 1, "domains/", 8) == 0 &&
+			    (n = strcspn(rest + 9, "/")) > 0) {
+				p = rest + 9;
+				len = n;
+			} else if (n > 0 && rest[1] != '.' && memchr(rest + 1, '.', n) != NULL) {
+				p = rest + 1;
+				len = n;
+			}
+		}
+	}
 	if (p == NULL || len == 0 || len >= cap || (len == 1 && p[0] == '.') ||
 	    (len == 2 && p[0] == '.' && p[1] == '.'))
 		return -1;

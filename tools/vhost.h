@@ -18,7 +18,12 @@
 void vhost_root(const char *option, const char *psa_conf_path, const char *configured,
     char root[PATH_MAX]);
 
-/* The site of PATH into OUT; 0, or -1 when PATH is under no root. */
+/*
+ * The site of PATH into OUT: ROOT/SITE/... (ROOT/system/SITE/... on Plesk);
+ * else /home/USER/domains/DOMAIN/... (DirectAdmin), /home/USER/DOMAIN/...
+ * (a cPanel addon domain: a name with a dot), /home/USER/... (USER).  0, or
+ * -1 when PATH is under none.
+ */
 int vhost_of(const char *root, const char *path, char *out, size_t cap);
 
 #endif

@@ -389,7 +389,12 @@ def site(root, path):
         if parts[0]:
             return parts[0]
     if path.startswith("/home/") and path[6:].split("/")[0]:
-        return path[6:].split("/")[0]
+        parts = path[6:].split("/")
+        if len(parts) > 2 and parts[1] == "domains" and parts[2]:
+            return parts[2]                      # DirectAdmin
+        if len(parts) > 1 and "." in parts[1] and not parts[1].startswith("."):
+            return parts[1]                      # a cPanel addon domain
+        return parts[0]
     return None
 
 
@@ -1028,6 +1033,8 @@ SITE_CASES = [
     ("/var/www/vhosts/other.example/httpdocs/x.php", "/tmp", "-", "-"),
     (SITES_ROOT + "X/delta.example/x.php", "/srv", "-", "-"),
     (None, "/home", "-", "-"),
+    ("/home/dan/domains/d.example/public_html/x.php", "/", "d.example", "d.example"),
+    (None, "/home/erin/e.example", "e.example", "e.example"),
 ]
 
 
@@ -1075,6 +1082,14 @@ def report__vhost__from_vhosts_root_option_or_config_key_plesk_and_cpanel(env):
     for args in (["--vhosts-root", SITES_ROOT], ["--vhosts-root", SITES_ROOT + "//"]):
         same_rows(top_json(env, "--by", "vhost", *args, log), with_root, "top %s" % args)
     same_rows(top_json(env, "--by", "vhost", log), without, "top --by vhost, no root known")
+    # A log where no path lies under a known layout: said, not only a row of dashes.
+    lonely = os.path.join(private_dir(env), "lonely.log")
+    write_log(lonely, [record_text(small_record(ms_of("2026-11-26T10:00:00.000Z"), "l",
+                                                script="/srv/app/x.php", cwd="/srv/app"))])
+    p = qwrap(env, "top", "--by", "vhost", lonely)
+    assert p.returncode == 0 and b"give --vhosts-root DIR" in p.stderr, p.stderr
+    p = qwrap(env, "top", "--by", "vhost", log)
+    assert b"give --vhosts-root" not in p.stderr, p.stderr
     column = [l.split(b"\t")[4].decode()
               for l in out_lines(qwrap_ok(env, "grep", "--vhosts-root", SITES_ROOT, log).stdout)]
     assert column == under_root, "grep's vhost column: %s" % column

@@ -212,6 +212,17 @@ test_vhosts(void **state)
 	    sizeof out), 0);
 	assert_string_equal(out, "carol");
 	assert_int_equal(vhost_of("", "/home/carol/public_html/x.php", out, sizeof out), 0);
+	assert_string_equal(out, "carol");
+	/* DirectAdmin's domains, cPanel's addon domains; dot files are not domains. */
+	assert_int_equal(vhost_of("", "/home/dan/domains/d.example/public_html/x.php", out,
+	    sizeof out), 0);
+	assert_string_equal(out, "d.example");
+	assert_int_equal(vhost_of("", "/home/erin/e.example/x.php", out, sizeof out), 0);
+	assert_string_equal(out, "e.example");
+	assert_int_equal(vhost_of("", "/home/erin/.cache/x", out, sizeof out), 0);
+	assert_string_equal(out, "erin");
+	assert_int_equal(vhost_of("", "/home/dan/domains/", out, sizeof out), 0);
+	assert_string_equal(out, "dan");
 	assert_int_equal(vhost_of("/var/www/vhosts", "/var/www/vhostsx/a/b", out, sizeof out), -1);
 	assert_int_equal(vhost_of("/var/www/vhosts", "/var/www/vhosts", out, sizeof out), -1);
 	assert_int_equal(vhost_of("/var/www/vhosts", "/var/www/vhosts/../x", out, sizeof out), -1);
