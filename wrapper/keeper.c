@@ -472,6 +472,7 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 {
 	static struct kstart st;
 	static struct conf conf;
+	static char host_id[33];
 
 	/* Nothing of the caller's, its working directory included. */
 	if (chdir("/") < 0)
@@ -497,6 +498,13 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 	if (!st.session_over && !st.config_missing &&
 	    (s->logfd = logfile_open(conf.log_file, trusted, st.log_err)) >= 0)
 		st.logging = 1;
+	/*
+	 * The host's id for the records, here beside the worker's walk of /proc
+	 * rather than before the split.  Root's file, only hashed: nothing of the
+	 * caller's goes into it.
+	 */
+	if (record_host_id("/etc/machine-id", host_id) == 0)
+		s->host_id = host_id;
 	st.conf = conf;
 	if (send(sock, &st, sizeof st, MSG_NOSIGNAL) != (ssize_t)sizeof st)
 		_exit(0);

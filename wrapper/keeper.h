@@ -19,7 +19,7 @@ struct keeper_setup {
 	int logfd;			/* the capture log, opened with the group; -1: none */
 	long uid, gid, pid;		/* the caller's real ids and the worker's pid: the kernel's */
 	const char *host;
-	const char *host_id;		/* NULL: none */
+	const char *host_id;		/* the keeper's (record_host_id); NULL: none */
 	char *const *argv;		/* the wrapper's, as the caller gave them: to release with */
 	int argc;
 	const struct freezes *freezes;	/* root's, read by the keeper; NULL: none */

@@ -70,7 +70,6 @@ static void
 prologue(struct run *r, struct procstate *ps)
 {
 	static struct utsname uts;
-	static char host_id[33];
 	struct keeper_setup ks;
 	char err[SPLIT_ERR_MAX];
 
@@ -95,9 +94,6 @@ prologue(struct run *r, struct procstate *ps)
 		die(EX_TEMPFAIL, "cannot stat /proc/self/exe");
 	if (uname(&uts) == 0)
 		r->host = uts.nodename;
-	/* Root's file, only hashed: nothing of the caller's goes into it. */
-	if (record_host_id("/etc/machine-id", host_id) == 0)
-		r->host_id = host_id;
 	/*
 	 * Under no_new_privs, a tracer or in a user namespace the kernel runs a
 	 * set-gid program without its group: no limit could be counted then.
@@ -105,8 +101,7 @@ prologue(struct run *r, struct procstate *ps)
 	r->no_group = (r->self.st_mode & S_ISGID) && getegid() != r->self.st_gid && geteuid() != 0;
 
 	ks = (struct keeper_setup){ .conf = NULL, .logfd = -1, .uid = (long)getuid(),
-	    .gid = (long)getgid(), .pid = (long)getpid(), .host = r->host,
-	    .host_id = r->host_id, .argv = r->argv,
+	    .gid = (long)getgid(), .pid = (long)getpid(), .host = r->host, .argv = r->argv,
 	    .argc = r->argc };
 	switch (split_start(&r->keeper, r->self.st_uid, &ks, err)) {
 	case -1:

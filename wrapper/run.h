@@ -29,7 +29,6 @@ struct run {
 	char **argv, **envp;
 	int argc;
 	const char *host;		/* the node name, for the record and the notice */
-	const char *host_id;		/* record_host_id's, or NULL */
 	struct stat self;		/* the running binary */
 	struct keeper keeper;		/* the part that keeps the group */
 	int logging;			/* the keeper holds the capture log */
