@@ -468,25 +468,6 @@ each_line(int fd, int (*fn)(const char *, size_t, void *), void *arg)
 	return rc;
 }
 
-int
-quarantine_read(const char *root, const char *name,
-    int (*fn)(const char *line, size_t n, void *arg), void *arg, char err[QR_ERR_MAX])
-{
-	char path[PATH_MAX + QR_NAME_MAX + 16];
-	int fd;
-
-	snprintf(path, sizeof path, "%s/%s/manifest", root, name);
-	if (!quarantine_name_ok(name) ||
-	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		snprintf(err, QR_ERR_MAX, "no purge %s in %s", name, root);
-		return -1;
-	}
-	if (each_line(fd, fn, arg) < 0) {
-		snprintf(err, QR_ERR_MAX, "cannot read %s", path);
-		return -1;
-	}
-	return 0;
-}
 
 /* Cuts FD (a manifest) after its last newline: what a crash left of a line is not a line. */
 static int
@@ -550,52 +531,136 @@ quarantine_note(const char *root, const char *name, const char *line, char err[Q
 	return close(fd);
 }
 
-/* What recovery learns from a manifest. */
-struct seen {
-	char queue[PATH_MAX];
-	int header, ended;
-	unsigned long *ids;	/* moved lines */
-	size_t n, cap;
-};
-
 static int
-seen_line(const char *line, size_t n, void *arg)
+by_id(const void *a, const void *b, void *arg)
 {
-	struct seen *s = arg;
+	const unsigned long *ids = arg;
+	unsigned long x = ids[*(const size_t *)a], y = ids[*(const size_t *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+long
+qr_index(const struct qr_manifest *m, unsigned long id)
+{
+	size_t lo = 0, hi = m->n;
+
+	if (m->order == NULL) {
+		for (size_t i = 0; i < m->n; i++)
+			if (m->ids[i] == id)
+				return (long)i;
+		return -1;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->ids[m->order[mid]] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->n && m->ids[m->order[lo]] == id ? (long)m->order[lo] : -1;
+}
+
+/*
+ * One manifest line into M.  Lines of a type or shape it does not know are
+ * passed over (qwrap purge --list shows what it read).  Every moved line
+ * comes before the end line, and every restore after it: the index by id is
+ * made once, at the end line, so that a large purge reads in n log n.
+ */
+static int
+manifest_line(const char *line, size_t n, void *arg)
+{
+	struct qr_manifest *m = arg;
 	struct jr_object o;
 	const struct jr_member *t, *v;
 	char type[16];
-	long id;
+	long id, k;
 
 	if (jr_parse(line, n, &o) < 0 || (t = jr_get(&o, "type")) == NULL ||
 	    jr_string(t->val, t->vallen, type, sizeof type) < 0)
-		return 0;	/* not ours to judge here: qwrap purge --list shows it */
-	if (strcmp(type, "purge") == 0 && (v = jr_get(&o, "queue")) != NULL &&
-	    jr_string(v->val, v->vallen, s->queue, sizeof s->queue) > 0) {
-		s->header = 1;
+		return 0;
+	if (strcmp(type, "purge") == 0) {
+		if ((v = jr_get(&o, "queue")) != NULL)
+			jr_string(v->val, v->vallen, m->queue, sizeof m->queue);
+		if ((v = jr_get(&o, "time")) != NULL)
+			jr_long(v->val, v->vallen, &m->time);
+		if ((v = jr_get(&o, "command")) != NULL && v->vallen < sizeof m->command)
+			snprintf(m->command, sizeof m->command, "%.*s", (int)v->vallen, v->val);
+		m->header = m->queue[0] != '\0';
 	} else if (strcmp(type, "end") == 0) {
-		s->ended = 1;
-	} else if (strcmp(type, "moved") == 0 && (v = jr_get(&o, "id")) != NULL &&
-	    jr_long(v->val, v->vallen, &id) == 0) {
-		if (s->n == s->cap) {
-			unsigned long *more = realloc(s->ids, (s->cap = s->cap * 2 + 64) *
-			    sizeof *more);
-
-			if (more == NULL)
+		if (!m->ended && m->n > 0) {
+			if ((m->order = malloc(m->n * sizeof *m->order)) == NULL)
 				return -1;
-			s->ids = more;
+			for (size_t i = 0; i < m->n; i++)
+				m->order[i] = i;
+			qsort_r(m->order, m->n, sizeof *m->order, by_id, m->ids);
 		}
-		s->ids[s->n++] = (unsigned long)id;
+		m->ended = 1;
+	} else if ((v = jr_get(&o, "id")) == NULL || jr_long(v->val, v->vallen, &id) < 0) {
+		return 0;
+	} else if (strcmp(type, "moved") == 0 && !m->ended) {
+		if (m->n == m->cap) {
+			size_t cap = m->cap * 2 + 64;
+			unsigned long *ids = realloc(m->ids, cap * sizeof *ids);
+			unsigned char *state = ids == NULL ? NULL : realloc(m->state, cap);
+
+			if (ids != NULL)
+				m->ids = ids;
+			if (state == NULL)
+				return -1;
+			m->state = state;
+			m->cap = cap;
+		}
+		m->ids[m->n] = (unsigned long)id;
+		m->state[m->n++] = QR_MOVED;
+		m->moved++;
+	} else if ((k = qr_index(m, (unsigned long)id)) < 0) {
+		return 0;
+	} else if (strcmp(type, "restoring") == 0) {
+		m->state[k] = QR_RESTORING | (m->state[k] & QR_EVER);
+	} else if (strcmp(type, "restored") == 0) {
+		m->restored += !(m->state[k] & QR_EVER);
+		m->state[k] = QR_RESTORED | QR_EVER;
 	}
 	return 0;
 }
 
-static int
-has_id(const struct seen *s, unsigned long id)
+void
+quarantine_manifest_free(struct qr_manifest *m)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->ids[i] == id)
-			return 1;
+	free(m->ids);
+	free(m->state);
+	free(m->order);
+	m->ids = NULL;
+	m->state = NULL;
+	m->order = NULL;
+}
+
+int
+quarantine_manifest(const char *root, const char *name, struct qr_manifest *m,
+    char err[QR_ERR_MAX])
+{
+	char path[PATH_MAX + QR_NAME_MAX + 16];
+	int fd;
+
+	memset(m, 0, sizeof *m);
+	snprintf(path, sizeof path, "%s/%s/manifest", root, name);
+	if (!quarantine_name_ok(name) ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		snprintf(err, QR_ERR_MAX, "no purge %s in %s", name, root);
+		return -1;
+	}
+	if (each_line(fd, manifest_line, m) < 0) {
+		snprintf(err, QR_ERR_MAX, "cannot read %s", path);
+		quarantine_manifest_free(m);
+		return -1;
+	}
+	if (!m->header) {
+		snprintf(err, QR_ERR_MAX, "purge %s has no manifest header", name);
+		quarantine_manifest_free(m);
+		return -1;
+	}
 	return 0;
 }
 
@@ -656,7 +721,7 @@ entries(int dirfd)
 static int
 recover_one(int rootfd, const char *name, char err[QR_ERR_MAX])
 {
-	struct seen s = { 0 };
+	struct qr_manifest s = { 0 };
 	int dirfd, fd = -1, qfd = -1, rc = -1;
 	char line[LINE_MAX_BYTES], split[24], hex[65], qhex[65];
 	long moved = 0;
@@ -665,7 +730,7 @@ recover_one(int rootfd, const char *name, char err[QR_ERR_MAX])
 
 	if ((dirfd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return 0;
-	if ((fd = open_manifest(dirfd, err, seen_line, &s)) < 0) {
+	if ((fd = open_manifest(dirfd, err, manifest_line, &s)) < 0) {
 		/* Stopped before its manifest: nothing was moved yet. */
 		if (faccessat(dirfd, "manifest", F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
 		    errno == ENOENT && unlinkat(rootfd, name, AT_REMOVEDIR) == 0)
@@ -728,7 +793,7 @@ recover_one(int rootfd, const char *name, char err[QR_ERR_MAX])
 			if (m >= 0)
 				close(m);
 		}
-		if (!has_id(&s, id) && append_line(fd, line) < 0) {
+		if (qr_index(&s, id) < 0 && append_line(fd, line) < 0) {
 			snprintf(err, QR_ERR_MAX, "cannot write purge %s's manifest: %s", name,
 			    strerror(errno));
 			closedir(d);
@@ -741,7 +806,7 @@ recover_one(int rootfd, const char *name, char err[QR_ERR_MAX])
 	if (finish(qfd, fd, line, err) == 0)
 		rc = 1;
 out:
-	free(s.ids);
+	quarantine_manifest_free(&s);
 	if (qfd >= 0)
 		close(qfd);
 	if (fd >= 0)

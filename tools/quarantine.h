@@ -87,12 +87,33 @@ int quarantine_lock(const char *root, char err[QR_ERR_MAX]);
  */
 int quarantine_note(const char *root, const char *name, const char *line, char err[QR_ERR_MAX]);
 
+/* A purge as its manifest tells it (a torn last line is not read). */
+struct qr_manifest {
+	char queue[PATH_MAX];
+	long time;
+	char command[4096];	/* raw JSON */
+	int header, ended;
+	long moved, restored;	/* messages; each restored once at least */
+	unsigned long *ids;	/* moved, in order */
+	unsigned char *state;	/* per ids[]: QR_MOVED, QR_RESTORING or QR_RESTORED, | QR_EVER */
+	size_t n, cap;
+	size_t *order;		/* ids[] positions by id, once the end line is read */
+};
+
 /*
- * Each manifest line of purge NAME, in order, to FN (the line without its
- * newline; a torn last line is not given).  0, or -1 with ERR.
+ * A restore notes "restoring" before it runs qmail-queue and "restored"
+ * after: one that stopped between the two may have queued the message.
  */
-int quarantine_read(const char *root, const char *name,
-    int (*fn)(const char *line, size_t n, void *arg), void *arg, char err[QR_ERR_MAX]);
+enum { QR_MOVED, QR_RESTORING, QR_RESTORED, QR_EVER = 0x80 /* restored once at least */ };
+
+/* Reads purge NAME's manifest into M.  0, or -1 with ERR (also when it has no header). */
+int quarantine_manifest(const char *root, const char *name, struct qr_manifest *m,
+    char err[QR_ERR_MAX]);
+
+/* The position of message ID in M's ids[], or -1. */
+long qr_index(const struct qr_manifest *m, unsigned long id);
+
+void quarantine_manifest_free(struct qr_manifest *m);
 
 /* Whether NAME can be a purge's name (no slash, no dot first). */
 int quarantine_name_ok(const char *name);

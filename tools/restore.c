@@ -31,104 +31,6 @@
 #include "report.h"
 #include "rewrite.h"
 
-/* A purge as its manifest tells it. */
-struct purge_info {
-	char queue[PATH_MAX];
-	long time;
-	char command[4096];	/* raw JSON */
-	int header, ended;
-	long moved, restored;
-	unsigned long *ids;	/* moved, in order */
-	unsigned char *state;	/* per ids[]: MOVED, RESTORING or RESTORED */
-	size_t n, cap;
-};
-
-/*
- * A restore notes "restoring" before it runs qmail-queue and "restored"
- * after: one that stopped between the two may have queued the message.
- */
-enum { MOVED, RESTORING, RESTORED, EVER = 0x80 /* restored once at least */ };
-
-static long
-index_of(const struct purge_info *p, unsigned long id)
-{
-	for (size_t i = 0; i < p->n; i++)
-		if (p->ids[i] == id)
-			return (long)i;
-	return -1;
-}
-
-static int
-info_line(const char *line, size_t n, void *arg)
-{
-	struct purge_info *p = arg;
-	struct jr_object o;
-	const struct jr_member *t, *v;
-	char type[16];
-	long id, k;
-
-	if (jr_parse(line, n, &o) < 0 || (t = jr_get(&o, "type")) == NULL ||
-	    jr_string(t->val, t->vallen, type, sizeof type) < 0)
-		return 0;
-	if (strcmp(type, "purge") == 0) {
-		if ((v = jr_get(&o, "queue")) != NULL)
-			jr_string(v->val, v->vallen, p->queue, sizeof p->queue);
-		if ((v = jr_get(&o, "time")) != NULL)
-			jr_long(v->val, v->vallen, &p->time);
-		if ((v = jr_get(&o, "command")) != NULL && v->vallen < sizeof p->command)
-			snprintf(p->command, sizeof p->command, "%.*s", (int)v->vallen, v->val);
-		p->header = 1;
-	} else if (strcmp(type, "end") == 0) {
-		p->ended = 1;
-	} else if ((v = jr_get(&o, "id")) == NULL || jr_long(v->val, v->vallen, &id) < 0) {
-		return 0;
-	} else if (strcmp(type, "moved") == 0 && index_of(p, (unsigned long)id) < 0) {
-		if (p->n == p->cap) {
-			size_t cap = p->cap * 2 + 64;
-			unsigned long *ids = realloc(p->ids, cap * sizeof *ids);
-			unsigned char *state = ids == NULL ? NULL : realloc(p->state, cap);
-
-			if (ids != NULL)
-				p->ids = ids;
-			if (state == NULL)
-				return -1;
-			p->state = state;
-			p->cap = cap;
-		}
-		p->ids[p->n] = (unsigned long)id;
-		p->state[p->n++] = MOVED;
-		p->moved++;
-	} else if ((k = index_of(p, (unsigned long)id)) < 0) {
-		return 0;
-	} else if (strcmp(type, "restoring") == 0) {
-		p->state[k] = RESTORING | (p->state[k] & EVER);
-	} else if (strcmp(type, "restored") == 0) {
-		p->restored += !(p->state[k] & EVER);
-		p->state[k] = RESTORED | EVER;
-	}
-	return 0;
-}
-
-static int
-read_purge(const char *root, const char *name, struct purge_info *p, char err[QR_ERR_MAX])
-{
-	memset(p, 0, sizeof *p);
-	if (quarantine_read(root, name, info_line, p, err) < 0)
-		return -1;
-	if (!p->header) {
-		snprintf(err, QR_ERR_MAX, "purge %s has no manifest header", name);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-purge_free(struct purge_info *p)
-{
-	free(p->ids);
-	free(p->state);
-}
-
 static int
 by_name(const struct dirent **a, const struct dirent **b)
 {
@@ -164,10 +66,10 @@ purge_list(const char *root, int json)
 	if (!json && isatty(STDOUT_FILENO))
 		printf("PURGE\tTIME\tMOVED\tRESTORED\tSTATE\tQUEUE\n");
 	for (int i = 0; i < n; i++) {
-		struct purge_info p;
+		struct qr_manifest p;
 		time_t t;
 
-		if (read_purge(root, names[i]->d_name, &p, err) < 0) {
+		if (quarantine_manifest(root, names[i]->d_name, &p, err) < 0) {
 			fprintf(stderr, "qwrap purge: %s\n", err);
 			free(names[i]);
 			continue;
@@ -186,7 +88,7 @@ purge_list(const char *root, int json)
 			    p.ended ? "complete" : "half-way(qwrap purge --resume)");
 			report_field(p.queue, 0, 1, 0);
 		}
-		purge_free(&p);
+		quarantine_manifest_free(&p);
 		free(names[i]);
 	}
 	free(names);
@@ -370,7 +272,7 @@ restore(int argc, char *argv[])
 	int opt, again = 0, json = 0, lock, status = EX_OK, rc;
 	long done = 0, failed = 0, n;
 	size_t envlen;
-	struct purge_info p;
+	struct qr_manifest p;
 	struct rewrite v = { 0 };
 	unsigned char *want = NULL;
 
@@ -393,7 +295,7 @@ restore(int argc, char *argv[])
 		fprintf(stderr, "qwrap restore: %s\n", err);
 		return EX_NOINPUT;
 	}
-	if (read_purge(root, name, &p, err) < 0) {
+	if (quarantine_manifest(root, name, &p, err) < 0) {
 		fprintf(stderr, "qwrap restore: %s\n", err);
 		close(lock);
 		return EX_NOINPUT;
@@ -411,8 +313,8 @@ restore(int argc, char *argv[])
 	}
 	/* The IDs asked for, each one this purge moved; none: all it moved and did not put back. */
 	for (size_t i = 0; optind == argc && i < p.n; i++) {
-		want[i] = p.state[i] == MOVED;
-		if ((p.state[i] & ~EVER) == RESTORING) {
+		want[i] = p.state[i] == QR_MOVED;
+		if ((p.state[i] & ~QR_EVER) == QR_RESTORING) {
 			fprintf(stderr, "qwrap restore: %lu: a restore of it stopped before it was"
 			    " noted: it may be in the queue already (qwrap scan --id); qwrap restore %s"
 			    " %lu --again queues it\n", p.ids[i], name, p.ids[i]);
@@ -421,15 +323,15 @@ restore(int argc, char *argv[])
 	}
 	for (int i = optind; i < argc; i++) {
 		char *end;
-		long k = index_of(&p, strtoul(argv[i], &end, 10));
+		long k = qr_index(&p, strtoul(argv[i], &end, 10));
 
 		if (*end != '\0' || k < 0) {
 			fprintf(stderr, "qwrap restore: %s: not a message purge %s moved\n", argv[i],
 			    name);
 			status = EX_USAGE;
-		} else if (p.state[k] != MOVED && !again) {
+		} else if (p.state[k] != QR_MOVED && !again) {
 			fprintf(stderr, "qwrap restore: %s was restored already%s; --again queues it"
-			    " once more\n", argv[i], (p.state[k] & ~EVER) == RESTORING ? " (perhaps)" : "");
+			    " once more\n", argv[i], (p.state[k] & ~QR_EVER) == QR_RESTORING ? " (perhaps)" : "");
 			status = EX_USAGE;
 		} else {
 			want[k] = 1;
@@ -500,7 +402,7 @@ restore(int argc, char *argv[])
 out:
 	free(want);
 	rewrite_free(&v);
-	purge_free(&p);
+	quarantine_manifest_free(&p);
 	close(lock);
 	return status;
 }

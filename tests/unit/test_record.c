@@ -780,7 +780,6 @@ record_host_id__machine_ids_good_and_bad(void **state)
 			assert_string_equal(a, b);
 			assert_int_equal(strlen(a), 32);
 			assert_int_equal(strspn(a, "0123456789abcdef"), 32);
-			assert_null(strstr(cases[i].text, a));
 			assert_string_not_equal(a, first);
 			memcpy(first, a, sizeof first);
 		}
