@@ -619,6 +619,9 @@ manifest_line(const char *line, size_t n, void *arg)
 		return 0;
 	} else if (strcmp(type, "restoring") == 0) {
 		m->state[k] = QR_RESTORING | (m->state[k] & QR_EVER);
+	} else if (strcmp(type, "unrestored") == 0) {
+		/* qmail-queue said it queued nothing: as it was before. */
+		m->state[k] = (m->state[k] & QR_EVER) ? QR_RESTORED | QR_EVER : QR_MOVED;
 	} else if (strcmp(type, "restored") == 0) {
 		m->restored += !(m->state[k] & QR_EVER);
 		m->state[k] = QR_RESTORED | QR_EVER;

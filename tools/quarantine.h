@@ -102,7 +102,8 @@ struct qr_manifest {
 
 /*
  * A restore notes "restoring" before it runs qmail-queue and "restored"
- * after: one that stopped between the two may have queued the message.
+ * after ("unrestored" when qmail-queue's status says it queued nothing): one
+ * that stopped between the two may have queued the message.
  */
 enum { QR_MOVED, QR_RESTORING, QR_RESTORED, QR_EVER = 0x80 /* restored once at least */ };
 

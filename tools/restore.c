@@ -366,8 +366,19 @@ restore(int argc, char *argv[])
 			why = "every recipient had been delivered";
 		else if (quarantine_note(root, name, line, err) < 0)
 			why = err;
-		else if ((rc = queue_it(qq, mess, env, envlen)) != 0)
+		else if ((rc = queue_it(qq, mess, env, envlen)) != 0) {
 			why = rc < 0 ? strerror(errno) : "qmail-queue failed";
+			/*
+			 * qmail-queue's exit status (not a signal) says it queued nothing:
+			 * the next restore may go on without --again.
+			 */
+			if (rc < 128) {
+				snprintf(line, sizeof line, "{\"type\":\"unrestored\",\"id\":%lu,"
+				    "\"time\":%ld}", p.ids[i], (long)time(NULL));
+				if (quarantine_note(root, name, line, err) < 0)
+					fprintf(stderr, "qwrap restore: %s\n", err);
+			}
+		}
 		free(env);
 		env = NULL;
 		if (why != NULL) {
