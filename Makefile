@@ -11,6 +11,9 @@ MANDIR        ?= $(PREFIX)/share/man
 DESTDIR       ?=
 REAL_SENDMAIL ?= /var/qmail/bin/sendmail-qmail
 QWRAP_GROUP   ?= qwrap
+# Where qwrap-install --verify looks for the host's PHP and sendmail: the
+# host itself, but for tests that build a host of their own.
+SCANROOT      ?=
 
 # Objects go to BUILD, so builds with other paths or sanitizers never mix.
 SAN   ?=
@@ -41,7 +44,8 @@ endif
 PATHS    = -DQWRAP_CONF_PATH='"$(CONF_PATH)"' -DQWRAP_LOG_PATH='"$(LOG_PATH)"' \
            -DQWRAP_FREEZE_PATH='"$(FREEZE_PATH)"' \
            -DQWRAP_STATE_DIR='"$(STATE_DIR)"' -DQWRAP_SPOOL_DIR='"$(SPOOL_DIR)"' \
-           -DQWRAP_REAL_SENDMAIL='"$(REAL_SENDMAIL)"' -DQWRAP_SBINDIR='"$(SBINDIR)"'
+           -DQWRAP_REAL_SENDMAIL='"$(REAL_SENDMAIL)"' -DQWRAP_SBINDIR='"$(SBINDIR)"' \
+           -DQWRAP_SCAN_ROOT='"$(SCANROOT)"'
 # Each program sees only its own headers and common/'s: the boundaries are the build's.
 INC = -Icommon -Iwrapper -Iinstaller -Itools
 $(BUILD)/common/%.o: INC = -Icommon
@@ -80,7 +84,7 @@ $(BUILD)/%.o: %.c $(wildcard common/*.h wrapper/*.h installer/*.h tools/*.h test
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The paths are compiled in: everything is rebuilt when they or the flags change.
-STAMP = $(CONF_PATH) $(FREEZE_PATH) $(LOG_PATH) $(STATE_DIR) $(SPOOL_DIR) $(REAL_SENDMAIL) $(SBINDIR) $(CC) \
+STAMP = $(CONF_PATH) $(FREEZE_PATH) $(LOG_PATH) $(STATE_DIR) $(SPOOL_DIR) $(REAL_SENDMAIL) $(SBINDIR) $(SCANROOT) $(CC) \
         $(CFLAGS) $(HARDEN) $(LDHARDEN) $(WRAPPER_LDFLAGS) $(LDFLAGS)
 $(BUILD)/flags.stamp: FORCE
 	@mkdir -p $(@D)
@@ -102,7 +106,7 @@ $(BUILD)/qwrap: $(TOOL_OBJ) $(COMMON_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig -lz
 
 INSTALLER_SRC = installer/main.c installer/util.c installer/setup.c installer/swap.c \
-                installer/schedule.c installer/verify.c
+                installer/schedule.c installer/verify.c installer/phpscan.c
 $(BUILD)/qwrap-install: $(INSTALLER_SRC:%.c=$(BUILD)/%.o) $(COMMON_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lconfig
 

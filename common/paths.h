@@ -27,6 +27,10 @@
 #define QWRAP_WRAPPER QWRAP_SBINDIR "/qwrap-sendmail"
 /* In qwrap-sendmail's binary, so that qwrap-install can tell it from a file installed over it. */
 #define QWRAP_SENDMAIL_MARK "qwrap-sendmail: the qwrap wrapper, mark 1"
+/* The host whose PHP and sendmail qwrap-install --verify looks at: /, or a test's tree. */
+#ifndef QWRAP_SCAN_ROOT
+#define QWRAP_SCAN_ROOT ""
+#endif
 #ifndef QWRAP_REAL_SENDMAIL
 #define QWRAP_REAL_SENDMAIL "/var/qmail/bin/sendmail-qmail"
 #endif

@@ -15,6 +15,9 @@
 
 #define ERR_MAX (2 * PATH_MAX + 256)
 
+/* The target enable replaces when not told another: qmail's sendmail. */
+#define DEFAULT_TARGET "/var/qmail/bin/sendmail"
+
 /* util.c: paths, files and commands. */
 int path_at(const char *root, const char *path, char out[PATH_MAX]);
 void path_dir(const char *path, char out[PATH_MAX]);
@@ -60,8 +63,26 @@ void schedule_wait(long long deadline);
 /* verify.c: --verify; the number of problems found. */
 int verify_all(const char *root, const struct conf *c);
 
+/* phpscan.c: where each PHP configuration's and the system's sendmail lead. */
+struct reach_result {
+	int checked;	/* the programs looked at */
+	int misses;	/* those that do not reach the wrapper */
+};
+
+/*
+ * Every PHP configuration and /usr/sbin/sendmail, /usr/lib/sendmail, on the
+ * host under ROOT: REPORT is called for each that does not reach TARGET
+ * (the host's path of the capture target) or the wrapper, PROBLEM 1 for a
+ * miss, 0 for a warning.  0, or -1 when a path does not fit.
+ */
+int reach_scan(const char *root, const char *target, struct reach_result *res,
+    void (*report)(int problem, const char *msg, void *arg), void *arg);
+
 /* Whether capture is on: a session recorded, its target the wrapper's link. */
 int verify_capture_on(const char *root, const struct conf *c);
+
+/* The capture target as the host names it: the session's, else DEFAULT_TARGET. */
+void verify_target(const char *root, const struct conf *c, char out[PATH_MAX]);
 
 /* --verify's status when every check passed but capture is off. */
 #define VERIFY_CAPTURE_OFF 1

@@ -24,7 +24,6 @@
 #include "inst.h"
 #include "paths.h"
 
-#define DEFAULT_TARGET "/var/qmail/bin/sendmail"
 #define LONGEST_SESSION (366L * 86400)
 #define LOCK_WAIT 60		/* seconds another installer may hold the lock */
 
@@ -444,6 +443,41 @@ records_since(const struct install_state *s)
 	return n;
 }
 
+static void
+collect(int problem, const char *msg, void *arg)
+{
+	fprintf(arg, "          %s%s\n", problem ? "" : "warning: ", msg);
+}
+
+/*
+ * Where PHP's and the system's sendmail lead, with each that goes around
+ * capture on a line of its own: a capture that is on but misses them is
+ * the trap --status must not hide.
+ */
+static void
+status_reach(const char *target)
+{
+	struct reach_result r;
+	char *lines = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&lines, &len);
+
+	if (fp == NULL || reach_scan(root, target, &r, collect, fp) < 0) {
+		if (fp != NULL)
+			fclose(fp);
+		free(lines);
+		return;
+	}
+	fclose(fp);
+	if (r.misses > 0)
+		printf("sendmail: %d of %d found lead around capture (PHP's configurations,"
+		    " /usr/sbin/sendmail):\n%s", r.misses, r.checked, lines);
+	else
+		printf("sendmail: %d found (PHP's configurations, /usr/sbin/sendmail), each leads"
+		    " to %s\n%s", r.checked, target, lines);
+	free(lines);
+}
+
 static int
 status(const char *target_arg)
 {
@@ -462,6 +496,7 @@ status(const char *target_arg)
 		else
 			printf("capture:  off\n");
 		printf("log:      %s%s\n", root, conf.log_file);
+		status_reach(target_arg);
 		return 0;
 	}
 	under_root(s.target, target);
@@ -496,6 +531,7 @@ status(const char *target_arg)
 		printf("records:  %lld this session\n", n);
 	else
 		printf("records:  (log unreadable)\n");
+	status_reach(s.target);
 	return 0;
 }
 

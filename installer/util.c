@@ -275,8 +275,8 @@ find_program(const char *name, char out[PATH_MAX])
 }
 
 /*
- * Runs ARGV[0] (an absolute path) with INPUT on stdin and a plain
- * environment; what it prints (stdout and stderr) goes to OUT when given.
+ * Runs ARGV[0] (an absolute path) with INPUT on stdin, a plain environment
+ * and a minute to finish; what it prints (stdout and stderr) goes to OUT when given.
  * The exit status, or -1 when it could not run or died of a signal.
  */
 int
@@ -307,6 +307,8 @@ run_command(char *const argv[], const char *input, char *out, size_t outcap)
 		dup2(in[0], 0);
 		dup2(res[1], 1);
 		dup2(res[1], 2);
+		/* A child that hangs (a PHP's php -i, a scheduler) does not hang us: 60 s. */
+		alarm(60);
 		/* at records the working directory in its job: make it one that stays. */
 		if (chdir("/") == 0)
 			execve(argv[0], argv, env);

@@ -175,6 +175,26 @@ check_session(const char *root, const struct conf *c)
 		finding(0, "the timed session ended but was not reverted: run qwrap-install --revert");
 }
 
+static void
+reach_finding(int problem, const char *msg, void *arg)
+{
+	(void)arg;
+	finding(problem, "%s", msg);
+}
+
+/* The capture target: the session's, or the one enable replaces by default. */
+void
+verify_target(const char *root, const struct conf *c, char out[PATH_MAX])
+{
+	char dir[PATH_MAX], err[ERR_MAX];
+	struct install_state s;
+
+	if (path_at(root, c->state_dir, dir) == 0 && state_load(dir, STATE_NAME, 0, &s, err) == 1)
+		snprintf(out, PATH_MAX, "%s", s.target);
+	else
+		snprintf(out, PATH_MAX, "%s", DEFAULT_TARGET);
+}
+
 int
 verify_capture_on(const char *root, const struct conf *c)
 {
@@ -191,6 +211,7 @@ verify_all(const char *root, const struct conf *c)
 	char path[PATH_MAX], wrapper[PATH_MAX], err[ERR_MAX];
 	struct group *g = getgrnam("qwrap");
 	gid_t gid = g ? g->gr_gid : (gid_t)-1;
+	struct reach_result reach;
 	struct statvfs vfs;
 
 	problems = 0;
@@ -226,6 +247,9 @@ verify_all(const char *root, const struct conf *c)
 		if (r != 0)
 			finding(1, "%s", err);
 	check_session(root, c);
+	verify_target(root, c, path);
+	if (reach_scan(root, path, &reach, reach_finding, NULL) < 0)
+		finding(1, "the capture target %s: the path is too long", path);
 	check_no_new_privs();
 	return problems;
 }

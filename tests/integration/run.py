@@ -67,12 +67,13 @@ class Env:
         if self.is_root:
             self._make_user_and_group()
         itbuild = self.itbuild = os.path.join(build, "it")
-        make = ["make", "-s", "-C", REPO, "BUILD=" + itbuild, "PREFIX=" + self.root,
-                "SYSCONFDIR=" + os.path.join(self.root, "etc"),
-                "LOCALSTATEDIR=" + os.path.join(self.root, "var"),
-                "REAL_SENDMAIL=" + self.real, "QWRAP_GROUP=" + GROUP]
-        if san:
-            make.append("SAN=1")
+        # The host qwrap-install --verify looks at (PHP, /usr/sbin/sendmail) is the
+        # tree's too: what the tests put there, not this machine's.
+        make = self.make = ["make", "-s", "-C", REPO, "BUILD=" + itbuild, "PREFIX=" + self.root,
+                            "SYSCONFDIR=" + os.path.join(self.root, "etc"),
+                            "LOCALSTATEDIR=" + os.path.join(self.root, "var"),
+                            "REAL_SENDMAIL=" + self.real, "QWRAP_GROUP=" + GROUP,
+                            "SCANROOT=" + self.root] + (["SAN=1"] if san else [])
         subprocess.run(make + ["all", itbuild + "/standin", itbuild + "/launch"],
                        check=True)
         subprocess.run(make + ["install"], check=True, stdout=subprocess.DEVNULL)
@@ -2912,10 +2913,7 @@ def concurrency__64_senders_x_100__every_record_whole(env):
 def install__make_uninstall_while_enabled__reverts_first_says_what_it_kept(env):
     if not env.is_root:
         return "skipped: needs root"
-    make = ["make", "-s", "-C", REPO, "BUILD=" + env.itbuild, "PREFIX=" + env.root,
-            "SYSCONFDIR=" + os.path.join(env.root, "etc"),
-            "LOCALSTATEDIR=" + os.path.join(env.root, "var"),
-            "REAL_SENDMAIL=" + env.real, "QWRAP_GROUP=" + GROUP] + (["SAN=1"] if env.san else [])
+    make = env.make
     sw = Swap(env)
     try:
         assert sw.enable().returncode == 0

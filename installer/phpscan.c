@@ -1,0 +1,617 @@
+/*
+ * phpscan.c: where PHP's mail() and the system's sendmail lead.
+ *
+ * PHP runs its sendmail_path (by default /usr/sbin/sendmail -t -i); where
+ * that is another MTA's program, or qmail's own behind the wrapper's back,
+ * every message of that PHP goes around capture and nothing else would say
+ * so.  Each PHP configuration on the host is read as PHP reads it -- a
+ * php.ini with its scan directory, an FPM pool, an Apache directive, and
+ * what `php -i` of each PHP binary says -- and the program each one runs is
+ * resolved, links followed, on the host seen under ROOT and QWRAP_SCAN_ROOT.
+ * It reaches the wrapper when it resolves to the capture target (which is
+ * the wrapper's link once enabled) or to the wrapper itself.
+ *
+ * sendmail_path is PHP_INI_SYSTEM: a tenant's .user.ini, .htaccess or
+ * ini_set() cannot change it, so what is found here is all there is.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "inst.h"
+#include "paths.h"
+
+#define PHP_DEFAULT_PATH "/usr/sbin/sendmail -t -i"
+#define MAX_FILES 20000		/* a bound on the walk, far above any real host */
+#define MAX_PHPINI 512
+#define MAX_BINARIES 64
+#define PHP_OUT_MAX (512 * 1024)
+
+/* Where PHP's configurations live, and how deep the walk goes below each. */
+static const struct {
+	const char *dir, *first;	/* FIRST: the names of the top level taken, or NULL */
+	int depth;
+} roots[] = {
+	{ "/etc/php", NULL, 5 },			/* Debian, Ubuntu */
+	{ "/etc/php.ini", NULL, 0 },			/* RHEL's php.ini ... */
+	{ "/etc/php.d", NULL, 1 },			/* ... and its scan directory */
+	{ "/etc/php-fpm.d", NULL, 1 },
+	{ "/etc/php-fpm.conf", NULL, 0 },
+	{ "/usr/local/etc/php", NULL, 3 },		/* built from source */
+	{ "/usr/local/lib/php.ini", NULL, 0 },
+	{ "/opt/plesk/php", NULL, 4 },			/* Plesk's PHP versions */
+	{ "/var/www/vhosts/system", NULL, 3 },		/* Plesk's per-domain php.ini */
+	{ "/opt/cpanel", "ea-php*", 5 },		/* cPanel's EasyApache PHP */
+	{ "/opt/alt", "php*", 4 },			/* CloudLinux alt-php */
+	{ "/etc/apache2", NULL, 3 },			/* php_admin_value in a vhost */
+	{ "/etc/httpd", NULL, 3 },
+};
+
+/* Where PHP binaries are, as glob patterns. */
+static const char *const binaries[] = {
+	"/usr/bin/php*", "/usr/local/bin/php*", "/opt/plesk/php/*/bin/php",
+	"/opt/cpanel/ea-php*/root/usr/bin/php", "/opt/alt/php*/usr/bin/php",
+};
+
+/* The programs that run the system's MTA by convention. */
+static const char *const system_sendmails[] = { "/usr/sbin/sendmail", "/usr/lib/sendmail" };
+
+/* The scan directories PHP builds read beside their php.ini. */
+static const char *const scan_dirs[] = { "conf.d", "php.d", "php.d.all" };
+
+struct setting {
+	char file[PATH_MAX];	/* the host's path of the file that sets it */
+	long line;		/* 0: not set, PHP's built-in default */
+	char key[64];		/* as written: sendmail_path, php_admin_value[sendmail_path], ... */
+	int apache;		/* php_admin_value KEY VALUE, not KEY = VALUE */
+	char value[1024];
+};
+
+struct scan {
+	const char *prefix;		/* ROOT and QWRAP_SCAN_ROOT */
+	char target[PATH_MAX];		/* the capture target, as the host names it */
+	char target_at[PATH_MAX];	/* ... and where it resolves */
+	char wrapper_at[PATH_MAX];
+	int run_binaries;
+	char phpini[MAX_PHPINI][PATH_MAX];	/* the php.ini files evaluated ... */
+	char phpini_value[MAX_PHPINI][1024];	/* ... and the sendmail_path of each */
+	int nphpini, files;
+	char seen[MAX_BINARIES][PATH_MAX];	/* the PHP binaries run, resolved */
+	struct reach_result *res;
+	void (*report)(int, const char *, void *);
+	void *arg;
+};
+
+/* PATH as the host names it: without QWRAP_SCAN_ROOT when it starts with that. */
+static const char *
+host_path(const char *path)
+{
+	size_t n = strlen(QWRAP_SCAN_ROOT);
+
+	if (n > 0 && strncmp(path, QWRAP_SCAN_ROOT, n) == 0 && path[n] == '/')
+		return path + n;
+	return path;
+}
+
+/*
+ * Resolves the host's absolute PATH as the host would, every symbolic link
+ * followed inside PREFIX (an absolute link means the host's /, not ours),
+ * into OUT (the host's path, PREFIX not in it).  0 when it exists, 1 when
+ * it does not (OUT then ends in the missing part as written), -1 on a loop.
+ */
+static int
+resolve_at(const char *prefix, const char *path, char out[PATH_MAX])
+{
+	char rest[2 * PATH_MAX], cur[PATH_MAX] = "", full[2 * PATH_MAX];
+	int links = 0;
+
+	snprintf(rest, sizeof rest, "%s", path);
+	for (char *p = rest; *p != '\0';) {
+		char name[NAME_MAX + 1], link[PATH_MAX], tail[2 * PATH_MAX];
+		size_t n = strcspn(p, "/");
+		struct stat st;
+		ssize_t k;
+
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			p += n + (p[n] == '/');
+			continue;
+		}
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			char *slash = strrchr(cur, '/');
+
+			if (slash != NULL)
+				*slash = '\0';
+			p += n + (p[n] == '/');
+			continue;
+		}
+		if (n > NAME_MAX || strlen(cur) + 1 + n >= PATH_MAX)
+			return -1;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		p += n + (p[n] == '/');
+		snprintf(full, sizeof full, "%s%s/%s", prefix, cur, name);
+		if (lstat(full, &st) < 0) {
+			snprintf(out, PATH_MAX, "%s/%s%s%s", cur, name, *p ? "/" : "", p);
+			return 1;
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			strcat(cur, "/");
+			strcat(cur, name);
+			continue;
+		}
+		if (++links > 40 || (k = readlink(full, link, sizeof link - 1)) <= 0)
+			return -1;
+		link[k] = '\0';
+		if (link[0] == '/')
+			cur[0] = '\0';
+		snprintf(tail, sizeof tail, "%s/%s", link, p);
+		memcpy(rest, tail, sizeof rest);
+		p = rest;
+	}
+	snprintf(out, PATH_MAX, "%s", cur[0] ? cur : "/");
+	return 0;
+}
+
+/* The first word of a shell command line, as PHP's popen() hands it to sh. */
+static void
+program_of(const char *value, char out[PATH_MAX], const char **args)
+{
+	size_t n;
+
+	value += strspn(value, " \t");
+	n = strcspn(value, " \t");
+	snprintf(out, PATH_MAX, "%.*s", (int)n, value);
+	*args = value + n;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+miss(struct scan *sc, int problem, const char *fmt, ...)
+{
+	char msg[5 * PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	sc->res->misses += problem;
+	sc->report(problem, msg, sc->arg);
+}
+
+/*
+ * Where PROGRAM leads: -1 when it reaches the wrapper; else WHY says where,
+ * and the result is 1 for a miss, 0 for what is only worth a warning.
+ */
+static int
+leads(struct scan *sc, const char *program, char *why, size_t cap)
+{
+	char at[PATH_MAX], full[2 * PATH_MAX], head[2] = "";
+	int r;
+	FILE *fp;
+
+	if (program[0] != '/') {
+		snprintf(why, cap, "%s, found by PATH: which program that is cannot be told"
+		    " from here", program[0] ? program : "nothing");
+		return 0;
+	}
+	if ((r = resolve_at(sc->prefix, program, at)) < 0) {
+		snprintf(why, cap, "%s, a link that leads nowhere (a loop)", program);
+		return 0;
+	}
+	if (r == 1) {
+		snprintf(why, cap, "%s, which does not exist: PHP's mail() fails", program);
+		return 0;
+	}
+	if (strcmp(at, sc->target_at) == 0 || strcmp(at, sc->wrapper_at) == 0)
+		return -1;
+	snprintf(full, sizeof full, "%s%s", sc->prefix, at);
+	if (is_qwrap_sendmail(full))
+		return -1;
+	if ((fp = fopen(full, "re")) != NULL) {
+		if (fread(head, 1, 2, fp) != 2)
+			head[0] = '\0';
+		fclose(fp);
+	}
+	snprintf(why, cap, "%s%s%s, not %s: its mail goes around capture%s", program,
+	    strcmp(at, program) ? ", which is " : "", strcmp(at, program) ? at : "", sc->target,
+	    memcmp(head, "#!", 2) == 0 ? " (a script: if it runs the target in the end, this"
+	    " is not a miss)" : "");
+	return 1;
+}
+
+/* What to write instead: the same setting and arguments, the target's program. */
+static void
+fix_of(const struct scan *sc, const struct setting *s, char *out, size_t cap)
+{
+	char program[PATH_MAX];
+	const char *args;
+
+	program_of(s->value, program, &args);
+	if (s->apache)
+		snprintf(out, cap, "%s \"%s%s\"", s->key, sc->target, args);
+	else
+		snprintf(out, cap, "%s = %s%s", s->key, sc->target, args);
+}
+
+/* S's program, and a line when it does not reach the wrapper; VIA: what a binary read. */
+static void
+check_setting(struct scan *sc, const struct setting *s, const char *via)
+{
+	char program[PATH_MAX], why[3 * PATH_MAX], fix[2 * PATH_MAX];
+	const char *args;
+	int r;
+
+	if (s->value[0] == '\0')	/* PHP's mail() fails: nothing goes around */
+		return;
+	sc->res->checked++;
+	program_of(s->value, program, &args);
+	if ((r = leads(sc, program, why, sizeof why)) < 0)
+		return;
+	fix_of(sc, s, fix, sizeof fix);
+	if (s->line > 0)
+		miss(sc, r, "PHP %s:%ld: \"%s%s%s\" runs %s; write instead: %s", s->file,
+		    s->line, s->key, s->apache ? " " : " = ", s->value, why, fix);
+	else if (s->line == 0)
+		miss(sc, r, "PHP %s: sendmail_path is not set: PHP's built-in \"%s\" runs %s;"
+		    " add under [mail function]: %s", s->file, s->value, why, fix);
+	else
+		miss(sc, r, "PHP %s (php -i; it reads %s): sendmail_path \"%s\" runs %s; there,"
+		    " write: %s", s->file, via, s->value, why, fix);
+}
+
+/* P past WORD and the blanks after it, or NULL; BLANK: at least one blank is needed. */
+static const char *
+after(const char *p, const char *word, int blank)
+{
+	size_t k = strlen(word), b;
+
+	if (strncmp(p, word, k) != 0)
+		return NULL;
+	b = strspn(p + k, " \t");
+	return blank && b == 0 ? NULL : p + k + b;
+}
+
+/*
+ * Whether LINE sets sendmail_path, in one of the syntaxes that can:
+ * php.ini's KEY = VALUE, an FPM pool's php_admin_value[KEY] = VALUE,
+ * Apache's php_admin_value KEY VALUE.  (php_value cannot: the setting is
+ * PHP_INI_SYSTEM.)  The value unquoted, a php.ini comment dropped.
+ */
+static int
+parse_line(const char *line, struct setting *s)
+{
+	const char *p = line + strspn(line, " \t"), *v;
+	size_t n;
+
+	s->apache = 0;
+	if ((v = after(p, "sendmail_path", 0)) != NULL)
+		snprintf(s->key, sizeof s->key, "sendmail_path");
+	else if ((v = after(p, "php_admin_value[sendmail_path]", 0)) != NULL)
+		snprintf(s->key, sizeof s->key, "php_admin_value[sendmail_path]");
+	else if ((v = after(p, "php_admin_value", 1)) != NULL &&
+	    (v = after(v, "sendmail_path", 1)) != NULL) {
+		snprintf(s->key, sizeof s->key, "php_admin_value sendmail_path");
+		s->apache = 1;
+	} else
+		return 0;
+	if (!s->apache && *v++ != '=')
+		return 0;
+	v += strspn(v, " \t");
+	if (*v == '"' || *v == '\'') {
+		const char *end = strchr(v + 1, *v);
+
+		n = end ? (size_t)(end - v - 1) : strcspn(v + 1, "\r\n");
+		v++;
+	} else {
+		n = strcspn(v, s->apache ? "\r\n" : ";\r\n");
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+	}
+	snprintf(s->value, sizeof s->value, "%.*s", (int)n, v);
+	return 1;
+}
+
+/* The last setting of sendmail_path in FILE (the host's path), into S; 1 when set. */
+static int
+read_setting(struct scan *sc, const char *file, struct setting *s)
+{
+	char full[2 * PATH_MAX], line[2048];
+	struct setting t;
+	long no = 0;
+	int found = 0;
+	FILE *fp;
+
+	snprintf(full, sizeof full, "%s%s", sc->prefix, file);
+	if ((fp = fopen(full, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof line, fp) != NULL) {
+		no++;
+		if (strstr(line, "sendmail_path") == NULL || !parse_line(line, &t))
+			continue;
+		snprintf(t.file, sizeof t.file, "%s", file);
+		t.line = no;
+		*s = t;
+		found = 1;
+	}
+	fclose(fp);
+	return found;
+}
+
+static int
+by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/*
+ * A php.ini as PHP reads it: its own setting, then each *.ini of its scan
+ * directory in name order, the last one winning; PHP's default when none.
+ */
+static void
+check_phpini(struct scan *sc, const char *file)
+{
+	char dir[PATH_MAX];
+	struct setting s = { .line = 0 };
+
+	path_dir(file, dir);
+	if (!read_setting(sc, file, &s)) {
+		snprintf(s.file, sizeof s.file, "%s", file);
+		snprintf(s.key, sizeof s.key, "sendmail_path");
+		snprintf(s.value, sizeof s.value, "%s", PHP_DEFAULT_PATH);
+	}
+	for (size_t i = 0; i < sizeof scan_dirs / sizeof scan_dirs[0]; i++) {
+		char sub[PATH_MAX], full[2 * PATH_MAX];
+		struct dirent **names;
+		int n;
+
+		snprintf(sub, sizeof sub, "%s/%s", dir, scan_dirs[i]);
+		snprintf(full, sizeof full, "%s%s", sc->prefix, sub);
+		if ((n = scandir(full, &names, NULL, by_name)) < 0)
+			continue;
+		for (int k = 0; k < n; k++) {
+			char ini[PATH_MAX];
+
+			if (fnmatch("*.ini", names[k]->d_name, 0) == 0 &&
+			    snprintf(ini, sizeof ini, "%s/%s", sub, names[k]->d_name) < PATH_MAX)
+				read_setting(sc, ini, &s);
+			free(names[k]);
+		}
+		free(names);
+	}
+	if (sc->nphpini < MAX_PHPINI) {
+		snprintf(sc->phpini[sc->nphpini], PATH_MAX, "%s", file);
+		snprintf(sc->phpini_value[sc->nphpini++], 1024, "%s", s.value);
+	}
+	check_setting(sc, &s, "");
+}
+
+/* Whether FILE (the host's path) is read as part of a php.ini's scan directory. */
+static int
+in_scan_dir(const struct scan *sc, const char *file)
+{
+	char dir[PATH_MAX], up[PATH_MAX], ini[2 * PATH_MAX];
+	const char *name;
+	struct stat st;
+
+	path_dir(file, dir);
+	name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	for (size_t i = 0; i < sizeof scan_dirs / sizeof scan_dirs[0]; i++)
+		if (strcmp(name, scan_dirs[i]) == 0) {
+			path_dir(dir, up);
+			snprintf(ini, sizeof ini, "%s%s/php.ini", sc->prefix, up);
+			return stat(ini, &st) == 0;
+		}
+	return 0;
+}
+
+static void
+check_file(struct scan *sc, const char *file)
+{
+	const char *name = strrchr(file, '/') + 1;
+	struct setting s;
+
+	if (strcmp(name, "php.ini") == 0)
+		check_phpini(sc, file);
+	else if ((fnmatch("*.ini", name, 0) == 0 && !in_scan_dir(sc, file)) ||
+	    fnmatch("*.conf", name, 0) == 0) {
+		/* One that sets it: an FPM pool, an Apache vhost, an ini of no php.ini. */
+		if (read_setting(sc, file, &s))
+			check_setting(sc, &s, "");
+	}
+}
+
+/* Every file below the host's DIR, to DEPTH levels; links to directories not followed. */
+static void
+walk(struct scan *sc, const char *dir, const char *first, int depth)
+{
+	char full[2 * PATH_MAX];
+	struct dirent **names;
+	struct stat st;
+	int n;
+
+	snprintf(full, sizeof full, "%s%s", sc->prefix, dir);
+	if (stat(full, &st) < 0)
+		return;
+	if (S_ISREG(st.st_mode)) {
+		if (sc->files++ < MAX_FILES)
+			check_file(sc, dir);
+		return;
+	}
+	if (!S_ISDIR(st.st_mode) || (n = scandir(full, &names, NULL, by_name)) < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		char sub[PATH_MAX];
+
+		/* Debian's *-available: what is on is read through *-enabled's or conf.d's links. */
+		if (name[0] != '.' && (first == NULL || fnmatch(first, name, 0) == 0) &&
+		    fnmatch("*-available", name, 0) != 0 &&
+		    snprintf(sub, sizeof sub, "%s/%s", dir, name) < PATH_MAX) {
+			snprintf(full, sizeof full, "%s%s", sc->prefix, sub);
+			if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode) && depth > 0)
+				walk(sc, sub, NULL, depth - 1);
+			else if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && sc->files++ < MAX_FILES)
+				check_file(sc, sub);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* The value of "KEY => VALUE => ..." in php -i's text, into OUT. */
+static int
+phpinfo_value(const char *text, const char *key, char *out, size_t cap)
+{
+	size_t k = strlen(key);
+
+	for (const char *l = text; l != NULL && *l != '\0'; l = strchr(l, '\n'), l = l ? l + 1 : l)
+		if (strncmp(l, key, k) == 0 && strncmp(l + k, " => ", 4) == 0) {
+			const char *v = l + k + 4;
+			size_t n = strcspn(v, "\n");
+			const char *sep = memmem(v, n, " => ", 4);
+
+			snprintf(out, cap, "%.*s", (int)(sep ? (size_t)(sep - v) : n), v);
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * What a PHP binary itself says, `php -i`: it knows its own built-in
+ * default and which php.ini it reads.  Run only when it is root's alone
+ * (this runs as root), never out of a --root tree.
+ */
+static void
+check_binary(struct scan *sc, const char *bin)
+{
+	char full[2 * PATH_MAX], err[ERR_MAX], *out, loaded[PATH_MAX] = "";
+	char *argv[] = { full, "-i", NULL };
+	struct setting s = { .line = 0 };
+	struct stat st;
+
+	snprintf(full, sizeof full, "%s%s", sc->prefix, bin);
+	if (stat(full, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+		return;
+	if (st.st_uid != 0 || (st.st_mode & 022) || trusted_path("", "PHP", full, err) != 0) {
+		miss(sc, 0, "PHP %s not run (php -i): it is not root's alone", bin);
+		return;
+	}
+	if ((out = malloc(PHP_OUT_MAX)) == NULL)
+		return;
+	if (run_command(argv, NULL, out, PHP_OUT_MAX) == 0 &&
+	    phpinfo_value(out, "sendmail_path", s.value, sizeof s.value)) {
+		phpinfo_value(out, "Loaded Configuration File", loaded, sizeof loaded);
+		for (int i = 0; i < sc->nphpini; i++)
+			if (strcmp(sc->phpini[i], host_path(loaded)) == 0 &&
+			    strcmp(sc->phpini_value[i], s.value) == 0)
+				goto done;	/* said already, of its php.ini */
+		if (strcmp(s.value, "no value") == 0)
+			goto done;
+		snprintf(s.file, sizeof s.file, "%s", bin);
+		snprintf(s.key, sizeof s.key, "sendmail_path");
+		snprintf(full, sizeof full, " (php -i; it reads %s)", loaded[0] ? host_path(loaded) :
+		    "(none)");
+		s.line = -1;
+		check_setting(sc, &s, full);
+	}
+done:
+	free(out);
+}
+
+static void
+check_binaries(struct scan *sc)
+{
+	int nseen = 0;
+
+	for (size_t i = 0; i < sizeof binaries / sizeof binaries[0]; i++) {
+		char pattern[2 * PATH_MAX];
+		glob_t g;
+
+		snprintf(pattern, sizeof pattern, "%s%s", sc->prefix, binaries[i]);
+		if (glob(pattern, 0, NULL, &g) != 0)
+			continue;
+		for (size_t k = 0; k < g.gl_pathc; k++) {
+			const char *bin = g.gl_pathv[k] + strlen(sc->prefix);
+			const char *name = strrchr(bin, '/') + 1;
+			char at[PATH_MAX];
+			int dup = 0;
+
+			/* php, php8.2, php82: not php-cgi, php-config, phpize */
+			if (strncmp(name, "php", 3) != 0 || strspn(name + 3, "0123456789.") !=
+			    strlen(name + 3) || resolve_at(sc->prefix, bin, at) != 0)
+				continue;
+			for (int j = 0; j < nseen && !dup; j++)
+				dup = strcmp(sc->seen[j], at) == 0;
+			if (dup || nseen == MAX_BINARIES)
+				continue;
+			memcpy(sc->seen[nseen++], at, sizeof at);
+			check_binary(sc, bin);
+		}
+		globfree(&g);
+	}
+}
+
+/* /usr/sbin/sendmail and /usr/lib/sendmail: cron, scripts and PHP's default run them. */
+static void
+check_system(struct scan *sc)
+{
+	char said[PATH_MAX] = "";
+
+	for (size_t i = 0; i < sizeof system_sendmails / sizeof system_sendmails[0]; i++) {
+		const char *path = system_sendmails[i];
+		char at[PATH_MAX], why[3 * PATH_MAX], full[2 * PATH_MAX];
+		struct stat st;
+		int r;
+
+		snprintf(full, sizeof full, "%s%s", sc->prefix, path);
+		/* /usr/lib/sendmail is most often a link to /usr/sbin/sendmail: said once. */
+		if (lstat(full, &st) < 0 || (resolve_at(sc->prefix, path, at) == 0 &&
+		    strcmp(at, said) == 0))
+			continue;
+		sc->res->checked++;
+		if ((r = leads(sc, path, why, sizeof why)) < 0)
+			continue;
+		memcpy(said, at, sizeof said);
+		if (r == 0)
+			miss(sc, 0, "%s leads to %s", path, why);
+		else
+			miss(sc, 1, "%s%s%s%s is not %s: what cron, scripts and PHP's default send"
+			    " through it goes around capture; if qmail delivers here: ln -sfn %s %s",
+			    path, strcmp(at, path) ? ", which is " : "", strcmp(at, path) ? at : "",
+			    strcmp(at, path) ? "," : "", sc->target, sc->target, path);
+	}
+}
+
+int
+reach_scan(const char *root, const char *target, struct reach_result *res,
+    void (*report)(int problem, const char *msg, void *arg), void *arg)
+{
+	static struct scan sc;	/* large: not on the stack */
+	char prefix[PATH_MAX];
+
+	if (snprintf(prefix, sizeof prefix, "%s%s", root, QWRAP_SCAN_ROOT) >= PATH_MAX)
+		return -1;
+	memset(&sc, 0, sizeof sc);
+	memset(res, 0, sizeof *res);
+	sc.prefix = prefix;
+	sc.res = res;
+	sc.report = report;
+	sc.arg = arg;
+	sc.run_binaries = root[0] == '\0';
+	snprintf(sc.target, sizeof sc.target, "%s", host_path(target));
+	if (resolve_at(prefix, sc.target, sc.target_at) < 0 ||
+	    resolve_at(prefix, host_path(QWRAP_WRAPPER), sc.wrapper_at) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
+		walk(&sc, roots[i].dir, roots[i].first, roots[i].depth);
+	if (sc.run_binaries)
+		check_binaries(&sc);
+	check_system(&sc);
+	return 0;
+}
