@@ -33,14 +33,14 @@ struct caps {
 	size_t list;		/* elements of argv and rcpt */
 	size_t item;		/* one element */
 	int parents;
-	size_t pargs;		/* argv elements per parent */
+	size_t pargv;		/* bytes of each parent's argv (encode_pargv) */
 };
 
 static const struct caps steps[] = {
-	{ RECORD_STR_CUT, RECORD_LIST_CUT, RECORD_ITEM_CUT, RECORD_MAX_PARENTS, 8 },
-	{ 512, 16, 128, RECORD_MAX_PARENTS, 4 },
-	{ 160, 8, 64, 2, 2 },
-	{ 64, 4, 32, 1, 1 },	/* always fits: about 2.5 KiB at the very most */
+	{ RECORD_STR_CUT, RECORD_LIST_CUT, RECORD_ITEM_CUT, RECORD_MAX_PARENTS, RECORD_PARGV_CUT },
+	{ 512, 16, 128, RECORD_MAX_PARENTS, 512 },
+	{ 160, 8, 64, 2, 160 },
+	{ 64, 4, 32, 1, 64 },	/* always fits: about 2.7 KiB at the very most */
 };
 
 /* A UTC calendar time. */
@@ -122,6 +122,44 @@ key_long(struct jbuf *b, const char *k, long v)
 	jb_long(b, v);
 }
 
+/*
+ * A parent's NUL-separated argv as a list of at most CAP bytes: each word's
+ * bytes as encoded, and one for each separator, as /proc/PID/cmdline counts
+ * them.  A cut falls on a character boundary (jb_str) and ends the list; a
+ * word that is left out, or cut, marks the record truncated.
+ */
+static void
+encode_pargv(struct jbuf *b, const struct rec_parent *p, size_t cap)
+{
+	size_t off = 0, left = cap;
+
+	jb_raw(b, "[");
+	while (off < p->argvlen && !b->overflow) {
+		size_t n = strnlen(p->argv + off, p->argvlen - off), before;
+		int earlier = b->truncated, cut;
+
+		if (off > 0) {
+			/* A separator and nothing of the word would be a word made up. */
+			if (left == 0 || (left == 1 && n > 0)) {
+				b->truncated = 1;
+				break;
+			}
+			left--;
+			jb_raw(b, ",");
+		}
+		before = b->len;
+		b->truncated = 0;
+		jb_str(b, p->argv + off, n, left);
+		cut = b->truncated;
+		b->truncated |= earlier;
+		if (cut || b->overflow)
+			break;
+		left -= b->len - before - 2;	/* the quotes are not the word's */
+		off += n + 1;
+	}
+	jb_raw(b, "]");
+}
+
 static void
 encode_parents(struct jbuf *b, const struct record *r, const struct caps *c)
 {
@@ -129,7 +167,6 @@ encode_parents(struct jbuf *b, const struct record *r, const struct caps *c)
 	jb_raw(b, "[");
 	for (int i = 0; i < r->nparents; i++) {
 		const struct rec_parent *p = &r->parents[i];
-		size_t off = 0, k = 0;
 
 		if (i >= c->parents) {
 			b->truncated = 1;
@@ -143,20 +180,8 @@ encode_parents(struct jbuf *b, const struct record *r, const struct caps *c)
 		key_long(b, "uid", p->uid);
 		key_str(b, "exe", p->exe, c);
 		jb_key(b, "argv", 0);
-		jb_raw(b, "[");
-		while (off < p->argvlen) {
-			size_t n = strnlen(p->argv + off, p->argvlen - off);
-
-			if (k == c->pargs) {
-				b->truncated = 1;
-				break;
-			}
-			if (k++ > 0)
-				jb_raw(b, ",");
-			jb_str(b, p->argv + off, n, c->item);
-			off += n + 1;
-		}
-		jb_raw(b, "]}");
+		encode_pargv(b, p, c->pargv);
+		jb_raw(b, "}");
 	}
 	jb_raw(b, "]");
 }

@@ -15,6 +15,7 @@
 #define RECORD_STR_CUT 1024	/* bytes of any one value encoded, at the most */
 #define RECORD_LIST_CUT 64	/* elements of argv and rcpt */
 #define RECORD_ITEM_CUT 256	/* bytes of one element */
+#define RECORD_PARGV_CUT 1024	/* bytes of each parent's argv, words and separators */
 
 /* A byte string that may hold anything, NUL included (message header values). */
 struct strv {

@@ -12,7 +12,12 @@
 
 #include "record.h"
 
-#define CALLER_ARGV_MAX 1024	/* bytes of an ancestor's argv kept */
+/*
+ * Bytes of an ancestor's argv kept: more than the record keeps, so that a
+ * command line cut here is cut by the record's encoder too, which marks it.
+ */
+#define CALLER_ARGV_MAX 2048
+_Static_assert(CALLER_ARGV_MAX > RECORD_PARGV_CUT + 2, "a cut argv must reach the encoder cut");
 #define CALLER_ENV_MAX RECORD_ENV_MAX
 
 struct caller_parent {

@@ -32,7 +32,7 @@
 #define KPROTO_NONE 0xffffffffu	/* the length of a string that is not there */
 #define KPROTO_STR_CUT  (RECORD_STR_CUT + 4)	/* past the encoder's cut, by more than a UTF-8 character */
 #define KPROTO_ITEM_CUT (RECORD_ITEM_CUT + 4)
-#define KPROTO_PARGV_MAX 4096	/* an ancestor's NUL-separated argv (CALLER_ARGV_MAX) */
+#define KPROTO_PARGV_MAX 4096	/* an ancestor's NUL-separated argv (CALLER_ARGV_MAX, 2048) */
 
 enum kreq_type {
 	KREQ_RECORD = 1,	/* append this record: the worker's claims, the keeper's facts */

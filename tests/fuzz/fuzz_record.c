@@ -422,7 +422,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < len; i++) {
 		const struct rec_parent *p = &parents[i];
 		struct json_object *po = json_object_array_get_idx(a, i), *pa;
-		size_t off = 0, k = 0, na = 0, m;
+		size_t off = 0, k = 0, na = 0, m, bytes;
 
 		CHECK(po != NULL && json_object_is_type(po, json_type_object));
 		CHECK(json_object_object_length(po) == 4);
@@ -434,12 +434,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			na++;
 		pa = member(po, "argv");
 		m = check_array(pa, na, truncated);
-		for (off = 0; k < m; k++) {
+		for (off = 0, bytes = 0; k < m; k++) {
 			size_t n = strnlen(p->argv + off, p->argvlen - off);
+			struct json_object *w = json_object_array_get_idx(pa, k);
 
-			check_string(json_object_array_get_idx(pa, k), p->argv + off, n, truncated);
+			check_string(w, p->argv + off, n, truncated);
+			/* Cut by bytes: a decoded word is never longer than it was written. */
+			bytes += (k > 0) + (size_t)json_object_get_string_len(w);
 			off += n + 1;
 		}
+		CHECK(bytes <= RECORD_PARGV_CUT);
 	}
 
 	j = member(o, "env");

@@ -794,6 +794,29 @@ def hostile__argc0_and_odd_argv0__no_crash(env):
     assert p.returncode == 0 and one(recs)["argv"][0] == "x\nuid=0\\xff"
 
 
+@test
+def parents__long_command_line__kept_to_1_kib_then_cut_and_marked(env):
+    # A parent's argv is kept by bytes, not by words (issue 25): thirty short words
+    # whole; forty words of 99 bytes cut at 1024 bytes of the list, marked truncated.
+    def parent_argv(words):
+        script = env.wrapper + " -t; exit $?"
+        p, recs, _ = env.run(["-c", script, "sh"] + words, prog="/bin/sh",
+                             stdin=b"Subject: s\n\nb\n")
+        assert p.returncode == 0, p.stderr
+        r = one(recs)
+        return r, r["parents"][0]["argv"]
+
+    short = ["w%d" % i for i in range(30)]
+    r, a = parent_argv(short)
+    assert a == ["/bin/sh", "-c", env.wrapper + " -t; exit $?", "sh"] + short, a
+    assert "truncated" not in r, r
+    long = ["%02d" % i + "x" * 97 for i in range(40)]
+    r, a = parent_argv(long)
+    assert r.get("truncated") is True, r
+    assert sum(len(w) for w in a) + len(a) - 1 == 1024, a
+    assert a[4:-1] == long[:len(a) - 5] and long[len(a) - 5].startswith(a[-1]), a
+
+
 @contextlib.contextmanager
 def log_moved_away(env):
     """The capture log set aside for a test that puts something else at its path; yields

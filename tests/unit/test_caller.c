@@ -417,6 +417,8 @@ caller_identify__long_cmdline__cut_nul_terminated(void **state)
 	assert_int_equal(c.nparents, 1);
 	assert_true(c.parents[0].argvlen > 0);
 	assert_true(c.parents[0].argvlen < CALLER_ARGV_MAX);
+	/* Past the record's cut, so the record is cut and marked truncated too. */
+	assert_true(c.parents[0].argvlen > RECORD_PARGV_CUT);
 	assert_int_equal(c.parents[0].argv[c.parents[0].argvlen], '\0');
 	assert_memory_equal(c.parents[0].argv, cmd, c.parents[0].argvlen);
 }

@@ -545,6 +545,126 @@ record_encode__four_parents_long_argv__fits_truncated(void **state)
 	json_object_put(o);
 }
 
+/* The bytes a parent's argv list holds as the encoder counts them: words, and one per separator. */
+static size_t
+pargv_bytes(json_object *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		n += (i > 0) + (size_t)json_object_get_string_len(json_object_array_get_idx(a, i));
+	return n;
+}
+
+static json_object *
+one_parent_argv(const char *pargv, size_t len, json_object **o)
+{
+	const struct rec_parent par = { 9, 1009, "/usr/bin/php8.2", pargv, len };
+	struct record r = base();
+
+	r.parents = &par;
+	r.nparents = 1;
+	*o = parse(encode(&r));
+	return get(json_object_array_get_idx(get(*o, "parents"), 0), "argv");
+}
+
+static void
+record_encode__parent_argv_forty_short_words__all_kept(void **state)
+{
+	(void)state;
+	static char pargv[40 * 20];
+	json_object *o, *a;
+
+	/* 40 words of 19 bytes: 799 bytes, far more than 8 words, all under the cut. */
+	for (size_t k = 0; k < sizeof pargv; k++)
+		pargv[k] = k % 20 == 19 ? '\0' : (char)('a' + k / 20 % 26);
+	a = one_parent_argv(pargv, sizeof pargv - 1, &o);
+	assert_int_equal(json_object_array_length(a), 40);
+	assert_int_equal(pargv_bytes(a), sizeof pargv - 1);
+	assert_false(has(o, "truncated"));
+	json_object_put(o);
+}
+
+static void
+record_encode__parent_argv_exactly_the_cut__whole_not_truncated(void **state)
+{
+	(void)state;
+	static char pargv[RECORD_PARGV_CUT];
+	json_object *o, *a;
+
+	memset(pargv, 'x', sizeof pargv);
+	pargv[500] = '\0';
+	a = one_parent_argv(pargv, sizeof pargv, &o);
+	assert_int_equal(json_object_array_length(a), 2);
+	assert_int_equal(pargv_bytes(a), RECORD_PARGV_CUT);
+	assert_false(has(o, "truncated"));
+	json_object_put(o);
+}
+
+static void
+record_encode__parent_argv_over_the_cut__cut_at_1024_bytes_truncated(void **state)
+{
+	(void)state;
+	static char pargv[4000];
+	json_object *o, *a;
+
+	for (size_t k = 0; k < sizeof pargv; k++)
+		pargv[k] = k % 100 == 99 ? '\0' : 'w';
+	a = one_parent_argv(pargv, sizeof pargv - 1, &o);
+	/* Ten words of 99 and their separators are 999 bytes; 24 of the eleventh fill the cut. */
+	assert_int_equal(json_object_array_length(a), 11);
+	assert_int_equal(pargv_bytes(a), RECORD_PARGV_CUT);
+	assert_int_equal(json_object_get_string_len(json_object_array_get_idx(a, 10)), 24);
+	assert_truncated(o);
+	json_object_put(o);
+}
+
+static void
+record_encode__parent_argv_word_ends_at_the_cut__next_word_left_out_truncated(void **state)
+{
+	(void)state;
+	static char pargv[RECORD_PARGV_CUT + 3];
+	json_object *o, *a;
+
+	/* One word of exactly the cut, then "ab": no empty word made of the separator. */
+	memset(pargv, 'x', sizeof pargv);
+	pargv[RECORD_PARGV_CUT] = '\0';
+	a = one_parent_argv(pargv, sizeof pargv, &o);
+	assert_int_equal(json_object_array_length(a), 1);
+	assert_int_equal(pargv_bytes(a), RECORD_PARGV_CUT);
+	assert_truncated(o);
+	json_object_put(o);
+
+	/* A separator with one byte left: the next word is left out, not written as "". */
+	pargv[RECORD_PARGV_CUT - 1] = '\0';
+	pargv[RECORD_PARGV_CUT] = 'y';
+	a = one_parent_argv(pargv, sizeof pargv, &o);
+	assert_int_equal(json_object_array_length(a), 1);
+	assert_int_equal(pargv_bytes(a), RECORD_PARGV_CUT - 1);
+	assert_truncated(o);
+	json_object_put(o);
+}
+
+static void
+record_encode__parent_argv_utf8_across_the_cut__cut_before_the_character(void **state)
+{
+	(void)state;
+	static char pargv[1 + 2 * 600];
+	json_object *o, *a;
+
+	/* "a" and 600 two-byte characters: 1 + 2 * 511 bytes fit, half of the 512th would not. */
+	pargv[0] = 'a';
+	for (size_t k = 1; k < sizeof pargv; k += 2)
+		memcpy(pargv + k, "\xc3\xa9", 2);
+	a = one_parent_argv(pargv, sizeof pargv, &o);
+	assert_int_equal(json_object_array_length(a), 1);
+	assert_int_equal(pargv_bytes(a), RECORD_PARGV_CUT - 1);
+	assert_memory_equal(json_object_get_string(json_object_array_get_idx(a, 0)), pargv,
+	    RECORD_PARGV_CUT - 1);
+	assert_truncated(o);
+	json_object_put(o);
+}
+
 static void
 record_encode__everything_huge_and_invalid__still_a_full_record(void **state)
 {
@@ -807,6 +927,11 @@ main(void)
 		cmocka_unit_test(record_encode__ten_thousand_args__fits_truncated),
 		cmocka_unit_test(record_encode__huge_rcpt_list__fits_truncated_count_full),
 		cmocka_unit_test(record_encode__four_parents_long_argv__fits_truncated),
+		cmocka_unit_test(record_encode__parent_argv_forty_short_words__all_kept),
+		cmocka_unit_test(record_encode__parent_argv_exactly_the_cut__whole_not_truncated),
+		cmocka_unit_test(record_encode__parent_argv_over_the_cut__cut_at_1024_bytes_truncated),
+		cmocka_unit_test(record_encode__parent_argv_word_ends_at_the_cut__next_word_left_out_truncated),
+		cmocka_unit_test(record_encode__parent_argv_utf8_across_the_cut__cut_before_the_character),
 		cmocka_unit_test(record_encode__everything_huge_and_invalid__still_a_full_record),
 		cmocka_unit_test(record_encode__many_random_records__always_valid),
 		cmocka_unit_test(record_format_ts__every_week_1968_to_2100__same_as_gmtime),
