@@ -99,7 +99,7 @@ $(BUILD)/qwrap-sendmail: $(BUILD)/wrapper/main.o $(WRAPPER_OBJ) $(COMMON_LIB) $(
 	$(CC) $(WRAPPER_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) -lconfig
 
 REPORT_SRC = tools/jsonread.c tools/logread.c tools/filter.c tools/vhost.c tools/tally.c \
-             tools/report.c tools/tail.c tools/queue.c tools/scan.c tools/purge.c tools/quarantine.c tools/restore.c tools/rewrite.c tools/qmailsend.c
+             tools/report.c tools/rate.c tools/tail.c tools/queue.c tools/scan.c tools/purge.c tools/quarantine.c tools/restore.c tools/rewrite.c tools/qmailsend.c
 REPORT_OBJ = $(REPORT_SRC:%.c=$(BUILD)/%.o)
 TOOL_OBJ = $(BUILD)/tools/qwrap.o $(BUILD)/tools/held.o $(BUILD)/tools/freezecmd.o $(REPORT_OBJ)
 $(BUILD)/qwrap: $(TOOL_OBJ) $(COMMON_LIB)

@@ -1,6 +1,6 @@
 /*
  * qwrap: the admin tool.  Runs as root (or any admin), never set-gid.  Who
- * is sending, from the capture log (grep, top, tail) and from the qmail
+ * is sending, from the capture log (grep, top, tail, rate) and from the qmail
  * queue (scan, purge, restore); the hold spool (held, release, discard); check-config.
  */
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include "held.h"
 #include "number.h"
 #include "paths.h"
+#include "rate.h"
 #include "report.h"
 #include "freezecmd.h"
 #include "purge.h"
@@ -31,6 +32,8 @@ usage_to(FILE *out)
 	    "       qwrap top --by uid|user|cwd|script|vhost|from|rcpt-domain|host|origin [-n N]"
 	    " [FILTER...] [--json] [--rotated] [FILE...]\n"
 	    "       qwrap tail [-f] [-n N] [FILTER...] [--json] [FILE]\n"
+	    "       qwrap rate [--by KEY] [-n N] [--step DURATION] [FILTER...] [--json] [--rotated]"
+	    " [FILE...]\n"
 	    "  FILTER: --since T --until T (2h, 30m, 7d, or 2026-11-26T10:00:00Z), --uid N,\n"
 	    "          --user NAME, --cwd DIR, --script GLOB, --id ID, --action A[,B],\n"
 	    "          --rcpt-min N, --from TEXT, --to TEXT, --subject REGEX, --host NAME,\n"
@@ -122,7 +125,7 @@ report_config(struct report *rp, const char *vhosts_option)
 	return 0;
 }
 
-/* qwrap grep, top and tail: ARGV[0] is which. */
+/* qwrap grep, top, tail and rate: ARGV[0] is which. */
 static int
 report(int argc, char *argv[])
 {
@@ -133,21 +136,23 @@ report(int argc, char *argv[])
 		{ "vhosts-root", required_argument, NULL, 'V' },
 		{ "by", required_argument, NULL, 'b' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "step", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd = argv[0], *vhosts = NULL;
-	struct report rp = { .rows = strcmp(cmd, "tail") == 0 ? 10 : 20 };
+	struct report rp = { .rows = strcmp(cmd, "tail") == 0 ? 10 : strcmp(cmd, "rate") == 0 ?
+	    5 : 20 };
 	struct timespec now;
 	char err[FILTER_ERR_MAX];
 	int opt, status;
 
 	clock_gettime(CLOCK_REALTIME, &now);
+	rp.now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	filter_init(&rp.filter);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "n:f", opts, NULL)) != -1) {
 		if (opt >= OPT_SINCE && opt < OPT_FILTER_END) {
-			if (filter_option(&rp.filter, opt, optarg,
-			    (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000, err) < 0) {
+			if (filter_option(&rp.filter, opt, optarg, rp.now_ms, err) < 0) {
 				fprintf(stderr, "qwrap %s: %s\n", cmd, err);
 				return EX_USAGE;
 			}
@@ -159,6 +164,15 @@ report(int argc, char *argv[])
 		case 'V': vhosts = optarg; break;
 		case 'b': rp.by = optarg; break;
 		case 'f': rp.follow = 1; break;
+		case 'S':
+			if ((rp.step_ms = conf_parse_duration(optarg)) <= 0 ||
+			    rp.step_ms > 366L * 86400) {
+				fprintf(stderr, "qwrap %s: --step %s: not a duration (30s, 5m, 1h,"
+				    " 1d)\n", cmd, optarg);
+				return EX_USAGE;
+			}
+			rp.step_ms *= 1000;
+			break;
 		case 'n':
 			if (number_count(optarg, &rp.rows) < 0) {
 				fprintf(stderr, "qwrap %s: -n %s: not a number\n", cmd, optarg);
@@ -175,15 +189,24 @@ report(int argc, char *argv[])
 	rp.nfiles = argc - optind;
 	rp.tty = isatty(1);
 	/* Only where it is seen and mixes with nothing: grep's records on the same terminal do. */
-	rp.progress = isatty(2) && (strcmp(cmd, "top") == 0 || !rp.tty);
+	rp.progress = isatty(2) && (strcmp(cmd, "top") == 0 || strcmp(cmd, "rate") == 0 ||
+	    !rp.tty);
 	/* Say which argument is wrong, not only how it should look. */
 	if (strcmp(cmd, "top") == 0 && (rp.by == NULL || !report_key_known(rp.by))) {
 		fprintf(stderr, "qwrap top: --by %s%s one of %s\n", rp.by ? rp.by : "",
 		    rp.by ? ": not" : "needs", REPORT_KEYS);
 		return EX_USAGE;
 	}
-	if (strcmp(cmd, "top") != 0 && rp.by != NULL) {
-		fprintf(stderr, "qwrap %s: --by is top's\n", cmd);
+	if (strcmp(cmd, "rate") == 0 && rp.by != NULL && !report_key_known(rp.by)) {
+		fprintf(stderr, "qwrap rate: --by %s: not one of %s\n", rp.by, REPORT_KEYS);
+		return EX_USAGE;
+	}
+	if (strcmp(cmd, "top") != 0 && strcmp(cmd, "rate") != 0 && rp.by != NULL) {
+		fprintf(stderr, "qwrap %s: --by is top's and rate's\n", cmd);
+		return EX_USAGE;
+	}
+	if (strcmp(cmd, "rate") != 0 && rp.step_ms > 0) {
+		fprintf(stderr, "qwrap %s: --step is rate's\n", cmd);
 		return EX_USAGE;
 	}
 	if (rp.follow && strcmp(cmd, "tail") != 0) {
@@ -197,7 +220,8 @@ report(int argc, char *argv[])
 	if (report_config(&rp, vhosts) < 0)
 		return EX_CONFIG;
 	status = strcmp(cmd, "grep") == 0 ? report_grep(&rp) :
-	    strcmp(cmd, "top") == 0 ? report_top(&rp) : report_tail(&rp);
+	    strcmp(cmd, "top") == 0 ? report_top(&rp) :
+	    strcmp(cmd, "rate") == 0 ? report_rate(&rp) : report_tail(&rp);
 	filter_free(&rp.filter);
 	return status;
 }
@@ -263,7 +287,7 @@ main(int argc, char *argv[])
 		return EX_OK;
 	}
 	if (strcmp(argv[1], "grep") == 0 || strcmp(argv[1], "top") == 0 ||
-	    strcmp(argv[1], "tail") == 0)
+	    strcmp(argv[1], "tail") == 0 || strcmp(argv[1], "rate") == 0)
 		return report(argc - 1, argv + 1);
 	if (strcmp(argv[1], "scan") == 0)
 		return scan(argc - 1, argv + 1);

@@ -10,15 +10,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "json.h"
+#include "rate.h"
 #include "tally.h"
 #include "vhost.h"
 
 #define VAL_MAX LOG_VALUE_MAX
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define ELLIPSIS "\xe2\x80\xa6"	/* U+2026, one column */
 
 /* What top counts unless --action says otherwise: attempts to send, not their aftermath. */
 #define SENDING_ACTIONS "deliver,hold,reject"
@@ -118,12 +122,37 @@ report_clean(const char *s, char *out, size_t cap)
 	return n;
 }
 
-/* Prints S through report_clean; on a terminal, padded to WIDTH. */
-void
-report_field(const char *s, int width, int last, int tty)
+/* The first byte after N characters of S, which report_clean made UTF-8. */
+static const char *
+skip_chars(const char *s, int n)
+{
+	for (; n > 0 && *s; n--)
+		for (s++; ((unsigned char)*s & 0xc0) == 0x80; s++)
+			;
+	return s;
+}
+
+int
+report_fit(const char *s, int width, char *out, size_t cap)
 {
 	static char clean[65536];
 	int n = report_clean(s[0] ? s : "-", clean, sizeof clean);
+
+	/* Cut from the left: the end of a path, the script's name, is what tells rows apart. */
+	if (width > 0 && n > width) {
+		snprintf(out, cap, ELLIPSIS "%s", skip_chars(clean, n - (width - 1)));
+		return width;
+	}
+	snprintf(out, cap, "%s", clean);
+	return n;
+}
+
+/* Prints S through report_clean; on a terminal, cut and padded to WIDTH. */
+void
+report_field(const char *s, int width, int last, int tty)
+{
+	static char clean[65536 + 4];
+	int n = report_fit(s, tty ? width : 0, clean, sizeof clean);
 
 	fputs(clean, stdout);
 	if (last)
@@ -135,6 +164,20 @@ report_field(const char *s, int width, int last, int tty)
 	else
 		for (printf("  "); n < width; n++)
 			putchar(' ');
+}
+
+int
+report_columns(void)
+{
+	struct winsize ws;
+	const char *env = getenv("COLUMNS");
+	long n;
+
+	if (env != NULL && (n = strtol(env, NULL, 10)) > 0 && n < 10000)
+		return (int)n;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
 }
 
 void
@@ -268,20 +311,37 @@ report_heading(const struct report *rp)
 		    "ACTION", "USER(UID)", "VHOST", "SCRIPT", "RCPT", "SUBJECT");
 }
 
-struct top {
-	struct tally t;
-	long records;		/* seen so far: marks a domain's row as counted for this one */
-	int nomem;
-};
-
-static struct tally_row *
-count(struct top *tp, const char *key, long messages, long recipients)
+/*
+ * One message at R's time under KEY, with RECIPIENTS of its recipients:
+ * counted once per record and key however many of its recipients are
+ * there (C->records marks the rows it was counted in).
+ */
+static void
+count(struct report_count *c, const struct logrec *r, const char *key, long recipients)
 {
-	struct tally_row *row = tally_add(&tp->t, key, messages, recipients);
+	static char cell[VAL_MAX + 32];
+	struct tally_row *row = tally_add(&c->t, key, 0, recipients);
+	int first;
 
-	if (row == NULL)
-		tp->nomem = 1;
-	return row;
+	if (row == NULL) {
+		c->nomem = 1;
+		return;
+	}
+	first = row->mark != c->records;
+	row->mark = c->records;
+	row->messages += first;
+	if (!c->any || r->ts_ms < c->min)
+		c->min = r->ts_ms;
+	if (!c->any || r->ts_ms > c->max)
+		c->max = r->ts_ms;
+	c->any = 1;
+	if (c->spark != NULL && first && spark_add(c->spark, &c->t, row, r->ts_ms) < 0)
+		c->nomem = 1;
+	if (c->unit > 0) {
+		snprintf(cell, sizeof cell, "%lld\x1f%s", r->ts_ms / c->unit, row->key);
+		if (tally_add(&c->per, cell, first, recipients) == NULL)
+			c->nomem = 1;
+	}
 }
 
 /*
@@ -290,51 +350,48 @@ count(struct top *tp, const char *key, long messages, long recipients)
  * the recipients the record names.
  */
 static void
-count_domains(struct top *tp, const struct logrec *r)
+count_domains(struct report_count *c, const struct logrec *r)
 {
 	const struct jr_member *m = jr_get(&r->o, "rcpt");
 	const char *pos = NULL, *e;
 	char buf[VAL_MAX];
 	size_t elen;
 
-	tp->records++;
 	if (m == NULL)
 		return;
-	while (jr_next(m->val, m->vallen, &pos, &e, &elen) == 1) {
-		struct tally_row *row;
+	while (jr_next(m->val, m->vallen, &pos, &e, &elen) == 1 && !c->nomem) {
 		char *a, *at;
 
 		if (jr_string(e, elen, buf, sizeof buf) < 0)
 			continue;
 		a = address(buf);
 		at = strrchr(a, '@');
-		if ((row = count(tp, at != NULL ? at + 1 : "", 0, 1)) == NULL)
-			return;
-		if (row->mark != tp->records) {
-			row->mark = tp->records;
-			row->messages++;
-		}
+		count(c, r, at != NULL ? at + 1 : "", 1);
 	}
 }
 
 static void
-top_one(struct report *rp, const struct logrec *r, void *arg)
+count_one(struct report *rp, const struct logrec *r, void *arg)
 {
-	struct top *tp = arg;
+	struct report_count *c = arg;
 	char buf[VAL_MAX], *key = buf;
 
 	if (!filter_action(&rp->filter, r, SENDING_ACTIONS))
 		return;
-	if (strcmp(rp->by, "rcpt-domain") == 0) {
-		count_domains(tp, r);
+	c->records++;
+	if (rp->by == NULL) {
+		buf[0] = '\0';		/* rate without --by: one series */
+	} else if (strcmp(rp->by, "rcpt-domain") == 0) {
+		count_domains(c, r);
 		return;
-	}
-	if (strcmp(rp->by, "uid") == 0 || strcmp(rp->by, "user") == 0) {
+	} else if (strcmp(rp->by, "uid") == 0 || strcmp(rp->by, "user") == 0) {
 		long uid = rec_long(r, "uid", LONG_MIN);
 
-		/* No uid: counted under "-", as grep shows it. */
+		/* No uid: counted under "-", as grep shows it; two uids of one name are one row. */
 		if (uid == LONG_MIN)
 			buf[0] = '\0';
+		else if (strcmp(rp->by, "user") == 0 && report_user(uid)[0])
+			snprintf(buf, sizeof buf, "%s", report_user(uid));
 		else
 			snprintf(buf, sizeof buf, "%ld", uid);
 	} else if (strcmp(rp->by, "vhost") == 0) {
@@ -347,7 +404,24 @@ top_one(struct report *rp, const struct logrec *r, void *arg)
 	} else {
 		rec_str(r, rp->by, buf, sizeof buf);
 	}
-	count(tp, key, 1, rec_long(r, "rcpt_count", 0));
+	count(c, r, key, rec_long(r, "rcpt_count", 0));
+}
+
+int
+report_count(struct report *rp, struct report_count *c)
+{
+	int status = walk(rp, count_one, c);
+
+	if (c->nomem)
+		fprintf(stderr, "qwrap: out of memory: too many distinct keys\n");
+	return c->nomem ? EX_OSERR : status;
+}
+
+void
+report_count_free(struct report_count *c)
+{
+	tally_free(&c->t);
+	tally_free(&c->per);
 }
 
 /* JSON string of S to stdout: the record encoder's escaping, so \xNN for bad bytes. */
@@ -385,50 +459,50 @@ json_row(const char *key, long messages, long recipients)
 int
 report_top(struct report *rp)
 {
-	struct top tp = { 0 };
-	int status = walk(rp, top_one, &tp);
+	struct report_count c = { 0 };
+	struct spark sp;
+	int status, marks = 0, used = 8 + 2 + 10 + 2;
 	size_t shown;
 
-	/* By user: the uids counted apart, then named; two uids of one name are one row. */
-	if (strcmp(rp->by, "user") == 0 && !tp.nomem) {
-		struct top named = { 0 };
-
-		for (size_t i = 0; i < tp.t.cap; i++)
-			if (tp.t.rows[i].key != NULL)
-				count(&named, strcmp(tp.t.rows[i].key, "-") == 0 ||
-				    !report_user(atol(tp.t.rows[i].key))[0] ? tp.t.rows[i].key :
-				    report_user(atol(tp.t.rows[i].key)),
-				    tp.t.rows[i].messages, tp.t.rows[i].recipients);
-		tally_free(&tp.t);
-		tp = named;
+	/* The sparkline only where a person looks: piped and --json stay what they were. */
+	if (rp->tty && !rp->json) {
+		spark_init(&sp, rp->filter.has_since ? rp->filter.since : -1,
+		    rp->filter.has_until ? rp->filter.until : rp->now_ms);
+		c.spark = &sp;
 	}
-	if (tp.nomem) {
-		fprintf(stderr, "qwrap: out of memory: too many distinct keys\n");
-		tally_free(&tp.t);
-		return EX_OSERR;
+	if ((status = report_count(rp, &c)) == EX_OSERR) {
+		report_count_free(&c);
+		return status;
 	}
-	tally_sort(&tp.t);
+	tally_sort(&c.t);
 	/* Every record under "-": no layout was found, which a row of dashes does not say. */
-	if (strcmp(rp->by, "vhost") == 0 && tp.t.n == 1 && strcmp(tp.t.rows[0].key, "-") == 0)
+	if (strcmp(rp->by, "vhost") == 0 && c.t.n == 1 && strcmp(c.t.rows[0].key, "-") == 0)
 		fprintf(stderr, "qwrap top: no script or cwd lies under %s%s/home (Plesk's"
 		    " HTTPD_VHOSTS_D, cPanel's and DirectAdmin's layouts): give --vhosts-root DIR,"
 		    " or vhosts_root in qwrap.conf\n", rp->vhosts_root[0] ? rp->vhosts_root : "",
 		    rp->vhosts_root[0] ? " or " : "");
-	shown = rp->rows > 0 && (size_t)rp->rows < tp.t.n ? (size_t)rp->rows : tp.t.n;
-	if (rp->tty && !rp->json && shown > 0) {
-		printf("%8s  %10s  %s\n", "MESSAGES", "RECIPIENTS", rp->by);
+	shown = rp->rows > 0 && (size_t)rp->rows < c.t.n ? (size_t)rp->rows : c.t.n;
+	if (c.spark != NULL && shown > 0) {
+		marks = spark_heading(&sp);
+		used += marks + 2;
+		printf("%8s  %10s  %-*s  %s\n", "MESSAGES", "RECIPIENTS", marks, "SENDS", rp->by);
 	}
 	for (size_t i = 0; i < shown; i++) {
-		struct tally_row *row = &tp.t.rows[i];
+		struct tally_row *row = &c.t.rows[i];
 
 		if (rp->json) {
 			json_row(row->key, row->messages, row->recipients);
-		} else {
-			printf(rp->tty ? "%8ld  %10ld  " : "%ld\t%ld\t", row->messages, row->recipients);
-			report_field(row->key, 0, 1, 0);
+			continue;
 		}
+		printf(rp->tty ? "%8ld  %10ld  " : "%ld\t%ld\t", row->messages, row->recipients);
+		if (c.spark != NULL) {
+			spark_print(&sp, row);
+			printf("  ");
+		}
+		/* A long key cut from the left to the terminal's width: no line wraps. */
+		report_field(row->key, rp->tty ? MAX(report_columns() - used, 12) : 0, 1, rp->tty);
 	}
-	tally_free(&tp.t);
+	report_count_free(&c);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		perror("qwrap: standard output");
 		return EX_IOERR;

@@ -115,6 +115,7 @@ tally_free(struct tally *t)
 	for (size_t i = 0; i < t->cap; i++) {
 		free(t->rows[i].key);
 		free(t->rows[i].note);
+		free(t->rows[i].marks);
 	}
 	free(t->rows);
 	memset(t, 0, sizeof *t);

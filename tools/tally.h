@@ -13,6 +13,7 @@ struct tally_row {
 	long recipients;
 	char *note;		/* the caller's, freed with the tally */
 	long mark;		/* the caller's */
+	unsigned *marks;	/* the caller's (top's sparkline), freed with the tally */
 };
 
 struct tally {
