@@ -64,6 +64,9 @@ spark_init(struct spark *s, long long since, long long until)
 	if (since >= 0) {
 		s->origin = since;
 		s->width = until > since ? (until - since + SPARK_MARKS - 1) / SPARK_MARKS : 1;
+		/* Whole seconds, when a mark is that long: "a mark per 1m53s". */
+		if (s->width > 1000)
+			s->width = (s->width + 999) / 1000 * 1000;
 		s->started = 1;
 	}
 }
@@ -106,7 +109,7 @@ int
 spark_add(struct spark *s, struct tally *t, struct tally_row *row, long long ts)
 {
 	if (!s->started) {
-		s->origin = ts;
+		s->origin = ts - ts % 1000;
 		s->width = 1000;
 		s->started = 1;
 	}
