@@ -61,12 +61,13 @@ int schedule_pending(const struct install_state *s);
 void schedule_wait(long long deadline);
 
 /* verify.c: --verify; the number of problems found. */
-int verify_all(const char *root, const struct conf *c);
+int verify_all(const char *root, const struct conf *c, const char *target);
 
 /* phpscan.c: where each PHP configuration's and the system's sendmail lead. */
 struct reach_result {
 	int checked;	/* the programs looked at */
 	int misses;	/* those that do not reach the wrapper */
+	char target[PATH_MAX];	/* the capture target, as the host names it */
 };
 
 /*
@@ -80,9 +81,6 @@ int reach_scan(const char *root, const char *target, struct reach_result *res,
 
 /* Whether capture is on: a session recorded, its target the wrapper's link. */
 int verify_capture_on(const char *root, const struct conf *c);
-
-/* The capture target as the host names it: the session's, else DEFAULT_TARGET. */
-void verify_target(const char *root, const struct conf *c, char out[PATH_MAX]);
 
 /* --verify's status when every check passed but capture is off. */
 #define VERIFY_CAPTURE_OFF 1

@@ -474,7 +474,7 @@ status_reach(const char *target)
 		    " /usr/sbin/sendmail):\n%s", r.misses, r.checked, lines);
 	else
 		printf("sendmail: %d found (PHP's configurations, /usr/sbin/sendmail), each leads"
-		    " to %s\n%s", r.checked, target, lines);
+		    " to %s\n%s", r.checked, r.target, lines);
 	free(lines);
 }
 
@@ -543,7 +543,7 @@ usage(int status)
 	    " [--root DIR]\n"
 	    "       qwrap-install --revert [--force | --keep-target] [--target PATH] [--root DIR]\n"
 	    "       qwrap-install --status [--target PATH] [--root DIR]\n"
-	    "       qwrap-install --verify [--root DIR]\n"
+	    "       qwrap-install --verify [--target PATH] [--root DIR]\n"
 	    "DURATION: 90s, 30m, 1h, 2d, 1w; HOW: auto, systemd-run, at, timer, none\n");
 	exit(status);
 }
@@ -621,7 +621,7 @@ main(int argc, char *argv[])
 	case 'e': return enable(target, duration, how ? how : "auto");
 	case 'r': return revert(force, keep, target, session, at);
 	case 'v':
-		if (verify_all(root, &conf) > 0) {
+		if (verify_all(root, &conf, target) > 0) {
 			printf("qwrap-install: problems found\n");
 			return EX_CONFIG;
 		}

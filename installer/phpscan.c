@@ -50,6 +50,7 @@ static const struct {
 	{ "/var/www/vhosts/system", NULL, 3 },		/* Plesk's per-domain php.ini */
 	{ "/opt/cpanel", "ea-php*", 5 },		/* cPanel's EasyApache PHP */
 	{ "/opt/alt", "php*", 4 },			/* CloudLinux alt-php */
+	{ "/usr/local", "php*", 3 },			/* DirectAdmin's /usr/local/phpXY */
 	{ "/etc/apache2", NULL, 3 },			/* php_admin_value in a vhost */
 	{ "/etc/httpd", NULL, 3 },
 };
@@ -58,13 +59,14 @@ static const struct {
 static const char *const binaries[] = {
 	"/usr/bin/php*", "/usr/local/bin/php*", "/opt/plesk/php/*/bin/php",
 	"/opt/cpanel/ea-php*/root/usr/bin/php", "/opt/alt/php*/usr/bin/php",
+	"/usr/local/php*/bin/php",
 };
 
 /* The programs that run the system's MTA by convention. */
 static const char *const system_sendmails[] = { "/usr/sbin/sendmail", "/usr/lib/sendmail" };
 
 /* The scan directories PHP builds read beside their php.ini. */
-static const char *const scan_dirs[] = { "conf.d", "php.d", "php.d.all" };
+static const char *const scan_dirs[] = { "conf.d", "php.d", "php.d.all", "php.conf.d" };
 
 struct setting {
 	char file[PATH_MAX];	/* the host's path of the file that sets it */
@@ -204,12 +206,13 @@ leads(struct scan *sc, const char *program, char *why, size_t cap)
 		snprintf(why, cap, "%s, a link that leads nowhere (a loop)", program);
 		return 0;
 	}
+	/* Before the test for existence: a target not made yet is reported on its own. */
+	if (strcmp(at, sc->target_at) == 0 || strcmp(at, sc->wrapper_at) == 0)
+		return -1;
 	if (r == 1) {
 		snprintf(why, cap, "%s, which does not exist: PHP's mail() fails", program);
 		return 0;
 	}
-	if (strcmp(at, sc->target_at) == 0 || strcmp(at, sc->wrapper_at) == 0)
-		return -1;
 	snprintf(full, sizeof full, "%s%s", sc->prefix, at);
 	if (is_qwrap_sendmail(full))
 		return -1;
@@ -239,7 +242,7 @@ fix_of(const struct scan *sc, const struct setting *s, char *out, size_t cap)
 		snprintf(out, cap, "%s = %s%s", s->key, sc->target, args);
 }
 
-/* S's program, and a line when it does not reach the wrapper; VIA: what a binary read. */
+/* S's program, and a line when it does not reach the wrapper; VIA: the php.ini a binary read. */
 static void
 check_setting(struct scan *sc, const struct setting *s, const char *via)
 {
@@ -388,7 +391,7 @@ check_phpini(struct scan *sc, const char *file)
 		snprintf(sc->phpini[sc->nphpini], PATH_MAX, "%s", file);
 		snprintf(sc->phpini_value[sc->nphpini++], 1024, "%s", s.value);
 	}
-	check_setting(sc, &s, "");
+	check_setting(sc, &s, NULL);
 }
 
 /* Whether FILE (the host's path) is read as part of a php.ini's scan directory. */
@@ -422,7 +425,7 @@ check_file(struct scan *sc, const char *file)
 	    fnmatch("*.conf", name, 0) == 0) {
 		/* One that sets it: an FPM pool, an Apache vhost, an ini of no php.ini. */
 		if (read_setting(sc, file, &s))
-			check_setting(sc, &s, "");
+			check_setting(sc, &s, NULL);
 	}
 }
 
@@ -515,10 +518,8 @@ check_binary(struct scan *sc, const char *bin)
 			goto done;
 		snprintf(s.file, sizeof s.file, "%s", bin);
 		snprintf(s.key, sizeof s.key, "sendmail_path");
-		snprintf(full, sizeof full, " (php -i; it reads %s)", loaded[0] ? host_path(loaded) :
-		    "(none)");
 		s.line = -1;
-		check_setting(sc, &s, full);
+		check_setting(sc, &s, loaded[0] ? host_path(loaded) : "(none)");
 	}
 done:
 	free(out);
@@ -551,7 +552,7 @@ check_binaries(struct scan *sc)
 			if (dup || nseen == MAX_BINARIES)
 				continue;
 			memcpy(sc->seen[nseen++], at, sizeof at);
-			check_binary(sc, bin);
+			check_binary(sc, at);	/* the host's file, not what its link means here */
 		}
 		globfree(&g);
 	}
@@ -605,6 +606,7 @@ reach_scan(const char *root, const char *target, struct reach_result *res,
 	sc.arg = arg;
 	sc.run_binaries = root[0] == '\0';
 	snprintf(sc.target, sizeof sc.target, "%s", host_path(target));
+	snprintf(res->target, sizeof res->target, "%s", sc.target);
 	if (resolve_at(prefix, sc.target, sc.target_at) < 0 ||
 	    resolve_at(prefix, host_path(QWRAP_WRAPPER), sc.wrapper_at) < 0)
 		return -1;

@@ -182,9 +182,9 @@ reach_finding(int problem, const char *msg, void *arg)
 	finding(problem, "%s", msg);
 }
 
-/* The capture target: the session's, or the one enable replaces by default. */
-void
-verify_target(const char *root, const struct conf *c, char out[PATH_MAX])
+/* The capture target: the session's, or the one enable would replace (TARGET). */
+static void
+verify_target(const char *root, const struct conf *c, const char *target, char out[PATH_MAX])
 {
 	char dir[PATH_MAX], err[ERR_MAX];
 	struct install_state s;
@@ -192,7 +192,7 @@ verify_target(const char *root, const struct conf *c, char out[PATH_MAX])
 	if (path_at(root, c->state_dir, dir) == 0 && state_load(dir, STATE_NAME, 0, &s, err) == 1)
 		snprintf(out, PATH_MAX, "%s", s.target);
 	else
-		snprintf(out, PATH_MAX, "%s", DEFAULT_TARGET);
+		snprintf(out, PATH_MAX, "%s", target);
 }
 
 int
@@ -206,7 +206,7 @@ verify_capture_on(const char *root, const struct conf *c)
 }
 
 int
-verify_all(const char *root, const struct conf *c)
+verify_all(const char *root, const struct conf *c, const char *target)
 {
 	char path[PATH_MAX], wrapper[PATH_MAX], err[ERR_MAX];
 	struct group *g = getgrnam("qwrap");
@@ -247,7 +247,7 @@ verify_all(const char *root, const struct conf *c)
 		if (r != 0)
 			finding(1, "%s", err);
 	check_session(root, c);
-	verify_target(root, c, path);
+	verify_target(root, c, target, path);
 	if (reach_scan(root, path, &reach, reach_finding, NULL) < 0)
 		finding(1, "the capture target %s: the path is too long", path);
 	check_no_new_privs();

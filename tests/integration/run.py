@@ -2980,6 +2980,8 @@ import purge  # noqa: E402  (qwrap purge and restore)
 TESTS.extend(purge.TESTS)
 import fleet  # noqa: E402  (records through rsyslog; the central view)
 TESTS.extend(fleet.TESTS)
+import phpscan  # noqa: E402  (where PHP's mail() leads: qwrap-install --verify, --status)
+TESTS.extend(phpscan.TESTS)
 import package  # noqa: E402  (the .deb and the RPM, installed on this machine)
 TESTS.extend(package.TESTS)
 

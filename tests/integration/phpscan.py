@@ -1,0 +1,225 @@
+"""Where PHP's mail() leads (issue 25, the silent miss): qwrap-install --verify and
+--status read every PHP configuration of the host as PHP reads it and name each whose
+sendmail_path goes around the wrapper, with the line to write instead.  The host is a
+tree the test builds (the integration build's SCANROOT is env.root): php.ini files with
+their scan directories, FPM pools, an Apache vhost, Plesk's, cPanel's and CloudLinux's
+layouts, PHP binaries that are the real php, and Postfix's real sendmail as
+/usr/sbin/sendmail.  The fixes --verify prints are applied as printed; then nothing is
+left to name, before and after enable."""
+import os
+import re
+import shutil
+import subprocess
+
+import __main__ as run  # run.py's helpers
+
+TESTS = []
+
+
+def php_test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+# Made under env.root by the test, removed after: the host's own trees.
+HOST_TREES = ["etc/php", "etc/apache2", "opt", "usr", "var/www", "var/qmail"]
+
+
+def put(env, path, text, mode=0o644):
+    full = os.path.join(env.root, path.lstrip("/"))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "w") as f:
+        f.write(text)
+    os.chmod(full, mode)
+    return full
+
+
+def link(env, path, to):
+    full = os.path.join(env.root, path.lstrip("/"))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    if os.path.lexists(full):
+        os.unlink(full)
+    os.symlink(to, full)
+
+
+def build_host(env):
+    """A host with qmail at /bin/sendmail (the Swap's target), Postfix's sendmail at
+    /usr/sbin/sendmail, and PHP configured every way it can be."""
+    sendmail = os.path.join(env.root, "usr/sbin/sendmail")
+    os.makedirs(os.path.dirname(sendmail))
+    shutil.copy("/usr/sbin/sendmail" if os.path.exists("/usr/sbin/sendmail") else "/bin/true",
+                sendmail)
+    link(env, "/usr/lib/sendmail", "../sbin/sendmail")
+    put(env, "/etc/php/8.2/cli/php.ini", "[PHP]\nengine = On\n[mail function]\n"
+        ";sendmail_path =\n")
+    put(env, "/etc/php/8.2/fpm/php.ini", "[mail function]\nsendmail_path = /bin/sendmail -t -i\n")
+    put(env, "/etc/php/8.2/fpm/conf.d/10-opcache.ini", "zend_extension=opcache.so\n")
+    # The scan directory's last word wins over php.ini's: this one goes around.
+    put(env, "/etc/php/8.2/fpm/conf.d/99-mail.ini",
+        "; the site's bounce address\nsendmail_path = \"/usr/sbin/sendmail -t -i -fwww@example.com\"\n")
+    put(env, "/etc/php/8.2/fpm/pool.d/www.conf",
+        "[www]\nuser = www-data\n;php_admin_value[sendmail_path] = /bin/sendmail\n"
+        "php_admin_value[sendmail_path] = /usr/sbin/sendmail -t -i\n")
+    # php_value cannot set a PHP_INI_SYSTEM setting: nothing to say.
+    put(env, "/etc/php/8.2/fpm/pool.d/value.conf",
+        "[value]\nphp_value[sendmail_path] = /usr/sbin/sendmail -t -i\n")
+    # Through an absolute link, resolved inside the host: it reaches the target.
+    link(env, "/usr/local/bin/qmail-sendmail", "/bin/sendmail")
+    put(env, "/etc/php/8.2/fpm/pool.d/linked.conf",
+        "[linked]\nphp_admin_value[sendmail_path] = /usr/local/bin/qmail-sendmail -t -i\n")
+    # Debian's *-available: on only through a link from conf.d, which there is not.
+    put(env, "/etc/php/8.2/mods-available/mail.ini", "sendmail_path = /usr/sbin/sendmail\n")
+    # Plesk: the real sendmail named directly, behind the wrapper's back.
+    put(env, "/var/qmail/bin/qmail-inject", "#!/bin/false\n", 0o755)
+    put(env, "/opt/plesk/php/8.1/etc/php.ini", "[PHP]\n\n[mail function]\n"
+        "sendmail_path = /var/qmail/bin/qmail-inject -H ; qmail's own\n")
+    put(env, "/opt/plesk/php/8.1/etc/php.d/20-x.ini", "extension=x.so\n")
+    put(env, "/var/www/vhosts/system/example.com/etc/php.ini",
+        "sendmail_path = /usr/lib/sendmail -t -i\n")
+    # cPanel: a program that does not exist is a warning (mail() fails; nothing goes around).
+    put(env, "/opt/cpanel/ea-php81/root/etc/php.ini", "sendmail_path = /usr/sbin/sendmail.gone -t\n")
+    put(env, "/opt/cpanel/ea-php81/root/etc/php-fpm.d/site.conf",
+        "[site]\nphp_admin_value[sendmail_path] = /bin/sendmail -t -i\n")
+    put(env, "/opt/alt/php80/etc/php.ini", "sendmail_path = /usr/sbin/loop -t -i\n")
+    link(env, "/usr/sbin/loop", "/usr/sbin/loop")
+    put(env, "/opt/alt/php74/etc/php.ini", "sendmail_path = /bin/sendmail -t -i\n")
+    put(env, "/etc/apache2/sites-available/example.conf",
+        "<VirtualHost *:80>\n  ServerName example.com\n"
+        "  php_admin_value sendmail_path \"/usr/sbin/sendmail -t -i -fweb@example.com\"\n"
+        "</VirtualHost>\n")
+    link(env, "/etc/apache2/sites-enabled/example.conf", "../sites-available/example.conf")
+    # PHP binaries, each the real php: one reads the cli php.ini (said once, of the file),
+    # one no php.ini at all with a default of its own, one not root's (never run).
+    put(env, "/usr/bin/php8.2", "#!/bin/sh\nexec php -c %s \"$@\"\n"
+        % os.path.join(env.root, "etc/php/8.2/cli/php.ini"), 0o755)
+    link(env, "/usr/bin/php", "/usr/bin/php8.2")
+    put(env, "/usr/bin/php7", "#!/bin/sh\nexec php -n -d sendmail_path=/usr/sbin/sendmail \"$@\"\n",
+        0o755)
+    ran = os.path.join(env.root, "php9-ran")
+    put(env, "/usr/bin/php9", "#!/bin/sh\ntouch %s\n" % ran, 0o755)
+    os.chown(os.path.join(env.root, "usr/bin/php9"), env.uid, 0)
+    put(env, "/usr/bin/phpize", "#!/bin/sh\nexit 1\n", 0o755)
+    return ran
+
+
+def remove_host(env):
+    for t in HOST_TREES:
+        shutil.rmtree(os.path.join(env.root, t), ignore_errors=True)
+
+
+def reach_lines(out):
+    """verify's lines about where PHP and sendmail lead: (kind, text)."""
+    got = []
+    for l in out.decode().splitlines():
+        m = re.match(r"(PROBLEM|warning): ((PHP |/usr/).*)", l)
+        if m:
+            got.append((m.group(1), m.group(2)))
+    return got
+
+
+def fix(env, line):
+    """Applies what a --verify line says to write, as an admin would."""
+    m = re.match(r"PHP (\S+):(\d+): .*; write instead: (.*)$", line)
+    if m:
+        path = os.path.join(env.root, m.group(1).lstrip("/"))
+        with open(path) as f:
+            lines = f.read().split("\n")
+        lines[int(m.group(2)) - 1] = m.group(3)
+        with open(path, "w") as f:
+            f.write("\n".join(lines))
+        return
+    m = re.match(r"PHP (\S+): sendmail_path is not set: .*add under \[mail function\]: (.*)$", line)
+    if m:
+        with open(os.path.join(env.root, m.group(1).lstrip("/")), "a") as f:
+            f.write("[mail function]\n%s\n" % m.group(2))
+        return
+    m = re.match(r"PHP (\S+) \(php -i; it reads \(none\)\): .*there, write: sendmail_path = (.*)$",
+                 line)
+    if m:  # no php.ini to write it in: the binary's own -d, here
+        put(env, m.group(1), "#!/bin/sh\nexec php -n -d 'sendmail_path=%s' \"$@\"\n" % m.group(2),
+            0o755)
+        return
+    m = re.match(r"(/usr/\S+) .*if qmail delivers here: ln -sfn (\S+) (\S+)$", line)
+    assert m and m.group(1) == m.group(3), line
+    link(env, m.group(3), m.group(2))
+
+
+@php_test
+def install__php_scan__each_config_around_the_wrapper_named_with_its_fix(env):
+    if not env.is_root:
+        return "skipped: needs root"
+    assert not any(os.path.exists(os.path.join(env.root, t)) for t in HOST_TREES)
+    sw = run.Swap(env)
+    ran = build_host(env)
+    inst = os.path.join(env.sbin, "qwrap-install")
+    try:
+        # Before enable, --verify is told the target enable will be given.
+        v = subprocess.run([inst, "--verify", "--target", sw.target], capture_output=True)
+        assert v.returncode == 78, (v.returncode, v.stdout)
+        got = reach_lines(v.stdout)
+        problems = sorted(t for k, t in got if k == "PROBLEM")
+        warnings = sorted(t for k, t in got if k == "warning")
+        want = sorted([
+            "PHP /etc/apache2/sites-enabled/example.conf:3: \"php_admin_value sendmail_path"
+            " /usr/sbin/sendmail -t -i -fweb@example.com\" runs /usr/sbin/sendmail, not"
+            " /bin/sendmail: its mail goes around capture; write instead: php_admin_value"
+            " sendmail_path \"/bin/sendmail -t -i -fweb@example.com\"",
+            "PHP /etc/php/8.2/cli/php.ini: sendmail_path is not set: PHP's built-in"
+            " \"/usr/sbin/sendmail -t -i\" runs /usr/sbin/sendmail, not /bin/sendmail: its mail"
+            " goes around capture; add under [mail function]: sendmail_path = /bin/sendmail -t -i",
+            "PHP /etc/php/8.2/fpm/conf.d/99-mail.ini:2: \"sendmail_path = /usr/sbin/sendmail -t -i"
+            " -fwww@example.com\" runs /usr/sbin/sendmail, not /bin/sendmail: its mail goes"
+            " around capture; write instead: sendmail_path = /bin/sendmail -t -i -fwww@example.com",
+            "PHP /etc/php/8.2/fpm/pool.d/www.conf:4: \"php_admin_value[sendmail_path] ="
+            " /usr/sbin/sendmail -t -i\" runs /usr/sbin/sendmail, not /bin/sendmail: its mail goes"
+            " around capture; write instead: php_admin_value[sendmail_path] = /bin/sendmail -t -i",
+            "PHP /opt/plesk/php/8.1/etc/php.ini:4: \"sendmail_path = /var/qmail/bin/qmail-inject"
+            " -H\" runs /var/qmail/bin/qmail-inject, not /bin/sendmail: its mail goes around"
+            " capture (a script: if it runs the target in the end, this is not a miss); write"
+            " instead: sendmail_path = /bin/sendmail -H",
+            "PHP /var/www/vhosts/system/example.com/etc/php.ini:1: \"sendmail_path ="
+            " /usr/lib/sendmail -t -i\" runs /usr/lib/sendmail, which is /usr/sbin/sendmail, not"
+            " /bin/sendmail: its mail goes around capture; write instead: sendmail_path ="
+            " /bin/sendmail -t -i",
+            "PHP /usr/bin/php7 (php -i; it reads (none)): sendmail_path \"/usr/sbin/sendmail\" runs"
+            " /usr/sbin/sendmail, not /bin/sendmail: its mail goes around capture; there, write:"
+            " sendmail_path = /bin/sendmail",
+            "/usr/sbin/sendmail is not /bin/sendmail: what cron, scripts and PHP's default send"
+            " through it goes around capture; if qmail delivers here: ln -sfn /bin/sendmail"
+            " /usr/sbin/sendmail",
+        ])
+        assert problems == want, "\n".join(["got:"] + problems + ["want:"] + want)
+        assert warnings == sorted([
+            "PHP /opt/alt/php80/etc/php.ini:1: \"sendmail_path = /usr/sbin/loop -t -i\" runs"
+            " /usr/sbin/loop, a link that leads nowhere (a loop); write instead: sendmail_path ="
+            " /bin/sendmail -t -i",
+            "PHP /opt/cpanel/ea-php81/root/etc/php.ini:1: \"sendmail_path = /usr/sbin/sendmail.gone"
+            " -t\" runs /usr/sbin/sendmail.gone, which does not exist: PHP's mail() fails; write"
+            " instead: sendmail_path = /bin/sendmail -t",
+            "PHP /usr/bin/php9 not run (php -i): it is not root's alone",
+        ]), warnings
+        assert not os.path.exists(ran)
+        # --status says the same, counted.
+        st = subprocess.run([inst, "--status", "--target", sw.target], capture_output=True)
+        out = st.stdout.decode()
+        assert "sendmail: 8 of " in out and "lead around capture" in out, out
+        for p in want:
+            assert "\n          " + p + "\n" in out, (p, out)
+        # Fixed as printed, nothing is left; nor once enabled (the target is the wrapper's link).
+        for p in problems:
+            fix(env, p)
+        for enabled in (False, True):
+            if enabled:
+                assert sw.enable().returncode == 0
+            v = subprocess.run([inst, "--verify", "--target", sw.target], capture_output=True)
+            left = [t for k, t in reach_lines(v.stdout) if k == "PROBLEM"]
+            assert left == [], (enabled, left)
+            st = subprocess.run([inst, "--status", "--target", sw.target],
+                                capture_output=True).stdout.decode()
+            assert re.search(r"sendmail: \d+ found \(PHP's configurations, /usr/sbin/sendmail\),"
+                             r" each leads to /bin/sendmail\n", st), st
+    finally:
+        remove_host(env)
+        if os.path.exists(ran):
+            os.unlink(ran)
+        sw.close()
