@@ -6,6 +6,7 @@ their scan directories, FPM pools, an Apache vhost, Plesk's, cPanel's and CloudL
 layouts, PHP binaries that are the real php, and Postfix's real sendmail as
 /usr/sbin/sendmail.  The fixes --verify prints are applied as printed; then nothing is
 left to name, before and after enable."""
+import json
 import os
 import re
 import shutil
@@ -222,4 +223,75 @@ def install__php_scan__each_config_around_the_wrapper_named_with_its_fix(env):
         remove_host(env)
         if os.path.exists(ran):
             os.unlink(ran)
+        sw.close()
+
+
+@php_test
+def install__first_hour__install_verify_fix_enable_php_look_revert_uninstall(env):
+    # A new admin's first hour on a host with Postfix's /usr/sbin/sendmail beside qmail
+    # and PHP left at its default: each step as the README and the messages say it.
+    if not env.is_root:
+        return "skipped: needs root"
+    assert not any(os.path.exists(os.path.join(env.root, t)) for t in HOST_TREES)
+    inst = os.path.join(env.sbin, "qwrap-install")
+    sw = run.Swap(env)
+    shutil.copy("/usr/sbin/sendmail" if os.path.exists("/usr/sbin/sendmail") else "/bin/true",
+                put(env, "/usr/sbin/sendmail", ""))
+    ini = put(env, "/etc/php/8.2/cli/php.ini", "[PHP]\nengine = On\n")
+    try:
+        # Install: it says what it put where, and the next step.
+        p = subprocess.run(env.make + ["install"], capture_output=True)
+        assert p.returncode == 0 and b"next: qwrap-install --verify" in p.stdout, p
+        # Verify: PHP would go around capture, named with the line that mends it.
+        v = subprocess.run([inst, "--verify", "--target", sw.target], capture_output=True)
+        assert v.returncode == 78, v.stdout
+        got = [t for k, t in reach_lines(v.stdout) if k == "PROBLEM"]
+        assert len(got) == 2 and \
+            got[0].startswith("PHP /etc/php/8.2/cli/php.ini: sendmail_path is not set") and \
+            got[1].startswith("/usr/sbin/sendmail is not /bin/sendmail"), got
+        for line in got:
+            fix(env, line)
+        with open(ini) as f:
+            assert f.read().endswith("[mail function]\nsendmail_path = /bin/sendmail -t -i\n")
+        # Nothing wrong is left, but capture is off: its own status, named.
+        v = subprocess.run([inst, "--verify", "--target", sw.target], capture_output=True)
+        assert v.returncode == 1 and b"all checks passed, but capture is off" in v.stdout, v
+        # Enable for an hour; verify passes.
+        p = subprocess.run([inst, "--enable", "--for", "1h", "--scheduler", "none", "--target",
+                            sw.target], capture_output=True)
+        assert p.returncode == 0, p.stderr
+        v = subprocess.run([inst, "--verify"], capture_output=True)
+        assert v.returncode == 0 and b"all checks passed; capture is on" in v.stdout, v.stdout
+        st = subprocess.run([inst, "--status"], capture_output=True).stdout.decode()
+        assert "capture:  on since" in st and "session:  ends at" in st, st
+        assert re.search(r"sendmail: \d+ found .* each leads to /bin/sendmail\n", st), st
+        # Send from PHP, as the site's user, with the sendmail_path the fix wrote
+        # (its program under this test's tree).
+        cwd, script = run.make_vhost(env)
+        p, recs, got = env.run(["-d", "sendmail_path=%s -t -i" % sw.target, "-d",
+                                "mail.add_x_header=On", "contact.php"], prog="/usr/bin/php",
+                               cwd=cwd)
+        assert p.stdout == b"sent" and len(got) == 1, (p.stdout, p.stderr)
+        r = run.one(recs)
+        assert r["script"] == script and r["uid"] == env.uid, r
+        # Look: who is sending, and the record itself.
+        from reports import qwrap_ok, top_json
+        top = top_json(env, "--by", "script")
+        assert script in [key for key, _, _ in top], top
+        g = qwrap_ok(env, "grep", "--script", script, "--json").stdout
+        assert json.loads(g.splitlines()[-1])["id"] == r["id"], g
+        # Revert: the original is back, the same file.
+        p = subprocess.run([inst, "--revert"], capture_output=True)
+        assert p.returncode == 0, p.stderr
+        assert not os.path.islink(sw.target) and os.stat(sw.target).st_ino == sw.ino
+        assert b"capture:  off" in subprocess.run([inst, "--status"], capture_output=True).stdout
+        # Uninstall: the programs go, the log stays, and it says how to remove it.
+        p = subprocess.run(env.make + ["uninstall"], capture_output=True)
+        assert p.returncode == 0 and not os.path.exists(env.wrapper), p
+        assert b"chattr -a " + env.log.encode() in p.stdout and os.path.exists(env.log), p.stdout
+        return "installed, verified, mended as told, enabled, sent, looked, reverted, removed"
+    finally:
+        if not os.path.exists(env.wrapper):
+            subprocess.run(env.make + ["install"], check=True, stdout=subprocess.DEVNULL)
+        remove_host(env)
         sw.close()
