@@ -58,7 +58,7 @@ ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 # common/ goes in as an archive: each program links only the objects it uses.
 COMMON_SRC  = common/config.c common/freeze.c common/json.c common/record.c common/iofull.c common/sha256.c \
               common/state.c common/spool.c common/number.c common/target.c \
-              common/message.c common/classify.c common/sanitize.c
+              common/message.c common/classify.c common/sanitize.c common/pathclean.c
 WRAPPER_SRC = wrapper/caller.c wrapper/origin.c wrapper/idheader.c wrapper/logfile.c wrapper/deliver.c \
               wrapper/ratelimit.c wrapper/hold.c wrapper/notify.c wrapper/smtp.c \
               wrapper/relay.c wrapper/fpmstatus.c wrapper/keeper.c wrapper/kproto.c \
@@ -71,7 +71,7 @@ WRAPPER_OBJ = $(WRAPPER_SRC:%.c=$(BUILD)/%.o)
 PROGRAMS = $(BUILD)/qwrap-sendmail $(BUILD)/qwrap $(BUILD)/qwrap-install
 UNITS    = classify json record idheader message caller config logfile state ratelimit smtp fpmstatus keeper \
            freeze \
-           logread
+           logread pathclean
 UNIT_BIN = $(UNITS:%=$(BUILD)/tests/test_%)
 HELPERS  = $(BUILD)/standin $(BUILD)/launch
 

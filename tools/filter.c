@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "number.h"
+#include "pathclean.h"
 
 #define VAL_MAX LOG_VALUE_MAX
 
@@ -44,6 +45,29 @@ when(const char *arg, long long now_ms, long long *ms)
 		return 0;
 	}
 	return log_parse_time(arg, strlen(arg), ms);
+}
+
+/*
+ * --cwd DIR and --script PATTERN, tidied as rec_str tidies the records'
+ * paths, so "/home/u/./bin" finds what "/home/u/bin" finds.  A pattern with
+ * a bracket expression is taken as it is: "[/.]" is no path's "/.".
+ */
+static int
+path_option(struct filter *f, int opt, const char *arg, char err[FILTER_ERR_MAX])
+{
+	char *buf = opt == OPT_CWD ? f->cwd_clean : f->script_clean;
+	size_t n = strlen(arg);
+
+	if (n >= sizeof f->cwd_clean) {
+		snprintf(err, FILTER_ERR_MAX, "--%s: longer than a path can be",
+		    opt == OPT_CWD ? "cwd" : "script");
+		return -1;
+	}
+	memcpy(buf, arg, n + 1);
+	if (opt == OPT_CWD || strchr(buf, '[') == NULL)
+		path_clean(buf);
+	*(opt == OPT_CWD ? &f->cwd : &f->script) = buf;
+	return 0;
 }
 
 int
@@ -97,8 +121,9 @@ filter_option(struct filter *f, int opt, const char *arg, long long now_ms,
 		}
 		f->has_subject = 1;
 		return 0;
-	case OPT_CWD: f->cwd = arg; return 0;
-	case OPT_SCRIPT: f->script = arg; return 0;
+	case OPT_CWD:
+	case OPT_SCRIPT:
+		return path_option(f, opt, arg, err);
 	case OPT_ID: f->id = arg; return 0;
 	case OPT_ACTION: f->actions = arg; return 0;
 	case OPT_ORIGIN: f->origins = arg; return 0;

@@ -5,6 +5,7 @@
 #define QWRAP_FILTER_H
 
 #include <getopt.h>
+#include <limits.h>
 #include <regex.h>
 
 #include "logread.h"
@@ -42,6 +43,7 @@ struct filter {
 	int has_uid;
 	const char *cwd;	/* a directory: itself and all below */
 	const char *script;	/* fnmatch(3) pattern, '*' matches '/' too */
+	char cwd_clean[PATH_MAX], script_clean[PATH_MAX];	/* what they point to */
 	const char *id;		/* the record's id, or the held_id it points to */
 	const char *actions;	/* comma-separated list */
 	const char *origins;	/* comma-separated list */

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pathclean.h"
+
 #define BUF_SIZE (2 * LOG_LINE_MAX)
 
 int
@@ -323,6 +325,9 @@ rec_str(const struct logrec *r, const char *key, char *buf, size_t cap)
 
 	if (m == NULL || jr_string(m->val, m->vallen, buf, cap) < 0)
 		buf[0] = '\0';
+	/* Older wrappers and other hosts' may have written "//" or "/./". */
+	else if (strcmp(key, "cwd") == 0 || strcmp(key, "script") == 0)
+		path_clean(buf);
 	return buf;
 }
 

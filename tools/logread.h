@@ -60,7 +60,11 @@ int log_parse_time(const char *s, size_t n, long long *ms);
 int log_rotations(const char *path, int rotated, int newest_first,
     int (*fn)(const char *, void *), void *arg);
 
-/* The string member KEY of R decoded into BUF (see jr_string): "" when absent or not a string. */
+/*
+ * The string member KEY of R decoded into BUF (see jr_string): "" when
+ * absent or not a string.  The paths "cwd" and "script" come tidied
+ * (path_clean), whichever wrapper wrote them.
+ */
 const char *rec_str(const struct logrec *r, const char *key, char *buf, size_t cap);
 
 /* The integer member KEY of R, or DFLT. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fpmstatus.h"
+#include "pathclean.h"
 
 #define ENVIRON_MAX 65536	/* of a php-cgi parent's environment, enough for a CGI request */
 
@@ -232,7 +233,8 @@ program_family(const struct caller_parent *p, char *out, size_t cap)
 /*
  * The script, as the canonical path of its file (no "." or "..", no link),
  * resolved as the caller; one that cannot be resolved (gone, not permitted)
- * is kept as it was seen, and said to be so.
+ * is kept as it was seen, tidied ("//" and "/./" are "/", ".." stays), and
+ * said to be so.
  */
 static int
 set_script(struct caller *c, const char *path, size_t n, const char *from)
@@ -244,6 +246,8 @@ set_script(struct caller *c, const char *path, size_t n, const char *from)
 	memcpy(seen, path, n);
 	seen[n] = '\0';
 	c->script_unresolved = realpath(seen, canon) == NULL;
+	if (c->script_unresolved)
+		path_clean(seen);
 	memcpy(c->script, c->script_unresolved ? seen : canon,
 	    strlen(c->script_unresolved ? seen : canon) + 1);
 	c->script_from = from;

@@ -222,3 +222,8 @@ put('rewrite', 'parent', rewrite(b'# sites\n.example.net:net \nbob@x.example:bob
                                  b'net-a@b.example.net'))
 put('rewrite', 'local-wins', rewrite(b'vd.example:vd\n', b'vd.example\n', b'vd-bob@vd.example'))
 put('rewrite', 'catch-all', rewrite(b':alias\n', b'', b'alias-x@anywhere'))
+
+# ---- pathclean: the path, as the wrapper saw it or a record has it
+put('pathclean', 'dots-and-slashes', b'/var/www//vhosts/./shop/../x.php/.')
+put('pathclean', 'relative', b'./a//b/.././')
+put('pathclean', 'root', b'//./')

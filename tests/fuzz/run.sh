@@ -16,7 +16,8 @@ esac
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-OUT=$ROOT/build/fuzz
+# FUZZ_OUT: another directory for a run beside another's (two runs of one harness share files).
+OUT=${FUZZ_OUT:-$ROOT/build/fuzz}
 mkdir -p "$OUT/tmp"
 
 # FUZZ_CC and FUZZ_CFLAGS (appended) are for experiments, e.g.
@@ -30,7 +31,7 @@ COMMON=$(ls common/*.c)
 sources() {
 	case $1 in
 	idheader) echo "wrapper/idheader.c" ;;
-	record | config | freeze) echo "" ;;
+	record | config | freeze | pathclean) echo "" ;;
 	logread) echo "tools/jsonread.c tools/logread.c tools/vhost.c" ;;
 	queue) echo "tools/queue.c" ;;
 	rewrite) echo "tools/rewrite.c" ;;
@@ -59,7 +60,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TMPDIR="$OUT/tmp"
 
 failed=0
-for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus kproto origin freeze rewrite}; do
+for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus kproto origin freeze rewrite pathclean}; do
 	bin=$OUT/fuzz_$name
 	log=$OUT/fuzz_$name.log
 	corpus=$OUT/corpus-$name

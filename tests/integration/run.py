@@ -817,6 +817,20 @@ def parents__long_command_line__kept_to_1_kib_then_cut_and_marked(env):
     assert a[4:-1] == long[:len(a) - 5] and long[len(a) - 5].startswith(a[-1]), a
 
 
+@test
+def paths__unresolved_script_with_slashes_and_dots__recorded_tidied(env):
+    # A script that cannot be resolved is kept as it was seen, but tidied (issue 25):
+    # "//" and "/./" are one "/", ".." stays (across a link it is not the parent).
+    seen = env.root + "//gone/./bin/../notify.pl/."
+    p, recs, got = env.run(["-t"], stdin=b"Subject: s\n\nb\n", env={"SCRIPT_FILENAME": seen})
+    assert p.returncode == 0, p.stderr
+    r = one(recs)
+    want = env.root + "/gone/bin/../notify.pl"
+    assert (r["script"], r["script_from"], r.get("script_unresolved")) == (want, "env", True), r
+    field, _ = split_header(one(got, "stand-in run")["stdin"])
+    assert b"//" not in field and b"/./" not in field, field
+
+
 @contextlib.contextmanager
 def log_moved_away(env):
     """The capture log set aside for a test that puts something else at its path; yields

@@ -590,6 +590,39 @@ caller_resolve_script__php_cgi_without_gateway__env_used(void **state)
 }
 
 static void
+caller_resolve_script__unresolved_path__tidied_dot_dot_kept(void **state)
+{
+	(void)state;
+	char *envp[] = { "SCRIPT_FILENAME=/nonexistent-qwrap//www/./b/../notify.pl/.", NULL };
+
+	identify(1009, 0, envp);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
+	assert_string_equal(c.script, "/nonexistent-qwrap/www/b/../notify.pl");
+	assert_string_equal(c.script_from, "env");
+	assert_true(c.script_unresolved);
+}
+
+static void
+caller_resolve_script__resolved_path__canonical_not_lexical(void **state)
+{
+	(void)state;
+	char env[PATH_MAX + 32], *envp[] = { env, NULL };
+
+	/* x.php/. is no file: realpath fails, and the path is not made one by tidying. */
+	write_file(pathf("%s/x.php", files), "<?php", 5);
+	snprintf(env, sizeof env, "SCRIPT_FILENAME=%s//sub/..//./x.php", files);
+	mkdir_p(pathf("%s/sub", files));
+	identify(1009, 0, envp);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
+	assert_string_equal(c.script, pathf("%s/x.php", files));
+	assert_false(c.script_unresolved);
+	snprintf(env, sizeof env, "SCRIPT_FILENAME=%s/x.php/.", files);
+	caller_resolve_script(proc, envp, NULL, 0, NULL, NULL, &c);
+	assert_string_equal(c.script, pathf("%s/x.php", files));
+	assert_true(c.script_unresolved);
+}
+
+static void
 caller_resolve_script__non_cgi_parent_environ__ignored(void **state)
 {
 	(void)state;
@@ -1190,6 +1223,8 @@ main(void)
 		T(caller_resolve_script__fd__beats_everything),
 		T(caller_resolve_script__php_cgi_environ__beats_putenv),
 		T(caller_resolve_script__php_cgi_grandparent__found),
+		T(caller_resolve_script__unresolved_path__tidied_dot_dot_kept),
+		T(caller_resolve_script__resolved_path__canonical_not_lexical),
 		T(caller_resolve_script__php_cgi_without_gateway__env_used),
 		T(caller_resolve_script__non_cgi_parent_environ__ignored),
 		T(caller_resolve_script__php_cgi_upgraded_binary__cgi_environ_still_used),

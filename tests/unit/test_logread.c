@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "jsonread.h"
+#include "filter.h"
 #include "logread.h"
 #include "queue.h"
 #include "tally.h"
@@ -170,6 +171,38 @@ test_torn_and_invalid_lines(void **state)
 	log_close(&f);
 }
 
+/* An older wrapper's or another host's paths read tidied; the filters' arguments are tidied alike. */
+static void
+rec_str__untidy_paths__cwd_and_script_tidied_others_as_written(void **state)
+{
+	static const char line[] = "{\"v\":1,\"ts\":\"2026-11-26T10:00:00.000Z\",\"id\":\"a\","
+	    "\"cwd\":\"/home/u//bin/.\",\"script\":\"/home/u/bin/./../notify.pl\","
+	    "\"subject\":\"a//b/./c\",\"env\":{\"SCRIPT_FILENAME\":\"/x//y\"}}";
+	struct logrec r;
+	struct filter f;
+	char buf[256], err[FILTER_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(log_parse(line, sizeof line - 1, &r), 0);
+	assert_string_equal(rec_str(&r, "cwd", buf, sizeof buf), "/home/u/bin");
+	assert_string_equal(rec_str(&r, "script", buf, sizeof buf), "/home/u/bin/../notify.pl");
+	assert_string_equal(rec_str(&r, "subject", buf, sizeof buf), "a//b/./c");
+
+	filter_init(&f);
+	assert_int_equal(filter_option(&f, OPT_CWD, "/home//u/./", 0, err), 0);
+	assert_string_equal(f.cwd, "/home/u");
+	assert_true(filter_match(&f, &r));
+	assert_int_equal(filter_option(&f, OPT_SCRIPT, "/home/u//bin/./../*.pl", 0, err), 0);
+	assert_string_equal(f.script, "/home/u/bin/../*.pl");
+	assert_true(filter_match(&f, &r));
+	/* A bracket expression is no path: "[/.]" stays, and matches no "/" before "..". */
+	assert_int_equal(filter_option(&f, OPT_SCRIPT, "/home/u/bin/[/.]./notify.pl", 0, err), 0);
+	assert_string_equal(f.script, "/home/u/bin/[/.]./notify.pl");
+	assert_int_equal(filter_option(&f, OPT_CWD, "/home/u/bin/..", 0, err), 0);
+	assert_false(filter_match(&f, &r));
+	filter_free(&f);
+}
+
 static void
 test_overlong_line_skipped(void **state)
 {
@@ -313,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_json_members_and_decoding),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test_setup_teardown(test_torn_and_invalid_lines, setup, teardown),
+		cmocka_unit_test(rec_str__untidy_paths__cwd_and_script_tidied_others_as_written),
 		cmocka_unit_test_setup_teardown(test_overlong_line_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vhosts, setup, teardown),
 		cmocka_unit_test(test_tally_order_and_growth),
