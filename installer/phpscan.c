@@ -16,6 +16,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <glob.h>
 #include <stdarg.h>
@@ -182,6 +183,10 @@ miss(struct scan *sc, int problem, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* One line, and nothing a terminal obeys: names and values come from files. */
+	for (char *c = msg; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	sc->res->misses += problem;
 	sc->report(problem, msg, sc->arg);
 }
@@ -324,16 +329,23 @@ parse_line(const char *line, struct setting *s)
 static int
 read_setting(struct scan *sc, const char *file, struct setting *s)
 {
-	char full[2 * PATH_MAX], line[2048];
+	char full[2 * PATH_MAX], *line = NULL;
+	size_t cap = 0;
 	struct setting t;
+	struct stat st;
 	long no = 0;
-	int found = 0;
+	int fd, found = 0;
 	FILE *fp;
 
+	/* A FIFO or a device put in the walk's way is not read (nor waited on). */
 	snprintf(full, sizeof full, "%s%s", sc->prefix, file);
-	if ((fp = fopen(full, "re")) == NULL)
+	if ((fd = open(full, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return 0;
-	while (fgets(line, sizeof line, fp) != NULL) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (fp = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while (getline(&line, &cap, fp) > 0) {
 		no++;
 		if (strstr(line, "sendmail_path") == NULL || !parse_line(line, &t))
 			continue;
@@ -342,6 +354,7 @@ read_setting(struct scan *sc, const char *file, struct setting *s)
 		*s = t;
 		found = 1;
 	}
+	free(line);
 	fclose(fp);
 	return found;
 }
@@ -612,6 +625,9 @@ reach_scan(const char *root, const char *target, struct reach_result *res,
 		return -1;
 	for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
 		walk(&sc, roots[i].dir, roots[i].first, roots[i].depth);
+	if (sc.files > MAX_FILES)
+		miss(&sc, 0, "PHP: only the first %d of %d files looked at were read", MAX_FILES,
+		    sc.files);
 	if (sc.run_binaries)
 		check_binaries(&sc);
 	check_system(&sc);
