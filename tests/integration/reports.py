@@ -448,6 +448,13 @@ def shown(s):
     return "".join("?" if ord(c) < 0x20 or 0x7f <= ord(c) < 0xa0 else c for c in s or "-")
 
 
+def shown_tty(s):
+    """A field as qwrap prints it on a terminal: shown(), and the bidirectional
+    controls as '?' too."""
+    return "".join("?" if c in "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067"
+                   "\u2068\u2069" else c for c in shown(s))
+
+
 def top_text(rows):
     return b"".join(b"%d\t%d\t%s\n" % (m, n, shown(k).encode()) for k, m, n in rows)
 
@@ -888,6 +895,298 @@ def report__top_missing_keys__counted_under_dash(env):
         if got != want.get(by, [("-", 3, 9)]):
             wrong.append("--by %s: %s" % (by, got))
     assert not wrong, "; ".join(wrong)
+
+
+# --- rate and the picture on a terminal -------------------------------------------
+
+RATE_STEPS = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
+
+
+def iso_of(ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
+
+
+def expected_rate(records, step=None, by=None, n=5, since=None, until=None,
+                  match=lambda r: True, actions=SENDING):
+    """The rows of `qwrap rate`, as (start, key, messages, recipients): the
+    span from SINCE to UNTIL, else the first message to the last, in
+    intervals of STEP ms (else the smallest of RATE_STEPS that makes at most
+    60); the N (0: all) keys with most messages, in top's order."""
+    cells, times = {}, []
+    for rec in records:
+        if not (match(rec) and text_of(rec, "action") in actions):
+            continue
+        keys = top_keys(rec, by) if by else [("-", 1, int_of(rec, "rcpt_count", 0))]
+        if keys:
+            times.append(ms_of(rec["ts"]))
+        for key, m, r in keys:
+            cells.setdefault(key, []).append((times[-1], m, r))
+    if since is None and not times:
+        return []
+    lo = since if since is not None else min(times)
+    hi = until - 1 if since is not None else max(times)
+    hi = max([hi, lo] + times)
+    if step is None:
+        step = next((s * 1000 for s in RATE_STEPS if hi // (s * 1000) - lo // (s * 1000) < 60),
+                    RATE_STEPS[-1] * 1000)
+    first, count = lo // step, hi // step - lo // step + 1
+    if by:
+        order = [k for k, _, _ in expected_top(records, by, match, actions)]
+        order = order[:n] if n > 0 else order
+    else:
+        order = ["-"]
+    table = {}
+    for key in order:
+        for ts, m, r in cells.get(key, []):
+            c = table.setdefault((ts // step - first, key), [0, 0])
+            c[0] += m
+            c[1] += r
+    return [(iso_of((first + i) * step), k) + tuple(table.get((i, k), (0, 0)))
+            for i in range(count) for k in order]
+
+
+def rate_tsv(rows, by):
+    return b"".join(b"%s\t%d\t%d%s\n" % (t.encode(), m, r, (b"\t" + shown(k).encode()) if by else b"")
+                    for t, k, m, r in rows)
+
+
+@test
+def report__rate__generated_logs_tsv_and_json_equal_the_intervals_computed_here(env):
+    ds = dataset(env)
+    recs = [r for r, _ in ds.records()]
+    root = ["--vhosts-root", VHOSTS]
+    since, until = ms_of("2026-11-21T06:00:00Z"), ms_of("2026-11-23T00:00:00Z")
+    cases = [
+        ([], dict()),
+        (["--step", "1h"], dict(step=3600000)),
+        (["--step", "6h", "--by", "script"], dict(step=6 * 3600000, by="script")),
+        (["--step", "1d", "--by", "rcpt-domain", "-n", "0"], dict(step=86400000, by="rcpt-domain", n=0)),
+        (["--by", "user", "-n", "2"], dict(by="user", n=2)),
+        (["--step", "30m", "--since", iso_of(since), "--until", iso_of(until), "--by", "host"],
+         dict(step=1800000, by="host", since=since, until=until,
+              match=lambda r: since <= ms_of(r["ts"]) < until)),
+        (["--since", iso_of(since), "--until", iso_of(until), "--host", HOSTS[1]],
+         dict(since=since, until=until,
+              match=lambda r: since <= ms_of(r["ts"]) < until and r["host"] == HOSTS[1])),
+        (["--step", "2h", "--action", "release,discard", "--by", "from"],
+         dict(step=7200000, by="from", actions=("release", "discard"))),
+        # Nothing passes: with --since the window's intervals all 0, without nothing at all.
+        (["--host", "nowhere", "--since", iso_of(since), "--until", iso_of(since + 3 * 3600000)],
+         dict(since=since, until=since + 3 * 3600000, match=lambda r: False)),
+        (["--host", "nowhere"], dict(match=lambda r: False)),
+        (["--step", "20m", "--action", "reject", "--host", HOSTS[2]],
+         dict(step=1200000, actions=("reject",), match=lambda r: r["host"] == HOSTS[2])),
+    ]
+    for args, kw in cases:
+        want = expected_rate(recs, **kw)
+        what = "rate %s" % " ".join(args)
+        assert want or "nowhere" in args, "%s: empty, a weak case" % what
+        if "reject" in args:
+            assert any(m == 0 for _, _, m, _ in want), "%s: no empty interval, a weak case" % what
+        p = qwrap_ok(env, "rate", *args, *root, *ds.paths)
+        got, exp = p.stdout, rate_tsv(want, kw.get("by"))
+        assert got == exp, "%s, piped:\n%s\nwant\n%s" % (what, got[:600], exp[:600])
+        rows = [json.loads(l) for l in out_lines(qwrap_ok(env, "rate", "--json", *args, *root,
+                                                          *ds.paths).stdout)]
+        fields = ["start", "key", "messages", "recipients"] if kw.get("by") else \
+            ["start", "messages", "recipients"]
+        assert all(list(r) == fields for r in rows), "%s --json: members %s" % (what, rows[:2])
+        got_rows = [(r["start"], r.get("key", "-"), r["messages"], r["recipients"]) for r in rows]
+        same_rows(got_rows, want, what + " --json")
+    # The sums of each series are top's rows.
+    by_script = expected_rate(recs, step=86400000, by="script", n=0)
+    sums = {}
+    for _, k, m, r in by_script:
+        sums[k] = (sums.get(k, (0, 0))[0] + m, sums.get(k, (0, 0))[1] + r)
+    assert sorted((k, m, r) for k, (m, r) in sums.items()) == sorted(expected_top(recs, "script"))
+    return "%d cases" % len(cases)
+
+
+@test
+def report__rate__bad_step_or_key__exit_64(env):
+    empty = os.path.join(private_dir(env), "empty.log")
+    write_log(empty, [record_text(small_record(ms_of("2026-11-26T10:00:00.000Z"), "a"))])
+    for args, says in ((["rate", "--step", "5x", empty], b"--step 5x"),
+                       (["rate", "--step", "0", empty], b"--step 0"),
+                       (["rate", "--by", "domain", empty], b"--by domain: not one of uid,"),
+                       (["top", "--by", "uid", "--step", "5m", empty], b"--step is rate's"),
+                       (["rate", "--step", "1s", "--since", "2020-01-01", empty],
+                        b"more than 1000000")):
+        p = qwrap(env, *args)
+        assert p.returncode == 64, "%s: exit %d, not 64: %s" % (args, p.returncode, p.stderr)
+        assert says in p.stderr, "%s: stderr %r does not say %r" % (args, p.stderr, says)
+
+
+def on_pty(env, args, cols, rows=60, columns=None):
+    """`qwrap ARGS` with a terminal of COLS columns as its standard output and
+    error (raw: what it writes is what arrives), $COLUMNS set to COLUMNS or
+    unset: what reached the terminal, and the exit status."""
+    import pty
+    import struct
+    import termios
+    import fcntl
+    import tty
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    e = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns is not None:
+        e["COLUMNS"] = str(columns)
+    p = subprocess.Popen([os.path.join(env.sbin, "qwrap")] + list(args), stdin=subprocess.DEVNULL,
+                         stdout=slave, stderr=slave, env=e, start_new_session=True)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:		# EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return out, p.wait(timeout=60)
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+BARS = "█▏▎▍▌▋▊▉"
+
+
+def terminal_text(out, extra):
+    """OUT decoded, after checking that it holds nothing but text, newlines and
+    EXTRA's characters: no escape sequence, no other control character."""
+    text = out.decode("utf-8")
+    bad = [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) < 0xa0 or
+           0x2000 <= ord(c) < 0x3000 and c not in extra or 0x202a <= ord(c) <= 0x202e or
+           0x2066 <= ord(c) <= 0x2069]
+    assert not bad, "reached the terminal: %r in %r" % (bad[:5], text[:400])
+    return text
+
+
+def spike_log(env):
+    """An hour from T0: a steady script, one a minute; a long-path script
+    sending 120 in its last ten minutes; a script whose path holds escapes."""
+    t0 = ms_of("2026-11-26T09:00:00.000Z")
+    spike = VHOSTS + "/shop.example/httpdocs/wp-content/uploads/2026/11/cache/tmp/very/deep/x.php"
+    hostile = VHOSTS + "/evil.example/\x1b[2J\x1b]0;pwned\x07\x9b31m\u202egnp.php"
+    recs = [small_record(t0 + i * 60000 + 500, "s%d" % i, script=VHOSTS + "/blog.example/a.php")
+            for i in range(60)]
+    recs += [small_record(t0 + 3000000 + i * 5000, "x%d" % i, script=spike, rcpt_count=3)
+             for i in range(120)]
+    recs += [small_record(t0 + 1800000, "h", script=hostile)]
+    recs.sort(key=lambda r: r["ts"])
+    log = os.path.join(private_dir(env), "capture.log")
+    write_log(log, [record_text(r) for r in recs])
+    return log, t0, recs, spike, hostile
+
+
+@test
+def report__top_on_a_pty__sparklines_aligned_paths_cut_from_the_left_nothing_raw(env):
+    log, t0, recs, spike, hostile = spike_log(env)
+    cols = 100
+    args = ["top", "--by", "script", "--since", iso_of(t0), "--until", iso_of(t0 + 3600000), log]
+    out, rc = on_pty(env, args, cols)
+    assert rc == 0, out
+    lines = terminal_text(out, SPARKS + "…").split("\n")
+    assert lines[-1] == "", "no newline at the end: %r" % lines[-1]
+    lines = lines[:-1]
+    # The window: --since to --until in 32 marks of whole seconds.
+    width = -(-3600000 // 32 // 1000) * 1000
+    assert lines[0] == "SENDS: %s to %s, a mark per 1m53s" % (iso_of(t0), iso_of(t0 + 32 * width)), \
+        lines[0]
+    head = lines[1]
+    assert head.startswith("MESSAGES  RECIPIENTS  SENDS ") and head.endswith("  script"), head
+    key_col = head.index("script")
+    assert key_col == 22 + 32 + 2, head
+    want = expected_top(recs, "script")
+    assert len(lines) == 2 + len(want), lines
+    for line, (key, m, r) in zip(lines[2:], want):
+        assert len(line) <= cols, "wider than the terminal: %d: %r" % (len(line), line)
+        assert line[:22] == "%8d  %10d  " % (m, r), line
+        marks = line[22:22 + 32]
+        assert set(marks) <= set(SPARKS + " "), "not a sparkline: %r" % marks
+        assert line[54:56] == "  " and line[56] != " ", "the key does not start at column 56: %r" % line
+        # Each mark: the row's messages then, in eighths of its busiest mark; none a blank.
+        counts = [0] * 32
+        for rec in recs:
+            if text_of(rec, "script") == key:
+                counts[(ms_of(rec["ts"]) - t0) // width] += 1
+        most = max(counts)
+        assert marks == "".join(SPARKS[(c * 8 - 1) // most] if c else " " for c in counts), \
+            "%s: marks %r for %s" % (key, marks, counts)
+        name = shown_tty(key)
+        if len(name) > cols - key_col:
+            assert line[key_col:] == "…" + name[-(cols - key_col - 1):], "cut: %r" % line
+        else:
+            assert line[key_col:] == name, line
+    # The spike: blank until its last ten minutes, then at its height.
+    spike_line = next(l for l in lines if l.endswith("/very/deep/x.php"))
+    assert spike_line[56] == "…", spike_line
+    assert spike_line[22:22 + 26].strip() == "" and "█" in spike_line[22 + 26:54], spike_line
+    assert any(l.endswith("?[2J?]0;pwned??31m?gnp.php") for l in lines), lines
+    # Without --since: the marks span the first record to the last; the same columns.
+    out, rc = on_pty(env, ["top", "--by", "script", log], cols)
+    lines = terminal_text(out, SPARKS + "…").split("\n")[:-1]
+    assert rc == 0 and lines[0].startswith("SENDS: "), lines
+    key_col = lines[1].index("script")
+    assert len(lines) == 2 + len(want) and 22 + 16 + 2 <= key_col <= 22 + 32 + 2, lines
+    for line in lines[2:]:
+        assert set(line[22:key_col - 2]) <= set(SPARKS + " ") and line[key_col - 2:key_col] == "  " \
+            and line[key_col] != " " and len(line) <= cols, "not aligned: %r" % line
+    # Piped and --json: whole values, no marks.
+    piped = qwrap_ok(env, *args).stdout
+    assert piped == b"".join(b"%d\t%d\t%s\n" % (m, r, shown_tty(k).encode()) for k, m, r in want), \
+        piped
+    assert [r[0] for r in top_json(env, *args[1:])] == [k for k, _, _ in want]
+
+
+@test
+def report__grep_on_a_pty__long_values_cut_columns_aligned(env):
+    log, t0, recs, spike, hostile = spike_log(env)
+    out, rc = on_pty(env, ["grep", "--vhosts-root", VHOSTS, log], 200)
+    lines = terminal_text(out, "…").split("\n")[:-1]
+    assert rc == 0 and len(lines) == len(recs) + 1, lines[:3]
+    col = lines[0].index("SCRIPT")
+    rcpt = lines[0].index("RCPT")
+    for line, rec in zip(lines[1:], recs):
+        script = shown_tty(text_of(rec, "script"))
+        cell = line[col:rcpt].rstrip()
+        if len(script) > 40:
+            assert cell == "…" + script[-39:], cell
+        else:
+            assert cell == script, cell
+        assert line[rcpt - 2:rcpt] == "  " and line[rcpt] != " ", "RCPT column moved: %r" % line
+
+
+@test
+def report__rate_on_a_pty__bars_from_one_column_scaled_to_the_width(env):
+    log, t0, recs, spike, hostile = spike_log(env)
+    for cols, columns in ((90, None), (130, 130), (200, 70)):
+        width = columns or cols
+        out, rc = on_pty(env, ["rate", "--step", "5m", log], cols, columns=columns)
+        assert rc == 0, out
+        lines = terminal_text(out, BARS).split("\n")[:-1]
+        want = expected_rate(recs, step=300000)
+        assert lines[0] == "START (UTC)        MESSAGES  RECIPIENTS", lines[0]
+        assert lines[-1] == "%d intervals of 5m" % len(want), lines[-1]
+        most = max(m for _, _, m, _ in want)
+        for line, (start, _, m, r) in zip(lines[1:-1], want):
+            assert line[:41] == "%-17s  %8d  %10d  " % (start[:16] + "Z", m, r), line
+            bar = line[41:]
+            assert set(bar) <= set(BARS), "not a bar: %r" % bar
+            eighths = max(1, m * (width - 41) * 8 // most) if m else 0
+            assert bar == "█" * (eighths // 8) + ("" if eighths % 8 == 0 else BARS[eighths % 8]), \
+                "%d of %d in %d columns: %r" % (m, most, width - 41, bar)
+            assert len(line) <= width
+        assert len(lines) == len(want) + 2
+    out, rc = on_pty(env, ["rate", "--step", "10m", "--by", "script", "-n", "3", log], 100)
+    text = terminal_text(out, BARS + "…")
+    assert rc == 0 and text.count("START (UTC)") == 3, text
+    groups = [l for l in text.split("\n") if l.startswith("script ")]
+    assert groups == ["script " + shown_tty(k) for k, _, _ in expected_top(recs, "script")[:3]], \
+        groups
+    for line in text.split("\n"):
+        assert len(line) <= 100, line
 
 
 # --- tail ----------------------------------------------------------------------
