@@ -162,16 +162,28 @@ resolve_at(const char *prefix, const char *path, char out[PATH_MAX])
 	return 0;
 }
 
-/* The first word of a shell command line, as PHP's popen() hands it to sh. */
+/*
+ * The program of a shell command line, as PHP's popen() hands it to sh:
+ * the first word, past variable assignments and an `exec` (which
+ * docs/PHP.md recommends).  Its place in VALUE goes to *AT and *LEN.
+ */
 static void
-program_of(const char *value, char out[PATH_MAX], const char **args)
+program_of(const char *value, char out[PATH_MAX], size_t *at, size_t *len)
 {
+	const char *p = value + strspn(value, " \t");
 	size_t n;
 
-	value += strspn(value, " \t");
-	n = strcspn(value, " \t");
-	snprintf(out, PATH_MAX, "%.*s", (int)n, value);
-	*args = value + n;
+	for (;;) {
+		n = strcspn(p, " \t");
+		if ((n == 4 && strncmp(p, "exec", 4) == 0) ||
+		    (memchr(p, '=', n) != NULL && strcspn(p, "=/") < strcspn(p, "/")))
+			p += n + strspn(p + n, " \t");
+		else
+			break;
+	}
+	snprintf(out, PATH_MAX, "%.*s", (int)n, p);
+	*at = (size_t)(p - value);
+	*len = n;
 }
 
 static void __attribute__((format(printf, 3, 4)))
@@ -237,28 +249,29 @@ leads(struct scan *sc, const char *program, char *why, size_t cap)
 static void
 fix_of(const struct scan *sc, const struct setting *s, char *out, size_t cap)
 {
-	char program[PATH_MAX];
-	const char *args;
+	char program[PATH_MAX], value[sizeof s->value + PATH_MAX];
+	size_t at, len;
 
-	program_of(s->value, program, &args);
+	program_of(s->value, program, &at, &len);
+	snprintf(value, sizeof value, "%.*s%s%s", (int)at, s->value, sc->target, s->value + at + len);
 	if (s->apache)
-		snprintf(out, cap, "%s \"%s%s\"", s->key, sc->target, args);
+		snprintf(out, cap, "%s \"%s\"", s->key, value);
 	else
-		snprintf(out, cap, "%s = %s%s", s->key, sc->target, args);
+		snprintf(out, cap, "%s = %s", s->key, value);
 }
 
 /* S's program, and a line when it does not reach the wrapper; VIA: the php.ini a binary read. */
 static void
 check_setting(struct scan *sc, const struct setting *s, const char *via)
 {
-	char program[PATH_MAX], why[3 * PATH_MAX], fix[2 * PATH_MAX];
-	const char *args;
+	char program[PATH_MAX], why[3 * PATH_MAX], fix[3 * PATH_MAX];
+	size_t at, len;
 	int r;
 
 	if (s->value[0] == '\0')	/* PHP's mail() fails: nothing goes around */
 		return;
 	sc->res->checked++;
-	program_of(s->value, program, &args);
+	program_of(s->value, program, &at, &len);
 	if ((r = leads(sc, program, why, sizeof why)) < 0)
 		return;
 	fix_of(sc, s, fix, sizeof fix);

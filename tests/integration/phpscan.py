@@ -84,6 +84,10 @@ def build_host(env):
     put(env, "/opt/alt/php80/etc/php.ini", "sendmail_path = /usr/sbin/loop -t -i\n")
     link(env, "/usr/sbin/loop", "/usr/sbin/loop")
     put(env, "/opt/alt/php74/etc/php.ini", "sendmail_path = /bin/sendmail -t -i\n")
+    # exec first (docs/PHP.md: PHP becomes the wrapper's parent): the program is the next word.
+    put(env, "/etc/php/8.2/fpm/pool.d/exec.conf",
+        "[exec]\nphp_admin_value[sendmail_path] = \"exec /bin/sendmail -t -i\"\n")
+    put(env, "/opt/alt/php82/etc/php.ini", "sendmail_path = \"exec /usr/sbin/sendmail -t -i\"\n")
     put(env, "/etc/apache2/sites-available/example.conf",
         "<VirtualHost *:80>\n  ServerName example.com\n"
         "  php_admin_value sendmail_path \"/usr/sbin/sendmail -t -i -fweb@example.com\"\n"
@@ -174,6 +178,9 @@ def install__php_scan__each_config_around_the_wrapper_named_with_its_fix(env):
             "PHP /etc/php/8.2/fpm/pool.d/www.conf:4: \"php_admin_value[sendmail_path] ="
             " /usr/sbin/sendmail -t -i\" runs /usr/sbin/sendmail, not /bin/sendmail: its mail goes"
             " around capture; write instead: php_admin_value[sendmail_path] = /bin/sendmail -t -i",
+            "PHP /opt/alt/php82/etc/php.ini:1: \"sendmail_path = exec /usr/sbin/sendmail -t -i\""
+            " runs /usr/sbin/sendmail, not /bin/sendmail: its mail goes around capture; write"
+            " instead: sendmail_path = exec /bin/sendmail -t -i",
             "PHP /opt/plesk/php/8.1/etc/php.ini:4: \"sendmail_path = /var/qmail/bin/qmail-inject"
             " -H\" runs /var/qmail/bin/qmail-inject, not /bin/sendmail: its mail goes around"
             " capture (a script: if it runs the target in the end, this is not a miss); write"
@@ -203,7 +210,7 @@ def install__php_scan__each_config_around_the_wrapper_named_with_its_fix(env):
         # --status says the same, counted.
         st = subprocess.run([inst, "--status", "--target", sw.target], capture_output=True)
         out = st.stdout.decode()
-        assert "sendmail: 8 of " in out and "lead around capture" in out, out
+        assert "sendmail: 9 of " in out and "lead around capture" in out, out
         for p in want:
             assert "\n          " + p + "\n" in out, (p, out)
         # Fixed as printed, nothing is left; nor once enabled (the target is the wrapper's link).
