@@ -220,7 +220,7 @@ held_list(const struct conf *c, int json)
 
 	/* A table on a terminal; piped, tab-separated lines without a heading, as grep's. */
 	if (!json && tty)
-		printf("%-34s %7s %6s %-12s %5s  %-40s %s\n", "ID", "AGE", "UID", "USER", "RCPT",
+		printf("%-34s %7s %6s %-12s %5s  %-40s  %s\n", "ID", "AGE", "UID", "USER", "RCPT",
 		    "SCRIPT", "SUBJECT");
 	for (int i = 0; i < n; i++) {
 		struct held *h = &all[i];
@@ -234,11 +234,12 @@ held_list(const struct conf *c, int json)
 
 			report_clean(h->env.script ? h->env.script : "-", script, sizeof script);
 			report_clean(h->subject, subject, sizeof subject);
-			if (tty)
-				printf("%-34s %7s %6ld %-12s %5ld  %-40s %s\n", h->env.id,
-				    age(h->env.ts), h->env.uid, user[0] ? user : "-", h->rcpt_count,
-				    script, subject);
-			else
+			if (tty) {	/* a long script cut from the left, as in top's table */
+				printf("%-34s %7s %6ld %-12s %5ld  ", h->env.id, age(h->env.ts),
+				    h->env.uid, user[0] ? user : "-", h->rcpt_count);
+				report_field(h->env.script ? h->env.script : "-", 40, 0, 1);
+				report_field(h->subject, 0, 1, 1);
+			} else
 				printf("%s\t%s\t%ld\t%s\t%ld\t%s\t%s\n", h->env.id, age(h->env.ts),
 				    h->env.uid, user[0] ? user : "-", h->rcpt_count, script, subject);
 			continue;

@@ -2559,6 +2559,12 @@ def held__release_as_the_sender__byte_identical_failure_keeps_it(env):
     fields = listing.splitlines()[0].split(b"\t")
     assert len(fields) == 7 and fields[0] == held_id.encode(), listing
     assert (fields[2], fields[3]) == (str(env.uid).encode(), USER.encode()), fields
+    # On a terminal: a heading, and the columns under it.
+    out, status = reports.on_pty(env, ["held"], 160)
+    text = reports.terminal_text(out, "…").splitlines()
+    assert status == 0 and text[0].startswith("ID ") and len(text) == 2, text
+    assert text[1].index("keep me") == text[0].index("SUBJECT"), text
+    assert text[1].split()[3] == USER, text
     # A release whose real sendmail fails keeps it, and says so.
     failing, _ = held_sendmail(env, exit_status=75)
     env.set_conf(rule + b'sendmail = "%s";' % failing.encode())
