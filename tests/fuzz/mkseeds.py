@@ -227,3 +227,11 @@ put('rewrite', 'catch-all', rewrite(b':alias\n', b'', b'alias-x@anywhere'))
 put('pathclean', 'dots-and-slashes', b'/var/www//vhosts/./shop/../x.php/.')
 put('pathclean', 'relative', b'./a//b/.././')
 put('pathclean', 'root', b'//./')
+
+# ---- phpscan: a php.ini, pool and vhost's text; its first line is also the text of
+# /usr/sbin/sendmail's link (tests/fuzz/fuzz_phpscan.c)
+put('phpscan', 'ini', b'sendmail_path = /usr/sbin/sendmail -t -i\n')
+put('phpscan', 'pool', b'../sbin/x\nphp_admin_value[sendmail_path] = "/usr/lib/sendmail -t"\n')
+put('phpscan', 'apache', b'/bin/sendmail\n  php_admin_value\tsendmail_path "/usr/sbin/sendmail"\n')
+put('phpscan', 'exec', b'exec /usr/sbin/sendmail\nsendmail_path = "exec /usr/sbin/sendmail -t -i" ; x\n'
+                       b'[PATH=/var/www]\nsendmail_path=X=1 exec ../../bin/sendmail\n')

@@ -36,6 +36,7 @@ sources() {
 	queue) echo "tools/queue.c" ;;
 	rewrite) echo "tools/rewrite.c" ;;
 	smtp) echo "wrapper/smtp.c" ;;
+	phpscan) echo "-Iinstaller installer/phpscan.c installer/util.c" ;;
 	fpmstatus) echo "wrapper/fpmstatus.c" ;;
 	kproto) echo "wrapper/kproto.c wrapper/kencode.c" ;;
 	origin) echo "wrapper/caller.c wrapper/origin.c wrapper/fpmstatus.c" ;;
@@ -60,7 +61,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TMPDIR="$OUT/tmp"
 
 failed=0
-for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus kproto origin freeze rewrite pathclean}; do
+for name in ${FUZZ_ONLY:-message idheader record config classify state spool logread queue smtp fpmstatus kproto origin freeze rewrite pathclean phpscan}; do
 	bin=$OUT/fuzz_$name
 	log=$OUT/fuzz_$name.log
 	corpus=$OUT/corpus-$name
