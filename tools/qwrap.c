@@ -276,13 +276,25 @@ scan(int argc, char *argv[])
 	return o.maillog ? scan_maillog(&o) : o.id ? scan_message(&o) : scan_queue(&o);
 }
 
+/* qwrap --help, qwrap help, and --help anywhere after a command (-h first after it). */
+static int
+asks_help(int argc, char *argv[])
+{
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0 || (argc > 2 && strcmp(argv[2], "-h") == 0))
+		return 1;
+	for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0)
+			return 1;
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	if (argc < 2)
 		return usage();
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	if (asks_help(argc, argv)) {
 		usage_to(stdout);
 		return EX_OK;
 	}

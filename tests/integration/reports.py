@@ -874,6 +874,11 @@ def report__bad_usage__exit_64(env):
     for prog in ("qwrap", "qwrap-install"):
         p = subprocess.run([os.path.join(env.sbin, prog), "--help"], capture_output=True)
         assert p.returncode == 0 and p.stdout.startswith(b"usage: ") and not p.stderr, (prog, p)
+    # And after a command, as an admin types it half way.
+    for args in (["top", "--by", "script", "--help"], ["purge", "-h"], ["freeze", "--help"],
+                 ["rate", "--help"], ["held", "--help"]):
+        p = qwrap(env, *args)
+        assert p.returncode == 0 and p.stdout.startswith(b"usage: ") and not p.stderr, (args, p)
 
 
 @test
