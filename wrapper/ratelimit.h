@@ -1,10 +1,11 @@
 /*
  * ratelimit.h: the send-rate limits of qwrap.conf, exact over a sliding
- * window.  One small file per rule and key in state_dir holds the sends of
- * the last window; it is read, decided on and updated under flock(2), held
- * only for that, with a bounded wait.  Runs in the keeper, with the group
- * (state_dir is root:qwrap 0770); the uid is the keeper's own, cwd and
- * script the worker's claims, and keys name files only through a hash.
+ * window.  One small file per count (a rule's per, count and window: not
+ * its max or action) and key in state_dir holds the sends of the last
+ * window; it is read, decided on and updated under flock(2), held only for
+ * that, with a bounded wait.  Runs in the keeper, with the group (state_dir
+ * is root:qwrap 0770); the uid is the keeper's own, cwd and script the
+ * worker's claims, and keys name files only through a hash.
  */
 #ifndef QWRAP_RATELIMIT_H
 #define QWRAP_RATELIMIT_H
@@ -35,6 +36,18 @@ struct rl_verdict {
  */
 int ratelimit_check(const char *state_dir, const struct conf *c, long uid, const char *script,
     const char *cwd, long recipients, long long now_ms, struct rl_verdict *v);
+
+/*
+ * Removes from STATE_DIR the limit files of counts no rule of C keeps, and
+ * older limit files (named after the whole rule), once per set of rules: a
+ * stamp named after them says it was done, so that, the rules unchanged, it
+ * costs one fstatat(2).  Names are matched whole (limit-HEX-HEX, limit-HEX,
+ * rules-HEX), read from a descriptor of the directory opened without
+ * following a link, and removed by unlinkat(2) on it: never a path built from
+ * the caller's data, never what a link points to, never a directory.
+ * *REMOVED counts the limit files removed.  0, or -1 (errno).
+ */
+int ratelimit_sweep(const char *state_dir, const struct conf *c, int *removed);
 
 /* The record's account of the rule V says fired (V->rule >= 0), as C defines it. */
 struct rec_limit rl_fired(const struct conf *c, const struct rl_verdict *v);

@@ -2364,6 +2364,52 @@ def held_sendmail(env, exit_status=0):
     return path, recdir
 
 
+def limit_files(env):
+    d = os.path.join(env.root, "var", "lib", "qwrap")
+    return sorted(f for f in os.listdir(d) if f.startswith("limit-"))
+
+
+@test
+def limits__rule_edited__max_keeps_the_count_window_starts_anew(env):
+    # Issue 25: a limit's state is what it counts (per, count, window), not its max or
+    # action; a file no rule counts in any more is removed when the rules change.
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    clear_limits(env)
+
+    def send(n):
+        out = []
+        for _ in range(n):
+            p, recs, _ = env.run(["-t"], stdin=b"To: a@example.com\nSubject: e\n\nb\n")
+            r = one(recs)
+            assert p.returncode == (69 if r["action"] == "reject" else 0), p.stderr
+            out.append(r)
+        return out
+    try:
+        env.set_conf(limit_conf(b'{ per = "uid"; max = 3; window = "1h"; action = "hold"; }'))
+        assert [r["action"] for r in send(2)] == ["deliver"] * 2
+        first = limit_files(env)
+        assert len(first) == 1, first
+        # max 3 to 4, hold to reject: the count goes on (2 + 2 allowed, the fifth refused).
+        env.set_conf(limit_conf(b'{ per = "uid"; max = 4; window = "1h"; action = "reject"; }'))
+        rs = send(3)
+        assert [r["action"] for r in rs] == ["deliver", "deliver", "reject"], rs
+        assert rs[2]["limit"]["counted"] == 4 and rs[2]["limit"]["max"] == 4, rs[2]
+        assert limit_files(env) == first
+        # Another window: another count, and the old file goes.
+        env.set_conf(limit_conf(b'{ per = "uid"; max = 4; window = "2h"; action = "reject"; }'))
+        assert [r["action"] for r in send(1)] == ["deliver"]
+        now = limit_files(env)
+        assert len(now) == 1 and now != first, (first, now)
+        # No rule at all: every limit file goes.
+        env.reset_conf()
+        send(1)
+        assert limit_files(env) == []
+    finally:
+        env.reset_conf()
+        clear_limits(env)
+
+
 HOLD_AFTER_ONE = limit_conf(b'{ per = "uid"; max = 1; window = "1h"; action = "hold"; }')
 
 

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -128,9 +129,166 @@ ratelimit_check__held_message__not_counted_by_other_rules(void **state)
 	/* Another script of the same uid: the uid rule saw 1 send, not 6. */
 	assert_int_equal(ratelimit_check(dir, &c, 1000, "/srv/b.php", "/srv", 1, T0 + 10, &v), 0);
 	assert_int_equal(v.rule, -1);
+	/* The uid rule's max edited: its count (2 in the window) goes on. */
 	c.limits[0].max = 2;
 	assert_int_equal(ratelimit_check(dir, &c, 1000, "/srv/c.php", "/srv", 1, T0 + 11, &v), 0);
-	assert_int_equal(v.rule, -1);	/* the state of a rule with another max is its own */
+	assert_int_equal(v.rule, 0);
+	assert_int_equal(v.action, LIMIT_LOG);
+	assert_int_equal(v.count, 2);
+}
+
+/* The names of the limit files in DIR, sorted, joined by spaces, into OUT. */
+static int
+limit_files(char *out, size_t cap)
+{
+	struct dirent **list;
+	int n = scandir(dir, &list, NULL, alphasort), k = 0;
+
+	assert_true(n >= 0);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (strncmp(list[i]->d_name, "limit-", 6) == 0) {
+			snprintf(out + strlen(out), cap - strlen(out), "%s%s", k ? " " : "",
+			    list[i]->d_name);
+			k++;
+		}
+		free(list[i]);
+	}
+	free(list);
+	return k;
+}
+
+static void
+ratelimit_check__max_and_action_edited__count_goes_on(void **state)
+{
+	char before[4096], after[4096];
+
+	(void)state;
+	assert_false(send_at(1000, 0, 1));
+	assert_false(send_at(1000, 1, 1));
+	assert_int_equal(limit_files(before, sizeof before), 1);
+	/* max 3 to 5, hold to reject: the same file, two more allowed, not five. */
+	c.limits[0].max = 5;
+	c.limits[0].action = LIMIT_REJECT;
+	assert_false(send_at(1000, 2, 1));
+	assert_false(send_at(1000, 3, 1));
+	assert_false(send_at(1000, 4, 1));
+	assert_true(send_at(1000, 5, 1));
+	assert_int_equal(v.count, 5);
+	assert_int_equal(v.action, LIMIT_REJECT);
+	/* Down to 2: reached at once, the ring grown for 5 read whole. */
+	c.limits[0].max = 2;
+	assert_true(send_at(1000, 6, 1));
+	assert_int_equal(v.count, 5);
+	/* When the first two have left the window, still 3 inside: reached. */
+	assert_true(send_at(1000, 10001, 1));
+	assert_int_equal(v.count, 3);
+	assert_false(send_at(1000, 10005, 1));	/* all five gone */
+	assert_int_equal(limit_files(after, sizeof after), 1);
+	assert_string_equal(after, before);
+}
+
+static void
+ratelimit_check__window_or_count_edited__a_new_count(void **state)
+{
+	char before[4096], after[4096];
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_false(send_at(1000, i, 1));
+	assert_true(send_at(1000, 3, 1));
+	limit_files(before, sizeof before);
+	c.limits[0].window = 20;
+	assert_false(send_at(1000, 4, 1));	/* another count: the window means another thing */
+	assert_int_equal(limit_files(after, sizeof after), 2);
+	c.limits[0].count = LIMIT_COUNT_RECIPIENTS;
+	assert_false(send_at(1000, 5, 1));
+	assert_int_equal(limit_files(after, sizeof after), 3);
+}
+
+static void
+ratelimit_check__two_rules_one_count__one_file_counted_once(void **state)
+{
+	(void)state;
+	/* A log rule at 2 and a hold rule at 4 of the same per, count and window. */
+	c.nlimits = 2;
+	c.limits[0] = (struct conf_limit){ LIMIT_PER_UID, 2, 10, LIMIT_COUNT_MESSAGES, LIMIT_LOG, 1 };
+	c.limits[1] = (struct conf_limit){ LIMIT_PER_UID, 4, 10, LIMIT_COUNT_MESSAGES, LIMIT_HOLD, 2 };
+	assert_false(send_at(1000, 0, 1));
+	assert_false(send_at(1000, 1, 1));
+	assert_true(send_at(1000, 2, 1));
+	assert_int_equal(v.rule, 0);
+	assert_int_equal(v.count, 2);
+	assert_true(v.warn);
+	assert_true(send_at(1000, 3, 1));	/* logged and delivered: counted once, not twice */
+	assert_int_equal(v.count, 3);
+	assert_false(v.warn);
+	assert_true(send_at(1000, 4, 1));
+	assert_int_equal(v.rule, 1);		/* 4 + 1 > 4: held, the hold rule named */
+	assert_int_equal(v.action, LIMIT_HOLD);
+	assert_int_equal(v.count, 4);
+	assert_true(v.warn);			/* a hold after the log rule's warning: said */
+	assert_true(send_at(1000, 5, 1));
+	assert_int_equal(v.count, 4);		/* held: not counted */
+	assert_false(v.warn);
+	{
+		char names[4096];
+
+		assert_int_equal(limit_files(names, sizeof names), 1);
+	}
+}
+
+static void
+ratelimit_sweep__rules_changed__only_unused_limit_files_go(void **state)
+{
+	char names[4096], keep[4096], path[PATH_MAX + 64];
+	int removed, fd;
+
+	(void)state;
+	c.nlimits = 2;
+	c.limits[1] = (struct conf_limit){ LIMIT_PER_SCRIPT, 3, 60, LIMIT_COUNT_MESSAGES, LIMIT_HOLD, 2 };
+	assert_false(send_at(1000, 0, 1));
+	assert_false(send_at(1001, 0, 1));
+	assert_int_equal(limit_files(names, sizeof names), 4);
+	/* What is not a limit file of ours stays: a directory, a link, other names. */
+	snprintf(path, sizeof path, "%s/install", dir);
+	assert_int_equal(mkdir(path, 0750), 0);
+	snprintf(path, sizeof path, "%s/limit-%040d", dir, 0);
+	assert_int_equal(mkdir(path, 0750), 0);	/* the name of an old file, but a directory */
+	snprintf(path, sizeof path, "%s/notes", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof path, "%s/limit-%s", dir, "0123456789abcdef-x");
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	/* The older name of a file, the whole rule hashed: no rule counts there. */
+	snprintf(path, sizeof path, "%s/limit-%s", dir, "0123456789abcdef0123456789abcdef01234567");
+	assert_int_equal(symlink("notes", path), 0);
+
+	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
+	assert_int_equal(removed, 1);		/* the old name: a link, removed, not followed */
+	snprintf(path, sizeof path, "%s/notes", dir);
+	assert_int_equal(access(path, F_OK), 0);
+	/* Once per set of rules: the stamp says so. */
+	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
+	assert_int_equal(removed, 0);
+
+	/* The script rule goes: its two files go, the uid rule's stay, with their counts. */
+	limit_files(keep, sizeof keep);
+	c.nlimits = 1;
+	c.limits[0].max = 1;	/* an edit of max is no change of the counts */
+	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
+	assert_int_equal(removed, 2);
+	assert_int_equal(limit_files(names, sizeof names), 4 - 2 + 2);	/* the dir and the link stay */
+	assert_true(send_at(1000, 1, 1));
+	assert_int_equal(v.count, 1);
+	/* The window changed: the uid files go too. */
+	c.limits[0].window = 11;
+	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
+	assert_int_equal(removed, 2);
+	assert_false(send_at(1000, 2, 1));
+	snprintf(path, sizeof path, "%s/install", dir);
+	assert_int_equal(access(path, F_OK), 0);
 }
 
 static void
@@ -350,6 +508,14 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    ratelimit_check__held_message__not_counted_by_other_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_check__max_and_action_edited__count_goes_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_check__window_or_count_edited__a_new_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_check__two_rules_one_count__one_file_counted_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ratelimit_sweep__rules_changed__only_unused_limit_files_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(ratelimit_check__log_rule__delivers_and_marks,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
