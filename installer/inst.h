@@ -26,6 +26,8 @@ int fingerprint(const char *path, const struct stat *st, char out[65], char err[
 int is_link_to(const char *path, const char *want);
 /* 1 when PATH is a qwrap-sendmail binary (it holds QWRAP_SENDMAIL_MARK). */
 int is_qwrap_sendmail(const char *path);
+/* 1 when what is left to read of FD (a regular file) holds QWRAP_SENDMAIL_MARK. */
+int has_qwrap_mark(int fd);
 /* 1 when PATH is the file S recorded as the original (an enable or revert stopped half way). */
 int is_recorded_original(const char *path, const struct install_state *s);
 /* 1 when A and B are one directory entry however spelled: one directory, one name. */
@@ -67,6 +69,7 @@ int verify_all(const char *root, const struct conf *c, const char *target);
 struct reach_result {
 	int checked;	/* the programs looked at */
 	int misses;	/* those that do not reach the wrapper */
+	int warnings;	/* those that lead nowhere, or could not be told */
 	char target[PATH_MAX];	/* the capture target, as the host names it */
 };
 

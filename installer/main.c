@@ -472,9 +472,12 @@ status_reach(const char *target)
 	if (r.misses > 0)
 		printf("sendmail: %d of %d found lead around capture (PHP's configurations,"
 		    " /usr/sbin/sendmail):\n%s", r.misses, r.checked, lines);
+	else if (r.warnings > 0)
+		printf("sendmail: %d found (PHP's configurations, /usr/sbin/sendmail), none around"
+		    " capture; %d to look at:\n%s", r.checked, r.warnings, lines);
 	else
 		printf("sendmail: %d found (PHP's configurations, /usr/sbin/sendmail), each leads"
-		    " to %s\n%s", r.checked, r.target, lines);
+		    " to %s\n", r.checked, r.target);
 	free(lines);
 }
 

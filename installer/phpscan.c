@@ -12,7 +12,8 @@
  * the wrapper's link once enabled) or to the wrapper itself.
  *
  * sendmail_path is PHP_INI_SYSTEM: a tenant's .user.ini, .htaccess or
- * ini_set() cannot change it, so what is found here is all there is.
+ * ini_set() cannot change it.  (A php-cgi or suPHP that reads a php.ini
+ * from the script's own directory is not seen here; docs/PHP.md says so.)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -48,19 +49,21 @@ static const struct {
 	{ "/usr/local/etc/php", NULL, 3 },		/* built from source */
 	{ "/usr/local/lib/php.ini", NULL, 0 },
 	{ "/opt/plesk/php", NULL, 4 },			/* Plesk's PHP versions */
-	{ "/var/www/vhosts/system", NULL, 3 },		/* Plesk's per-domain php.ini */
 	{ "/opt/cpanel", "ea-php*", 5 },		/* cPanel's EasyApache PHP */
 	{ "/opt/alt", "php*", 4 },			/* CloudLinux alt-php */
 	{ "/usr/local", "php*", 3 },			/* DirectAdmin's /usr/local/phpXY */
 	{ "/etc/apache2", NULL, 3 },			/* php_admin_value in a vhost */
 	{ "/etc/httpd", NULL, 3 },
+	{ "/var/www/vhosts/system", NULL, 3 },		/* Plesk's per-domain: the most, last */
 };
 
-/* Where PHP binaries are, as glob patterns. */
+/* Where PHP binaries are, as glob patterns: the CLI's, and FPM's (the web's). */
 static const char *const binaries[] = {
 	"/usr/bin/php*", "/usr/local/bin/php*", "/opt/plesk/php/*/bin/php",
 	"/opt/cpanel/ea-php*/root/usr/bin/php", "/opt/alt/php*/usr/bin/php",
-	"/usr/local/php*/bin/php",
+	"/usr/local/php*/bin/php", "/usr/sbin/php-fpm*", "/usr/local/sbin/php-fpm*",
+	"/opt/plesk/php/*/sbin/php-fpm", "/opt/cpanel/ea-php*/root/usr/sbin/php-fpm",
+	"/opt/alt/php*/usr/sbin/php-fpm", "/usr/local/php*/sbin/php-fpm",
 };
 
 /* The programs that run the system's MTA by convention. */
@@ -141,7 +144,11 @@ resolve_at(const char *prefix, const char *path, char out[PATH_MAX])
 		p += n + (p[n] == '/');
 		snprintf(full, sizeof full, "%s%s/%s", prefix, cur, name);
 		if (lstat(full, &st) < 0) {
-			snprintf(out, PATH_MAX, "%s/%s%s%s", cur, name, *p ? "/" : "", p);
+			size_t end = strlen(p);
+
+			while (end > 0 && p[end - 1] == '/')
+				end--;
+			snprintf(out, PATH_MAX, "%s/%s%s%.*s", cur, name, end ? "/" : "", (int)end, p);
 			return 1;
 		}
 		if (!S_ISLNK(st.st_mode)) {
@@ -154,7 +161,8 @@ resolve_at(const char *prefix, const char *path, char out[PATH_MAX])
 		link[k] = '\0';
 		if (link[0] == '/')
 			cur[0] = '\0';
-		snprintf(tail, sizeof tail, "%s/%s", link, p);
+		if (snprintf(tail, sizeof tail, "%s/%s", link, p) >= (int)sizeof tail)
+			return -1;
 		memcpy(rest, tail, sizeof rest);
 		p = rest;
 	}
@@ -165,7 +173,8 @@ resolve_at(const char *prefix, const char *path, char out[PATH_MAX])
 /*
  * The program of a shell command line, as PHP's popen() hands it to sh:
  * the first word, past variable assignments and an `exec` (which
- * docs/PHP.md recommends).  Its place in VALUE goes to *AT and *LEN.
+ * docs/PHP.md recommends), its quotes taken off.  Its place in VALUE, the
+ * quotes included, goes to *AT and *LEN.
  */
 static void
 program_of(const char *value, char out[PATH_MAX], size_t *at, size_t *len)
@@ -181,9 +190,31 @@ program_of(const char *value, char out[PATH_MAX], size_t *at, size_t *len)
 		else
 			break;
 	}
-	snprintf(out, PATH_MAX, "%.*s", (int)n, p);
 	*at = (size_t)(p - value);
 	*len = n;
+	if ((*p == '\'' || *p == '"') && strchr(p + 1, *p) != NULL) {
+		n = (size_t)(strchr(p + 1, *p) - p - 1);
+		*len = n + 2;
+		p++;
+	}
+	snprintf(out, PATH_MAX, "%.*s", (int)n, p);
+}
+
+/* The first of sh's default PATH that holds NAME on the host, into OUT; 0, or -1. */
+static int
+on_path(const struct scan *sc, const char *name, char out[PATH_MAX])
+{
+	static const char *const dirs[] = { "/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+	    "/usr/bin", "/sbin", "/bin" };
+	char full[2 * PATH_MAX];
+
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		snprintf(out, PATH_MAX, "%s/%s", dirs[i], name);
+		snprintf(full, sizeof full, "%s%s", sc->prefix, out);
+		if (strchr(name, '/') == NULL && name[0] != '\0' && access(full, X_OK) == 0)
+			return 0;
+	}
+	return -1;
 }
 
 static void __attribute__((format(printf, 3, 4)))
@@ -195,11 +226,15 @@ miss(struct scan *sc, int problem, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	/* One line, and nothing a terminal obeys: names and values come from files. */
+	/*
+	 * One line, and nothing a terminal obeys (C0, DEL, and anything past
+	 * ASCII: no C1 control or bidi override): names and values come from files.
+	 */
 	for (char *c = msg; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
 			*c = '?';
 	sc->res->misses += problem;
+	sc->res->warnings += !problem;
 	sc->report(problem, msg, sc->arg);
 }
 
@@ -210,17 +245,27 @@ miss(struct scan *sc, int problem, const char *fmt, ...)
 static int
 leads(struct scan *sc, const char *program, char *why, size_t cap)
 {
-	char at[PATH_MAX], full[2 * PATH_MAX], head[2] = "";
-	int r;
-	FILE *fp;
+	char at[PATH_MAX], full[2 * PATH_MAX], found[PATH_MAX], head[2] = "";
+	struct stat st;
+	int r, fd, mark;
 
+	/* Not a path: sh looks it up in its default PATH (FPM's clear_env leaves that). */
+	if (program[0] != '/' && on_path(sc, program, found) == 0) {
+		r = leads(sc, found, why, cap);
+		if (r >= 0) {
+			snprintf(full, sizeof full, "%s", why);
+			snprintf(why, cap, "%s (found by PATH: %s", program, full);
+			snprintf(why + strlen(why), cap - strlen(why), ")");
+		}
+		return r;
+	}
 	if (program[0] != '/') {
-		snprintf(why, cap, "%s, found by PATH: which program that is cannot be told"
-		    " from here", program[0] ? program : "nothing");
+		snprintf(why, cap, "%s, found by PATH: no directory of sh's default PATH has it",
+		    program[0] ? program : "nothing");
 		return 0;
 	}
 	if ((r = resolve_at(sc->prefix, program, at)) < 0) {
-		snprintf(why, cap, "%s, a link that leads nowhere (a loop)", program);
+		snprintf(why, cap, "%s, a link that leads nowhere (a loop, or too long)", program);
 		return 0;
 	}
 	/* Before the test for existence: a target not made yet is reported on its own. */
@@ -230,14 +275,22 @@ leads(struct scan *sc, const char *program, char *why, size_t cap)
 		snprintf(why, cap, "%s, which does not exist: PHP's mail() fails", program);
 		return 0;
 	}
+	/* Read only as a regular file: a FIFO or device must not hang or be opened for real. */
 	snprintf(full, sizeof full, "%s%s", sc->prefix, at);
-	if (is_qwrap_sendmail(full))
-		return -1;
-	if ((fp = fopen(full, "re")) != NULL) {
-		if (fread(head, 1, 2, fp) != 2)
-			head[0] = '\0';
-		fclose(fp);
+	fd = open(full, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(why, cap, "%s%s%s, not a program: PHP's mail() fails", program,
+		    strcmp(at, program) ? ", which is " : "", strcmp(at, program) ? at : "");
+		return 0;
 	}
+	mark = has_qwrap_mark(fd);
+	if (pread(fd, head, 2, 0) != 2)
+		head[0] = '\0';
+	close(fd);
+	if (mark)
+		return -1;
 	snprintf(why, cap, "%s%s%s, not %s: its mail goes around capture%s", program,
 	    strcmp(at, program) ? ", which is " : "", strcmp(at, program) ? at : "", sc->target,
 	    memcmp(head, "#!", 2) == 0 ? " (a script: if it runs the target in the end, this"
@@ -245,7 +298,12 @@ leads(struct scan *sc, const char *program, char *why, size_t cap)
 	return 1;
 }
 
-/* What to write instead: the same setting and arguments, the target's program. */
+/*
+ * What to write instead: the same setting and arguments, the target's
+ * program, the value in double quotes (unquoted, PHP's ini scanner refuses
+ * '=' and more, and then ignores the rest of the file).  A value that holds
+ * a double quote or a ${...} cannot be written back so: said in words.
+ */
 static void
 fix_of(const struct scan *sc, const struct setting *s, char *out, size_t cap)
 {
@@ -254,10 +312,12 @@ fix_of(const struct scan *sc, const struct setting *s, char *out, size_t cap)
 
 	program_of(s->value, program, &at, &len);
 	snprintf(value, sizeof value, "%.*s%s%s", (int)at, s->value, sc->target, s->value + at + len);
-	if (s->apache)
+	if (strchr(value, '"') != NULL || strstr(value, "${") != NULL)
+		snprintf(out, cap, "the same, with %s as its program", sc->target);
+	else if (s->apache)
 		snprintf(out, cap, "%s \"%s\"", s->key, value);
 	else
-		snprintf(out, cap, "%s = %s", s->key, value);
+		snprintf(out, cap, "%s = \"%s\"", s->key, value);
 }
 
 /* S's program, and a line when it does not reach the wrapper; VIA: the php.ini a binary read. */
@@ -268,7 +328,9 @@ check_setting(struct scan *sc, const struct setting *s, const char *via)
 	size_t at, len;
 	int r;
 
-	if (s->value[0] == '\0')	/* PHP's mail() fails: nothing goes around */
+	/* Empty (none, off and null are too): PHP's mail() fails, nothing goes around. */
+	if (s->value[0] == '\0' || strcasecmp(s->value, "none") == 0 ||
+	    strcasecmp(s->value, "off") == 0 || strcasecmp(s->value, "null") == 0)
 		return;
 	sc->res->checked++;
 	program_of(s->value, program, &at, &len);
@@ -282,8 +344,8 @@ check_setting(struct scan *sc, const struct setting *s, const char *via)
 		miss(sc, r, "PHP %s: sendmail_path is not set: PHP's built-in \"%s\" runs %s;"
 		    " add under [mail function]: %s", s->file, s->value, why, fix);
 	else
-		miss(sc, r, "PHP %s (php -i; it reads %s): sendmail_path \"%s\" runs %s; there,"
-		    " write: %s", s->file, via, s->value, why, fix);
+		miss(sc, r, "PHP %s (php -i): sendmail_path \"%s\" runs %s; write in %s: %s",
+		    s->file, s->value, why, via, fix);
 }
 
 /* P past WORD and the blanks after it, or NULL; BLANK: at least one blank is needed. */
@@ -300,28 +362,32 @@ after(const char *p, const char *word, int blank)
 
 /*
  * Whether LINE sets sendmail_path, in one of the syntaxes that can:
- * php.ini's KEY = VALUE, an FPM pool's php_admin_value[KEY] = VALUE,
- * Apache's php_admin_value KEY VALUE.  (php_value cannot: the setting is
- * PHP_INI_SYSTEM.)  The value unquoted, a php.ini comment dropped.
+ * php.ini's KEY = VALUE, an FPM pool's php_admin_value[KEY] = VALUE or
+ * php_value[KEY] = VALUE (FPM applies either, whatever the setting's
+ * mode), Apache's php_admin_value KEY VALUE (mod_php's php_value cannot set
+ * a PHP_INI_SYSTEM setting).  The value unquoted, a php.ini comment (a ';'
+ * outside double quotes) dropped.
  */
 static int
 parse_line(const char *line, struct setting *s)
 {
-	const char *p = line + strspn(line, " \t"), *v;
+	static const char *const pool[] = { "php_admin_value[sendmail_path]",
+	    "php_value[sendmail_path]" };
+	const char *p = line + strspn(line, " \t"), *v = NULL;
 	size_t n;
 
 	s->apache = 0;
 	if ((v = after(p, "sendmail_path", 0)) != NULL)
 		snprintf(s->key, sizeof s->key, "sendmail_path");
-	else if ((v = after(p, "php_admin_value[sendmail_path]", 0)) != NULL)
-		snprintf(s->key, sizeof s->key, "php_admin_value[sendmail_path]");
-	else if ((v = after(p, "php_admin_value", 1)) != NULL &&
+	for (size_t i = 0; v == NULL && i < sizeof pool / sizeof pool[0]; i++)
+		if ((v = after(p, pool[i], 0)) != NULL)
+			snprintf(s->key, sizeof s->key, "%s", pool[i]);
+	if (v == NULL && (v = after(p, "php_admin_value", 1)) != NULL &&
 	    (v = after(v, "sendmail_path", 1)) != NULL) {
 		snprintf(s->key, sizeof s->key, "php_admin_value sendmail_path");
 		s->apache = 1;
-	} else
-		return 0;
-	if (!s->apache && *v++ != '=')
+	}
+	if (v == NULL || (!s->apache && *v++ != '='))
 		return 0;
 	v += strspn(v, " \t");
 	if (*v == '"' || *v == '\'') {
@@ -330,7 +396,11 @@ parse_line(const char *line, struct setting *s)
 		n = end ? (size_t)(end - v - 1) : strcspn(v + 1, "\r\n");
 		v++;
 	} else {
-		n = strcspn(v, s->apache ? "\r\n" : ";\r\n");
+		int quoted = 0;
+
+		for (n = 0; v[n] != '\0' && v[n] != '\r' && v[n] != '\n' &&
+		    (s->apache || quoted || v[n] != ';'); n++)
+			quoted ^= v[n] == '"';
 		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 			n--;
 	}
@@ -338,34 +408,49 @@ parse_line(const char *line, struct setting *s)
 	return 1;
 }
 
-/* The last setting of sendmail_path in FILE (the host's path), into S; 1 when set. */
+/*
+ * The settings of sendmail_path in FILE (the host's path).  A php.ini's
+ * last one wins, into S (1 when there is one); one in a [HOST=...] or
+ * [PATH=...] section applies there only, and is checked on its own, as is
+ * each one when EACH (an FPM pool file or an Apache vhost holds many).
+ */
 static int
-read_setting(struct scan *sc, const char *file, struct setting *s)
+read_setting(struct scan *sc, const char *file, struct setting *s, int each)
 {
 	char full[2 * PATH_MAX], *line = NULL;
 	size_t cap = 0;
 	struct setting t;
 	struct stat st;
 	long no = 0;
-	int fd, found = 0;
+	int fd, found = 0, special = 0;
 	FILE *fp;
 
 	/* A FIFO or a device put in the walk's way is not read (nor waited on). */
 	snprintf(full, sizeof full, "%s%s", sc->prefix, file);
-	if ((fd = open(full, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+	if ((fd = open(full, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0)
 		return 0;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (fp = fdopen(fd, "r")) == NULL) {
 		close(fd);
 		return 0;
 	}
 	while (getline(&line, &cap, fp) > 0) {
+		const char *p = line + strspn(line, " \t");
+
 		no++;
-		if (strstr(line, "sendmail_path") == NULL || !parse_line(line, &t))
+		if (*p == '[') {
+			special = strncasecmp(p, "[HOST=", 6) == 0 || strncasecmp(p, "[PATH=", 6) == 0;
+			continue;
+		}
+		if (strstr(p, "sendmail_path") == NULL || !parse_line(p, &t))
 			continue;
 		snprintf(t.file, sizeof t.file, "%s", file);
 		t.line = no;
-		*s = t;
-		found = 1;
+		if (each || special)
+			check_setting(sc, &t, NULL);
+		else {
+			*s = t;
+			found = 1;
+		}
 	}
 	free(line);
 	fclose(fp);
@@ -381,15 +466,19 @@ by_name(const struct dirent **a, const struct dirent **b)
 /*
  * A php.ini as PHP reads it: its own setting, then each *.ini of its scan
  * directory in name order, the last one winning; PHP's default when none.
+ * Without a scan directory beside it (Plesk's per-domain php.ini: the PHP
+ * build's own is read too) "not set" cannot be told from here: that PHP's
+ * php -i can.
  */
 static void
 check_phpini(struct scan *sc, const char *file)
 {
 	char dir[PATH_MAX];
 	struct setting s = { .line = 0 };
+	int set, scanned = 0;
 
 	path_dir(file, dir);
-	if (!read_setting(sc, file, &s)) {
+	if (!(set = read_setting(sc, file, &s, 0))) {
 		snprintf(s.file, sizeof s.file, "%s", file);
 		snprintf(s.key, sizeof s.key, "sendmail_path");
 		snprintf(s.value, sizeof s.value, "%s", PHP_DEFAULT_PATH);
@@ -403,16 +492,19 @@ check_phpini(struct scan *sc, const char *file)
 		snprintf(full, sizeof full, "%s%s", sc->prefix, sub);
 		if ((n = scandir(full, &names, NULL, by_name)) < 0)
 			continue;
+		scanned = 1;
 		for (int k = 0; k < n; k++) {
 			char ini[PATH_MAX];
 
 			if (fnmatch("*.ini", names[k]->d_name, 0) == 0 &&
 			    snprintf(ini, sizeof ini, "%s/%s", sub, names[k]->d_name) < PATH_MAX)
-				read_setting(sc, ini, &s);
+				set |= read_setting(sc, ini, &s, 0);
 			free(names[k]);
 		}
 		free(names);
 	}
+	if (!set && !scanned)
+		return;
 	if (sc->nphpini < MAX_PHPINI) {
 		snprintf(sc->phpini[sc->nphpini], PATH_MAX, "%s", file);
 		snprintf(sc->phpini_value[sc->nphpini++], 1024, "%s", s.value);
@@ -447,12 +539,19 @@ check_file(struct scan *sc, const char *file)
 
 	if (strcmp(name, "php.ini") == 0)
 		check_phpini(sc, file);
-	else if ((fnmatch("*.ini", name, 0) == 0 && !in_scan_dir(sc, file)) ||
-	    fnmatch("*.conf", name, 0) == 0) {
-		/* One that sets it: an FPM pool, an Apache vhost, an ini of no php.ini. */
-		if (read_setting(sc, file, &s))
+	else if (fnmatch("*.ini", name, 0) == 0 && !in_scan_dir(sc, file)) {
+		/* An ini of no php.ini here: its last setting. */
+		if (read_setting(sc, file, &s, 0))
 			check_setting(sc, &s, NULL);
-	}
+	} else if (fnmatch("*.conf", name, 0) == 0)
+		read_setting(sc, file, &s, 1);	/* FPM pools, Apache vhosts: each */
+}
+
+/* Whether NAME is a file PHP or a web server reads its settings from. */
+static int
+is_config(const char *name)
+{
+	return fnmatch("*.ini", name, 0) == 0 || fnmatch("*.conf", name, 0) == 0;
 }
 
 /* Every file below the host's DIR, to DEPTH levels; links to directories not followed. */
@@ -478,14 +577,20 @@ walk(struct scan *sc, const char *dir, const char *first, int depth)
 		const char *name = names[i]->d_name;
 		char sub[PATH_MAX];
 
-		/* Debian's *-available: what is on is read through *-enabled's or conf.d's links. */
+		/*
+		 * Debian's *-available: what is on is read through *-enabled's or
+		 * conf.d's links.  Plesk's per-domain logs and statistics: many
+		 * files, none of PHP's.
+		 */
 		if (name[0] != '.' && (first == NULL || fnmatch(first, name, 0) == 0) &&
-		    fnmatch("*-available", name, 0) != 0 &&
+		    fnmatch("*-available", name, 0) != 0 && strcmp(name, "logs") != 0 &&
+		    strcmp(name, "statistics") != 0 &&
 		    snprintf(sub, sizeof sub, "%s/%s", dir, name) < PATH_MAX) {
 			snprintf(full, sizeof full, "%s%s", sc->prefix, sub);
 			if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode) && depth > 0)
 				walk(sc, sub, NULL, depth - 1);
-			else if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && sc->files++ < MAX_FILES)
+			else if (is_config(name) && stat(full, &st) == 0 && S_ISREG(st.st_mode) &&
+			    sc->files++ < MAX_FILES)
 				check_file(sc, sub);
 		}
 		free(names[i]);
@@ -512,14 +617,40 @@ phpinfo_value(const char *text, const char *key, char *out, size_t cap)
 }
 
 /*
+ * Whether root may run the host's BIN: root's, writable by nobody else,
+ * one name only (no hard link a user made in a sticky directory), in a
+ * directory nobody else may write, below trusted ones.  0, or -1 with ERR.
+ */
+static int
+runnable(const struct scan *sc, const char *bin, char err[ERR_MAX])
+{
+	char full[2 * PATH_MAX], dir[PATH_MAX];
+	struct stat st, dst;
+
+	snprintf(full, sizeof full, "%s%s", sc->prefix, bin);
+	path_dir(full, dir);
+	if (lstat(full, &st) < 0 || stat(dir, &dst) < 0) {
+		snprintf(err, ERR_MAX, "%s", strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != 0 || (st.st_mode & 022) || st.st_nlink != 1 || (dst.st_mode & 002)) {
+		snprintf(err, ERR_MAX, "it is uid %ld, mode %04o, %ld links, in a directory of mode"
+		    " %04o: root runs only a file of root's alone", (long)st.st_uid,
+		    (unsigned)(st.st_mode & 07777), (long)st.st_nlink, (unsigned)(dst.st_mode & 07777));
+		return -1;
+	}
+	return trusted_path("", bin, full, err) == 0 ? 0 : -1;
+}
+
+/*
  * What a PHP binary itself says, `php -i`: it knows its own built-in
- * default and which php.ini it reads.  Run only when it is root's alone
- * (this runs as root), never out of a --root tree.
+ * default and which php.ini it reads.  Run only when root may (runnable),
+ * never out of a --root tree.
  */
 static void
 check_binary(struct scan *sc, const char *bin)
 {
-	char full[2 * PATH_MAX], err[ERR_MAX], *out, loaded[PATH_MAX] = "";
+	char full[2 * PATH_MAX], err[ERR_MAX], *out, loaded[PATH_MAX] = "", dir[PATH_MAX] = "";
 	char *argv[] = { full, "-i", NULL };
 	struct setting s = { .line = 0 };
 	struct stat st;
@@ -527,8 +658,8 @@ check_binary(struct scan *sc, const char *bin)
 	snprintf(full, sizeof full, "%s%s", sc->prefix, bin);
 	if (stat(full, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
 		return;
-	if (st.st_uid != 0 || (st.st_mode & 022) || trusted_path("", "PHP", full, err) != 0) {
-		miss(sc, 0, "PHP %s not run (php -i): it is not root's alone", bin);
+	if (runnable(sc, bin, err) != 0) {
+		miss(sc, 0, "PHP %s not run (php -i): %s", bin, err);
 		return;
 	}
 	if ((out = malloc(PHP_OUT_MAX)) == NULL)
@@ -536,6 +667,7 @@ check_binary(struct scan *sc, const char *bin)
 	if (run_command(argv, NULL, out, PHP_OUT_MAX) == 0 &&
 	    phpinfo_value(out, "sendmail_path", s.value, sizeof s.value)) {
 		phpinfo_value(out, "Loaded Configuration File", loaded, sizeof loaded);
+		phpinfo_value(out, "Configuration File (php.ini) Path", dir, sizeof dir);
 		for (int i = 0; i < sc->nphpini; i++)
 			if (strcmp(sc->phpini[i], host_path(loaded)) == 0 &&
 			    strcmp(sc->phpini_value[i], s.value) == 0)
@@ -545,7 +677,9 @@ check_binary(struct scan *sc, const char *bin)
 		snprintf(s.file, sizeof s.file, "%s", bin);
 		snprintf(s.key, sizeof s.key, "sendmail_path");
 		s.line = -1;
-		check_setting(sc, &s, loaded[0] ? host_path(loaded) : "(none)");
+		if (loaded[0] == '\0' || strcmp(loaded, "(none)") == 0)
+			snprintf(loaded, sizeof loaded, "%s/php.ini (there is none)", host_path(dir));
+		check_setting(sc, &s, host_path(loaded));
 	}
 done:
 	free(out);
@@ -569,9 +703,11 @@ check_binaries(struct scan *sc)
 			char at[PATH_MAX];
 			int dup = 0;
 
-			/* php, php8.2, php82: not php-cgi, php-config, phpize */
-			if (strncmp(name, "php", 3) != 0 || strspn(name + 3, "0123456789.") !=
-			    strlen(name + 3) || resolve_at(sc->prefix, bin, at) != 0)
+			/* php, php8.2, php82, php-fpm8.2: not php-cgi, php-config, phpize */
+			const char *v = name + 3 + (strncmp(name + 3, "-fpm", 4) == 0 ? 4 : 0);
+
+			if (strncmp(name, "php", 3) != 0 || strspn(v, "0123456789.") != strlen(v) ||
+			    resolve_at(sc->prefix, bin, at) != 0)
 				continue;
 			for (int j = 0; j < nseen && !dup; j++)
 				dup = strcmp(sc->seen[j], at) == 0;

@@ -1,6 +1,9 @@
 /* util.c: paths under --root, directory syncs, fingerprints and child commands. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -216,14 +219,25 @@ is_link_to(const char *path, const char *want)
 int
 is_qwrap_sendmail(const char *path)
 {
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), found;
+	struct stat st;
+
+	if (fd < 0)
+		return 0;
+	found = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && has_qwrap_mark(fd);
+	close(fd);
+	return found;
+}
+
+int
+has_qwrap_mark(int fd)
+{
 	static const char mark[] = QWRAP_SENDMAIL_MARK;
 	static char buf[65536 + sizeof mark];
 	size_t keep = 0;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), found = 0;
+	int found = 0;
 
-	if (fd < 0)
-		return 0;
 	while (!found && (n = read(fd, buf + keep, sizeof buf - keep)) > 0) {
 		size_t len = keep + (size_t)n;
 
@@ -232,7 +246,6 @@ is_qwrap_sendmail(const char *path)
 		keep = len < sizeof mark - 1 ? len : sizeof mark - 1;
 		memmove(buf, buf + len - keep, keep);
 	}
-	close(fd);
 	return found;
 }
 
@@ -275,8 +288,10 @@ find_program(const char *name, char out[PATH_MAX])
 }
 
 /*
- * Runs ARGV[0] (an absolute path) with INPUT on stdin, a plain environment
- * and a minute to finish; what it prints (stdout and stderr) goes to OUT when given.
+ * Runs ARGV[0] (an absolute path) with INPUT on stdin, a plain environment,
+ * no other descriptor of ours, in a session of its own, and a minute to
+ * finish (then the whole session is killed: a child it left holding the
+ * pipe does not hang us either); what it prints (stdout and stderr) goes to OUT when given.
  * The exit status, or -1 when it could not run or died of a signal.
  */
 int
@@ -288,6 +303,7 @@ run_command(char *const argv[], const char *input, char *out, size_t outcap)
 	size_t len = 0;
 	ssize_t n;
 	pid_t pid;
+	time_t deadline = time(NULL) + 60;
 
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return -1;
@@ -304,11 +320,16 @@ run_command(char *const argv[], const char *input, char *out, size_t outcap)
 		return -1;
 	}
 	if (pid == 0) {
+		sigset_t none;
+
 		dup2(in[0], 0);
 		dup2(res[1], 1);
 		dup2(res[1], 2);
-		/* A child that hangs (a PHP's php -i, a scheduler) does not hang us: 60 s. */
-		alarm(60);
+		closefrom(3);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		setsid();
 		/* at records the working directory in its job: make it one that stays. */
 		if (chdir("/") == 0)
 			execve(argv[0], argv, env);
@@ -319,7 +340,16 @@ run_command(char *const argv[], const char *input, char *out, size_t outcap)
 	if (input != NULL)
 		write_full(in[1], input, strlen(input));
 	close(in[1]);
-	while ((n = read(res[0], buf, sizeof buf)) != 0) {
+	for (;;) {
+		struct pollfd p = { .fd = res[0], .events = POLLIN };
+		long left = (long)(deadline - time(NULL));
+
+		if (left <= 0 || poll(&p, 1, (int)left * 1000) == 0) {
+			kill(-pid, SIGKILL);	/* it, and what it started */
+			break;
+		}
+		if ((n = read(res[0], buf, sizeof buf)) == 0)
+			break;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

@@ -53,17 +53,34 @@ def build_host(env):
     link(env, "/usr/lib/sendmail", "../sbin/sendmail")
     put(env, "/etc/php/8.2/cli/php.ini", "[PHP]\nengine = On\n[mail function]\n"
         ";sendmail_path =\n")
+    put(env, "/etc/php/8.2/cli/conf.d/10-opcache.ini", "zend_extension=opcache.so\n")
     put(env, "/etc/php/8.2/fpm/php.ini", "[mail function]\nsendmail_path = /bin/sendmail -t -i\n")
     put(env, "/etc/php/8.2/fpm/conf.d/10-opcache.ini", "zend_extension=opcache.so\n")
     # The scan directory's last word wins over php.ini's: this one goes around.
     put(env, "/etc/php/8.2/fpm/conf.d/99-mail.ini",
         "; the site's bounce address\nsendmail_path = \"/usr/sbin/sendmail -t -i -fwww@example.com\"\n")
+    # Two pools in one file: each is checked, not only the last.
     put(env, "/etc/php/8.2/fpm/pool.d/www.conf",
         "[www]\nuser = www-data\n;php_admin_value[sendmail_path] = /bin/sendmail\n"
-        "php_admin_value[sendmail_path] = /usr/sbin/sendmail -t -i\n")
-    # php_value cannot set a PHP_INI_SYSTEM setting: nothing to say.
+        "php_admin_value[sendmail_path] = /usr/sbin/sendmail -t -i\n"
+        "[www2]\nphp_admin_value[sendmail_path] = /bin/sendmail -t -i\n")
+    # FPM applies php_value too, whatever the setting's mode.
     put(env, "/etc/php/8.2/fpm/pool.d/value.conf",
-        "[value]\nphp_value[sendmail_path] = /usr/sbin/sendmail -t -i\n")
+        "[value]\nphp_value[sendmail_path] = /usr/sbin/sendmail -t -i -fa=b\n")
+    # A bare name: sh finds it in its default PATH.
+    put(env, "/etc/php/8.2/fpm/pool.d/relative.conf",
+        "[relative]\nphp_admin_value[sendmail_path] = sendmail -t -i\n")
+    # A FIFO as the program: said, never opened for real (nor waited on).
+    os.mkfifo(os.path.join(env.root, "usr/sbin/fifo"))
+    put(env, "/etc/php/8.2/fpm/pool.d/fifo.conf",
+        "[fifo]\nphp_admin_value[sendmail_path] = /usr/sbin/fifo -t\n")
+    # A [HOST=...] section applies there only: checked on its own, the global kept.
+    put(env, "/etc/php/8.2/cgi/php.ini", "sendmail_path = /bin/sendmail -t -i\n"
+        "[HOST=www.example.com]\nsendmail_path = /usr/sbin/sendmail -t\n")
+    put(env, "/etc/php/8.2/cgi/conf.d/10-opcache.ini", "zend_extension=opcache.so\n")
+    # Plesk's per-domain php.ini without a setting: its PHP's own scan directory is read
+    # too, so "not set" cannot be told from the file; nothing is said.
+    put(env, "/var/www/vhosts/system/other.example/etc/php.ini", "memory_limit = 128M\n")
     # Through an absolute link, resolved inside the host: it reaches the target.
     link(env, "/usr/local/bin/qmail-sendmail", "/bin/sendmail")
     put(env, "/etc/php/8.2/fpm/pool.d/linked.conf",
@@ -138,8 +155,8 @@ def fix(env, line):
         with open(os.path.join(env.root, m.group(1).lstrip("/")), "a") as f:
             f.write("[mail function]\n%s\n" % m.group(2))
         return
-    m = re.match(r"PHP (\S+) \(php -i; it reads \(none\)\): .*there, write: sendmail_path = (.*)$",
-                 line)
+    m = re.match(r"PHP (\S+) \(php -i\): .*; write in \S+ \(there is none\): sendmail_path ="
+                 r" \"(.*)\"$", line)
     if m:  # no php.ini to write it in: the binary's own -d, here
         put(env, m.group(1), "#!/bin/sh\nexec php -n -d 'sendmail_path=%s' \"$@\"\n" % m.group(2),
             0o755)
@@ -164,53 +181,66 @@ def install__php_scan__each_config_around_the_wrapper_named_with_its_fix(env):
         got = reach_lines(v.stdout)
         problems = sorted(t for k, t in got if k == "PROBLEM")
         warnings = sorted(t for k, t in got if k == "warning")
+        around = "not /bin/sendmail: its mail goes around capture"
         want = sorted([
             "PHP /etc/apache2/sites-enabled/example.conf:3: \"php_admin_value sendmail_path"
-            " /usr/sbin/sendmail -t -i -fweb@example.com\" runs /usr/sbin/sendmail, not"
-            " /bin/sendmail: its mail goes around capture; write instead: php_admin_value"
-            " sendmail_path \"/bin/sendmail -t -i -fweb@example.com\"",
+            " /usr/sbin/sendmail -t -i -fweb@example.com\" runs /usr/sbin/sendmail, %s; write"
+            " instead: php_admin_value sendmail_path \"/bin/sendmail -t -i -fweb@example.com\""
+            % around,
             "PHP /etc/php/8.2/cli/php.ini: sendmail_path is not set: PHP's built-in"
-            " \"/usr/sbin/sendmail -t -i\" runs /usr/sbin/sendmail, not /bin/sendmail: its mail"
-            " goes around capture; add under [mail function]: sendmail_path = /bin/sendmail -t -i",
+            " \"/usr/sbin/sendmail -t -i\" runs /usr/sbin/sendmail, %s; add under"
+            " [mail function]: sendmail_path = \"/bin/sendmail -t -i\"" % around,
+            "PHP /etc/php/8.2/cgi/php.ini:3: \"sendmail_path = /usr/sbin/sendmail -t\" runs"
+            " /usr/sbin/sendmail, %s; write instead: sendmail_path = \"/bin/sendmail -t\""
+            % around,
             "PHP /etc/php/8.2/fpm/conf.d/99-mail.ini:2: \"sendmail_path = /usr/sbin/sendmail -t -i"
-            " -fwww@example.com\" runs /usr/sbin/sendmail, not /bin/sendmail: its mail goes"
-            " around capture; write instead: sendmail_path = /bin/sendmail -t -i -fwww@example.com",
+            " -fwww@example.com\" runs /usr/sbin/sendmail, %s; write instead: sendmail_path ="
+            " \"/bin/sendmail -t -i -fwww@example.com\"" % around,
+            "PHP /etc/php/8.2/fpm/pool.d/relative.conf:2: \"php_admin_value[sendmail_path] ="
+            " sendmail -t -i\" runs sendmail (found by PATH: /usr/sbin/sendmail, %s); write"
+            " instead: php_admin_value[sendmail_path] = \"/bin/sendmail -t -i\"" % around,
+            "PHP /etc/php/8.2/fpm/pool.d/value.conf:2: \"php_value[sendmail_path] ="
+            " /usr/sbin/sendmail -t -i -fa=b\" runs /usr/sbin/sendmail, %s; write instead:"
+            " php_value[sendmail_path] = \"/bin/sendmail -t -i -fa=b\"" % around,
             "PHP /etc/php/8.2/fpm/pool.d/www.conf:4: \"php_admin_value[sendmail_path] ="
-            " /usr/sbin/sendmail -t -i\" runs /usr/sbin/sendmail, not /bin/sendmail: its mail goes"
-            " around capture; write instead: php_admin_value[sendmail_path] = /bin/sendmail -t -i",
+            " /usr/sbin/sendmail -t -i\" runs /usr/sbin/sendmail, %s; write instead:"
+            " php_admin_value[sendmail_path] = \"/bin/sendmail -t -i\"" % around,
             "PHP /opt/alt/php82/etc/php.ini:1: \"sendmail_path = exec /usr/sbin/sendmail -t -i\""
-            " runs /usr/sbin/sendmail, not /bin/sendmail: its mail goes around capture; write"
-            " instead: sendmail_path = exec /bin/sendmail -t -i",
+            " runs /usr/sbin/sendmail, %s; write instead: sendmail_path ="
+            " \"exec /bin/sendmail -t -i\"" % around,
             "PHP /opt/plesk/php/8.1/etc/php.ini:4: \"sendmail_path = /var/qmail/bin/qmail-inject"
-            " -H\" runs /var/qmail/bin/qmail-inject, not /bin/sendmail: its mail goes around"
-            " capture (a script: if it runs the target in the end, this is not a miss); write"
-            " instead: sendmail_path = /bin/sendmail -H",
+            " -H\" runs /var/qmail/bin/qmail-inject, %s (a script: if it runs the target in the"
+            " end, this is not a miss); write instead: sendmail_path = \"/bin/sendmail -H\""
+            % around,
             "PHP /var/www/vhosts/system/example.com/etc/php.ini:1: \"sendmail_path ="
-            " /usr/lib/sendmail -t -i\" runs /usr/lib/sendmail, which is /usr/sbin/sendmail, not"
-            " /bin/sendmail: its mail goes around capture; write instead: sendmail_path ="
-            " /bin/sendmail -t -i",
-            "PHP /usr/bin/php7 (php -i; it reads (none)): sendmail_path \"/usr/sbin/sendmail\" runs"
-            " /usr/sbin/sendmail, not /bin/sendmail: its mail goes around capture; there, write:"
-            " sendmail_path = /bin/sendmail",
+            " /usr/lib/sendmail -t -i\" runs /usr/lib/sendmail, which is /usr/sbin/sendmail, %s;"
+            " write instead: sendmail_path = \"/bin/sendmail -t -i\"" % around,
+            "PHP /usr/bin/php7 (php -i): sendmail_path \"/usr/sbin/sendmail\" runs"
+            " /usr/sbin/sendmail, %s; write in /etc/php/8.2/cli/php.ini (there is none):"
+            " sendmail_path = \"/bin/sendmail\"" % around,
             "/usr/sbin/sendmail is not /bin/sendmail: what cron, scripts and PHP's default send"
             " through it goes around capture; if qmail delivers here: ln -sfn /bin/sendmail"
             " /usr/sbin/sendmail",
         ])
         assert problems == want, "\n".join(["got:"] + problems + ["want:"] + want)
         assert warnings == sorted([
+            "PHP /etc/php/8.2/fpm/pool.d/fifo.conf:2: \"php_admin_value[sendmail_path] ="
+            " /usr/sbin/fifo -t\" runs /usr/sbin/fifo, not a program: PHP's mail() fails; write"
+            " instead: php_admin_value[sendmail_path] = \"/bin/sendmail -t\"",
             "PHP /opt/alt/php80/etc/php.ini:1: \"sendmail_path = /usr/sbin/loop -t -i\" runs"
-            " /usr/sbin/loop, a link that leads nowhere (a loop); write instead: sendmail_path ="
-            " /bin/sendmail -t -i",
+            " /usr/sbin/loop, a link that leads nowhere (a loop, or too long); write instead:"
+            " sendmail_path = \"/bin/sendmail -t -i\"",
             "PHP /opt/cpanel/ea-php81/root/etc/php.ini:1: \"sendmail_path = /usr/sbin/sendmail.gone"
             " -t\" runs /usr/sbin/sendmail.gone, which does not exist: PHP's mail() fails; write"
-            " instead: sendmail_path = /bin/sendmail -t",
-            "PHP /usr/bin/php9 not run (php -i): it is not root's alone",
+            " instead: sendmail_path = \"/bin/sendmail -t\"",
+            "PHP /usr/bin/php9 not run (php -i): it is uid %d, mode 0755, 1 links, in a directory"
+            " of mode 0755: root runs only a file of root's alone" % env.uid,
         ]), warnings
         assert not os.path.exists(ran)
         # --status says the same, counted.
         st = subprocess.run([inst, "--status", "--target", sw.target], capture_output=True)
         out = st.stdout.decode()
-        assert "sendmail: 9 of " in out and "lead around capture" in out, out
+        assert "sendmail: 12 of " in out and "lead around capture" in out, out
         for p in want:
             assert "\n          " + p + "\n" in out, (p, out)
         # Fixed as printed, nothing is left; nor once enabled (the target is the wrapper's link).
@@ -224,8 +254,9 @@ def install__php_scan__each_config_around_the_wrapper_named_with_its_fix(env):
             assert left == [], (enabled, left)
             st = subprocess.run([inst, "--status", "--target", sw.target],
                                 capture_output=True).stdout.decode()
+            # What is left is only worth a look (a FIFO, a loop, a missing program).
             assert re.search(r"sendmail: \d+ found \(PHP's configurations, /usr/sbin/sendmail\),"
-                             r" each leads to /bin/sendmail\n", st), st
+                             r" none around capture; 4 to look at:\n", st), st
     finally:
         remove_host(env)
         if os.path.exists(ran):
@@ -245,6 +276,7 @@ def install__first_hour__install_verify_fix_enable_php_look_revert_uninstall(env
     shutil.copy("/usr/sbin/sendmail" if os.path.exists("/usr/sbin/sendmail") else "/bin/true",
                 put(env, "/usr/sbin/sendmail", ""))
     ini = put(env, "/etc/php/8.2/cli/php.ini", "[PHP]\nengine = On\n")
+    put(env, "/etc/php/8.2/cli/conf.d/10-opcache.ini", "zend_extension=opcache.so\n")
     try:
         # Install: it says what it put where, and the next step.
         p = subprocess.run(env.make + ["install"], capture_output=True)
@@ -259,7 +291,7 @@ def install__first_hour__install_verify_fix_enable_php_look_revert_uninstall(env
         for line in got:
             fix(env, line)
         with open(ini) as f:
-            assert f.read().endswith("[mail function]\nsendmail_path = /bin/sendmail -t -i\n")
+            assert f.read().endswith("[mail function]\nsendmail_path = \"/bin/sendmail -t -i\"\n")
         # Nothing wrong is left, but capture is off: its own status, named.
         v = subprocess.run([inst, "--verify", "--target", sw.target], capture_output=True)
         assert v.returncode == 1 and b"all checks passed, but capture is off" in v.stdout, v
