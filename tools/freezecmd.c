@@ -27,6 +27,7 @@
 #include "jsonread.h"
 #include "logread.h"
 #include "number.h"
+#include "pathclean.h"
 #include "paths.h"
 #include "report.h"
 #include "vhost.h"
@@ -314,6 +315,9 @@ selector(int opt, const char *arg, const char *vroot, struct freeze *f)
 		set_dir(f, arg);
 	else
 		snprintf(f->value, sizeof f->value, "%s", arg);
+	/* As records have paths ("//" and "/./" one "/"); a glob's [/.] is not a path. */
+	if (f->by == FREEZE_CWD || strchr(f->value, '[') == NULL)
+		path_clean(f->value);
 	return EX_OK;
 }
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "number.h"
+#include "pathclean.h"
 #include "queue.h"
 #include "report.h"
 #include "json.h"
@@ -512,7 +513,11 @@ purge(const struct conf *conf, int argc, char *argv[])
 		case P_RESTART: restart = 1; break;
 		case P_RESUME: resume = 1; break;
 		case P_LIST: list = 1; break;
-		case P_SCRIPT: c.script = optarg; break;
+		case P_SCRIPT:	/* "//" and "/./" as one "/"; a glob's [/.] is not a path */
+			if (strchr(optarg, '[') == NULL)
+				path_clean(optarg);
+			c.script = optarg;
+			break;
 		case P_VHOST: c.vhost = optarg; break;
 		case P_VROOT: vroot = optarg; break;
 		case P_SENDER: c.sender = optarg; break;

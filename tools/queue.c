@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pathclean.h"
+
 #define ENVELOPE_MAX (64L << 20)	/* an envelope file read at most */
 
 /*
@@ -318,10 +320,13 @@ qwrap_header(struct qmsg *m, const char *v)
 			else if (klen == 3 && strncmp(v, "uid", 3) == 0) {
 				decode(tmp, sizeof tmp, val, vlen);
 				m->qwrap_uid = strtol(tmp, NULL, 10);
-			} else if (klen == 3 && strncmp(v, "cwd", 3) == 0)
+			} else if (klen == 3 && strncmp(v, "cwd", 3) == 0) {
 				decode(m->qwrap_cwd, sizeof m->qwrap_cwd, val, vlen);
-			else if (klen == 6 && strncmp(v, "script", 6) == 0)
+				path_clean(m->qwrap_cwd);	/* shown and matched as records are */
+			} else if (klen == 6 && strncmp(v, "script", 6) == 0) {
 				decode(m->qwrap_script, sizeof m->qwrap_script, val, vlen);
+				path_clean(m->qwrap_script);
+			}
 		}
 		v += len;
 		v += strspn(v, "; \t");

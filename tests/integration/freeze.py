@@ -143,6 +143,23 @@ def freeze__each_selector_holds_from_the_next_message_thaw_and_expiry_end_it(env
 
 
 @freeze_test
+def freeze__paths_typed_with_double_slashes_and_dots__kept_as_records_have_them(env):
+    # Records hold tidied paths ("//" and "/./" one "/"): so does a freeze, or it would
+    # never match; a glob's bracket expression is left as typed.
+    if not env.is_root:
+        return "skipped: needs root (the set-gid install)"
+    try:
+        freeze(env, "--script", "/var/www//vhosts/./shop.example/*.php")
+        freeze(env, "--script", "/var/www/[/.]x.php")
+        freeze(env, "--cwd", "/nonexistent//a/./b/")
+        got = [(f["by"], f["value"]) for f in freezes(env)]
+        assert got == [("script", "/var/www/vhosts/shop.example/*.php"),
+                       ("script", "/var/www/[/.]x.php"), ("cwd", "/nonexistent/a/b")], got
+    finally:
+        tool(env, "thaw", "--all")
+
+
+@freeze_test
 def freeze__limits_meanwhile_and_a_frozen_sender_cannot_lift_it(env):
     if not env.is_root:
         return "skipped: needs root (the set-gid install)"
