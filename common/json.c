@@ -93,7 +93,7 @@ json_char_unsafe(const unsigned char *p, size_t k)
 	return k == 0 || p[0] < 0x20 || p[0] == 0x7f ||
 	    (k == 2 && ((p[0] == 0xc2 && p[1] < 0xa0) || (p[0] == 0xd8 && p[1] == 0x9c))) ||
 	    (k == 3 && p[0] == 0xe2 && ((p[1] == 0x80 && (p[2] == 0x8e || p[2] == 0x8f ||
-	    (p[2] >= 0xaa && p[2] <= 0xae))) || (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)));
+	    (p[2] >= 0xa8 && p[2] <= 0xae))) || (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)));
 }
 
 void

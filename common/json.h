@@ -39,9 +39,11 @@ size_t json_utf8_len(const unsigned char *s, size_t n);
 /*
  * Whether the character of K bytes at P (K as json_utf8_len gave it; 0: not
  * UTF-8) must never reach a terminal raw: C0, DEL and C1 controls (0x9b is
- * CSI to some terminals) and the bidirectional controls that would show a
- * path in another order than it has.  jb_str writes them as \uXXXX; the
- * admin tool prints them as '?'.
+ * CSI to some terminals), the bidirectional controls that would show a
+ * path in another order than it has, and U+2028 and U+2029, the line and
+ * paragraph separators, which JavaScript and some log viewers take as a line
+ * break (a record would look torn in two).  jb_str writes them as \uXXXX;
+ * the admin tool prints them as '?'.
  */
 int json_char_unsafe(const unsigned char *p, size_t k);
 

@@ -93,7 +93,7 @@ address(char *s)
 /*
  * S for a person into OUT (CAP bytes, at least 1), each character a terminal
  * must not get (json_char_unsafe: a byte that is not UTF-8, C0, DEL, C1, the
- * bidirectional controls) as '?', so that what a sender wrote cannot rewrite
+ * bidirectional controls, the line separators) as '?', so that what a sender wrote cannot rewrite
  * the screen or split a line.  Returns the characters written.
  */
 int

@@ -452,7 +452,7 @@ def shown_tty(s):
     """A field as qwrap prints it on a terminal: shown(), and the bidirectional
     controls as '?' too."""
     return "".join("?" if c in "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067"
-                   "\u2068\u2069" else c for c in shown(s))
+                   "\u2068\u2069\u2028\u2029" else c for c in shown(s))
 
 
 def top_text(rows):

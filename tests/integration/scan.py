@@ -503,7 +503,7 @@ def scan__fixture_before_preprocessing__todo_envelopes_as_truth(env):
 
 def shown(s):
     """A field as the piped output shows it: '-' for empty, control characters as '?'."""
-    s = re.sub("[\x00-\x1f\x7f\x80-\x9f\u202a-\u202e\u2066-\u2069]", "?", s)
+    s = re.sub("[\x00-\x1f\x7f\x80-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", "?", s)
     return s or "-"
 
 

@@ -258,8 +258,9 @@ jb_str__valid_multibyte__kept_raw(void **state)
 	}
 }
 
-/* Valid UTF-8 that a terminal takes as a control: C1 (U+009B is CSI) and the
- * bidirectional controls.  Escaped, so that jq or tail never prints them raw. */
+/* Valid UTF-8 that a terminal takes as a control: C1 (U+009B is CSI), the
+ * bidirectional controls, and the line and paragraph separators (U+2028, U+2029).
+ * Escaped, so that jq or tail never prints them raw. */
 static void
 jb_str__c1_and_bidi_controls__escaped_as_u(void **state)
 {
@@ -270,11 +271,12 @@ jb_str__c1_and_bidi_controls__escaped_as_u(void **state)
 		{ "\xe2\x80\x8e", "\"\\u200e\"" }, { "\xe2\x80\x8f", "\"\\u200f\"" },
 		{ "\xe2\x80\xaa", "\"\\u202a\"" }, { "\xe2\x80\xae", "\"\\u202e\"" },
 		{ "\xe2\x81\xa6", "\"\\u2066\"" }, { "\xe2\x81\xa9", "\"\\u2069\"" },
+		{ "\xe2\x80\xa8", "\"\\u2028\"" }, { "\xe2\x80\xa9", "\"\\u2029\"" },
 		{ "a\xe2\x80\xae" "b", "\"a\\u202eb\"" },
 	};
 	/* Their neighbours are text. */
 	static const char *const text[] = { "\xc2\xa0", "\xd8\x9b", "\xe2\x80\x8d",
-		"\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\xa5", "\xe2\x81\xaa" };
+		"\xe2\x80\xa7", "\xe2\x80\xaf", "\xe2\x81\xa5", "\xe2\x81\xaa" };
 
 	for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; i++)
 		assert_string_equal(enc(ctl[i][0], strlen(ctl[i][0]), 4096, NULL), ctl[i][1]);
