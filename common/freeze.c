@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "number.h"
+#include "pathclean.h"
 
 const char *const freeze_by_names[4] = { "uid", "script", "cwd", "vhost" };
 
@@ -153,18 +154,6 @@ freeze_format(const struct freezes *fz, char *out)
 	return len;
 }
 
-/* PATH is DIR or below it. */
-static int
-below(const char *dir, const char *path)
-{
-	size_t n = strlen(dir);
-
-	while (n > 1 && dir[n - 1] == '/')
-		n--;
-	return path != NULL && strncmp(path, dir, n) == 0 &&
-	    (path[n] == '\0' || path[n] == '/' || (n == 1 && dir[0] == '/'));
-}
-
 static int
 in_force(const struct freeze *f, long long now)
 {
@@ -189,10 +178,10 @@ freeze_match(const struct freezes *fz, long uid, const char *script, const char 
 			hit = script != NULL && fnmatch(f->value, script, 0) == 0;
 			break;
 		case FREEZE_CWD:
-			hit = below(f->value, cwd);
+			hit = path_below(f->value, cwd);
 			break;
 		case FREEZE_VHOST:
-			hit = below(f->value, script) || below(f->value, cwd);
+			hit = path_below(f->value, script) || path_below(f->value, cwd);
 			break;
 		}
 		if (hit)

@@ -1,8 +1,12 @@
 /*
- * pathclean.c: see pathclean.h.  Runs in the worker (without the group) and
- * in the admin's tools; it only ever moves bytes towards the start of P.
+ * pathclean.c: see pathclean.h.  path_clean runs in the worker (without the
+ * group) and in the admin's tools; it only ever moves bytes towards the start
+ * of P.  path_below is the keeper's test of a freeze by directory, and the
+ * tools' --cwd filter.
  */
 #include "pathclean.h"
+
+#include <string.h>
 
 size_t
 path_clean(char *p)
@@ -30,4 +34,15 @@ path_clean(char *p)
 		p[w++] = '.';
 	p[w] = '\0';
 	return w;
+}
+
+int
+path_below(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return path != NULL && strncmp(path, dir, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/' || (n == 1 && dir[0] == '/'));
 }

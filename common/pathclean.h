@@ -16,4 +16,7 @@
  */
 size_t path_clean(char *p);
 
+/* 1 when PATH (NULL: none) is DIR or below it, by its components: /a/bc is not below /a/b. */
+int path_below(const char *dir, const char *path);
+
 #endif

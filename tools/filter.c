@@ -152,18 +152,6 @@ in_list(const char *list, const char *word)
 	}
 }
 
-/* PATH is DIR or below it. */
-static int
-below(const char *dir, const char *path)
-{
-	size_t n = strlen(dir);
-
-	while (n > 1 && dir[n - 1] == '/')
-		n--;
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' ||
-	    (n == 1 && dir[0] == '/'));
-}
-
 static int
 str_is(const struct logrec *r, const char *key, const char *want)
 {
@@ -209,7 +197,7 @@ filter_match(const struct filter *f, const struct logrec *r)
 		return 0;
 	if (f->rcpt_min > 0 && rec_long(r, "rcpt_count", 0) < f->rcpt_min)
 		return 0;
-	if (f->cwd != NULL && !below(f->cwd, rec_str(r, "cwd", buf, sizeof buf)))
+	if (f->cwd != NULL && !path_below(f->cwd, rec_str(r, "cwd", buf, sizeof buf)))
 		return 0;
 	if (f->script != NULL && fnmatch(f->script, rec_str(r, "script", buf, sizeof buf), 0) != 0)
 		return 0;

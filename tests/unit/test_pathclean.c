@@ -144,11 +144,25 @@ path_clean__random_paths__as_the_reference_idempotent_never_longer(void **state)
 	}
 }
 
+static void
+path_below__components_not_prefixes(void **state)
+{
+	(void)state;
+	assert_true(path_below("/a/b", "/a/b"));
+	assert_true(path_below("/a/b", "/a/b/c.php"));
+	assert_true(path_below("/a/b/", "/a/b/c.php"));
+	assert_true(path_below("/", "/x"));
+	assert_false(path_below("/a/b", "/a/bc"));
+	assert_false(path_below("/a/b", "/a"));
+	assert_false(path_below("/a/b", NULL));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(path_clean__slashes_and_dots__one_slash),
+		cmocka_unit_test(path_below__components_not_prefixes),
 		cmocka_unit_test(path_clean__dot_dot__kept_as_it_is),
 		cmocka_unit_test(path_clean__names_with_dots__kept),
 		cmocka_unit_test(path_clean__root_empty_and_relative_dots),
