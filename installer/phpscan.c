@@ -171,9 +171,30 @@ resolve_at(const char *prefix, const char *path, char out[PATH_MAX])
 }
 
 /*
+ * Whether the word from BASE to END is a program that runs the rest of the
+ * command line (env, nice, timeout, ...); *ARG is then the number of words
+ * of its own that follow before its options (timeout's duration).
+ */
+static int
+wrapper_word(const char *base, const char *end, int *arg)
+{
+	static const char *const names[] = { "env", "nice", "ionice", "nohup", "setsid",
+	    "stdbuf", "timeout" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if ((size_t)(end - base) == strlen(names[i]) &&
+		    strncmp(base, names[i], (size_t)(end - base)) == 0) {
+			*arg = strcmp(names[i], "timeout") == 0 ? 2 : 0;
+			return 1;
+		}
+	return 0;
+}
+
+/*
  * The program of a shell command line, as PHP's popen() hands it to sh:
- * the first word, past variable assignments and an `exec` (which
- * docs/PHP.md recommends), its quotes taken off.  Its place in VALUE, the
+ * the first word, past variable assignments, an `exec` (which docs/PHP.md
+ * recommends) and a program that runs the rest (env -i, nice -n 5, timeout
+ * 30), their options too, its quotes taken off.  Its place in VALUE, the
  * quotes included, goes to *AT and *LEN.
  */
 static void
@@ -182,13 +203,19 @@ program_of(const char *value, char out[PATH_MAX], size_t *at, size_t *len)
 	const char *p = value + strspn(value, " \t");
 	size_t n;
 
-	for (;;) {
+	for (int arg = 0;; arg = arg > 0 ? arg - 1 : 0) {
+		const char *base;
+
 		n = strcspn(p, " \t");
-		if ((n == 4 && strncmp(p, "exec", 4) == 0) ||
-		    (memchr(p, '=', n) != NULL && strcspn(p, "=/") < strcspn(p, "/")))
-			p += n + strspn(p + n, " \t");
-		else
+		base = memrchr(p, '/', n) ? (const char *)memrchr(p, '/', n) + 1 : p;
+		if (n == 0 || !(arg > 0 || (n == 4 && strncmp(p, "exec", 4) == 0) ||
+		    (memchr(p, '=', n) != NULL && strcspn(p, "=/") < strcspn(p, "/")) ||
+		    (*p == '-' && p != value + strspn(value, " \t")) || wrapper_word(base, p + n, &arg)))
 			break;
+		/* nice -n N: the option's value is a word of its own */
+		if (n == 2 && strncmp(p, "-n", 2) == 0)
+			arg = 2;
+		p += n + strspn(p + n, " \t");
 	}
 	*at = (size_t)(p - value);
 	*len = n;

@@ -67,6 +67,10 @@ def build_host(env):
     # FPM applies php_value too, whatever the setting's mode.
     put(env, "/etc/php/8.2/fpm/pool.d/value.conf",
         "[value]\nphp_value[sendmail_path] = /usr/sbin/sendmail -t -i -fa=b\n")
+    # Programs that run the rest (env, nice, timeout): the program is past them.
+    put(env, "/etc/php/8.2/fpm/pool.d/env.conf",
+        "[env]\nphp_admin_value[sendmail_path] = /usr/bin/env -i /usr/sbin/sendmail -t\n"
+        "[nice]\nphp_admin_value[sendmail_path] = nice -n 5 timeout 30 /bin/sendmail -t -i\n")
     # A bare name: sh finds it in its default PATH.
     put(env, "/etc/php/8.2/fpm/pool.d/relative.conf",
         "[relative]\nphp_admin_value[sendmail_path] = sendmail -t -i\n")
@@ -196,6 +200,9 @@ def install__php_scan__each_config_around_the_wrapper_named_with_its_fix(env):
             "PHP /etc/php/8.2/fpm/conf.d/99-mail.ini:2: \"sendmail_path = /usr/sbin/sendmail -t -i"
             " -fwww@example.com\" runs /usr/sbin/sendmail, %s; write instead: sendmail_path ="
             " \"/bin/sendmail -t -i -fwww@example.com\"" % around,
+            "PHP /etc/php/8.2/fpm/pool.d/env.conf:2: \"php_admin_value[sendmail_path] ="
+            " /usr/bin/env -i /usr/sbin/sendmail -t\" runs /usr/sbin/sendmail, %s; write instead:"
+            " php_admin_value[sendmail_path] = \"/usr/bin/env -i /bin/sendmail -t\"" % around,
             "PHP /etc/php/8.2/fpm/pool.d/relative.conf:2: \"php_admin_value[sendmail_path] ="
             " sendmail -t -i\" runs sendmail (found by PATH: /usr/sbin/sendmail, %s); write"
             " instead: php_admin_value[sendmail_path] = \"/bin/sendmail -t -i\"" % around,
@@ -240,7 +247,7 @@ def install__php_scan__each_config_around_the_wrapper_named_with_its_fix(env):
         # --status says the same, counted.
         st = subprocess.run([inst, "--status", "--target", sw.target], capture_output=True)
         out = st.stdout.decode()
-        assert "sendmail: 12 of " in out and "lead around capture" in out, out
+        assert "sendmail: 13 of " in out and "lead around capture" in out, out
         for p in want:
             assert "\n          " + p + "\n" in out, (p, out)
         # Fixed as printed, nothing is left; nor once enabled (the target is the wrapper's link).
