@@ -31,8 +31,7 @@
  * afterwards (a hold it committed is recorded by the keeper).
  * It never reads the message's text, /proc, the environment or php-fpm;
  * parses no text but root's config and freezes; reads no directory but
- * state_dir's names, to remove the limit counts no rule keeps or that hold
- * nothing any more (ratelimit_sweep);
+ * state_dir's names, to remove the limit counts no rule keeps (ratelimit_sweep);
  * opens no path the worker names; runs no program.  It cannot stop being killed (it runs with the caller's
  * uid): the record is then lost, as on_error says, and a hold under way is
  * swept later.  Its credentials (the group effective) are not the
@@ -511,15 +510,14 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 	if (send(sock, &st, sizeof st, MSG_NOSIGNAL) != (ssize_t)sizeof st)
 		_exit(0);
 	/*
-	 * The counts no rule keeps any more go, once per change of the rules,
-	 * and the empty ones once an hour (one lstat(2) otherwise), while the
-	 * worker walks /proc.  Only with a config that loaded: the defaults
-	 * have no rules, and would sweep all.
+	 * The counts no rule keeps any more go, once per change of the rules
+	 * (one lstat(2) otherwise), while the worker walks /proc.  Only with a
+	 * config that loaded: the defaults have no rules, and would sweep all.
 	 */
 	if (st.cstatus == CONF_OK) {
 		int removed;
 
-		ratelimit_sweep(conf.state_dir, &conf, now_ms(), &removed);
+		ratelimit_sweep(conf.state_dir, &conf, &removed);
 	}
 	keeper_serve(sock, s);
 }

@@ -13,8 +13,7 @@
  * pwrite(2): a sender killed mid-update leaves the old slot or the new one.
  *
  * The files of counts no rule keeps any more are removed when the rules
- * change, and those whose window holds nothing once an hour
- * (ratelimit_sweep).
+ * change (ratelimit_sweep).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -40,8 +39,6 @@
 #define KEY_HEX   40	/* of the key's */
 #define NAME_MAX_ 72	/* "limit-" RULE "-" KEY, NUL */
 #define STAMP     "rules-"	/* "rules-" and the hash of every rule's count: swept for */
-#define SWEEP_EVERY 3600	/* s: how often the files whose window is empty go */
-#define EXPIRE_MAX  4096	/* files read for that at most per sweep (the rest the next hour) */
 #define WARN_LOG  1	/* a log rule fired; a hold or reject rule of the same count warns again */
 #define WARN_STOP 2
 
@@ -515,31 +512,8 @@ stamp_file(const char *name)
 	    strspn(name + n, "0123456789abcdef") == 16;
 }
 
-/*
- * Whether the file NAME, of rule R, counts nothing in its window at NOW_MS:
- * then it is removed, under its lock, so that no send is counted into it
- * meanwhile (a sender that opened it before sees it unlinked, and makes a
- * new one: open_locked).  One in use is left for the next time.
- */
-static int
-expire(int dfd, const char *name, const struct conf_limit *r, long long now_ms)
-{
-	struct ruleio io = { .fd = -1 };
-	struct stat st;
-	int gone = 0;
-
-	if ((io.fd = openat(dfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0)
-		return 0;
-	if (flock(io.fd, LOCK_EX | LOCK_NB) == 0 && fstat(io.fd, &st) == 0 &&
-	    S_ISREG(st.st_mode) && st.st_nlink > 0 &&
-	    scan(&io, r, CONF_LIMIT_MAX, st.st_size, now_ms) == 0 && io.sum == 0)
-		gone = unlinkat(dfd, name, 0) == 0;
-	close(io.fd);
-	return gone;
-}
-
 int
-ratelimit_sweep(const char *state_dir, const struct conf *c, long long now_ms, int *removed)
+ratelimit_sweep(const char *state_dir, const struct conf *c, int *removed)
 {
 	static const char salt[] = "qwrap limit rules\n";
 	char rules[CONF_MAX_LIMITS][RULE_HEX + 1], stamp[sizeof STAMP + 16], hex[65];
@@ -548,8 +522,7 @@ ratelimit_sweep(const char *state_dir, const struct conf *c, long long now_ms, i
 	struct dirent *e;
 	struct stat st;
 	DIR *d;
-	int dfd, fd, made, expiring, looked = 0;
-	const struct timespec when[2] = { { now_ms / 1000, 0 }, { now_ms / 1000, 0 } };
+	int dfd, fd, made;
 
 	*removed = 0;
 	sha256_init(&s);
@@ -561,14 +534,9 @@ ratelimit_sweep(const char *state_dir, const struct conf *c, long long now_ms, i
 	sha256_hex(&s, hex);
 	snprintf(stamp, sizeof stamp, "%s%.16s", STAMP, hex);
 
-	/*
-	 * The rules are the ones swept for last, within the hour: nothing to
-	 * do, at the cost of one look.  The stamp's time is when the counts
-	 * were last looked at (a clock set back looks again).
-	 */
+	/* The rules are the ones swept for last time: nothing to do, at the cost of one look. */
 	snprintf(path, sizeof path, "%s/%s", state_dir, stamp);
-	expiring = lstat(path, &st) == 0;
-	if (expiring && now_ms / 1000 >= st.st_mtime && now_ms / 1000 - st.st_mtime < SWEEP_EVERY)
+	if (lstat(path, &st) == 0)
 		return 0;
 	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
@@ -586,12 +554,9 @@ ratelimit_sweep(const char *state_dir, const struct conf *c, long long now_ms, i
 		if (!limit && (!stamp_file(e->d_name) || strcmp(e->d_name, stamp) == 0))
 			continue;
 		for (int i = 0; rule != NULL && i < c->nlimits && !used; i++)
-			used = strncmp(rule, rules[i], RULE_HEX) == 0 ? i + 1 : 0;
+			used = strncmp(rule, rules[i], RULE_HEX) == 0;
 		/* The entry itself, never what a link names; a directory is refused. */
 		if (!used && unlinkat(dfd, e->d_name, 0) == 0 && limit)
-			(*removed)++;
-		else if (used && expiring && looked++ < EXPIRE_MAX &&
-		    expire(dfd, e->d_name, &c->limits[used - 1], now_ms))
 			(*removed)++;
 	}
 	closedir(d);
@@ -600,7 +565,6 @@ ratelimit_sweep(const char *state_dir, const struct conf *c, long long now_ms, i
 	made = fd >= 0 || errno == EEXIST;
 	if (fd >= 0)
 		close(fd);
-	made = made && utimensat(dfd, stamp, when, AT_SYMLINK_NOFOLLOW) == 0;
 	close(dfd);
 	return made ? 0 : -1;
 }

@@ -39,19 +39,15 @@ int ratelimit_check(const char *state_dir, const struct conf *c, long uid, const
 
 /*
  * Removes from STATE_DIR the limit files of counts no rule of C keeps, and
- * older limit files (named after the whole rule), once per set of rules;
- * and, at most once an hour (NOW_MS, the clock counts are kept by), the
- * files whose window holds no send any more (a per-script rule otherwise
- * leaves one file per script that ever sent), each under its lock, one in
- * use left.  A stamp named after the rules, its time the last look, says it
- * was done: otherwise it costs one fstatat(2).  Names are matched whole
- * (limit-HEX-HEX, limit-HEX, rules-HEX), read from a descriptor of the
- * directory opened without following a link, and removed by unlinkat(2) on
- * it: never a path built from the caller's data, never what a link points
- * to, never a directory.  *REMOVED counts the limit files removed.  0, or
- * -1 (errno).
+ * older limit files (named after the whole rule), once per set of rules: a
+ * stamp named after them says it was done, so that, the rules unchanged, it
+ * costs one fstatat(2).  Names are matched whole (limit-HEX-HEX, limit-HEX,
+ * rules-HEX), read from a descriptor of the directory opened without
+ * following a link, and removed by unlinkat(2) on it: never a path built from
+ * the caller's data, never what a link points to, never a directory.
+ * *REMOVED counts the limit files removed.  0, or -1 (errno).
  */
-int ratelimit_sweep(const char *state_dir, const struct conf *c, long long now_ms, int *removed);
+int ratelimit_sweep(const char *state_dir, const struct conf *c, int *removed);
 
 /* The record's account of the rule V says fired (V->rule >= 0), as C defines it. */
 struct rec_limit rl_fired(const struct conf *c, const struct rl_verdict *v);

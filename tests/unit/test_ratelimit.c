@@ -265,69 +265,30 @@ ratelimit_sweep__rules_changed__only_unused_limit_files_go(void **state)
 	snprintf(path, sizeof path, "%s/limit-%s", dir, "0123456789abcdef0123456789abcdef01234567");
 	assert_int_equal(symlink("notes", path), 0);
 
-	assert_int_equal(ratelimit_sweep(dir, &c, T0 + 2000, &removed), 0);
+	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
 	assert_int_equal(removed, 1);		/* the old name: a link, removed, not followed */
 	snprintf(path, sizeof path, "%s/notes", dir);
 	assert_int_equal(access(path, F_OK), 0);
 	/* Once per set of rules: the stamp says so. */
-	assert_int_equal(ratelimit_sweep(dir, &c, T0 + 2000, &removed), 0);
+	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
 	assert_int_equal(removed, 0);
 
 	/* The script rule goes: its two files go, the uid rule's stay, with their counts. */
 	limit_files(keep, sizeof keep);
 	c.nlimits = 1;
 	c.limits[0].max = 1;	/* an edit of max is no change of the counts */
-	assert_int_equal(ratelimit_sweep(dir, &c, T0 + 2000, &removed), 0);
+	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
 	assert_int_equal(removed, 2);
 	assert_int_equal(limit_files(names, sizeof names), 4 - 2 + 2);	/* the dir and the link stay */
 	assert_true(send_at(1000, 1, 1));
 	assert_int_equal(v.count, 1);
 	/* The window changed: the uid files go too. */
 	c.limits[0].window = 11;
-	assert_int_equal(ratelimit_sweep(dir, &c, T0 + 2000, &removed), 0);
+	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
 	assert_int_equal(removed, 2);
 	assert_false(send_at(1000, 2, 1));
 	snprintf(path, sizeof path, "%s/install", dir);
 	assert_int_equal(access(path, F_OK), 0);
-}
-
-static void
-ratelimit_sweep__window_empty__file_goes_once_an_hour_one_in_use_stays(void **state)
-{
-	char names[4096], first[80], path[PATH_MAX + 80];
-	int removed, fd;
-
-	(void)state;
-	assert_false(send_at(1000, 0, 1));
-	assert_false(send_at(1001, 0, 1));
-	assert_int_equal(ratelimit_sweep(dir, &c, T0, &removed), 0);	/* the first: the stamp */
-	assert_int_equal(removed, 0);
-	/* Within the hour nothing is read, though both windows are long empty. */
-	assert_int_equal(ratelimit_sweep(dir, &c, T0 + 3599000, &removed), 0);
-	assert_int_equal(removed, 0);
-	assert_int_equal(limit_files(names, sizeof names), 2);
-	sscanf(names, "%79s", first);
-	/* An hour on: one file in use (locked), another uid sending inside its window. */
-	snprintf(path, sizeof path, "%s/%s", dir, first);
-	assert_true((fd = open(path, O_RDWR)) >= 0);
-	assert_int_equal(flock(fd, LOCK_EX), 0);
-	assert_false(send_at(1002, 3600000, 1));
-	assert_int_equal(ratelimit_sweep(dir, &c, T0 + 3601000, &removed), 0);
-	assert_int_equal(removed, 1);
-	assert_int_equal(limit_files(names, sizeof names), 2);
-	assert_non_null(strstr(names, first));
-	close(fd);
-	/* Then not again within the hour; after it, both are empty and go. */
-	assert_int_equal(ratelimit_sweep(dir, &c, T0 + 3700000, &removed), 0);
-	assert_int_equal(removed, 0);
-	assert_int_equal(ratelimit_sweep(dir, &c, T0 + 7202000, &removed), 0);
-	assert_int_equal(removed, 2);
-	assert_int_equal(limit_files(names, sizeof names), 0);
-	/* A sender of a removed file counts afresh (its window held nothing anyway). */
-	for (int i = 0; i < 3; i++)
-		assert_false(send_at(1000, 7203000 + i, 1));
-	assert_true(send_at(1000, 7203003, 1));
-	assert_int_equal(limit_files(names, sizeof names), 1);
 }
 
 static void
@@ -555,9 +516,6 @@ main(void)
 		    ratelimit_check__two_rules_one_count__one_file_counted_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    ratelimit_sweep__rules_changed__only_unused_limit_files_go, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    ratelimit_sweep__window_empty__file_goes_once_an_hour_one_in_use_stays, setup,
-		    teardown),
 		cmocka_unit_test_setup_teardown(ratelimit_check__log_rule__delivers_and_marks,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
