@@ -510,8 +510,8 @@ keeper_main(int sock, uid_t trusted, struct keeper_setup *s)
 	if (send(sock, &st, sizeof st, MSG_NOSIGNAL) != (ssize_t)sizeof st)
 		_exit(0);
 	/*
-	 * The counts no rule keeps any more go, once per change of the rules
-	 * (one lstat(2) otherwise), while the worker walks /proc.  Only with a
+	 * The counts no rule keeps any more go, once idle, after a change of the
+	 * rules (one lstat(2) otherwise), while the worker walks /proc.  Only with a
 	 * config that loaded: the defaults have no rules, and would sweep all.
 	 */
 	if (st.cstatus == CONF_OK) {

@@ -13,7 +13,8 @@
  * pwrite(2): a sender killed mid-update leaves the old slot or the new one.
  *
  * The files of counts no rule keeps any more are removed when the rules
- * change (ratelimit_sweep).
+ * change, once nothing was counted in them for their window
+ * (ratelimit_sweep).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -39,6 +40,7 @@
 #define KEY_HEX   40	/* of the key's */
 #define NAME_MAX_ 72	/* "limit-" RULE "-" KEY, NUL */
 #define STAMP     "rules-"	/* "rules-" and the hash of every rule's count: swept for */
+#define SWEEP_NEVER (400LL * 86400)	/* s: a stamp's time when no file waits to go idle */
 #define WARN_LOG  1	/* a log rule fired; a hold or reject rule of the same count warns again */
 #define WARN_STOP 2
 
@@ -315,8 +317,15 @@ open_locked(const char *dir, const char *path, const char *name, const struct co
 			io->unusable = 1;
 			return -1;
 		}
-		if (st->st_nlink > 0 || tries == 2)
+		if (st->st_nlink > 0)
 			return 0;
+		/* Removed under us each time (sweeps): never count into a file nobody reads. */
+		if (tries == 2) {
+			snprintf(err, RL_ERR_MAX, "limit state %s was removed while it was opened,"
+			    " three times; counted as reached", name);
+			io->unusable = 1;
+			return -1;
+		}
 		close(io->fd);
 	}
 }
@@ -512,6 +521,35 @@ stamp_file(const char *name)
 	    strspn(name + n, "0123456789abcdef") == 16;
 }
 
+/*
+ * The time (s) at which the file NAME will have had no send for its whole
+ * window: its last change plus its head's window, or plus the longest
+ * window a rule may have when the head cannot be read; 0 for what is not a
+ * file (a link: never a count).  Read without its lock, changing nothing.
+ * A keeper whose config is older than the rules (a stopped one, resumed)
+ * takes a new rule's files for unused: this keeps it from removing any
+ * that still counts.
+ */
+static long long
+idle_at(int dfd, const char *name)
+{
+	struct head h;
+	struct stat st;
+	long long window = 366LL * 86400, at = 0;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && memcmp(h.magic, MAGIC, 8) == 0 &&
+		    h.check == head_check(&h) && h.window > 0 && h.window < window)
+			window = h.window;
+		at = (long long)st.st_mtime + window + 1;
+	}
+	close(fd);
+	return at;
+}
+
 int
 ratelimit_sweep(const char *state_dir, const struct conf *c, int *removed)
 {
@@ -523,6 +561,8 @@ ratelimit_sweep(const char *state_dir, const struct conf *c, int *removed)
 	struct stat st;
 	DIR *d;
 	int dfd, fd, made;
+	long long now = (long long)time(NULL), due = now + SWEEP_NEVER;
+	struct timespec when[2] = { { 0, 0 }, { 0, 0 } };
 
 	*removed = 0;
 	sha256_init(&s);
@@ -534,9 +574,13 @@ ratelimit_sweep(const char *state_dir, const struct conf *c, int *removed)
 	sha256_hex(&s, hex);
 	snprintf(stamp, sizeof stamp, "%s%.16s", STAMP, hex);
 
-	/* The rules are the ones swept for last time: nothing to do, at the cost of one look. */
+	/*
+	 * The rules are the ones swept for last, and no file left then has
+	 * become idle since (the stamp's time says when one will): nothing to
+	 * do, at the cost of one look.
+	 */
 	snprintf(path, sizeof path, "%s/%s", state_dir, stamp);
-	if (lstat(path, &st) == 0)
+	if (lstat(path, &st) == 0 && st.st_mtime > now)
 		return 0;
 	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
@@ -553,16 +597,29 @@ ratelimit_sweep(const char *state_dir, const struct conf *c, int *removed)
 		/* Only qwrap's own names: the install directory, new files being made, stay. */
 		if (!limit && (!stamp_file(e->d_name) || strcmp(e->d_name, stamp) == 0))
 			continue;
+		long long at;
+
 		for (int i = 0; rule != NULL && i < c->nlimits && !used; i++)
 			used = strncmp(rule, rules[i], RULE_HEX) == 0;
+		if (used)
+			continue;
+		/* One still counting waits for the next sweep, when it will be idle. */
+		if (limit && (at = idle_at(dfd, e->d_name)) > now) {
+			due = at < due ? at : due;
+			continue;
+		}
 		/* The entry itself, never what a link names; a directory is refused. */
-		if (!used && unlinkat(dfd, e->d_name, 0) == 0 && limit)
+		if (unlinkat(dfd, e->d_name, 0) == 0 && limit)
 			(*removed)++;
 	}
 	closedir(d);
-	/* Last, so that a sweep cut short is done again by the next sender. */
-	fd = openat(dfd, stamp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0660);
-	made = fd >= 0 || errno == EEXIST;
+	/*
+	 * Last, so that a sweep cut short is done again by the next sender; its
+	 * time is when the next is due (a file left above goes idle).
+	 */
+	fd = openat(dfd, stamp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0660);
+	when[0].tv_sec = when[1].tv_sec = (time_t)due;
+	made = fd >= 0 && futimens(fd, when) == 0;
 	if (fd >= 0)
 		close(fd);
 	close(dfd);

@@ -39,9 +39,11 @@ int ratelimit_check(const char *state_dir, const struct conf *c, long uid, const
 
 /*
  * Removes from STATE_DIR the limit files of counts no rule of C keeps, and
- * older limit files (named after the whole rule), once per set of rules: a
- * stamp named after them says it was done, so that, the rules unchanged, it
- * costs one fstatat(2).  Names are matched whole (limit-HEX-HEX, limit-HEX,
+ * older limit files (named after the whole rule), once nothing was counted
+ * in them for their window (C may be older than the rules: a keeper stopped
+ * and resumed); without taking any file's lock.  A stamp named after the
+ * rules says it was done, its time when a file left will be idle, so that,
+ * the rules unchanged, it costs one fstatat(2).  Names are matched whole (limit-HEX-HEX, limit-HEX,
  * rules-HEX), read from a descriptor of the directory opened without
  * following a link, and removed by unlinkat(2) on it: never a path built from
  * the caller's data, never what a link points to, never a directory.

@@ -238,6 +238,27 @@ ratelimit_check__two_rules_one_count__one_file_counted_once(void **state)
 	}
 }
 
+/* Every limit file and stamp in DIR last changed long ago: idle, and the sweep due. */
+static void
+age_all(void)
+{
+	const struct timespec t[2] = { { 1, 0 }, { 1, 0 } };
+	struct dirent **list;
+	int n = scandir(dir, &list, NULL, alphasort);
+
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX + 300];
+
+		snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
+		if (strncmp(list[i]->d_name, "limit-", 6) == 0 ||
+		    strncmp(list[i]->d_name, "rules-", 6) == 0)
+			utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW);
+		free(list[i]);
+	}
+	free(list);
+}
+
 static void
 ratelimit_sweep__rules_changed__only_unused_limit_files_go(void **state)
 {
@@ -273,17 +294,27 @@ ratelimit_sweep__rules_changed__only_unused_limit_files_go(void **state)
 	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
 	assert_int_equal(removed, 0);
 
-	/* The script rule goes: its two files go, the uid rule's stay, with their counts. */
+	/*
+	 * The script rule goes: its two files go once they are idle (a keeper
+	 * with an older config must not take a new rule's counts), the uid
+	 * rule's stay, with their counts.
+	 */
 	limit_files(keep, sizeof keep);
 	c.nlimits = 1;
 	c.limits[0].max = 1;	/* an edit of max is no change of the counts */
+	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
+	assert_int_equal(removed, 0);			/* counting still: kept */
+	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
+	assert_int_equal(removed, 0);			/* not due: one look */
+	age_all();
 	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
 	assert_int_equal(removed, 2);
 	assert_int_equal(limit_files(names, sizeof names), 4 - 2 + 2);	/* the dir and the link stay */
 	assert_true(send_at(1000, 1, 1));
 	assert_int_equal(v.count, 1);
-	/* The window changed: the uid files go too. */
+	/* The window changed: the uid files go too, idle. */
 	c.limits[0].window = 11;
+	age_all();
 	assert_int_equal(ratelimit_sweep(dir, &c, &removed), 0);
 	assert_int_equal(removed, 2);
 	assert_false(send_at(1000, 2, 1));
