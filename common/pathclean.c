@@ -46,3 +46,25 @@ path_below(const char *dir, const char *path)
 	return path != NULL && strncmp(path, dir, n) == 0 &&
 	    (path[n] == '\0' || path[n] == '/' || (n == 1 && dir[0] == '/'));
 }
+
+void
+path_clean_glob(char *p)
+{
+	char *w = p;
+
+	if (strchr(p, '[') != NULL)
+		return;
+	for (const char *r = p; *r != '\0';) {
+		/* Inside: a '/' followed by more of the pattern, not its end. */
+		if (r > p && *r == '/' && r[1] == '/' && r[2] != '\0') {
+			r++;
+			continue;
+		}
+		if (r > p && *r == '/' && r[1] == '.' && r[2] == '/' && r[3] != '\0') {
+			r += 2;
+			continue;
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+}

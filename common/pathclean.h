@@ -16,6 +16,15 @@
  */
 size_t path_clean(char *p);
 
+/*
+ * A glob an admin typed to match paths (--script), tidied as far as it is
+ * safe: "//" and "/./" inside it become "/", and nothing else changes.  A
+ * leading "./" or a trailing "/." or "/" stays: dropping them could turn a
+ * pattern that matches nothing into "*", which matches everything.  One
+ * with a bracket expression ("[/.]" is no path) is left whole.
+ */
+void path_clean_glob(char *p);
+
 /* 1 when PATH (NULL: none) is DIR or below it, by its components: /a/bc is not below /a/b. */
 int path_below(const char *dir, const char *path);
 

@@ -64,8 +64,10 @@ path_option(struct filter *f, int opt, const char *arg, char err[FILTER_ERR_MAX]
 		return -1;
 	}
 	memcpy(buf, arg, n + 1);
-	if (opt == OPT_CWD || strchr(buf, '[') == NULL)
+	if (opt == OPT_CWD)
 		path_clean(buf);
+	else
+		path_clean_glob(buf);
 	*(opt == OPT_CWD ? &f->cwd : &f->script) = buf;
 	return 0;
 }

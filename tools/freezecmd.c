@@ -315,9 +315,11 @@ selector(int opt, const char *arg, const char *vroot, struct freeze *f)
 		set_dir(f, arg);
 	else
 		snprintf(f->value, sizeof f->value, "%s", arg);
-	/* As records have paths ("//" and "/./" one "/"); a glob's [/.] is not a path. */
-	if (f->by == FREEZE_CWD || strchr(f->value, '[') == NULL)
+	/* As records have paths: "//" and "/./" one "/" (path_clean_glob says how far). */
+	if (f->by == FREEZE_CWD)
 		path_clean(f->value);
+	else
+		path_clean_glob(f->value);
 	return EX_OK;
 }
 

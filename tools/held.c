@@ -409,9 +409,9 @@ each(const struct conf *c, int argc, char *argv[], int release)
 		    release ? "release" : "discard");
 		return EX_USAGE;
 	}
-	/* As records have paths ("//" and "/./" one "/"); a glob's [/.] is not a path. */
-	if (strcmp(argv[0], "--script") == 0 && strchr(argv[1], '[') == NULL)
-		path_clean(argv[1]);
+	/* As records have paths: "//" and "/./" one "/" (path_clean_glob says how far). */
+	if (strcmp(argv[0], "--script") == 0)
+		path_clean_glob(argv[1]);
 	/*
 	 * One release or discard at a time, so that no message goes out twice;
 	 * on a lock file of its own, so that holds never wait for a release.

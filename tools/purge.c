@@ -513,9 +513,8 @@ purge(const struct conf *conf, int argc, char *argv[])
 		case P_RESTART: restart = 1; break;
 		case P_RESUME: resume = 1; break;
 		case P_LIST: list = 1; break;
-		case P_SCRIPT:	/* "//" and "/./" as one "/"; a glob's [/.] is not a path */
-			if (strchr(optarg, '[') == NULL)
-				path_clean(optarg);
+		case P_SCRIPT:	/* "//" and "/./" as one "/": as far as path_clean_glob may */
+			path_clean_glob(optarg);
 			c.script = optarg;
 			break;
 		case P_VHOST: c.vhost = optarg; break;

@@ -157,12 +157,36 @@ path_below__components_not_prefixes(void **state)
 	assert_false(path_below("/a/b", NULL));
 }
 
+static void
+path_clean_glob__inside_only__never_widened(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "/var/www//vhosts/./shop/*.php", "/var/www/vhosts/shop/*.php" },
+		{ "*/.", "*/." },		/* not "*": that would match every path */
+		{ "./*", "./*" },
+		{ "*//", "*//" },
+		{ "/a///b/././c", "/a/b/c" },
+		{ "/a/[/.]/x", "/a/[/.]/x" },	/* a bracket expression: left whole */
+		{ "", "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char buf[64];
+
+		snprintf(buf, sizeof buf, "%s", cases[i][0]);
+		path_clean_glob(buf);
+		assert_string_equal(buf, cases[i][1]);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(path_clean__slashes_and_dots__one_slash),
 		cmocka_unit_test(path_below__components_not_prefixes),
+		cmocka_unit_test(path_clean_glob__inside_only__never_widened),
 		cmocka_unit_test(path_clean__dot_dot__kept_as_it_is),
 		cmocka_unit_test(path_clean__names_with_dots__kept),
 		cmocka_unit_test(path_clean__root_empty_and_relative_dots),
