@@ -168,18 +168,22 @@ spark_print(const struct spark *s, const struct tally_row *row)
 
 /* ---- qwrap rate ---- */
 
-/* The step when none is given: the smallest of these that shows LO to HI in RATE_LINES. */
+/*
+ * The step when none is given: the smallest of these that shows LO to HI in
+ * RATE_LINES, else as many weeks as that takes (a log that spans years).
+ */
 static long long
 auto_step(long long lo, long long hi)
 {
 	static const long long steps[] = { 60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
 		43200, 86400, 604800 };
-	size_t i;
+	const long long week = 604800 * 1000LL;
 
-	for (i = 0; i + 1 < sizeof steps / sizeof steps[0]; i++)
-		if (hi / (steps[i] * 1000) - lo / (steps[i] * 1000) < RATE_LINES)
-			break;
-	return steps[i] * 1000;
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		if (report_floordiv(hi, steps[i] * 1000) - report_floordiv(lo, steps[i] * 1000) <
+		    RATE_LINES)
+			return steps[i] * 1000;
+	return week * ((report_floordiv(hi, week) - report_floordiv(lo, week)) / RATE_LINES + 1);
 }
 
 struct series {
@@ -188,27 +192,47 @@ struct series {
 	long *m, *r;			/* per interval */
 };
 
-/* KEY's counts per interval of STEP from FIRST, N of them, from C's cells of C->unit. */
+/*
+ * The NS series' counts per interval of STEP from FIRST, N of them, from
+ * C's cells of C->unit: one pass over the cells that hold a message, not
+ * over the span (which one record dated 1971 makes decades of minutes).
+ */
 static int
-series_fill(const struct report_count *c, struct series *sr, long long first, long long n,
-    long long step)
+series_fill(const struct report_count *c, struct series *sr, size_t ns, long long first,
+    long long n, long long step)
 {
-	static char cell[LOG_VALUE_MAX + 32];
+	struct tally idx = { 0 };
 	long long per = step / c->unit;
+	int rc = -1;
 
-	if ((sr->m = calloc((size_t)n, sizeof *sr->m)) == NULL ||
-	    (sr->r = calloc((size_t)n, sizeof *sr->r)) == NULL)
-		return -1;
-	for (long long u = first * per; u < (first + n) * per; u++) {
+	for (size_t k = 0; k < ns; k++) {
 		struct tally_row *row;
 
-		snprintf(cell, sizeof cell, "%lld\x1f%s", u, sr->key);
-		if ((row = tally_find(&c->per, cell)) != NULL) {
-			sr->m[u / per - first] += row->messages;
-			sr->r[u / per - first] += row->recipients;
+		if ((sr[k].m = calloc((size_t)n, sizeof *sr[k].m)) == NULL ||
+		    (sr[k].r = calloc((size_t)n, sizeof *sr[k].r)) == NULL ||
+		    (row = tally_row(&idx, sr[k].key)) == NULL)
+			goto out;
+		row->mark = (long)k;
+	}
+	for (size_t i = 0; i < c->per.cap; i++) {
+		const struct tally_row *cell = &c->per.rows[i], *s;
+		long long u, at;
+		char *end;
+
+		if (cell->key == NULL)
+			continue;
+		u = strtoll(cell->key, &end, 10);
+		if (*end != '\x1f' || (s = tally_find(&idx, end + 1)) == NULL)
+			continue;
+		if ((at = report_floordiv(u, per) - first) >= 0 && at < n) {
+			sr[s->mark].m[at] += cell->messages;
+			sr[s->mark].r[at] += cell->recipients;
 		}
 	}
-	return 0;
+	rc = 0;
+out:
+	tally_free(&idx);
+	return rc;
 }
 
 /* A bar of N of MOST, in eighths of WIDTH columns; a message is never a bar of none. */
@@ -312,8 +336,8 @@ report_rate(struct report *rp)
 		hi = MAX(hi, c.max);
 	hi = MAX(hi, lo);
 	step = rp->step_ms > 0 ? rp->step_ms : auto_step(lo, hi);
-	first = lo / step;
-	n = hi / step - first + 1;
+	first = report_floordiv(lo, step);
+	n = report_floordiv(hi, step) - first + 1;
 	if (n > RATE_INTERVALS) {
 		char every[48];
 
@@ -327,12 +351,11 @@ report_rate(struct report *rp)
 	    c.t.n;
 	if ((sr = calloc(ns > 0 ? ns : 1, sizeof *sr)) == NULL)
 		goto nomem;
-	for (size_t k = 0; k < ns; k++) {
-		/* Without --by every message is under "-", whether any was counted or not. */
+	/* Without --by every message is under "-", whether any was counted or not. */
+	for (size_t k = 0; k < ns; k++)
 		sr[k].key = rp->by == NULL ? "-" : c.t.rows[k].key;
-		if (series_fill(&c, &sr[k], first, n, step) < 0)
-			goto nomem;
-	}
+	if (series_fill(&c, sr, ns, first, n, step) < 0)
+		goto nomem;
 	if (rp->json)
 		print_json(rp, sr, ns, first, n, step);
 	else if (!rp->tty)

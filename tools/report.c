@@ -338,7 +338,7 @@ count(struct report_count *c, const struct logrec *r, const char *key, long reci
 	if (c->spark != NULL && first && spark_add(c->spark, &c->t, row, r->ts_ms) < 0)
 		c->nomem = 1;
 	if (c->unit > 0) {
-		snprintf(cell, sizeof cell, "%lld\x1f%s", r->ts_ms / c->unit, row->key);
+		snprintf(cell, sizeof cell, "%lld\x1f%s", report_floordiv(r->ts_ms, c->unit), row->key);
 		if (tally_add(&c->per, cell, first, recipients) == NULL)
 			c->nomem = 1;
 	}

@@ -86,4 +86,11 @@ int report_fit(const char *s, int width, char *out, size_t cap);
 /* The terminal's width: $COLUMNS, else standard output's window, else 80. */
 int report_columns(void);
 
+/* A / B rounded down (B > 0): a time before 1970 falls in the interval before 0. */
+static inline long long
+report_floordiv(long long a, long long b)
+{
+	return a / b - (a % b < 0);
+}
+
 #endif

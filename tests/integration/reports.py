@@ -1008,6 +1008,24 @@ def report__rate__generated_logs_tsv_and_json_equal_the_intervals_computed_here(
 
 
 @test
+def report__rate__records_before_1970_or_centuries_old__right_interval_and_quick(env):
+    # A time before 1970 falls in the interval before 0, not in the one at 0; a record
+    # dated year 1 beside today's (a host with no clock at boot) neither makes the chosen
+    # step print a line per minute of the span nor takes longer than the records do.
+    log = os.path.join(private_dir(env), "capture.log")
+    write_log(log, [record_text(small_record(0, "a", ts="1969-12-31T23:59:30.000Z")),
+                    record_text(small_record(0, "b", ts="1970-01-01T00:00:30.000Z"))])
+    got = qwrap_ok(env, "rate", "--step", "1m", log).stdout
+    assert got == b"1969-12-31T23:59:00Z\t1\t1\n1970-01-01T00:00:00Z\t1\t1\n", got
+    write_log(log, [record_text(small_record(0, "a", ts="0001-01-01T00:00:00.000Z")),
+                    record_text(small_record(ms_of("2026-11-26T10:00:00.000Z"), "b"))])
+    t = time.time()
+    lines = out_lines(qwrap(env, "rate", log, timeout=30).stdout)
+    assert time.time() - t < 10 and 2 <= len(lines) <= 61, (time.time() - t, len(lines))
+    assert sum(int(l.split(b"\t")[1]) for l in lines) == 2, lines
+
+
+@test
 def report__rate__bad_step_or_key__exit_64(env):
     empty = os.path.join(private_dir(env), "empty.log")
     write_log(empty, [record_text(small_record(ms_of("2026-11-26T10:00:00.000Z"), "a"))])
