@@ -135,7 +135,7 @@ encode_pargv(struct jbuf *b, const struct rec_parent *p, size_t cap)
 
 	jb_raw(b, "[");
 	while (off < p->argvlen && !b->overflow) {
-		size_t n = strnlen(p->argv + off, p->argvlen - off), before;
+		size_t n = strnlen(p->argv + off, p->argvlen - off), before, mark = b->len;
 		int earlier = b->truncated, cut;
 
 		if (off > 0) {
@@ -152,6 +152,11 @@ encode_pargv(struct jbuf *b, const struct rec_parent *p, size_t cap)
 		jb_str(b, p->argv + off, n, left);
 		cut = b->truncated;
 		b->truncated |= earlier;
+		/* Not even its first character fitted (an escape, an emoji): no "" made up. */
+		if (cut && !b->overflow && off > 0 && n > 0 && b->len - before == 2) {
+			b->len = mark;
+			b->p[mark] = '\0';
+		}
 		if (cut || b->overflow)
 			break;
 		left -= b->len - before - 2;	/* the quotes are not the word's */

@@ -643,6 +643,17 @@ record_encode__parent_argv_word_ends_at_the_cut__next_word_left_out_truncated(vo
 	assert_int_equal(pargv_bytes(a), RECORD_PARGV_CUT - 1);
 	assert_truncated(o);
 	json_object_put(o);
+
+	/* Three bytes left, but the next word starts with a control (\u0001, six): left out too. */
+	pargv[RECORD_PARGV_CUT - 3] = '\0';
+	pargv[RECORD_PARGV_CUT - 2] = '\1';
+	pargv[RECORD_PARGV_CUT - 1] = 'z';
+	pargv[RECORD_PARGV_CUT] = '\0';
+	a = one_parent_argv(pargv, sizeof pargv, &o);
+	assert_int_equal(json_object_array_length(a), 1);
+	assert_int_equal(pargv_bytes(a), RECORD_PARGV_CUT - 3);
+	assert_truncated(o);
+	json_object_put(o);
 }
 
 static void
