@@ -32,8 +32,15 @@ iso(long long ms, int seconds, char out[32])
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, 32, seconds ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%MZ", &tm);
+	/* Four digits of year, as the log's own times (strftime's %Y does not pad). */
+	if (gmtime_r(&t, &tm) == NULL)
+		snprintf(out, 32, "?");
+	else if (seconds)
+		snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	else
+		snprintf(out, 32, "%04d-%02d-%02dT%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday, tm.tm_hour, tm.tm_min);
 	return out;
 }
 

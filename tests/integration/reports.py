@@ -1022,6 +1022,10 @@ def report__rate__records_before_1970_or_centuries_old__right_interval_and_quick
     t = time.time()
     lines = out_lines(qwrap(env, "rate", log, timeout=30).stdout)
     assert time.time() - t < 10 and 2 <= len(lines) <= 61, (time.time() - t, len(lines))
+    # Four digits of year, as the log's (the first interval, aligned to the step, may
+    # start before year 1).
+    assert all(re.match(rb"(\d{4}|-\d{3})-\d\d-\d\dT\d\d:\d\d:\d\dZ\t", l) for l in lines), \
+        lines[:3]
     assert sum(int(l.split(b"\t")[1]) for l in lines) == 2, lines
 
 
